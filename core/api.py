@@ -1,0 +1,37 @@
+"""What the CLI and the tray do, as plain functions: the only module of
+``core`` that the shells (``core/cli.py``, ``tray/``) need.
+
+Every function either returns or raises a
+:class:`~parsec_tray.core.errors.ParsecTrayError` whose ``str()`` is a
+sentence for a person.  Nothing is written to disk unless the whole flow
+succeeded.  ``progress`` callbacks receive short human sentences
+("Deriving the key from the password…") and may be called from the calling
+thread only.  These calls block (Argon2id ~0.5 s, network): call them off any
+UI thread.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "Progress",
+    "CreatedDevice",
+    "DeviceInfo",
+    "Session",
+    "bootstrap_organization",
+    "create_organization",
+    "find_device",
+    "list_devices",
+    "login",
+]
+
+from .flows import (
+    CreatedDevice,
+    DeviceInfo,
+    Progress,
+    bootstrap_organization,
+    create_organization,
+    find_device,
+    list_devices,
+    login,
+)
+from .session import Session
