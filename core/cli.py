@@ -1,1 +1,257 @@
-raise SystemExit("not yet")
+"""The command line: ``create-org``, ``bootstrap``, ``devices``, ``login``.
+
+The contract (issue "Parsec-compatible core and CLI") is fixed: options,
+JSON shapes, exit status ≠ 0 and one actionable sentence on stderr on any
+failure, no traceback unless ``--debug``.  The tray's entry point
+(``parsec_tray.tray.main``) adds its own subcommands around these through
+:func:`register` and :func:`run`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, TextIO
+
+from .errors import InvalidValueError, ParsecTrayError
+
+__all__ = ["build_parser", "main", "register", "run"]
+
+EXIT_OK = 0
+EXIT_ERROR = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class CliError(ParsecTrayError):
+    pass
+
+
+def _read_password(args: argparse.Namespace, *, confirm: bool, stdin: TextIO | None = None) -> str:
+    stdin = stdin or sys.stdin
+    if args.password_stdin:
+        line = stdin.readline()
+        if not line:
+            raise CliError("--password-stdin was given but standard input is empty.")
+        password = line[:-1] if line.endswith("\n") else line
+        password = password[:-1] if password.endswith("\r") else password
+        if not password:
+            raise InvalidValueError("The password read from standard input is empty.")
+        return password
+    if not stdin.isatty():
+        raise CliError("No terminal to ask the password on; pass it on standard input with --password-stdin.")
+    password = getpass.getpass("Password: ")
+    if not password:
+        raise InvalidValueError("The password cannot be empty.")
+    if confirm:
+        print(
+            "This password encrypts the device's keys on this computer. If it is lost, the keys"
+            " cannot be recovered: keep it safe, and add a second device or a recovery file.",
+            file=sys.stderr,
+        )
+        if getpass.getpass("Password (again): ") != password:
+            raise InvalidValueError("The two passwords differ; nothing was created.")
+    return password
+
+
+def _progress(args: argparse.Namespace) -> Callable[[str], None]:
+    if getattr(args, "json", False) or not sys.stderr.isatty():
+        return lambda _msg: None
+    return lambda msg: print(msg, file=sys.stderr, flush=True)
+
+
+def _emit(args: argparse.Namespace, obj: Any, text: str) -> None:
+    if args.json:
+        json.dump(obj, sys.stdout, ensure_ascii=False)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+    sys.stdout.flush()
+
+
+def _created_text(created: Any) -> str:
+    return (
+        f"Organization {created.organization_id} is ready and you are logged in.\n"
+        f"Device file: {created.device_file}\n"
+        f"Organization address (share it with the official client): {created.organization_url}\n"
+        "Keys lost = data lost: add a second device or create a recovery file soon."
+    )
+
+
+def cmd_create_org(args: argparse.Namespace) -> int:
+    from . import api
+    from .addr import parse_server
+    from .values import DeviceLabel, EmailAddress, HumanHandle, OrganizationID
+
+    # Refuse bad input before asking for a password.
+    parse_server(args.server)
+    OrganizationID(args.org)
+    HumanHandle(EmailAddress(args.email), args.user_name)
+    DeviceLabel(args.device_label)
+    password = _read_password(args, confirm=True)
+    created = api.create_organization(
+        args.server,
+        args.org,
+        args.email,
+        args.user_name,
+        args.device_label,
+        password=password,
+        admin_token=args.admin_token,
+        progress=_progress(args),
+    )
+    if created.session is not None:
+        created.session.close()
+    _emit(args, created.to_json(), _created_text(created))
+    return EXIT_OK
+
+
+def cmd_bootstrap(args: argparse.Namespace) -> int:
+    from . import api
+    from .addr import ParsecOrganizationBootstrapAddr
+    from .values import DeviceLabel, EmailAddress, HumanHandle
+
+    ParsecOrganizationBootstrapAddr.parse(args.link)
+    HumanHandle(EmailAddress(args.email), args.user_name)
+    DeviceLabel(args.device_label)
+    password = _read_password(args, confirm=True)
+    created = api.bootstrap_organization(
+        args.link,
+        args.email,
+        args.user_name,
+        args.device_label,
+        password=password,
+        progress=_progress(args),
+    )
+    if created.session is not None:
+        created.session.close()
+    _emit(args, created.to_json(), _created_text(created))
+    return EXIT_OK
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from . import api
+
+    devices = api.list_devices()
+    if args.json:
+        _emit(args, [d.to_json() for d in devices], "")
+        return EXIT_OK
+    if not devices:
+        print("No device on this computer yet. Create an organization or join one.")
+        return EXIT_OK
+    for d in devices:
+        print(f"{d.device_id}  {d.describe()}  [{d.protection}]  {d.server_url}")
+    return EXIT_OK
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from . import api
+
+    info = api.find_device(args.device)
+    if info.protection == "password":
+        if not args.password_stdin and sys.stdin.isatty():
+            print(f"Logging in to {info.describe()}", file=sys.stderr)
+        password: str | None = _read_password(args, confirm=False)
+    else:
+        password = None
+    session = api.login(info, password=password, progress=_progress(args))
+    try:
+        summary = session.summary()
+    finally:
+        session.close()
+    _emit(
+        args,
+        summary,
+        f"Logged in to {summary['organization_id']} as {info.user_name} <{info.email}> on {info.device_label}.",
+    )
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the core subcommands to an ``add_subparsers()`` object."""
+    p = sub.add_parser("create-org", help="create an organization and become its first user")
+    p.add_argument("--server", required=True, help="parsec3://host[:port][?no_ssl=true] or http(s)://host[:port]")
+    p.add_argument("--org", required=True, help="organization name")
+    p.add_argument("--email", required=True)
+    p.add_argument("--user-name", required=True)
+    p.add_argument("--device-label", required=True)
+    p.add_argument("--admin-token", help="the server's administration token (otherwise: spontaneous bootstrap)")
+    p.add_argument("--password-stdin", action="store_true", help="read the password as one line of stdin")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_create_org)
+
+    p = sub.add_parser("bootstrap", help="set up an organization from a bootstrap link")
+    p.add_argument("link", help="parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)")
+    p.add_argument("--email", required=True)
+    p.add_argument("--user-name", required=True)
+    p.add_argument("--device-label", required=True)
+    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_bootstrap)
+
+    p = sub.add_parser("devices", help="list the devices on this computer")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_devices)
+
+    p = sub.add_parser("login", help="unlock a device and connect to its server")
+    p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
+    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_login)
+
+
+def add_common_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+
+
+def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description="Parsec Tray command line")
+    add_common_options(parser)
+    register(parser.add_subparsers(dest="command", metavar="COMMAND"))
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command; every error becomes one line on stderr."""
+    debug = getattr(args, "debug", False)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except ParsecTrayError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Interrupted; nothing was saved.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one sentence, traceback with --debug
+        if debug:
+            traceback.print_exc()
+        print(
+            f"Error: unexpected {type(exc).__name__}; run again with --debug for details and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    return run(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""User and device certificates (and their redacted copies).
+
+A certificate is ``Ed25519_sign(author_key, 0x00 || zstd(msgpack(map)))``
+with the signature attached in front.  ``author`` is ``None`` for the
+organization's root key (bootstrap) or the signing device's id.
+
+Invariant: ``verify_and_load`` checks the signature *before* parsing the
+payload, and then checks the payload's author is the one expected.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from typing import Any
+
+from .crypto import SigningKey, VerifyKey
+from .errors import CryptoError, InvalidValueError
+from .serialization import as_fields, format_v0_dump, format_v0_load
+from .values import DateTime, DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
+
+__all__ = ["DeviceCertificate", "UserCertificate"]
+
+_USER_FIELDS = ("type", "author", "timestamp", "user_id", "human_handle", "public_key", "algorithm", "profile")
+_DEVICE_FIELDS = (
+    "type", "purpose", "author", "timestamp", "user_id", "device_id", "device_label", "verify_key", "algorithm",
+)
+
+
+def _author(value: Any) -> DeviceID | None:
+    if value is None:
+        return None
+    if isinstance(value, uuid.UUID):
+        return DeviceID(value)
+    raise CryptoError("The certificate's author is not valid.")
+
+
+def _check_type(fields: dict[str, Any], expected: str) -> None:
+    if fields.get("type") != expected:
+        raise CryptoError(f"Expected a {expected.replace('_', ' ')}.")
+
+
+def _verify_and_parse(signed: bytes, author_verify_key: VerifyKey, what: str) -> Any:
+    payload = author_verify_key.verify(signed)
+    return format_v0_load(payload, error=CryptoError, what=what)
+
+
+@dataclass(frozen=True)
+class UserCertificate:
+    author: DeviceID | None
+    timestamp: DateTime
+    user_id: UserID
+    human_handle: HumanHandle | None  # None when redacted
+    public_key: bytes
+    profile: UserProfile
+    algorithm: str = "X25519_XSALSA20_POLY1305"
+
+    @property
+    def is_redacted(self) -> bool:
+        return self.human_handle is None
+
+    def redacted(self) -> UserCertificate:
+        return replace(self, human_handle=None)
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "type": "user_certificate",
+            "author": self.author,
+            "timestamp": self.timestamp,
+            "user_id": self.user_id,
+            "human_handle": self.human_handle.to_wire() if self.human_handle else None,
+            "public_key": self.public_key,
+            "algorithm": self.algorithm,
+            "profile": self.profile.value,
+        }
+
+    def dump_and_sign(self, author_signkey: SigningKey) -> bytes:
+        return author_signkey.sign(format_v0_dump(self.to_map()))
+
+    @classmethod
+    def from_obj(cls, obj: Any) -> UserCertificate:
+        f = as_fields(obj, _USER_FIELDS, required=_USER_FIELDS, error=CryptoError, what="user certificate")
+        _check_type(f, "user_certificate")
+        try:
+            hh = f["human_handle"]
+            return cls(
+                author=_author(f["author"]),
+                timestamp=_typed(f["timestamp"], DateTime),
+                user_id=UserID(_typed(f["user_id"], uuid.UUID)),
+                human_handle=HumanHandle(*hh) if hh is not None else None,
+                public_key=_bytes32(f["public_key"]),
+                profile=UserProfile(f["profile"]),
+                algorithm=_const(f["algorithm"], "X25519_XSALSA20_POLY1305"),
+            )
+        except (InvalidValueError, ValueError, TypeError):
+            raise CryptoError("The user certificate has an invalid field.") from None
+
+    @classmethod
+    def verify_and_load(
+        cls,
+        signed: bytes,
+        author_verify_key: VerifyKey,
+        expected_author: DeviceID | None,
+    ) -> UserCertificate:
+        cert = cls.from_obj(_verify_and_parse(signed, author_verify_key, "user certificate"))
+        if cert.author != expected_author:
+            raise CryptoError("The user certificate was not signed by the expected author.")
+        return cert
+
+
+@dataclass(frozen=True)
+class DeviceCertificate:
+    author: DeviceID | None
+    timestamp: DateTime
+    user_id: UserID
+    device_id: DeviceID
+    device_label: DeviceLabel | None  # None when redacted
+    verify_key: bytes
+    purpose: str = "STANDARD"
+    algorithm: str = "ED25519"
+
+    @property
+    def is_redacted(self) -> bool:
+        return self.device_label is None
+
+    def redacted(self) -> DeviceCertificate:
+        return replace(self, device_label=None)
+
+    def to_map(self) -> dict[str, Any]:
+        return {
+            "type": "device_certificate",
+            "purpose": self.purpose,
+            "author": self.author,
+            "timestamp": self.timestamp,
+            "user_id": self.user_id,
+            "device_id": self.device_id,
+            "device_label": str(self.device_label) if self.device_label is not None else None,
+            "verify_key": self.verify_key,
+            "algorithm": self.algorithm,
+        }
+
+    def dump_and_sign(self, author_signkey: SigningKey) -> bytes:
+        return author_signkey.sign(format_v0_dump(self.to_map()))
+
+    @classmethod
+    def from_obj(cls, obj: Any) -> DeviceCertificate:
+        if isinstance(obj, (list, tuple)) and len(obj) == len(_DEVICE_FIELDS) - 1:
+            obj = [obj[0], None, *obj[1:]]  # pre-3.2 arrays have no purpose
+        required = tuple(n for n in _DEVICE_FIELDS if n != "purpose")
+        f = as_fields(obj, _DEVICE_FIELDS, required=required, error=CryptoError, what="device certificate")
+        _check_type(f, "device_certificate")
+        try:
+            label = f["device_label"]
+            purpose = f.get("purpose") or "STANDARD"
+            if purpose not in ("STANDARD", "SHAMIR_RECOVERY", "PASSPHRASE_RECOVERY", "REGISTRATION"):
+                raise ValueError(purpose)
+            return cls(
+                author=_author(f["author"]),
+                timestamp=_typed(f["timestamp"], DateTime),
+                user_id=UserID(_typed(f["user_id"], uuid.UUID)),
+                device_id=DeviceID(_typed(f["device_id"], uuid.UUID)),
+                device_label=DeviceLabel(label) if label is not None else None,
+                verify_key=_bytes32(f["verify_key"]),
+                purpose=purpose,
+                algorithm=_const(f["algorithm"], "ED25519"),
+            )
+        except (InvalidValueError, ValueError, TypeError):
+            raise CryptoError("The device certificate has an invalid field.") from None
+
+    @classmethod
+    def verify_and_load(
+        cls,
+        signed: bytes,
+        author_verify_key: VerifyKey,
+        expected_author: DeviceID | None,
+    ) -> DeviceCertificate:
+        cert = cls.from_obj(_verify_and_parse(signed, author_verify_key, "device certificate"))
+        if cert.author != expected_author:
+            raise CryptoError("The device certificate was not signed by the expected author.")
+        return cert
+
+
+def _typed(value: Any, kind: type) -> Any:
+    if not isinstance(value, kind):
+        raise TypeError(kind.__name__)
+    return value
+
+
+def _bytes32(value: Any) -> bytes:
+    if not isinstance(value, bytes) or len(value) != 32:
+        raise ValueError("key size")
+    return value
+
+
+def _const(value: Any, expected: str) -> str:
+    if value != expected:
+        raise ValueError(expected)
+    return expected

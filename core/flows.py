@@ -1,0 +1,321 @@
+"""The flows behind the CLI and the tray: create or bootstrap an
+organization, list devices, log in.
+
+Order matters for "nothing lost": inputs are validated before any network
+call; the device file is encrypted and written to a temporary file (full
+disk, no rights) *before* the server is asked to bootstrap, and put in
+place only once the server said yes.  A failing flow leaves no file.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from . import bootstrap as bootstrap_protocol
+from .addr import ParsecOrganizationAddr, ParsecOrganizationBootstrapAddr, parse_server
+from .administration import AdministrationClient
+from .device_file import DeviceFile
+from .devices import (
+    AtomicWrite,
+    build_password_file,
+    list_device_files,
+    load_device_with_password,
+    read_device_file,
+)
+from .errors import (
+    DeviceNotFoundError,
+    InvalidValueError,
+    OrganizationNotFoundError,
+    ParsecTrayError,
+)
+from .paths import default_device_file
+from .session import Session
+from .transport import AnonymousClient, Transport
+from .values import DeviceLabel, EmailAddress, HumanHandle, OrganizationID
+
+__all__ = [
+    "CreatedDevice",
+    "DeviceInfo",
+    "Progress",
+    "bootstrap_organization",
+    "create_organization",
+    "find_device",
+    "list_devices",
+    "login",
+]
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str], None]
+
+
+def _noop(_: str) -> None:
+    pass
+
+
+@dataclass(frozen=True)
+class DeviceInfo:
+    """A local device key file, as listed without decrypting it."""
+
+    device_file: Path
+    organization_id: str
+    user_id: str  # 32 hex
+    device_id: str  # 32 hex
+    email: str
+    user_name: str  # human handle label
+    device_label: str
+    server_url: str  # parsec3://host[:port][?no_ssl=true]
+    protection: str  # "password", "keyring", "recovery", "pki", ...
+
+    @classmethod
+    def from_file(cls, path: Path, f: DeviceFile) -> DeviceInfo:
+        return cls(
+            device_file=path,
+            organization_id=str(f.organization_id),
+            user_id=f.user_id.hex,
+            device_id=f.device_id.hex,
+            email=str(f.human_handle.email),
+            user_name=f.human_handle.label,
+            device_label=str(f.device_label),
+            server_url=f.server.to_url(),
+            protection=f.type,
+        )
+
+    def describe(self) -> str:
+        return f"{self.organization_id}: {self.user_name} <{self.email}> on {self.device_label} ({self.device_id[:8]})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device_file": str(self.device_file),
+            "organization_id": self.organization_id,
+            "user_id": self.user_id,
+            "device_id": self.device_id,
+            "human_handle": {"email": self.email, "label": self.user_name},
+            "device_label": self.device_label,
+            "server_url": self.server_url,
+            "protection": self.protection,
+        }
+
+
+@dataclass(frozen=True)
+class CreatedDevice:
+    """The outcome of creating or bootstrapping an organization."""
+
+    device_file: Path
+    organization_id: str
+    user_id: str
+    device_id: str
+    server_url: str
+    organization_url: str
+    session: Session | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device_file": str(self.device_file),
+            "organization_id": self.organization_id,
+            "user_id": self.user_id,
+            "device_id": self.device_id,
+            "server_url": self.server_url,
+            "organization_url": self.organization_url,
+        }
+
+
+# --- devices -----------------------------------------------------------------
+
+
+def list_devices(config_dir: Path | None = None) -> list[DeviceInfo]:
+    return [DeviceInfo.from_file(d.path, d.file) for d in list_device_files(config_dir)]
+
+
+def find_device(selector: str | Path | None = None, *, config_dir: Path | None = None) -> DeviceInfo:
+    """A device by id, unique id prefix, or ``.keys`` path; without a
+    selector, the only device."""
+    if selector is not None:
+        text = str(selector)
+        path = Path(text).expanduser()
+        if text.endswith(".keys") or path.is_file():
+            return DeviceInfo.from_file(path, read_device_file(path))
+    devices = list_devices(config_dir)
+    if selector is None:
+        if len(devices) == 1:
+            return devices[0]
+        if not devices:
+            raise DeviceNotFoundError(
+                "There is no device on this computer yet.",
+                hint="Create an organization, join one, or copy a device file here.",
+            )
+        raise DeviceNotFoundError(
+            "There are several devices; choose one with --device:\n"
+            + "\n".join(f"  {d.device_id}  {d.describe()}" for d in devices)
+        )
+    prefix = str(selector).lower().replace("-", "")
+    matches = [d for d in devices if d.device_id.startswith(prefix)] if prefix else []
+    if len(matches) == 1:
+        return matches[0]
+    if not matches:
+        raise DeviceNotFoundError(
+            f"No device matches {selector!r}.", hint="Run 'parsec-tray devices' to list them."
+        )
+    raise DeviceNotFoundError(
+        f"Several devices match {selector!r}; give more characters:\n"
+        + "\n".join(f"  {d.device_id}  {d.describe()}" for d in matches)
+    )
+
+
+# --- create / bootstrap ----------------------------------------------------------
+
+
+def _validate_person(email: str, user_name: str, device_label: str) -> tuple[HumanHandle, DeviceLabel]:
+    return HumanHandle(EmailAddress(email), user_name), DeviceLabel(device_label)
+
+
+def _check_password(password: str | None) -> str:
+    if not password:
+        raise InvalidValueError("A password is needed to protect the device's keys.")
+    return password
+
+
+def _run_bootstrap(
+    addr: ParsecOrganizationBootstrapAddr,
+    handle: HumanHandle,
+    label: DeviceLabel,
+    password: str,
+    *,
+    transport: Transport,
+    config_dir: Path | None,
+    progress: Progress,
+    spontaneous: bool = False,
+    from_link: bool = False,
+) -> CreatedDevice:
+    plan = bootstrap_protocol.prepare(addr, handle, label)
+    progress("Encrypting the keys with your password…")
+    file = build_password_file(plan.device, password)
+    target = default_device_file(plan.device.device_id.hex, config_dir)
+    pending = AtomicWrite(target, file.dump()).prepare()
+    try:
+        progress("Creating the organization on the server…")
+        client = AnonymousClient(transport, addr.organization_id)
+        try:
+            reply = client.send("organization_bootstrap", **plan.fields)
+        except OrganizationNotFoundError as exc:
+            if spontaneous:
+                raise OrganizationNotFoundError(
+                    "This server does not create organizations on request.",
+                    status=exc.status,
+                    hint="Give an administration token (--admin-token), or ask the server's administrator for a bootstrap link.",
+                ) from None
+            raise
+        bootstrap_protocol.check_reply(reply, str(addr.organization_id), addr.token, from_link=from_link)
+    except BaseException:
+        pending.abort()
+        raise
+    progress("Saving the device…")
+    path = pending.commit()
+    log.info("organization %s bootstrapped, device saved to %s", addr.organization_id, path)
+    progress("Logging in…")
+    session = Session(plan.device, path, transport)
+    session.ping()
+    org_addr = ParsecOrganizationAddr(addr.server, addr.organization_id, plan.device.root_verify_key.encode())
+    return CreatedDevice(
+        device_file=path,
+        organization_id=str(addr.organization_id),
+        user_id=plan.device.user_id.hex,
+        device_id=plan.device.device_id.hex,
+        server_url=addr.server.to_url(),
+        organization_url=org_addr.to_url(),
+        session=session,
+    )
+
+
+def create_organization(
+    server: str,
+    organization: str,
+    email: str,
+    user_name: str,
+    device_label: str,
+    *,
+    password: str,
+    admin_token: str | None = None,
+    config_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> CreatedDevice:
+    """Create ``organization`` on ``server`` (with an administration token,
+    or spontaneously where the server allows it) and become its first user."""
+    progress = progress or _noop
+    server_addr = parse_server(server)
+    org = OrganizationID(organization)
+    handle, label = _validate_person(email, user_name, device_label)
+    password = _check_password(password)
+    transport = Transport(server_addr)
+    try:
+        if admin_token:
+            progress("Registering the organization on the server…")
+            addr = AdministrationClient(transport, admin_token).create_organization(org)
+        else:
+            addr = ParsecOrganizationBootstrapAddr(server_addr, org, None)
+        return _run_bootstrap(
+            addr, handle, label, password,
+            transport=transport, config_dir=config_dir, progress=progress, spontaneous=not admin_token,
+        )
+    except BaseException:
+        transport.close()
+        raise
+
+
+def bootstrap_organization(
+    link: str,
+    email: str,
+    user_name: str,
+    device_label: str,
+    *,
+    password: str,
+    config_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> CreatedDevice:
+    """Set up an organization from the bootstrap link a server admin made."""
+    progress = progress or _noop
+    addr = ParsecOrganizationBootstrapAddr.parse(link)
+    handle, label = _validate_person(email, user_name, device_label)
+    password = _check_password(password)
+    transport = Transport(addr.server)
+    try:
+        return _run_bootstrap(
+            addr, handle, label, password,
+            transport=transport, config_dir=config_dir, progress=progress, from_link=True,
+        )
+    except BaseException:
+        transport.close()
+        raise
+
+
+# --- login -------------------------------------------------------------------------
+
+
+def login(
+    device: DeviceInfo | str | Path | None = None,
+    *,
+    password: str | None = None,
+    config_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> Session:
+    """Unlock a device and prove its keys to the server (authenticated ping)."""
+    progress = progress or _noop
+    info = device if isinstance(device, DeviceInfo) else find_device(device, config_dir=config_dir)
+    file = read_device_file(info.device_file)
+    file.check_supported()
+    if file.type != "password":
+        raise ParsecTrayError(f"This device is protected by its {file.type}; Parsec Tray cannot unlock it yet.")
+    progress("Unlocking the device…")
+    local = load_device_with_password(file, _check_password(password))
+    progress("Connecting to the server…")
+    session = Session(local, info.device_file)
+    try:
+        session.ping()
+    except BaseException:
+        session.close()
+        raise
+    return session

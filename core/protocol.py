@@ -1,0 +1,179 @@
+"""Parsec's command protocol without I/O: request bodies, reply parsing,
+signed Authorization headers and the meaning of every HTTP status.
+
+Requests are ``msgpack({"cmd": name, ...fields})``; replies are msgpack maps
+with a ``status`` string.  Business refusals come inside a 200 reply;
+handshake refusals are HTTP statuses (fact sheet d.3).
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+
+from .crypto import SigningKey
+from .errors import (
+    AuthenticationError,
+    ClockOutOfSyncError,
+    InvitationGoneError,
+    OrganizationNotFoundError,
+    ProtocolError,
+    RemoteError,
+    ServerRefusedError,
+    ServerUnavailableError,
+)
+from .serialization import packb, unpackb
+from .values import DateTime, DeviceID
+
+__all__ = [
+    "API_VERSION",
+    "USER_AGENT",
+    "auth_header",
+    "clock_error",
+    "decode_reply",
+    "encode_request",
+    "http_error",
+]
+
+API_VERSION = "5.5"
+USER_AGENT = "Parsec-Client/3.9.3 ParsecTray/0.1"
+CONTENT_TYPE = "application/msgpack"
+AUTH_PREFIX = "PARSEC-SIGN-ED25519"
+
+
+def encode_request(cmd: str, **fields: Any) -> bytes:
+    return packb({"cmd": cmd, **fields})
+
+
+def decode_reply(body: bytes) -> dict[str, Any]:
+    reply = unpackb(body, error=ProtocolError, what="server's reply")
+    if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
+        raise ProtocolError("The server's reply has no status; is this a Parsec v3 server?")
+    return reply
+
+
+def auth_header(device_id: DeviceID, signing_key: SigningKey, now: float | None = None) -> str:
+    """``Bearer PARSEC-SIGN-ED25519.<device hex>.<unix s>.<b64url padded sig>``."""
+    ts = int(now if now is not None else time.time())
+    signed_part = f"{AUTH_PREFIX}.{device_id.hex}.{ts}".encode("ascii")
+    sig = base64.urlsafe_b64encode(signing_key.sign_only_signature(signed_part)).decode("ascii")
+    return f"Bearer {signed_part.decode('ascii')}.{sig}"
+
+
+def _detail(body: bytes) -> str:
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return ""
+    return detail if isinstance(detail, str) else ""
+
+
+def http_error(status: int, headers: Mapping[str, str], body: bytes, family: str, org: str) -> RemoteError:
+    """The error for a non-200 reply to a ``family`` request
+    (``anonymous``, ``invited``, ``authenticated``)."""
+    if status == 401:
+        return AuthenticationError("The server rejected the request's credentials.", status=status)
+    if status == 403:
+        if family == "invited":
+            return AuthenticationError(
+                "The server does not know this invitation.",
+                status=status,
+                hint="Check the link, or ask for a new invitation.",
+            )
+        if family == "authenticated":
+            return AuthenticationError(
+                "The server does not recognise this device.",
+                status=status,
+                hint="It may belong to another server, or its organization was reset.",
+            )
+        return AuthenticationError("The server refused access.", status=status)
+    if status == 404:
+        return OrganizationNotFoundError(
+            f"The organization {org!r} does not exist on this server.",
+            status="organization_not_found",
+            hint="Check the organization name and the server address.",
+        )
+    if status == 410:
+        return InvitationGoneError(
+            "This invitation has already been used or was cancelled.",
+            status="invitation_gone",
+            hint="Ask for a new invitation.",
+        )
+    if status == 422:
+        supported = headers.get("Supported-Api-Versions", "")
+        return ProtocolError(
+            f"The server does not speak the API version of this app ({API_VERSION}); "
+            f"it supports {supported or 'another version'}."
+        )
+    if status == 460:
+        return AuthenticationError(
+            "The organization has expired.", status=status, hint="Contact your Parsec administrator."
+        )
+    if status == 461:
+        return AuthenticationError(
+            "This user has been revoked from the organization.",
+            status=status,
+            hint="Contact your Parsec administrator.",
+        )
+    if status == 462:
+        return AuthenticationError(
+            "This user is frozen by the organization's administrator.",
+            status=status,
+            hint="Contact your Parsec administrator.",
+        )
+    if status == 463:
+        return AuthenticationError(
+            "The organization's terms of service must be accepted first.",
+            status=status,
+            hint="Open the official Parsec client once to accept them.",
+        )
+    if status == 464:
+        return AuthenticationError(
+            "The organization does not accept this kind of client.",
+            status=status,
+            hint="Use the official Parsec client for this organization.",
+        )
+    if status == 498:
+        return ClockOutOfSyncError(
+            "The server refused the request because this computer's clock is off.",
+            hint="Set the clock right (automatic time) and try again.",
+        )
+    if status in (406, 413, 415):
+        detail = _detail(body)
+        return ProtocolError(
+            f"The server could not understand the request (HTTP {status}{': ' + detail if detail else ''})."
+        )
+    if 500 <= status <= 599:
+        return ServerUnavailableError(
+            f"The server is unavailable (HTTP {status}).", status=status, hint="Try again in a moment."
+        )
+    return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
+
+
+def clock_error(reply: Mapping[str, Any]) -> ClockOutOfSyncError:
+    """``timestamp_out_of_ballpark``: say by how much the clock is off."""
+    server_ts, client_ts = reply.get("server_timestamp"), reply.get("client_timestamp")
+    offset = None
+    if isinstance(server_ts, DateTime) and isinstance(client_ts, DateTime):
+        offset = (client_ts.us - server_ts.us) / 1_000_000
+    if offset is None:
+        return ClockOutOfSyncError(
+            "This computer's clock is too far from the server's.",
+            hint="Set the clock right (automatic time) and try again.",
+        )
+    direction = "ahead of" if offset > 0 else "behind"
+    return ClockOutOfSyncError(
+        f"This computer's clock is {abs(offset):.0f} seconds {direction} the server's.",
+        offset_seconds=offset,
+        hint="Set the clock right (automatic time) and try again.",
+    )
+
+
+def unexpected_status(cmd: str, reply: Mapping[str, Any]) -> ServerRefusedError:
+    status = reply.get("status")
+    if status == "timestamp_out_of_ballpark":
+        raise clock_error(reply)
+    return ServerRefusedError(f"The server refused {cmd.replace('_', ' ')} ({status}).", status=str(status))
