@@ -146,10 +146,12 @@ class DeviceFile:
                 )
                 if a["type"] != "ARGON2ID":
                     raise UnsupportedDeviceFileError("This device file uses an unknown password algorithm.")
+                # libparsec: u32 integers and a 16-byte salt, else the file
+                # does not load at all.
                 for name in ("memlimit_kb", "opslimit", "parallelism"):
-                    if not isinstance(a[name], int) or isinstance(a[name], bool):
+                    if not isinstance(a[name], int) or isinstance(a[name], bool) or not 0 <= a[name] < 2**32:
                         raise ValueError(name)
-                if not isinstance(a["salt"], bytes):
+                if not isinstance(a["salt"], bytes) or len(a["salt"]) != 16:
                     raise ValueError("salt")
                 algorithm = Argon2idParams(a["memlimit_kb"], a["opslimit"], a["parallelism"], a["salt"])
             elif kind == "keyring":

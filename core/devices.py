@@ -16,12 +16,20 @@ import errno
 import logging
 import os
 import secrets
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
 from .crypto import Argon2idParams, SecretKey, derive_password_key
 from .device_file import DeviceFile, decrypt_device, encrypt_device
-from .errors import DeviceFileCorruptError, DeviceFileError, DeviceFileWriteError, InvalidValueError
+from .errors import (
+    CryptoError,
+    DeviceFileCorruptError,
+    DeviceFileError,
+    DeviceFileWriteError,
+    InvalidValueError,
+    UnsupportedDeviceFileError,
+)
 from .local_device import LocalDevice
 from .paths import default_device_file, devices_dir
 from .values import DateTime
@@ -70,11 +78,19 @@ load_device_file = read_device_file
 def list_device_files(config: Path | None = None) -> list[ListedDevice]:
     root = devices_dir(config)
     paths: list[Path] = []
+    # Like libparsec: symbolic links are neither followed into (folders) nor
+    # listed (files); only regular files count.
     for dirpath, _dirnames, filenames in os.walk(root):
         for name in filenames:
             p = Path(dirpath) / name
-            if p.suffix == ".keys" and p.is_file():
-                paths.append(p)
+            if p.suffix != ".keys":
+                continue
+            try:
+                if not stat.S_ISREG(os.lstat(p).st_mode):
+                    continue
+            except OSError:
+                continue
+            paths.append(p)
     seen: set[str] = set()
     out: list[ListedDevice] = []
     for p in sorted(paths):
@@ -90,13 +106,32 @@ def list_device_files(config: Path | None = None) -> list[ListedDevice]:
     return out
 
 
+def _check_password_algorithm(params: Argon2idParams) -> None:
+    """Refuse parameters that cannot be right before deriving anything (a
+    crafted file could ask for terabytes of memory)."""
+    if params.opslimit < 1 or params.parallelism < 1 or params.memlimit_kb < 8 * params.parallelism:
+        raise DeviceFileCorruptError("The device file's password parameters are invalid; it may be damaged.")
+    try:
+        params.check()
+    except CryptoError:
+        raise UnsupportedDeviceFileError(
+            "The device file asks for password parameters far beyond what Parsec uses "
+            f"({params.memlimit_kb} KiB, {params.opslimit} passes, {params.parallelism} lanes); it was not opened.",
+            hint="It may be damaged or crafted; open it with the official Parsec client only if you trust it.",
+        ) from None
+
+
 def load_device_with_password(file: DeviceFile, password: str) -> LocalDevice:
     if file.type != "password":
         file.check_supported()
         raise DeviceFileError(f"This device is protected by its {file.type}, not by a password.")
     file.check_supported()
     assert file.algorithm is not None
-    key = derive_password_key(password, file.algorithm)
+    _check_password_algorithm(file.algorithm)
+    try:
+        key = derive_password_key(password, file.algorithm)
+    except CryptoError as exc:
+        raise UnsupportedDeviceFileError(str(exc)) from None
     return decrypt_device(file, key)
 
 
