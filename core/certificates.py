@@ -144,14 +144,17 @@ class DeviceCertificate:
 
     @classmethod
     def from_obj(cls, obj: Any) -> DeviceCertificate:
-        if isinstance(obj, (list, tuple)) and len(obj) == len(_DEVICE_FIELDS) - 1:
-            obj = [obj[0], None, *obj[1:]]  # pre-3.2 arrays have no purpose
+        # Pre-3.2 certificates lack ``purpose`` (maps only: no official
+        # writer ever emitted certificates as arrays, and libparsec refuses
+        # an 8-field array).
         required = tuple(n for n in _DEVICE_FIELDS if n != "purpose")
         f = as_fields(obj, _DEVICE_FIELDS, required=required, error=CryptoError, what="device certificate")
         _check_type(f, "device_certificate")
         try:
             label = f["device_label"]
-            purpose = f.get("purpose") or "STANDARD"
+            purpose = f.get("purpose")
+            if purpose is None:  # absent or nil (NonRequiredOption): STANDARD
+                purpose = "STANDARD"
             if purpose not in ("STANDARD", "SHAMIR_RECOVERY", "PASSPHRASE_RECOVERY", "REGISTRATION"):
                 raise ValueError(purpose)
             return cls(

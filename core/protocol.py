@@ -49,7 +49,11 @@ def encode_request(cmd: str, **fields: Any) -> bytes:
 
 
 def decode_reply(body: bytes) -> dict[str, Any]:
-    reply = unpackb(body, error=ProtocolError, what="server's reply")
+    try:
+        reply = unpackb(body, error=ProtocolError, what="server's reply")
+    except ProtocolError:
+        # unpackb's text names the decoder's exception class: not for people.
+        raise ProtocolError("The server's reply cannot be decoded; is this a Parsec v3 server?") from None
     if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
         raise ProtocolError("The server's reply has no status; is this a Parsec v3 server?")
     return reply

@@ -93,6 +93,13 @@ class Transport:
                 f"The server {self.server.hostname}:{self.server.effective_port} {what}.",
                 hint="Check the address and your network connection.",
             ) from None
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError):
+            self.reset()
+            raise ServerUnreachableError(
+                f"The connection to the server {self.server.hostname}:{self.server.effective_port} "
+                "broke off in the middle of its answer.",
+                hint="Check your network connection and try again.",
+            ) from None
         except requests.exceptions.RequestException as exc:
             self.reset()
             raise ServerUnreachableError(f"The request to the server failed ({type(exc).__name__}).") from None
