@@ -36,6 +36,9 @@ class BootstrapPlan:
     def __repr__(self) -> str:
         return f"BootstrapPlan({self.device!r})"
 
+    def with_token(self, token: AccessToken | None) -> BootstrapPlan:
+        return BootstrapPlan({**self.fields, "bootstrap_token": bytes(token) if token is not None else None}, self.device)
+
 
 def prepare(
     addr: ParsecOrganizationBootstrapAddr,
@@ -44,6 +47,11 @@ def prepare(
     *,
     now: DateTime | None = None,
 ) -> BootstrapPlan:
+    """Keys, certificates and request fields for bootstrapping ``addr``.
+
+    The token only goes into ``fields["bootstrap_token"]``: a plan made
+    before the token is known can be completed with :meth:`BootstrapPlan.with_token`.
+    """
     ts = now or DateTime.now()
     root_key = SigningKey.generate()
     signing_key = SigningKey.generate()
@@ -123,7 +131,11 @@ def check_reply(
             hint="Ask the server's administrator for a new bootstrap link.",
         )
     if status == "organization_not_found":
-        raise OrganizationNotFoundError(f"The organization {organization_id!r} does not exist on this server.")
+        raise OrganizationNotFoundError(
+            f"The organization {organization_id!r} does not exist on this server.",
+            status=status,
+            hint="Check the server address and the organization name in the link.",
+        )
     if status == "timestamp_out_of_ballpark":
         raise clock_error(reply)
     if status == "invalid_certificate":

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from .errors import InvalidValueError, ParsecTrayError
+from .errors import InvalidValueError, OrganizationNotFoundError, ParsecTrayError
 
 __all__ = ["build_parser", "main", "register", "run"]
 
@@ -94,16 +94,24 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     HumanHandle(EmailAddress(args.email), args.user_name)
     DeviceLabel(args.device_label)
     password = _read_password(args, confirm=True)
-    created = api.create_organization(
-        args.server,
-        args.org,
-        args.email,
-        args.user_name,
-        args.device_label,
-        password=password,
-        admin_token=args.admin_token,
-        progress=_progress(args),
-    )
+    try:
+        created = api.create_organization(
+            args.server,
+            args.org,
+            args.email,
+            args.user_name,
+            args.device_label,
+            password=password,
+            admin_token=args.admin_token,
+            progress=_progress(args),
+        )
+    except OrganizationNotFoundError as exc:
+        if not args.admin_token:  # spontaneous bootstrap refused: say it in CLI terms
+            exc.hint = (
+                "Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
+                "or for an administration token (--admin-token)."
+            )
+        raise
     if created.session is not None:
         created.session.close()
     _emit(args, created.to_json(), _created_text(created))
@@ -171,9 +179,17 @@ def cmd_login(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+    p: argparse.ArgumentParser = sub.add_parser(name, **kwargs)
+    # Also accepted after the subcommand; SUPPRESS keeps a --debug given
+    # before it.
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs")
+    return p
+
+
 def register(sub: Any) -> None:
     """Add the core subcommands to an ``add_subparsers()`` object."""
-    p = sub.add_parser("create-org", help="create an organization and become its first user")
+    p = _subparser(sub, "create-org", help="create an organization and become its first user")
     p.add_argument("--server", required=True, help="parsec3://host[:port][?no_ssl=true] or http(s)://host[:port]")
     p.add_argument("--org", required=True, help="organization name")
     p.add_argument("--email", required=True)
@@ -184,7 +200,7 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_create_org)
 
-    p = sub.add_parser("bootstrap", help="set up an organization from a bootstrap link")
+    p = _subparser(sub, "bootstrap", help="set up an organization from a bootstrap link")
     p.add_argument("link", help="parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)")
     p.add_argument("--email", required=True)
     p.add_argument("--user-name", required=True)
@@ -193,11 +209,11 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bootstrap)
 
-    p = sub.add_parser("devices", help="list the devices on this computer")
+    p = _subparser(sub, "devices", help="list the devices on this computer")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices)
 
-    p = sub.add_parser("login", help="unlock a device and connect to its server")
+    p = _subparser(sub, "login", help="unlock a device and connect to its server")
     p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
     p.add_argument("--password-stdin", action="store_true")
     p.add_argument("--json", action="store_true")

@@ -9,14 +9,16 @@ place only once the server said yes.  A failing flow leaves no file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from . import bootstrap as bootstrap_protocol
-from .addr import ParsecOrganizationAddr, ParsecOrganizationBootstrapAddr, parse_server
+from .addr import ParsecAddr, ParsecOrganizationAddr, ParsecOrganizationBootstrapAddr, parse_server
 from .administration import AdministrationClient
 from .device_file import DeviceFile
 from .devices import (
@@ -32,10 +34,11 @@ from .errors import (
     OrganizationNotFoundError,
     ParsecTrayError,
 )
+from .local_device import LocalDevice
 from .paths import default_device_file
 from .session import Session
 from .transport import AnonymousClient, Transport
-from .values import DeviceLabel, EmailAddress, HumanHandle, OrganizationID
+from .values import AccessToken, DeviceLabel, EmailAddress, HumanHandle, OrganizationID
 
 __all__ = [
     "CreatedDevice",
@@ -137,7 +140,8 @@ def find_device(selector: str | Path | None = None, *, config_dir: Path | None =
     if selector is not None:
         text = str(selector)
         path = Path(text).expanduser()
-        if text.endswith(".keys") or path.is_file():
+        looks_like_id = bool(text) and all(c in "0123456789abcdefABCDEF-" for c in text)
+        if text.endswith(".keys") or (not looks_like_id and path.is_file()):
             return DeviceInfo.from_file(path, read_device_file(path))
     devices = list_devices(config_dir)
     if selector is None:
@@ -179,8 +183,16 @@ def _check_password(password: str | None) -> str:
     return password
 
 
+def _prepare_file(device: LocalDevice, password: str, config_dir: Path | None) -> AtomicWrite:
+    file = build_password_file(device, password)
+    target = default_device_file(device.device_id.hex, config_dir)
+    return AtomicWrite(target, file.dump()).prepare()
+
+
 def _run_bootstrap(
-    addr: ParsecOrganizationBootstrapAddr,
+    server: ParsecAddr,
+    org: OrganizationID,
+    get_token: Callable[[], AccessToken | None],
     handle: HumanHandle,
     label: DeviceLabel,
     password: str,
@@ -191,41 +203,50 @@ def _run_bootstrap(
     spontaneous: bool = False,
     from_link: bool = False,
 ) -> CreatedDevice:
-    plan = bootstrap_protocol.prepare(addr, handle, label)
+    plan = bootstrap_protocol.prepare(ParsecOrganizationBootstrapAddr(server, org, None), handle, label)
     progress("Encrypting the keys with your password…")
-    file = build_password_file(plan.device, password)
-    target = default_device_file(plan.device.device_id.hex, config_dir)
-    pending = AtomicWrite(target, file.dump()).prepare()
+    # Argon2id (libsodium releases the GIL) runs while the token is fetched;
+    # the encrypted file is on disk (temporary name) before the server is
+    # asked anything irreversible.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parsec-tray-argon2id") as pool:
+        preparing = pool.submit(_prepare_file, plan.device, password, config_dir)
+        try:
+            token = get_token()
+        except BaseException:
+            with contextlib.suppress(BaseException):
+                preparing.result().abort()
+            raise
+        pending = preparing.result()
     try:
         progress("Creating the organization on the server…")
-        client = AnonymousClient(transport, addr.organization_id)
+        client = AnonymousClient(transport, org)
         try:
-            reply = client.send("organization_bootstrap", **plan.fields)
+            reply = client.send("organization_bootstrap", **plan.with_token(token).fields)
         except OrganizationNotFoundError as exc:
             if spontaneous:
                 raise OrganizationNotFoundError(
                     "This server does not create organizations on request.",
                     status=exc.status,
-                    hint="Give an administration token (--admin-token), or ask the server's administrator for a bootstrap link.",
+                    hint="Ask the server's administrator for a bootstrap link or an administration token.",
                 ) from None
             raise
-        bootstrap_protocol.check_reply(reply, str(addr.organization_id), addr.token, from_link=from_link)
+        bootstrap_protocol.check_reply(reply, str(org), token, from_link=from_link)
     except BaseException:
         pending.abort()
         raise
     progress("Saving the device…")
     path = pending.commit()
-    log.info("organization %s bootstrapped, device saved to %s", addr.organization_id, path)
+    log.info("organization %s bootstrapped, device saved to %s", org, path)
     progress("Logging in…")
     session = Session(plan.device, path, transport)
     session.ping()
-    org_addr = ParsecOrganizationAddr(addr.server, addr.organization_id, plan.device.root_verify_key.encode())
+    org_addr = ParsecOrganizationAddr(server, org, plan.device.root_verify_key.encode())
     return CreatedDevice(
         device_file=path,
-        organization_id=str(addr.organization_id),
+        organization_id=str(org),
         user_id=plan.device.user_id.hex,
         device_id=plan.device.device_id.hex,
-        server_url=addr.server.to_url(),
+        server_url=server.to_url(),
         organization_url=org_addr.to_url(),
         session=session,
     )
@@ -252,13 +273,13 @@ def create_organization(
     password = _check_password(password)
     transport = Transport(server_addr)
     try:
-        if admin_token:
-            progress("Registering the organization on the server…")
-            addr = AdministrationClient(transport, admin_token).create_organization(org)
-        else:
-            addr = ParsecOrganizationBootstrapAddr(server_addr, org, None)
+        def get_token() -> AccessToken | None:
+            if not admin_token:
+                return None
+            return AdministrationClient(transport, admin_token).create_organization(org).token
+
         return _run_bootstrap(
-            addr, handle, label, password,
+            server_addr, org, get_token, handle, label, password,
             transport=transport, config_dir=config_dir, progress=progress, spontaneous=not admin_token,
         )
     except BaseException:
@@ -284,7 +305,7 @@ def bootstrap_organization(
     transport = Transport(addr.server)
     try:
         return _run_bootstrap(
-            addr, handle, label, password,
+            addr.server, addr.organization_id, lambda: addr.token, handle, label, password,
             transport=transport, config_dir=config_dir, progress=progress, from_link=True,
         )
     except BaseException:

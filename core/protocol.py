@@ -176,8 +176,9 @@ def clock_error(reply: Mapping[str, Any]) -> ClockOutOfSyncError:
     )
 
 
-def unexpected_status(cmd: str, reply: Mapping[str, Any]) -> ServerRefusedError:
+def unexpected_status(cmd: str, reply: Mapping[str, Any]) -> ServerRefusedError | ClockOutOfSyncError:
+    """The error for a reply status the caller does not handle itself."""
     status = reply.get("status")
     if status == "timestamp_out_of_ballpark":
-        raise clock_error(reply)
+        return clock_error(reply)
     return ServerRefusedError(f"The server refused {cmd.replace('_', ' ')} ({status}).", status=str(status))

@@ -102,7 +102,11 @@ class Transport:
             ) from None
         except requests.exceptions.RequestException as exc:
             self.reset()
-            raise ServerUnreachableError(f"The request to the server failed ({type(exc).__name__}).") from None
+            log.debug("request to %s failed: %s", self.server.hostname, type(exc).__name__)
+            raise ServerUnreachableError(
+                f"The request to the server {self.server.hostname}:{self.server.effective_port} could not be made.",
+                hint="Check the server address.",
+            ) from None
         if resp.status_code >= 500:
             self.reset()
         return resp
