@@ -15,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import ipaddress
+import re
 from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
@@ -46,15 +47,29 @@ _INVITATION_ACTIONS = {
 }
 
 
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+
+
 def _b64_msgpack(value: object) -> str:
-    return base64.urlsafe_b64encode(packb(value)).rstrip(b"=").decode("ascii")
+    return _b64(packb(value))
+
+
+_B64URL_RE = re.compile(r"[A-Za-z0-9_-]*")
 
 
 def _un_b64_msgpack(value: str) -> object:
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-    except (binascii.Error, ValueError):
-        raise InvalidLinkError("The link's 'p' parameter is not valid base64.") from None
+    # Strict base64url without padding, as libparsec's BASE64URL_NOPAD: the
+    # standard decoder would skip foreign characters, take '+', '/' and '=',
+    # and ignore non-zero spare bits, so only a canonical text is accepted.
+    raw = b""
+    if _B64URL_RE.fullmatch(value) and len(value) % 4 != 1:
+        try:
+            raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        except (binascii.Error, ValueError):
+            pass
+    if not raw or _b64(raw) != value:
+        raise InvalidLinkError("The link's 'p' parameter is not valid base64url.")
     return unpackb(raw, error=InvalidLinkError, what="link's 'p' parameter")
 
 
@@ -148,9 +163,10 @@ def _split(url: str) -> _Parsed:
         no_ssl = [v for k, v in params if k == "no_ssl"]
         if len(no_ssl) > 1:
             raise InvalidLinkError("The link has the parameter 'no_ssl' twice.")
-        if no_ssl and no_ssl[0] not in ("true", "false"):
+        # libparsec compares the value case-insensitively.
+        if no_ssl and no_ssl[0].lower() not in ("true", "false"):
             raise InvalidLinkError("The link's 'no_ssl' must be 'true' or 'false'.")
-        use_ssl = not (no_ssl and no_ssl[0] == "true")
+        use_ssl = not (no_ssl and no_ssl[0].lower() == "true")
     elif scheme in ("http", "https"):
         use_ssl = scheme == "https"
         segments = path.split("/")

@@ -117,7 +117,11 @@ class PublicKey:
         return bytes(self._pk.encode())
 
     def encrypt_for_self(self, data: bytes) -> bytes:
-        return bytes(nacl.public.SealedBox(self._pk).encrypt(data))
+        try:
+            return bytes(nacl.public.SealedBox(self._pk).encrypt(data))
+        except (nacl.exceptions.CryptoError, ValueError, TypeError):
+            # libsodium refuses a low-order key (all-zero shared secret).
+            raise CryptoError("Cannot encrypt for this public key.") from None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PublicKey) and self.encode() == other.encode()
@@ -223,6 +227,9 @@ class Argon2idParams:
             raise CryptoError("The key file asks for an unsupported Argon2id pass count.")
         if not (1 <= self.parallelism <= ARGON2ID_MAX_PARALLELISM):
             raise CryptoError("The key file asks for an unsupported Argon2id parallelism.")
+        if self.memlimit_kb < 8 * self.parallelism:
+            # Argon2 needs 8 KiB per lane (RFC 9106); libparsec refuses less too.
+            raise CryptoError("The key file asks for less Argon2id memory than its parallelism needs.")
         if not isinstance(self.salt, bytes) or len(self.salt) != 16:
             raise CryptoError("The key file's Argon2id salt is not 16 bytes.")
 
@@ -232,29 +239,40 @@ def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
     params.check()
     pw = password.encode("utf-8")
     if params.parallelism == 1:
-        raw = nacl.pwhash.argon2id.kdf(
-            KEY_SIZE,
-            pw,
-            params.salt,
-            opslimit=params.opslimit,
-            memlimit=params.memlimit_kb * 1024,
-        )
+        try:
+            raw = nacl.pwhash.argon2id.kdf(
+                KEY_SIZE,
+                pw,
+                params.salt,
+                opslimit=params.opslimit,
+                memlimit=params.memlimit_kb * 1024,
+            )
+        except (nacl.exceptions.CryptoError, ValueError, TypeError):
+            raise CryptoError("The Argon2id key derivation failed (not enough memory?).") from None
         return SecretKey(bytes(raw))
     # libsodium only does parallelism 1.
     try:
+        from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
     except ImportError:  # pragma: no cover - cryptography < 44
         raise CryptoError(
             "This key file uses Argon2id with parallelism > 1, which needs cryptography >= 44."
         ) from None
-    kdf = Argon2id(
-        salt=params.salt,
-        length=KEY_SIZE,
-        iterations=params.opslimit,
-        lanes=params.parallelism,
-        memory_cost=params.memlimit_kb,
-    )
-    return SecretKey(kdf.derive(pw))
+    try:
+        kdf = Argon2id(
+            salt=params.salt,
+            length=KEY_SIZE,
+            iterations=params.opslimit,
+            lanes=params.parallelism,
+            memory_cost=params.memlimit_kb,
+        )
+        return SecretKey(kdf.derive(pw))
+    except UnsupportedAlgorithm:
+        raise CryptoError(
+            "This key file uses Argon2id with parallelism > 1, which this system's OpenSSL cannot compute."
+        ) from None
+    except (ValueError, TypeError, MemoryError):
+        raise CryptoError("The Argon2id key derivation failed (not enough memory?).") from None
 
 
 # --- Recovery passphrase form of a SecretKey ------------------------------
@@ -267,14 +285,22 @@ def key_to_passphrase(key: SecretKey) -> str:
     return "-".join(b32[i : i + 4] for i in range(0, len(b32), 4))
 
 
+_PASSPHRASE_FIXES = {ord("0"): "O", ord("1"): "I"} | {c: chr(c - 32) for c in range(ord("a"), ord("z") + 1)}
+
+
 def passphrase_to_key(passphrase: str) -> SecretKey:
-    s = passphrase.upper().replace("0", "O").replace("1", "I")
-    s = "".join(c for c in s if c in _B32_ALPHABET)
+    # As libparsec: ASCII-only uppercasing (str.upper() would turn 'ı' or 'ſ'
+    # into letters), 0/1 read as O/I, anything else outside the alphabet
+    # dropped, then strict unpadded base32: 52 characters whose 4 spare bits
+    # are zero (b32decode would ignore them, so re-encoding must give it back).
+    if not isinstance(passphrase, str):
+        raise InvalidValueError("This is not a valid recovery passphrase.")
+    s = "".join(c for c in passphrase.translate(_PASSPHRASE_FIXES) if c in _B32_ALPHABET)
     try:
         raw = base64.b32decode(s + "=" * (-len(s) % 8))
     except (ValueError, TypeError):
         raise InvalidValueError("This is not a valid recovery passphrase.") from None
-    if len(raw) != KEY_SIZE:
+    if len(raw) != KEY_SIZE or base64.b32encode(raw).decode("ascii").rstrip("=") != s:
         raise InvalidValueError("This is not a valid recovery passphrase.")
     return SecretKey(raw)
 

@@ -91,15 +91,35 @@ def format_v0_load(data: bytes, *, error: type[ParsecTrayError] = ProtocolError,
     if not data or data[0] != 0:
         raise error(f"The {what} has an unknown format version.")
     try:
-        dobj = zstandard.ZstdDecompressor().decompressobj()
-        raw = dobj.decompress(data[1:])
-        if not dobj.eof:
-            raise zstandard.ZstdError("truncated frame")
-        if len(raw) > _MAX_DECOMPRESSED:
-            raise zstandard.ZstdError("too large")
+        raw = _zstd_decompress(bytes(data[1:]))
     except zstandard.ZstdError:
         raise error(f"The {what} is not a valid compressed document.") from None
     return unpackb(raw, error=error, what=what)
+
+
+# Compressed bytes handed to zstd at a time: one step then yields at most a
+# few MiB (a block never exceeds 128 KiB), so the size limit below is checked
+# before a small "bomb" can fill the memory.
+_ZSTD_STEP = 256
+
+
+def _zstd_decompress(body: bytes) -> bytes:
+    """All the frames of ``body`` (like zstd's ``decode_all``): frames without
+    content size, truncated frames and trailing garbage handled."""
+    out = bytearray()
+    while True:
+        dobj = zstandard.ZstdDecompressor().decompressobj()
+        pos = 0
+        while not dobj.eof:
+            if pos >= len(body):
+                raise zstandard.ZstdError("truncated frame")
+            out += dobj.decompress(body[pos : pos + _ZSTD_STEP])
+            pos += _ZSTD_STEP
+            if len(out) > _MAX_DECOMPRESSED:
+                raise zstandard.ZstdError("too large")
+        body = dobj.unused_data + body[pos:]
+        if not body:
+            return bytes(out)
 
 
 def as_fields(
