@@ -22,6 +22,7 @@ __all__ = [
     "find_device",
     "list_devices",
     "login",
+    "validate_person",
 ]
 
 from .flows import (
@@ -33,5 +34,6 @@ from .flows import (
     find_device,
     list_devices,
     login,
+    validate_person,
 )
 from .session import Session

@@ -86,13 +86,12 @@ def _created_text(created: Any) -> str:
 def cmd_create_org(args: argparse.Namespace) -> int:
     from . import api
     from .addr import parse_server
-    from .values import DeviceLabel, EmailAddress, HumanHandle, OrganizationID
+    from .values import OrganizationID
 
     # Refuse bad input before asking for a password.
     parse_server(args.server)
     OrganizationID(args.org)
-    HumanHandle(EmailAddress(args.email), args.user_name)
-    DeviceLabel(args.device_label)
+    api.validate_person(args.email, args.user_name, args.device_label)
     password = _read_password(args, confirm=True)
     try:
         created = api.create_organization(
@@ -121,11 +120,9 @@ def cmd_create_org(args: argparse.Namespace) -> int:
 def cmd_bootstrap(args: argparse.Namespace) -> int:
     from . import api
     from .addr import ParsecOrganizationBootstrapAddr
-    from .values import DeviceLabel, EmailAddress, HumanHandle
 
     ParsecOrganizationBootstrapAddr.parse(args.link)
-    HumanHandle(EmailAddress(args.email), args.user_name)
-    DeviceLabel(args.device_label)
+    api.validate_person(args.email, args.user_name, args.device_label)
     password = _read_password(args, confirm=True)
     created = api.bootstrap_organization(
         args.link,

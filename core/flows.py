@@ -49,6 +49,7 @@ __all__ = [
     "find_device",
     "list_devices",
     "login",
+    "validate_person",
 ]
 
 log = logging.getLogger(__name__)
@@ -173,8 +174,11 @@ def find_device(selector: str | Path | None = None, *, config_dir: Path | None =
 # --- create / bootstrap ----------------------------------------------------------
 
 
-def _validate_person(email: str, user_name: str, device_label: str) -> tuple[HumanHandle, DeviceLabel]:
-    return HumanHandle(EmailAddress(email), user_name), DeviceLabel(device_label)
+def validate_person(email: str, user_name: str, device_label: str) -> tuple[HumanHandle, DeviceLabel]:
+    """The new user and device, validated before any password or network.
+
+    Surrounding white space typed or pasted around an email is dropped."""
+    return HumanHandle(EmailAddress(email.strip()), user_name), DeviceLabel(device_label)
 
 
 def _check_password(password: str | None) -> str:
@@ -269,7 +273,7 @@ def create_organization(
     progress = progress or _noop
     server_addr = parse_server(server)
     org = OrganizationID(organization)
-    handle, label = _validate_person(email, user_name, device_label)
+    handle, label = validate_person(email, user_name, device_label)
     password = _check_password(password)
     transport = Transport(server_addr)
     try:
@@ -300,7 +304,7 @@ def bootstrap_organization(
     """Set up an organization from the bootstrap link a server admin made."""
     progress = progress or _noop
     addr = ParsecOrganizationBootstrapAddr.parse(link)
-    handle, label = _validate_person(email, user_name, device_label)
+    handle, label = validate_person(email, user_name, device_label)
     password = _check_password(password)
     transport = Transport(addr.server)
     try:

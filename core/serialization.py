@@ -140,7 +140,7 @@ def as_fields(
     elif isinstance(obj, (list, tuple)):
         if len(obj) > len(names):
             raise error(f"The {what} has too many fields.")
-        fields = dict(zip(names, obj))
+        fields = dict(zip(names, obj, strict=False))  # later revisions add trailing fields
     else:
         raise error(f"The {what} is not a structure.")
     missing = [k for k in required if k not in fields]

@@ -15,8 +15,8 @@ import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timezone
-from enum import Enum
+from datetime import UTC, datetime
+from enum import StrEnum
 
 from .errors import InvalidValueError
 
@@ -50,11 +50,11 @@ class DateTime:
     def from_datetime(cls, dt: datetime) -> DateTime:
         if dt.tzinfo is None:
             raise ValueError("naive datetime")
-        delta = dt - datetime(1970, 1, 1, tzinfo=timezone.utc)
+        delta = dt - datetime(1970, 1, 1, tzinfo=UTC)
         return cls((delta.days * 86400 + delta.seconds) * 1_000_000 + delta.microseconds)
 
     def to_datetime(self) -> datetime:
-        return datetime.fromtimestamp(self.us // 1_000_000, tz=timezone.utc).replace(
+        return datetime.fromtimestamp(self.us // 1_000_000, tz=UTC).replace(
             microsecond=self.us % 1_000_000
         )
 
@@ -411,7 +411,7 @@ class HumanHandle:
         return f"{self.label} <{self.email}>"
 
 
-class UserProfile(str, Enum):
+class UserProfile(StrEnum):
     ADMIN = "ADMIN"
     STANDARD = "STANDARD"
     OUTSIDER = "OUTSIDER"
