@@ -198,9 +198,9 @@ ARGON2ID_DEFAULT_MEMLIMIT_KB = 128 * 1024
 ARGON2ID_DEFAULT_OPSLIMIT = 3
 ARGON2ID_DEFAULT_PARALLELISM = 1
 # Refuse parameters that would exhaust this computer (a crafted file could
-# ask for terabytes): 4 GiB and 64 passes are far above anything Parsec writes.
-ARGON2ID_MAX_MEMLIMIT_KB = 4 * 1024 * 1024
-ARGON2ID_MAX_OPSLIMIT = 64
+# ask for terabytes): 1 GiB and 32 passes are far above anything Parsec writes.
+ARGON2ID_MAX_MEMLIMIT_KB = 1024 * 1024
+ARGON2ID_MAX_OPSLIMIT = 32
 ARGON2ID_MAX_PARALLELISM = 64
 
 
