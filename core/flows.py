@@ -243,7 +243,15 @@ def _run_bootstrap(
     log.info("organization %s bootstrapped, device saved to %s", org, path)
     progress("Logging in…")
     session = Session(plan.device, path, transport)
-    session.ping()
+    try:
+        session.ping()
+    except ParsecTrayError as exc:
+        # Nothing is lost: say so, or the person would think it all failed.
+        exc.message = (
+            f"The organization {org} is created and your device is saved in {path}, "
+            f"but logging in failed: {exc.message}"
+        )
+        raise
     org_addr = ParsecOrganizationAddr(server, org, plan.device.root_verify_key.encode())
     return CreatedDevice(
         device_file=path,
