@@ -22,6 +22,7 @@ __all__ = [
     "find_device",
     "list_devices",
     "login",
+    "protect_with_keyring",
     "validate_person",
 ]
 
@@ -34,6 +35,7 @@ from .flows import (
     find_device,
     list_devices,
     login,
+    protect_with_keyring,
     validate_person,
 )
 from .session import Session

@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any, TextIO
 
-from .errors import InvalidValueError, OrganizationNotFoundError, ParsecTrayError
+from .errors import InvalidValueError, KeyringError, OrganizationNotFoundError, ParsecTrayError
 
 __all__ = ["build_parser", "main", "register", "run"]
 
@@ -59,6 +59,22 @@ def _read_password(args: argparse.Namespace, *, confirm: bool, stdin: TextIO | N
     return password
 
 
+def _new_device_password(args: argparse.Namespace) -> str | None:
+    """The new device's password, or None when it goes to the OS keyring."""
+    if args.keyring:
+        from .keyring_store import keyring_available
+
+        if args.password_stdin:
+            raise CliError("--keyring and --password-stdin exclude each other: the keyring needs no password.")
+        if not keyring_available():
+            raise KeyringError(
+                "The OS keyring cannot be used on this computer.",
+                hint="Drop --keyring to protect the device with a password.",
+            )
+        return None
+    return _read_password(args, confirm=True)
+
+
 def _progress(args: argparse.Namespace) -> Callable[[str], None]:
     if getattr(args, "json", False) or not sys.stderr.isatty():
         return lambda _msg: None
@@ -92,7 +108,7 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     parse_server(args.server)
     OrganizationID(args.org)
     api.validate_person(args.email, args.user_name, args.device_label)
-    password = _read_password(args, confirm=True)
+    password = _new_device_password(args)
     try:
         created = api.create_organization(
             args.server,
@@ -101,6 +117,7 @@ def cmd_create_org(args: argparse.Namespace) -> int:
             args.user_name,
             args.device_label,
             password=password,
+            use_keyring=args.keyring,
             admin_token=args.admin_token,
             progress=_progress(args),
         )
@@ -123,13 +140,14 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 
     ParsecOrganizationBootstrapAddr.parse(args.link)
     api.validate_person(args.email, args.user_name, args.device_label)
-    password = _read_password(args, confirm=True)
+    password = _new_device_password(args)
     created = api.bootstrap_organization(
         args.link,
         args.email,
         args.user_name,
         args.device_label,
         password=password,
+        use_keyring=args.keyring,
         progress=_progress(args),
     )
     if created.session is not None:
@@ -166,6 +184,14 @@ def cmd_login(args: argparse.Namespace) -> int:
     session = api.login(info, password=password, progress=_progress(args))
     try:
         summary = session.summary()
+        if args.keyring and info.protection != "keyring":
+            api.protect_with_keyring(session)
+            if not args.json:
+                print(
+                    "The device is now protected by the OS keyring: it opens without a password"
+                    " while your session is unlocked.",
+                    file=sys.stderr,
+                )
     finally:
         session.close()
     _emit(
@@ -194,6 +220,7 @@ def register(sub: Any) -> None:
     p.add_argument("--device-label", required=True)
     p.add_argument("--admin-token", help="the server's administration token (otherwise: spontaneous bootstrap)")
     p.add_argument("--password-stdin", action="store_true", help="read the password as one line of stdin")
+    p.add_argument("--keyring", action="store_true", help="protect the device with the OS keyring, not a password")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_create_org)
 
@@ -203,6 +230,7 @@ def register(sub: Any) -> None:
     p.add_argument("--user-name", required=True)
     p.add_argument("--device-label", required=True)
     p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--keyring", action="store_true", help="protect the device with the OS keyring, not a password")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bootstrap)
 
@@ -213,6 +241,9 @@ def register(sub: Any) -> None:
     p = _subparser(sub, "login", help="unlock a device and connect to its server")
     p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
     p.add_argument("--password-stdin", action="store_true")
+    p.add_argument(
+        "--keyring", action="store_true", help="then protect the device with the OS keyring (quick login)"
+    )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_login)
 

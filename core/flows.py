@@ -10,6 +10,7 @@ place only once the server said yes.  A failing flow leaves no file.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bootstrap as bootstrap_protocol
+from . import keyring_store
 from .addr import ParsecAddr, ParsecOrganizationAddr, ParsecOrganizationBootstrapAddr, parse_server
 from .administration import AdministrationClient
 from .device_file import DeviceFile
@@ -27,10 +29,12 @@ from .devices import (
     list_device_files,
     load_device_with_password,
     read_device_file,
+    write_device_file,
 )
 from .errors import (
     DeviceNotFoundError,
     InvalidValueError,
+    KeyringError,
     OrganizationNotFoundError,
     ParsecTrayError,
 )
@@ -49,6 +53,7 @@ __all__ = [
     "find_device",
     "list_devices",
     "login",
+    "protect_with_keyring",
     "validate_person",
 ]
 
@@ -187,8 +192,26 @@ def _check_password(password: str | None) -> str:
     return password
 
 
-def _prepare_file(device: LocalDevice, password: str, config_dir: Path | None) -> AtomicWrite:
-    file = build_password_file(device, password)
+def _check_protection(password: str | None, use_keyring: bool) -> str | None:
+    """A new device is protected by a password or by the OS keyring (then
+    ``None``), never both."""
+    if use_keyring:
+        if password:
+            raise InvalidValueError("Choose a password or the OS keyring to protect the device, not both.")
+        if not keyring_store.keyring_available():
+            raise KeyringError(
+                "The OS keyring cannot be used on this computer.",
+                hint="Protect the device with a password instead.",
+            )
+        return None
+    return _check_password(password)
+
+
+def _prepare_file(device: LocalDevice, password: str | None, config_dir: Path | None) -> AtomicWrite:
+    if password is None:
+        file = keyring_store.build_keyring_file(device)
+    else:
+        file = build_password_file(device, password)
     target = default_device_file(device.device_id.hex, config_dir)
     return AtomicWrite(target, file.dump()).prepare()
 
@@ -199,7 +222,7 @@ def _run_bootstrap(
     get_token: Callable[[], AccessToken | None],
     handle: HumanHandle,
     label: DeviceLabel,
-    password: str,
+    password: str | None,
     *,
     transport: Transport,
     config_dir: Path | None,
@@ -208,7 +231,11 @@ def _run_bootstrap(
     from_link: bool = False,
 ) -> CreatedDevice:
     plan = bootstrap_protocol.prepare(ParsecOrganizationBootstrapAddr(server, org, None), handle, label)
-    progress("Encrypting the keys with your password…")
+    progress(
+        "Encrypting the keys with your password…"
+        if password is not None
+        else "Storing the device's key in the OS keyring…"
+    )
     # Argon2id (libsodium releases the GIL) runs while the token is fetched;
     # the encrypted file is on disk (temporary name) before the server is
     # asked anything irreversible.
@@ -271,18 +298,22 @@ def create_organization(
     user_name: str,
     device_label: str,
     *,
-    password: str,
+    password: str | None = None,
+    use_keyring: bool = False,
     admin_token: str | None = None,
     config_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> CreatedDevice:
     """Create ``organization`` on ``server`` (with an administration token,
-    or spontaneously where the server allows it) and become its first user."""
+    or spontaneously where the server allows it) and become its first user.
+
+    The device is protected by ``password``, or by the OS keyring when
+    ``use_keyring``."""
     progress = progress or _noop
     server_addr = parse_server(server)
     org = OrganizationID(organization)
     handle, label = validate_person(email, user_name, device_label)
-    password = _check_password(password)
+    protection = _check_protection(password, use_keyring)
     transport = Transport(server_addr)
     try:
         def get_token() -> AccessToken | None:
@@ -291,7 +322,7 @@ def create_organization(
             return AdministrationClient(transport, admin_token).create_organization(org).token
 
         return _run_bootstrap(
-            server_addr, org, get_token, handle, label, password,
+            server_addr, org, get_token, handle, label, protection,
             transport=transport, config_dir=config_dir, progress=progress, spontaneous=not admin_token,
         )
     except BaseException:
@@ -305,7 +336,8 @@ def bootstrap_organization(
     user_name: str,
     device_label: str,
     *,
-    password: str,
+    password: str | None = None,
+    use_keyring: bool = False,
     config_dir: Path | None = None,
     progress: Progress | None = None,
 ) -> CreatedDevice:
@@ -313,11 +345,11 @@ def bootstrap_organization(
     progress = progress or _noop
     addr = ParsecOrganizationBootstrapAddr.parse(link)
     handle, label = validate_person(email, user_name, device_label)
-    password = _check_password(password)
+    protection = _check_protection(password, use_keyring)
     transport = Transport(addr.server)
     try:
         return _run_bootstrap(
-            addr.server, addr.organization_id, lambda: addr.token, handle, label, password,
+            addr.server, addr.organization_id, lambda: addr.token, handle, label, protection,
             transport=transport, config_dir=config_dir, progress=progress, from_link=True,
         )
     except BaseException:
@@ -340,10 +372,13 @@ def login(
     info = device if isinstance(device, DeviceInfo) else find_device(device, config_dir=config_dir)
     file = read_device_file(info.device_file)
     file.check_supported()
-    if file.type != "password":
-        raise ParsecTrayError(f"This device is protected by its {file.type}; Parsec Tray cannot unlock it yet.")
     progress("Unlocking the device…")
-    local = load_device_with_password(file, _check_password(password))
+    if file.type == "keyring":
+        local = keyring_store.load_device_with_keyring(file)
+    elif file.type == "password":
+        local = load_device_with_password(file, _check_password(password))
+    else:
+        raise ParsecTrayError(f"This device is protected by its {file.type}; Parsec Tray cannot unlock it.")
     progress("Connecting to the server…")
     session = Session(local, info.device_file)
     try:
@@ -352,3 +387,17 @@ def login(
         session.close()
         raise
     return session
+
+
+def protect_with_keyring(session: Session) -> Path:
+    """Re-protect a logged-in device's file with the OS keyring, so that it
+    opens without a prompt (quick login at startup).  The file is replaced
+    atomically; its device, keys and creation date do not change."""
+    path = session.device_file
+    if path is None:
+        raise DeviceNotFoundError("This session has no device file to protect.")
+    current = read_device_file(path)
+    if current.type == "keyring":
+        return path
+    file = dataclasses.replace(keyring_store.build_keyring_file(session.device), created_on=current.created_on)
+    return write_device_file(path, file.dump(), replace=True)
