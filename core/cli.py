@@ -171,7 +171,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_login(args: argparse.Namespace) -> int:
+def _open_session(args: argparse.Namespace) -> tuple[Any, Any]:
+    """Find the device named by --device and log in to it."""
     from . import api
 
     info = api.find_device(args.device)
@@ -181,7 +182,13 @@ def cmd_login(args: argparse.Namespace) -> int:
         password: str | None = _read_password(args, confirm=False)
     else:
         password = None
-    session = api.login(info, password=password, progress=_progress(args))
+    return info, api.login(info, password=password, progress=_progress(args))
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from . import api
+
+    info, session = _open_session(args)
     try:
         summary = session.summary()
         if args.keyring and info.protection != "keyring":
@@ -208,6 +215,84 @@ def _subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
     # before it.
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs")
     return p
+
+
+def _invitation_json(item: Any, session: Any) -> dict[str, Any]:
+    d = session.device
+    out = {
+        "type": item.type,
+        "token": item.token.hex(),
+        "status": item.status,
+        "created_on": str(item.created_on),
+        "created_by": item.created_by.describe(),
+        "link": item.link(d.server, d.organization_id).to_url(),
+    }
+    if item.type == "USER":
+        out["claimer_email"] = str(item.claimer_email)
+    return out
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    from . import invitations
+
+    _info, session = _open_session(args)
+    try:
+        if args.command == "invite-user":
+            new = invitations.invite_new_user(session, args.email, send_email=args.send_email)
+        else:
+            new = invitations.invite_new_device(session, send_email=args.send_email)
+    finally:
+        session.close()
+    sent = {"SUCCESS": "sent", "SERVER_UNAVAILABLE": "not sent (the server's mail is down)",
+            "RECIPIENT_REFUSED": "not sent (the address was refused)"}.get(new.email_sent, new.email_sent)
+    text = f"Invitation link: {new.url}"
+    if args.send_email:
+        text += f"\nEmail: {sent}"
+    _emit(args, {"token": new.token.hex(), "link": new.url, "email_sent": new.email_sent}, text)
+    return EXIT_OK
+
+
+def cmd_invitations(args: argparse.Namespace) -> int:
+    from . import invitations
+
+    _info, session = _open_session(args)
+    try:
+        items = [i for i in invitations.invite_list(session) if args.all or i.is_pending]
+        rows = [_invitation_json(i, session) for i in items]
+    finally:
+        session.close()
+    if args.json:
+        _emit(args, rows, "")
+    elif not rows:
+        print("No pending invitation.")
+    else:
+        for r in rows:
+            who = r.get("claimer_email", "a new device")
+            print(f"{r['token']}  {r['type']:6s} {r['status']:9s} {who}  {r['link']}")
+    return EXIT_OK
+
+
+def cmd_cancel_invitation(args: argparse.Namespace) -> int:
+    from . import invitations
+    from .addr import ParsecInvitationAddr
+    from .values import AccessToken
+
+    token = (
+        ParsecInvitationAddr.parse(args.token).token if "://" in args.token else AccessToken(args.token.strip())
+    )
+    _info, session = _open_session(args)
+    try:
+        invitations.invite_cancel(session, token)
+    finally:
+        session.close()
+    _emit(args, {"token": token.hex(), "status": "CANCELLED"}, "The invitation is cancelled.")
+    return EXIT_OK
+
+
+def _login_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
+    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--json", action="store_true")
 
 
 def register(sub: Any) -> None:
@@ -239,13 +324,32 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_devices)
 
     p = _subparser(sub, "login", help="unlock a device and connect to its server")
-    p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
-    p.add_argument("--password-stdin", action="store_true")
+    _login_options(p)
     p.add_argument(
         "--keyring", action="store_true", help="then protect the device with the OS keyring (quick login)"
     )
-    p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_login)
+
+    p = _subparser(sub, "invite-user", help="invite someone to join the organization (administrators)")
+    p.add_argument("email")
+    p.add_argument("--send-email", action="store_true", help="have the server email the link")
+    _login_options(p)
+    p.set_defaults(func=cmd_invite)
+
+    p = _subparser(sub, "invite-device", help="invite a new device of your own")
+    p.add_argument("--send-email", action="store_true", help="have the server email the link to you")
+    _login_options(p)
+    p.set_defaults(func=cmd_invite)
+
+    p = _subparser(sub, "invitations", help="list the pending invitations")
+    p.add_argument("--all", action="store_true", help="also the cancelled and finished ones")
+    _login_options(p)
+    p.set_defaults(func=cmd_invitations)
+
+    p = _subparser(sub, "cancel-invitation", help="cancel an invitation")
+    p.add_argument("token", help="the invitation's token (32 hex) or its link")
+    _login_options(p)
+    p.set_defaults(func=cmd_cancel_invitation)
 
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
