@@ -96,8 +96,7 @@ def test_package_list_tags() -> None:
 
 def test_tests_use_the_installed_package() -> None:
     """Under tests/run, parsec_tray comes from site-packages and there is no bare `core`."""
-    if os.environ.get("PARSEC_TRAY_TEST_RUN") != "1":
-        pytest.skip("only meaningful under tests/run")
+    require(os.environ.get("PARSEC_TRAY_TEST_RUN") == "1", "the tests/run environment (it installs the package)")
     import importlib.util
 
     import parsec_tray
