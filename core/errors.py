@@ -16,6 +16,7 @@ where they happen; nothing above ``core`` should ever see them.
     │   │   └── DeviceFileWriteError     disk full, permission, exists
     │   ├── DeviceNotFoundError          no device / ambiguous choice
     │   ├── KeyringError                 OS keyring missing or locked
+    │   ├── AutostartError               start at login cannot be changed
     │   └── CryptoError                  bad signature or undecipherable data
     └── RemoteError                      something between us and the server
         ├── ServerUnreachableError       connection refused, DNS, timeout
@@ -34,6 +35,7 @@ where they happen; nothing above ``core`` should ever see them.
 from __future__ import annotations
 
 __all__ = [
+    "AutostartError",
     "AuthenticationError",
     "ClockOutOfSyncError",
     "CryptoError",
@@ -117,6 +119,10 @@ class DeviceNotFoundError(LocalError):
 
 class KeyringError(LocalError):
     """The OS keyring is missing, locked or refused the operation."""
+
+
+class AutostartError(LocalError):
+    """Start at login could not be turned on or off."""
 
 
 class CryptoError(LocalError):
