@@ -1,0 +1,168 @@
+"""The controller without a display: sessions, checks, requests, error
+routing.  Sessions here are stand-ins with a ``ping`` the test controls; the
+real ones are exercised end to end in test_tray_e2e.py."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from parsec_tray.core import errors as E
+from parsec_tray.tray.controller import Controller, _error_target
+from parsec_tray.tray.instance import AFTER_REPLY
+from parsec_tray.tray.state import State
+
+
+class FakeShell:
+    name = "fake"
+
+    def __init__(self) -> None:
+        self.refreshes: list[State] = []
+        self.stopped = threading.Event()
+
+    def refresh(self, snapshot: Any, entries: Any) -> None:
+        self.refreshes.append(snapshot.state)
+
+    def stop(self) -> None:
+        self.stopped.set()
+
+
+class FakeSession:
+    def __init__(self, org: str = "MyOrg") -> None:
+        self.org = org
+        self.closed = threading.Event()
+        self.gate = threading.Event()
+        self.gate.set()
+        self.error: Exception | None = None
+        self.pings = 0
+
+    def summary(self) -> dict[str, str]:
+        return {
+            "organization_id": self.org,
+            "user_id": "u" * 32,
+            "device_id": "d" * 32,
+            "server_url": "parsec3://h",
+        }
+
+    def ping(self) -> None:
+        self.pings += 1
+        self.gate.wait(10)
+        if self.error is not None:
+            raise self.error
+
+    def close(self) -> None:
+        self.closed.set()
+
+
+@dataclass
+class Info:
+    user_name: str = "Alice"
+    email: str = "alice@example.com"
+    device_label: str = "laptop"
+
+
+@pytest.fixture
+def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, FakeShell]:
+    monkeypatch.setenv("PARSEC_BASE_CONFIG_DIR", str(tmp_path / "config"))
+    c = Controller()
+    shell = FakeShell()
+    c.attach(shell)  # type: ignore[arg-type]
+    return c, shell
+
+
+def wait_state(c: Controller, state: State) -> None:
+    for _ in range(200):
+        if c.state is state and not c._checking:
+            return
+        threading.Event().wait(0.01)
+    raise AssertionError(f"state is {c.state}, not {state}")
+
+
+def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> None:
+    c, shell = ctl
+    s1 = FakeSession()
+    c._adopt(s1, Info())
+    assert c.state is State.ONLINE and shell.refreshes[-2:] == [State.CONNECTING, State.ONLINE]
+    st = c.handle_request({"cmd": "status"})
+    assert (st["state"], st["organization_id"], st["user_name"]) == ("online", "MyOrg", "Alice")
+
+    # A check is in flight when the person logs out: its answer is dropped.
+    s1.gate.clear()
+    s1.error = E.ServerUnreachableError("The server cannot be reached.")
+    c.check_connection(force=True)
+    c.logout()
+    assert c.state is State.LOGGED_OUT and s1.closed.wait(5)
+    s1.gate.set()
+    wait_state(c, State.LOGGED_OUT)
+    assert c.handle_request({"cmd": "status"})["organization_id"] is None
+
+
+def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
+    c, _ = ctl
+    s = FakeSession()
+    c._adopt(s, Info())
+    c.check_connection(force=False)  # checked at login: too soon
+    assert s.pings == 0
+    s.error = E.ServerUnreachableError("The server cannot be reached.")
+    c.check_connection(force=True)
+    wait_state(c, State.OFFLINE)
+    assert c.snapshot().reason == "The server cannot be reached."
+
+    s.error = None
+    s.gate.clear()
+    c.check_connection(force=True)  # asked for: "connecting" while it runs
+    assert c.state is State.CONNECTING
+    s.gate.set()
+    wait_state(c, State.ONLINE)
+    assert c.snapshot().reason is None
+
+    s.error = E.AuthenticationError("This device was revoked.")
+    c.check_connection(force=True)
+    wait_state(c, State.NEEDS_ATTENTION)
+    assert [e.text for e in c.menu()][:2] == ["MyOrg: Alice", "Needs attention: This device was revoked."]
+
+
+def test_switching_device_closes_the_old_session(ctl: tuple[Controller, FakeShell]) -> None:
+    c, _ = ctl
+    s1, s2 = FakeSession("One"), FakeSession("Two")
+    c._adopt(s1, Info())
+    c._adopt(s2, Info(user_name="Bob"))
+    assert s1.closed.wait(5) and not s2.closed.is_set()
+    assert c.handle_request({"cmd": "status"})["organization_id"] == "Two"
+
+
+def test_requests(ctl: tuple[Controller, FakeShell]) -> None:
+    c, shell = ctl
+    menu = c.handle_request({"cmd": "menu"})
+    assert menu["ok"] and menu["entries"][0]["action"] == "create_org"
+    assert c.handle_request({"cmd": "action", "action": "nope"})["ok"] is False
+    assert c.handle_request({"cmd": "what"}) == {"ok": False, "error": "unknown command 'what'"}
+    reply = c.handle_request({"cmd": "quit"})
+    after = reply.pop(AFTER_REPLY)
+    assert reply == {"ok": True} and not shell.stopped.is_set()
+    after()  # what the instance server does once the reply is sent
+    assert shell.stopped.wait(5)
+
+
+@pytest.mark.parametrize(
+    ("kind", "exc", "target"),
+    [
+        ("login", E.WrongPasswordError("Wrong password."), (None, "password")),
+        ("login", E.ServerUnreachableError("x"), (None, None)),
+        ("create", E.OrganizationAlreadyExistsError("x"), (1, "organization")),
+        ("join", E.OrganizationAlreadyExistsError("x"), (1, "link")),
+        ("create", E.AuthenticationError("The server refused the administration token."), (1, "admin_token")),
+        ("create", E.ClockOutOfSyncError("clock"), (None, None)),
+        ("create", E.OrganizationNotFoundError("no spontaneous bootstrap"), (1, "admin_token")),
+        ("join", E.InvalidBootstrapTokenError("used"), (1, "link")),
+        ("create", E.ServerUnreachableError("x"), (1, "server")),
+        ("join", E.ServerUnreachableError("x"), (1, "link")),
+        ("create", E.InvalidValueError("'x' is not a valid email address."), (1, "email")),
+        ("create", E.DeviceFileWriteError("disk full"), (None, None)),
+    ],
+)
+def test_errors_go_to_their_step_and_field(kind: str, exc: Exception, target: tuple[Any, Any]) -> None:
+    assert _error_target(kind, exc) == target

@@ -1,0 +1,203 @@
+"""The app's state machine and the menu computed from it: no display needed."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+import sys
+
+import pytest
+from parsec_tray.tray import menu as M
+from parsec_tray.tray.state import (
+    TRANSITIONS,
+    DeviceSummary,
+    Event,
+    Identity,
+    IllegalTransition,
+    Snapshot,
+    State,
+    StateMachine,
+    next_state,
+)
+
+ALICE = Identity(
+    "MyOrg",
+    "a" * 32,
+    "d" * 32,
+    "parsec3://127.0.0.1:6770?no_ssl=true",
+    "Alice",
+    "alice@example.com",
+    "laptop",
+)
+
+
+def dev(n: int, org: str = "MyOrg", user: str = "Alice", label: str = "laptop") -> DeviceSummary:
+    return DeviceSummary(
+        f"/d/{n}.keys",
+        org,
+        f"{n:032x}",
+        f"{n:032x}",
+        user,
+        f"{user.lower()}@example.com",
+        label,
+        "parsec3://h",
+    )
+
+
+def texts(entries: tuple[M.Entry, ...]) -> list[str]:
+    return ["---" if e.separator else e.text for e in entries]
+
+
+# -- state machine -------------------------------------------------------------
+
+
+def test_gui_free_import() -> None:
+    # The pure modules (and the controller) never pull a toolkit in.
+    code = (
+        "import sys; import parsec_tray.tray.menu, parsec_tray.tray.state, parsec_tray.tray.controller; "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pystray', 'gi', 'tkinter', 'PIL', 'requests', 'nacl'}))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(("state", "event"), list(itertools.product(State, Event)))
+def test_every_pair_is_in_the_table_or_illegal(state: State, event: Event) -> None:
+    machine = StateMachine(state)
+    if (state, event) in TRANSITIONS:
+        assert machine.handle(event) is TRANSITIONS[(state, event)]
+    else:
+        with pytest.raises(IllegalTransition):
+            machine.handle(event)
+        assert machine.state is state  # unchanged
+
+
+def test_session_life() -> None:
+    m = StateMachine()
+    assert m.state is State.LOGGED_OUT
+    path = [
+        Event.UNLOCKED,
+        Event.REACHED,
+        Event.UNREACHABLE,
+        Event.RETRY,
+        Event.REACHED,
+        Event.REFUSED,
+        Event.LOGGED_OUT,
+    ]
+    assert [m.handle(e) for e in path] == [
+        State.CONNECTING,
+        State.ONLINE,
+        State.OFFLINE,
+        State.CONNECTING,
+        State.ONLINE,
+        State.NEEDS_ATTENTION,
+        State.LOGGED_OUT,
+    ]
+
+
+def test_logged_out_only_accepts_unlock() -> None:
+    allowed = {e for (s, e) in TRANSITIONS if s is State.LOGGED_OUT}
+    assert allowed == {Event.UNLOCKED}
+    with pytest.raises(IllegalTransition, match="'reached' is not allowed in state 'logged_out'"):
+        next_state(State.LOGGED_OUT, Event.REACHED)
+
+
+def test_switching_device_while_logged_in() -> None:
+    for s in (State.CONNECTING, State.ONLINE, State.OFFLINE, State.NEEDS_ATTENTION):
+        assert next_state(s, Event.UNLOCKED) is State.CONNECTING
+
+
+# -- menu per state --------------------------------------------------------------
+
+
+def test_logged_out_without_device() -> None:
+    entries = M.build_menu(Snapshot())
+    assert texts(entries) == [
+        "Create organization…",
+        "Join organization…",
+        "---",
+        "Log in… (no device on this computer yet)",
+        "---",
+        "Quit",
+    ]
+    assert [e.action for e in M.selectable(entries)] == [
+        M.Action.CREATE_ORG,
+        M.Action.JOIN_ORG,
+        M.Action.QUIT,
+    ]
+
+
+def test_logged_out_one_entry_per_device() -> None:
+    devices = (dev(1), dev(2, org="Other", user="Bob"))
+    entries = M.build_menu(Snapshot(devices=devices))
+    logins = [e for e in entries if e.action is M.Action.LOGIN]
+    assert [e.text for e in logins] == ["Log in to MyOrg as Alice…", "Log in to Other as Bob…"]
+    assert [e.arg for e in logins] == ["/d/1.keys", "/d/2.keys"]
+
+
+def test_same_user_twice_shows_the_device_label() -> None:
+    devices = (dev(1, label="laptop"), dev(2, label="desktop"))
+    logins = [e.text for e in M.build_menu(Snapshot(devices=devices)) if e.action is M.Action.LOGIN]
+    assert logins == ["Log in to MyOrg as Alice (laptop)…", "Log in to MyOrg as Alice (desktop)…"]
+
+
+def test_many_devices_become_a_picker() -> None:
+    devices = tuple(dev(n, org=f"Org{n}") for n in range(M.MAX_INLINE_DEVICES + 1))
+    entries = M.build_menu(Snapshot(devices=devices))
+    picker = [e for e in entries if e.submenu]
+    assert len(picker) == 1 and picker[0].text == "Log in"
+    assert len(picker[0].submenu) == len(devices)
+    assert len(list(M.flatten(entries))) == len(entries) - 1 + len(devices)
+
+
+@pytest.mark.parametrize(
+    ("state", "status"),
+    [
+        (State.CONNECTING, "Connecting…"),
+        (State.ONLINE, "Online"),
+        (State.OFFLINE, "Offline: the server cannot be reached"),
+        (State.NEEDS_ATTENTION, "Needs attention: The server refused this device."),
+    ],
+)
+def test_logged_in(state: State, status: str) -> None:
+    snap = Snapshot(state=state, identity=ALICE, devices=(dev(1),), reason="The server refused this device.")
+    entries = M.build_menu(snap)
+    header, status_entry = entries[0], entries[1]
+    assert (header.text, header.enabled, header.action) == ("MyOrg: Alice", False, None)
+    assert (status_entry.text, status_entry.enabled) == (status, False)
+    actions = [e.action for e in M.selectable(entries)]
+    check = [M.Action.CHECK] if state in (State.OFFLINE, State.NEEDS_ATTENTION) else []
+    assert actions == [*check, M.Action.LOGOUT, M.Action.CREATE_ORG, M.Action.JOIN_ORG, M.Action.QUIT]
+    assert M.Action.LOGIN not in actions  # no second login while logged in
+
+
+def test_demo_server_line_and_title() -> None:
+    snap = Snapshot(demo_server="parsec3://127.0.0.1:1?no_ssl=true")
+    entries = M.build_menu(snap)
+    assert "Demo server: parsec3://127.0.0.1:1?no_ssl=true" in texts(entries)
+    assert M.title(snap) == "Parsec Tray (demo): not logged in"
+    assert M.title(Snapshot(state=State.OFFLINE, identity=ALICE)) == "Parsec Tray: MyOrg: Alice, offline"
+
+
+def test_menu_json_round_trip_shape() -> None:
+    snap = Snapshot(devices=tuple(dev(n, org=f"O{n}") for n in range(7)))
+    data = M.to_json(M.build_menu(snap))
+    assert data[2] == {"separator": True}
+    assert data[0] == {"text": "Create organization…", "enabled": True, "action": "create_org"}
+    assert data[3]["submenu"][0]["action"] == "login" and data[3]["submenu"][0]["arg"] == "/d/0.keys"
+
+
+def test_status_json() -> None:
+    out = Snapshot(state=State.ONLINE, identity=ALICE).status_json()
+    assert {
+        k: out[k] for k in ("running", "state", "organization_id", "user_id", "device_id", "server_url")
+    } == {
+        "running": True,
+        "state": "online",
+        "organization_id": "MyOrg",
+        "user_id": "a" * 32,
+        "device_id": "d" * 32,
+        "server_url": "parsec3://127.0.0.1:6770?no_ssl=true",
+    }
+    out = Snapshot(identity=ALICE).status_json()  # logged out: no identity leaks
+    assert out["state"] == "logged_out" and out["organization_id"] is None and "user_name" not in out

@@ -1,0 +1,87 @@
+"""Run the tray app: one instance, a shell, the controller.
+
+Order matters:
+
+1. a running instance gets our arguments (a ``parsec3://`` link) and we
+   exit: this works without a display (for example from a terminal);
+2. then we need a display; without one, a message says so (exit 2);
+3. the backend is chosen before GTK or pystray is imported;
+4. the instance socket serves requests only once the controller exists.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+from . import instance
+from .controller import AppOptions, Controller
+
+__all__ = ["EXIT_NO_DISPLAY", "run"]
+
+EXIT_NO_DISPLAY = 2
+
+NO_DISPLAY = (
+    "Parsec Tray needs a graphical session: {reason}.\n"
+    "The command line works without one: run 'parsec-tray --help'."
+)
+
+log = logging.getLogger(__name__)
+
+
+def run(
+    link: str | None = None,
+    *,
+    backend: str | None = None,
+    options: AppOptions | None = None,
+    out: TextIO | None = None,
+) -> int:
+    out = out or sys.stderr
+    directory = instance.runtime_dir()
+    server = instance.acquire(directory)
+    if server is None:
+        # Another launch holds the lock: talk to it (it may still be starting).
+        try:
+            reply = instance.request(
+                {"cmd": "open", "args": [link] if link else []}, directory=directory, wait=5
+            )
+        except instance.NotRunning:
+            print("Another Parsec Tray is starting or stuck; try again in a moment.", file=out)
+            return 1
+        print(
+            "Parsec Tray is already running: " + ("it opens the link." if link else "right-click its icon."),
+            file=out,
+        )
+        return 0 if reply.get("ok", True) else 1
+
+    try:
+        from .backends import choose, make_shell
+
+        try:
+            choice = choose(backend)
+        except ValueError as exc:
+            print(f"Error: {exc}", file=out)
+            return 2
+        if choice.name == "none":
+            print(NO_DISPLAY.format(reason=choice.reason), file=out)
+            return EXIT_NO_DISPLAY
+        log.info("backend %s: %s", choice.name, choice.reason)
+        controller = Controller(options)
+        if link:
+            controller.queue_link(link)
+        try:
+            shell = make_shell(choice, controller)
+        except Exception as exc:  # the toolkit could not start (display went away...)
+            log.debug("starting the %s shell failed", choice.name, exc_info=True)
+            print(f"Parsec Tray could not show its icon ({choice.name}): {exc}", file=out)
+            return EXIT_NO_DISPLAY
+        controller.attach(shell)
+        server.serve(controller.handle_request)
+        try:
+            shell.run()
+        finally:
+            controller.shutdown()
+        return 0
+    finally:
+        server.close()

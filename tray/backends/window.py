@@ -1,0 +1,65 @@
+"""The fallback shell: a display but no tray host.
+
+The menu is shown as a small window of buttons, drawn by a Tk child process
+(``tk_dialogs window``) like every dialog, so this process still imports no
+toolkit.  The main thread just waits; closing the window quits the app.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from typing import TYPE_CHECKING, Any
+
+from ..dialogs import DialogProcess
+from ..menu import Entry, title, to_json
+from .base import Shell
+
+if TYPE_CHECKING:
+    from ..controller import Controller
+    from ..state import Snapshot
+
+__all__ = ["WindowShell"]
+
+
+class WindowShell(Shell):
+    IS_TRAY_ICON = False
+    name = "window"
+
+    def __init__(self, controller: Controller) -> None:
+        self.controller = controller
+        self._done = threading.Event()
+        snap = controller.snapshot()
+        self._window = DialogProcess(
+            "window",
+            {"title": title(snap), "entries": to_json(controller.menu())},
+            self._on_message,
+            self._on_exit,
+        )
+
+    def _on_message(self, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+        if msg.get("type") == "action":
+            try:
+                self.controller.perform(str(msg.get("action")), msg.get("arg"))
+            except ValueError:
+                pass
+
+    def _on_exit(self, dlg: DialogProcess, rc: int) -> None:
+        self.controller.quit()
+        self._done.set()
+
+    def refresh(self, snapshot: Snapshot, entries: tuple[Entry, ...]) -> None:
+        self._window.send({"type": "menu", "title": title(snapshot), "entries": to_json(entries)})
+
+    def run(self) -> None:
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: threading.Thread(target=self.controller.quit, daemon=True).start())
+        self._window.start()
+        self.controller.started()
+        # Wake up now and then so that Python can run signal handlers.
+        while not self._done.wait(3600):
+            pass
+
+    def stop(self) -> None:
+        self._window.close(timeout=1.0)
+        self._done.set()

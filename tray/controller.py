@@ -1,0 +1,553 @@
+"""The tray app's logic between the shell (icon or window), the dialogs and
+``parsec_tray.core.api``.  No GUI import here.
+
+Threads: the shell's main loop calls :meth:`Controller.perform` and
+:meth:`Controller.menu_opened`; the instance server calls
+:meth:`Controller.handle_request`; dialog reader threads deliver messages;
+flows (Argon2id, network) run in short-lived worker threads, so the menu
+never waits for them.  One lock guards the state; the shell is told about
+every change through ``shell.refresh(snapshot, entries)``.
+
+Session results carry a generation number: a ping that was started before a
+logout (or before switching device) cannot change the new state.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from ..core import errors as E
+from .devices import DeviceLister
+from .dialogs import DialogProcess
+from .instance import AFTER_REPLY
+from .menu import Action, Entry, build_menu, to_json
+from .state import DeviceSummary, Event, Identity, IllegalTransition, Snapshot, State, StateMachine
+
+if TYPE_CHECKING:
+    from .backends.base import Shell
+
+__all__ = ["AppOptions", "Controller"]
+
+log = logging.getLogger(__name__)
+
+# While online, opening the menu checks the server at most this often
+# (seconds; the environment variable is for tests).  No timer ever runs:
+# an idle tray uses no CPU.
+CHECK_INTERVAL = float(os.environ.get("PARSEC_TRAY_CHECK_INTERVAL", "60"))
+STARTUP_LISTING_DELAY = 1.0
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """Where devices live is core's business (``PARSEC_BASE_CONFIG_DIR``)."""
+
+    default_server: str | None = None
+    admin_token: str | None = None
+    demo_server: str | None = None
+
+
+def _error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]:
+    """Which step and field of dialog ``kind`` an error belongs to."""
+    if kind == "login":
+        if isinstance(exc, E.WrongPasswordError):
+            return None, "password"
+        return None, None
+    first = "server" if kind == "create" else "link"
+    if isinstance(exc, E.OrganizationAlreadyExistsError):
+        return 1, "organization" if kind == "create" else "link"
+    if isinstance(exc, (E.InvalidBootstrapTokenError, E.OrganizationNotFoundError)):
+        return 1, "admin_token" if kind == "create" else "link"
+    if (
+        isinstance(exc, E.AuthenticationError)
+        and kind == "create"
+        and not isinstance(exc, E.ClockOutOfSyncError)
+    ):
+        return 1, "admin_token"
+    if isinstance(exc, (E.InvalidLinkError, E.ServerUnreachableError)):
+        return 1, first
+    if isinstance(exc, E.InvalidValueError):
+        text = str(exc).lower()
+        for needle, field, step in (
+            ("organization name", "organization", 1),
+            ("email", "email", 1),
+            ("user name", "user_name", 2),
+            ("device name", "device_label", 2),
+            ("password", "password", 2),
+        ):
+            if needle in text and (kind == "create" or field != "organization"):
+                return step, field
+    return None, None
+
+
+def _server_display(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    host, _, query = rest.partition("?")
+    return host + (" (no TLS)" if "no_ssl=true" in query else "")
+
+
+class Controller:
+    def __init__(self, options: AppOptions | None = None) -> None:
+        self.options = options or AppOptions()
+        self._lock = threading.RLock()
+        self._machine = StateMachine()
+        self._session: Any = None
+        self._identity: Identity | None = None
+        self._reason: str | None = None
+        self._generation = 0
+        self._devices: tuple[DeviceSummary, ...] = ()
+        self._lister = DeviceLister(self._devices_changed)
+        self._dialogs: dict[str, DialogProcess] = {}
+        self._dialog_status: dict[str, dict[str, Any]] = {}
+        self._shell: Shell | None = None
+        self._checking = False
+        self._last_check = 0.0
+        self._quitting = False
+        self._pending_link: str | None = None
+        self._flows: list[threading.Thread] = []
+
+    # -- state ----------------------------------------------------------------
+
+    def attach(self, shell: Shell) -> None:
+        self._shell = shell
+
+    @property
+    def state(self) -> State:
+        return self._machine.state
+
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            dialogs = {k: dict(v) for k, v in self._dialog_status.items()}
+            return Snapshot(
+                state=self._machine.state,
+                identity=self._identity,
+                devices=self._devices,
+                reason=self._reason,
+                demo_server=self.options.demo_server,
+                extra={"dialogs": dialogs, "backend": self._shell.name if self._shell else None},
+            )
+
+    def menu(self) -> tuple[Entry, ...]:
+        return build_menu(self.snapshot())
+
+    def _changed(self) -> None:
+        shell = self._shell
+        if shell is not None and not self._quitting:
+            snap = self.snapshot()
+            shell.refresh(snap, build_menu(snap))
+
+    def _fire(self, event: Event, generation: int | None = None) -> bool:
+        with self._lock:
+            if generation is not None and generation != self._generation:
+                return False  # a result about a session that is gone
+            try:
+                self._machine.handle(event)
+            except IllegalTransition as exc:
+                log.debug("ignored: %s", exc)
+                return False
+        self._changed()
+        return True
+
+    # -- start-up ---------------------------------------------------------------
+
+    def started(self) -> None:
+        """Called by the shell once its loop runs (icon shown).
+
+        The device list (a child process importing core, ~0.3 s of CPU) is
+        read a moment later, so that it does not compete with the tray host
+        embedding the icon; a link given on the command line opens at once.
+        """
+        link, self._pending_link = self._pending_link, None
+        if link:
+            threading.Thread(target=self.open_link, args=(link,), name="open-link", daemon=True).start()
+        timer = threading.Timer(STARTUP_LISTING_DELAY, self._lister.refresh, kwargs={"force": True})
+        timer.daemon = True
+        timer.start()
+
+    def _devices_changed(self, devices: tuple[DeviceSummary, ...]) -> None:
+        with self._lock:
+            self._devices = devices
+        self._changed()
+
+    def _device(self, key: str | None) -> DeviceSummary | None:
+        with self._lock:
+            devices = self._devices
+        if key is None:
+            return devices[0] if len(devices) == 1 else None
+        return next((d for d in devices if d.key == key), None)
+
+    # -- what the person does ------------------------------------------------------
+
+    def perform(self, action: Action | str, arg: str | None = None) -> None:
+        action = Action(action)
+        log.debug("action %s %s", action.value, arg or "")
+        if action is Action.CREATE_ORG:
+            self.open_create()
+        elif action is Action.JOIN_ORG:
+            self.open_join()
+        elif action is Action.LOGIN:
+            self.open_login(arg)
+        elif action is Action.LOGOUT:
+            self.logout()
+        elif action is Action.CHECK:
+            self.check_connection(force=True)
+        elif action is Action.QUIT:
+            self.quit()
+
+    def menu_opened(self) -> None:
+        """Just before the menu shows: refresh what is cheap to refresh."""
+        self._lister.refresh()
+        self.check_connection(force=False)
+
+    # -- dialogs --------------------------------------------------------------------
+
+    def _open_dialog(
+        self, kind: str, init: dict[str, Any], *, target: str | None = None
+    ) -> DialogProcess | None:
+        with self._lock:
+            if self._quitting:
+                return None
+            current = self._dialogs.get(kind)
+            if current is not None and current.alive:
+                if current.busy or current.init.get("_target") == target:
+                    current.send({"type": "raise"})
+                    return current
+                current.close()
+            dlg = DialogProcess(
+                kind, {**init, "_target": target}, self._on_dialog_message, self._on_dialog_exit
+            )
+            self._dialogs[kind] = dlg
+            self._dialog_status[kind] = {"open": True, "busy": False, "error": None}
+        try:
+            dlg.start()
+        except OSError as exc:
+            log.error("cannot start the %s dialog: %s", kind, exc)
+            with self._lock:
+                self._dialogs.pop(kind, None)
+                self._dialog_status.pop(kind, None)
+            return None
+        return dlg
+
+    def _default_server(self) -> str:
+        if self.options.default_server:
+            return self.options.default_server
+        with self._lock:
+            servers = [d.server_url for d in self._devices]
+        return servers[-1] if servers else ""
+
+    def open_create(self) -> None:
+        self._open_dialog(
+            "create",
+            {
+                "server": self._default_server(),
+                "admin_token": self.options.admin_token or "",
+                "device_label": socket.gethostname(),
+            },
+        )
+
+    def open_join(self, link: str | None = None) -> None:
+        self._open_dialog("join", {"link": link or "", "device_label": socket.gethostname()}, target=link)
+
+    def open_login(self, key: str | None) -> None:
+        info = self._device(key)
+        if info is None:
+            self.message("Log in", "This device is no longer on this computer.")
+            return
+        self._open_dialog(
+            "login",
+            {
+                "device": {
+                    "organization_id": info.organization_id,
+                    "user_name": info.user_name,
+                    "email": info.email,
+                    "device_label": info.device_label,
+                    "device_id": info.device_id,
+                    "server": _server_display(info.server_url),
+                    "protection": info.protection,
+                },
+                "_key": info.key,
+            },
+            target=info.key,
+        )
+
+    def message(self, title: str, text: str) -> None:
+        self._open_dialog("message", {"title": title, "text": text}, target=text)
+
+    def open_link(self, link: str) -> None:
+        from ..core.addr import ParsecOrganizationBootstrapAddr, parse_link
+
+        link = link.strip()
+        try:
+            addr = parse_link(link)
+        except E.InvalidLinkError as exc:
+            self.message("Open link", f"This link cannot be used: {exc}")
+            return
+        if isinstance(addr, ParsecOrganizationBootstrapAddr):
+            self.open_join(link)
+        else:
+            self.message(
+                "Open link",
+                "Invitation and organization links are not supported by this version of Parsec Tray yet; "
+                "use the official Parsec client for them.",
+            )
+
+    def _on_dialog_message(self, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+        kind = msg.get("type")
+        if kind == "submit" and dlg.kind in ("create", "join", "login"):
+            values = msg.get("values")
+            if not isinstance(values, dict) or dlg.busy:
+                return
+            dlg.busy = True
+            with self._lock:
+                self._dialog_status[dlg.kind] = {"open": True, "busy": True, "error": None}
+            worker = {"create": self._run_create, "join": self._run_join, "login": self._run_login}[dlg.kind]
+            flow = threading.Thread(
+                target=self._run_flow, args=(worker, dlg, values), name=f"flow-{dlg.kind}", daemon=True
+            )
+            with self._lock:
+                self._flows = [t for t in self._flows if t.is_alive()] + [flow]
+            flow.start()
+        elif kind == "action" and dlg.kind == "window":
+            try:
+                self.perform(str(msg.get("action")), msg.get("arg"))
+            except ValueError:
+                log.warning("unknown action from the window: %r", msg)
+
+    def _on_dialog_exit(self, dlg: DialogProcess, rc: int) -> None:
+        with self._lock:
+            if self._dialogs.get(dlg.kind) is dlg:
+                del self._dialogs[dlg.kind]
+                status = self._dialog_status.get(dlg.kind, {})
+                self._dialog_status[dlg.kind] = {**status, "open": False, "busy": False}
+        if rc not in (0, -15):
+            log.warning("the %s dialog exited with status %s", dlg.kind, rc)
+
+    # -- flows (worker threads) ----------------------------------------------------------
+
+    def _run_flow(self, worker: Any, dlg: DialogProcess, values: dict[str, str]) -> None:
+        def progress(text: str) -> None:
+            dlg.send({"type": "progress", "text": text})
+
+        try:
+            worker(dlg, values, progress)
+        except E.ParsecTrayError as exc:
+            self._flow_failed(dlg, exc, str(exc))
+        except Exception as exc:  # a bug: say so in plain words, keep the fields
+            log.exception("the %s flow failed", dlg.kind)
+            self._flow_failed(
+                dlg,
+                exc,
+                f"Something unexpected went wrong ({type(exc).__name__}); nothing was changed. Please report it.",
+            )
+        else:
+            dlg.busy = False
+            with self._lock:
+                self._dialog_status[dlg.kind] = {"open": False, "busy": False, "error": None, "done": True}
+            dlg.send({"type": "done"})
+
+    def _flow_failed(self, dlg: DialogProcess, exc: BaseException, message: str) -> None:
+        step, field = _error_target(dlg.kind, exc)
+        dlg.busy = False
+        dlg.last_error = message
+        with self._lock:
+            self._dialog_status[dlg.kind] = {
+                "open": dlg.alive,
+                "busy": False,
+                "error": message,
+                "error_type": type(exc).__name__,
+                "field": field,
+            }
+        dlg.send({"type": "error", "message": message, "step": step, "field": field})
+
+    def _run_create(self, dlg: DialogProcess, v: dict[str, str], progress: Any) -> None:
+        from ..core import api
+
+        created = api.create_organization(
+            v.get("server", "").strip(),
+            v.get("organization", ""),
+            v.get("email", "").strip(),
+            v.get("user_name", "").strip(),
+            v.get("device_label", "").strip(),
+            password=v.get("password", ""),
+            admin_token=v.get("admin_token") or None,
+            progress=progress,
+        )
+        self._adopt_created(created, v.get("password", ""), progress)
+
+    def _run_join(self, dlg: DialogProcess, v: dict[str, str], progress: Any) -> None:
+        from ..core import api
+
+        created = api.bootstrap_organization(
+            v.get("link", "").strip(),
+            v.get("email", "").strip(),
+            v.get("user_name", "").strip(),
+            v.get("device_label", "").strip(),
+            password=v.get("password", ""),
+            progress=progress,
+        )
+        self._adopt_created(created, v.get("password", ""), progress)
+
+    def _adopt_created(self, created: Any, password: str, progress: Any) -> None:
+        from ..core import api
+
+        info = api.find_device(created.device_file)
+        session = created.session
+        if session is None:
+            session = api.login(info, password=password, progress=progress)
+        self._adopt(session, info)
+        self._lister.refresh_now()
+
+    def _run_login(self, dlg: DialogProcess, v: dict[str, str], progress: Any) -> None:
+        from ..core import api
+
+        info = api.find_device(str(dlg.init.get("_key")))
+        session = api.login(info, password=v.get("password") or None, progress=progress)
+        self._adopt(session, info)
+
+    def _adopt(self, session: Any, info: Any) -> None:
+        """Make ``session`` (already pinged by core) the app's session."""
+        summary = session.summary()
+        ident = Identity(
+            organization_id=summary["organization_id"],
+            user_id=summary["user_id"],
+            device_id=summary["device_id"],
+            server_url=summary["server_url"],
+            user_name=info.user_name,
+            email=info.email,
+            device_label=info.device_label,
+        )
+        with self._lock:
+            if self._quitting:
+                session.close()
+                return
+            old, self._session = self._session, session
+            self._identity = ident
+            self._reason = None
+            self._generation += 1
+            generation = self._generation
+            self._last_check = time.monotonic()
+        self._fire(Event.UNLOCKED, generation)
+        # core's login and bootstrap end with an authenticated ping.
+        self._fire(Event.REACHED, generation)
+        if old is not None:
+            threading.Thread(target=old.close, daemon=True).start()
+
+    # -- session ----------------------------------------------------------------------------
+
+    def logout(self) -> None:
+        with self._lock:
+            session, self._session = self._session, None
+            if session is None and not self._machine.state.logged_in:
+                return
+            self._identity = None
+            self._reason = None
+            self._generation += 1
+        self._fire(Event.LOGGED_OUT)
+        if session is not None:
+            threading.Thread(target=session.close, name="logout", daemon=True).start()
+
+    def check_connection(self, *, force: bool) -> None:
+        with self._lock:
+            session = self._session
+            state = self._machine.state
+            if session is None or self._checking:
+                return
+            if not force and state is State.ONLINE and time.monotonic() - self._last_check < CHECK_INTERVAL:
+                return
+            self._checking = True
+            generation = self._generation
+        if force and state in (State.OFFLINE, State.NEEDS_ATTENTION):
+            # Asked for: show "connecting" while we try.  A check on menu
+            # open stays silent until its result, so that the menu being
+            # shown does not change under the pointer.
+            self._fire(Event.RETRY, generation)
+        threading.Thread(target=self._ping, args=(session, generation), name="ping", daemon=True).start()
+
+    def _ping(self, session: Any, generation: int) -> None:
+        reason: str | None = None
+        try:
+            session.ping()
+            event = Event.REACHED
+        except (E.ServerUnreachableError, E.ServerUnavailableError) as exc:
+            event, reason = Event.UNREACHABLE, str(exc)
+        except E.ParsecTrayError as exc:
+            event, reason = Event.REFUSED, str(exc)
+        except Exception as exc:
+            log.exception("ping failed")
+            event, reason = Event.UNREACHABLE, f"unexpected {type(exc).__name__}"
+        with self._lock:
+            self._checking = False
+            self._last_check = time.monotonic()
+            if generation != self._generation:
+                return
+            self._reason = reason
+        self._fire(event, generation)
+
+    # -- requests from other launches ----------------------------------------------------------
+
+    def handle_request(self, req: dict[str, Any]) -> dict[str, Any]:
+        cmd = req.get("cmd")
+        if cmd == "status":
+            return self.snapshot().status_json()
+        if cmd == "menu":
+            return {"ok": True, "entries": to_json(self.menu())}
+        if cmd == "open":
+            args = [a for a in req.get("args") or [] if isinstance(a, str)]
+            links = [a for a in args if "://" in a]
+            for link in links:
+                self.open_link(link)
+            return {"ok": True, "opened": links}
+        if cmd == "action":
+            try:
+                self.perform(str(req.get("action")), req.get("arg"))
+            except ValueError:
+                return {"ok": False, "error": f"unknown action {req.get('action')!r}"}
+            return {"ok": True}
+        if cmd == "quit":
+            return {"ok": True, AFTER_REPLY: lambda: threading.Thread(target=self.quit, daemon=True).start()}
+        return {"ok": False, "error": f"unknown command {cmd!r}"}
+
+    def queue_link(self, link: str) -> None:
+        """A link given on the command line of the first launch."""
+        self._pending_link = link
+
+    # -- the end ------------------------------------------------------------------------------------
+
+    def quit(self) -> None:
+        with self._lock:
+            if self._quitting:
+                return
+            self._quitting = True
+            dialogs = list(self._dialogs.values())
+        for dlg in dialogs:
+            dlg.close(timeout=1.0)
+        shell = self._shell
+        if shell is not None:
+            shell.stop()
+
+    def shutdown(self, flow_timeout: float = 60.0) -> None:
+        """After the shell's loop has ended.  A flow still running (Quit
+        chosen while an organization is being created) is waited for: cut
+        short, it could leave an organization bootstrapped on the server
+        without its device file here."""
+        with self._lock:
+            self._quitting = True
+            flows = list(self._flows)
+        deadline = time.monotonic() + flow_timeout
+        for flow in flows:
+            flow.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            session, self._session = self._session, None
+            dialogs = list(self._dialogs.values())
+        for dlg in dialogs:
+            dlg.close(timeout=1.0)
+        if session is not None:
+            try:
+                session.close()
+            except Exception:
+                log.debug("closing the session failed", exc_info=True)

@@ -1,0 +1,153 @@
+"""The local devices the menu offers, kept fresh cheaply.
+
+A *scan* (names, sizes and modification times of the ``*.keys`` files in
+core's devices directory) decides whether the list must be read again; it
+costs a directory listing, so it runs on every menu open.  The *listing*
+decodes the files through ``parsec_tray.core.api.list_devices``.
+
+Until this process has imported core for another reason (a login, a
+creation), the listing runs as ``python -m parsec_tray devices --json`` in a
+child process: importing core (requests, PyNaCl, zstandard...) costs about
+14 MB of resident memory, which an idle tray that nobody used yet should not
+pay.  Listings run in a background thread; ``on_change`` receives the new
+list when it differs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .state import DeviceSummary
+
+__all__ = ["DeviceLister", "summary_from_json"]
+
+log = logging.getLogger(__name__)
+Scan = tuple[tuple[str, int, int], ...]
+
+
+def summary_from_json(d: dict[str, Any]) -> DeviceSummary:
+    handle = d.get("human_handle") or {}
+    return DeviceSummary(
+        key=str(d["device_file"]),
+        organization_id=str(d["organization_id"]),
+        user_id=str(d["user_id"]),
+        device_id=str(d["device_id"]),
+        user_name=str(handle.get("label", "")),
+        email=str(handle.get("email", "")),
+        device_label=str(d.get("device_label", "")),
+        server_url=str(d.get("server_url", "")),
+        protection=str(d.get("protection", "password")),
+    )
+
+
+def _devices_dir() -> Path:
+    from ..core.paths import devices_dir
+
+    return Path(devices_dir())
+
+
+def scan(directory: Path | None = None) -> Scan:
+    directory = directory or _devices_dir()
+    try:
+        entries = [e for e in os.scandir(directory) if e.name.endswith(".keys") and e.is_file()]
+    except OSError:
+        return ()
+    out = []
+    for e in entries:
+        try:
+            st = e.stat()
+        except OSError:
+            continue
+        out.append((e.name, st.st_size, st.st_mtime_ns))
+    return tuple(sorted(out))
+
+
+def _list_in_process() -> tuple[DeviceSummary, ...]:
+    from ..core import api
+
+    return tuple(summary_from_json(d.to_json()) for d in api.list_devices())
+
+
+def _list_in_child() -> tuple[DeviceSummary, ...]:
+    out = subprocess.run(
+        [sys.executable, "-m", "parsec_tray", "devices", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(out.stderr.strip() or f"exit status {out.returncode}")
+    data = json.loads(out.stdout or "[]")
+    return tuple(summary_from_json(d) for d in data)
+
+
+def list_devices() -> tuple[DeviceSummary, ...]:
+    """The devices, by the cheapest way available right now (blocking)."""
+    if "parsec_tray.core.api" in sys.modules:
+        return _list_in_process()
+    return _list_in_child()
+
+
+class DeviceLister:
+    def __init__(self, on_change: Callable[[tuple[DeviceSummary, ...]], None]) -> None:
+        self.on_change = on_change
+        self.devices: tuple[DeviceSummary, ...] = ()
+        self._scan: Scan | None = None
+        self._lock = threading.Lock()
+        self._running = False
+        self._again = False
+
+    def refresh(self, *, force: bool = False) -> None:
+        """Re-list in the background if the files changed (or ``force``)."""
+        current = scan()
+        with self._lock:
+            if not force and current == self._scan:
+                return
+            if self._running:
+                self._again = True
+                return
+            self._running = True
+        threading.Thread(target=self._work, name="list-devices", daemon=True).start()
+
+    def refresh_now(self) -> tuple[DeviceSummary, ...]:
+        """List in the calling thread (a worker), then notify."""
+        before = scan()
+        devices = list_devices()
+        with self._lock:
+            self._scan = before
+        self._publish(devices)
+        return devices
+
+    def _work(self) -> None:
+        while True:
+            before = scan()
+            try:
+                devices: tuple[DeviceSummary, ...] | None = list_devices()
+            except Exception as exc:
+                log.warning("listing the devices failed: %s", exc)
+                devices = None
+            if devices is not None:
+                with self._lock:
+                    self._scan = before
+                self._publish(devices)
+            with self._lock:
+                if not self._again:
+                    self._running = False
+                    return
+                self._again = False
+
+    def _publish(self, devices: tuple[DeviceSummary, ...]) -> None:
+        with self._lock:
+            if devices == self.devices:
+                return
+            self.devices = devices
+        self.on_change(devices)

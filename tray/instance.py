@@ -1,0 +1,280 @@
+"""One running instance per user: a local socket speaking JSON lines.
+
+The first ``parsec-tray`` takes an exclusive lock (``instance.lock``) and
+listens; any later launch finds the lock taken, connects, sends its request
+(one JSON object on one line) and reads one JSON line back.  Requests are
+``{"cmd": "status"}``, ``{"cmd": "open", "args": [...]}``, ``{"cmd": "menu"}``,
+``{"cmd": "action", "action": ..., "arg": ...}`` and ``{"cmd": "quit"}``.
+
+Where (the only platform-specific part):
+
+- Linux/macOS: a Unix socket ``instance.sock`` in the runtime directory:
+  ``$PARSEC_TRAY_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/parsec-tray``, else
+  ``<tmp>/parsec-tray-<uid>``; the directory is created mode 0700 and refused
+  if another user owns it.  Only the user can connect.
+- Windows: a loopback TCP port and a random token, written to
+  ``instance.json`` in the per-user runtime directory; a request without the
+  token is refused (any local user could reach the port).
+
+``PARSEC_TRAY_RUNTIME_DIR`` lets tests run two instances side by side.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+__all__ = ["AFTER_REPLY", "InstanceLock", "InstanceServer", "NotRunning", "acquire", "request", "runtime_dir"]
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+# A handler's reply may carry a callable under this key: it runs once the
+# reply is sent (``quit`` must not end the process before answering).
+AFTER_REPLY = "__after_reply__"
+IS_WINDOWS = sys.platform == "win32"
+MAX_LINE = 1 << 20
+
+
+class NotRunning(Exception):
+    """No instance answers."""
+
+
+def runtime_dir() -> Path:
+    import tempfile  # noqa: F401 (only for the fallbacks below)
+
+    explicit = os.environ.get("PARSEC_TRAY_RUNTIME_DIR")
+    if explicit:
+        path = Path(explicit)
+    elif IS_WINDOWS:
+        base = os.environ.get("LOCALAPPDATA") or tempfile.gettempdir()
+        path = Path(base) / "parsec-tray" / "run"
+    elif os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "parsec-tray"
+    else:
+        path = Path(tempfile.gettempdir()) / f"parsec-tray-{os.getuid()}"
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if not IS_WINDOWS:
+        st = path.stat()
+        if st.st_uid != os.getuid():
+            raise PermissionError(f"{path} belongs to another user; refusing to use it")
+        if st.st_mode & 0o077:
+            path.chmod(0o700)
+    return path
+
+
+# -- the lock ----------------------------------------------------------------
+
+
+class InstanceLock:
+    """An exclusive, process-lifetime lock on ``instance.lock``."""
+
+    def __init__(self, path: Path, fh: IO[bytes]) -> None:
+        self.path = path
+        self._fh = fh
+
+    @classmethod
+    def try_acquire(cls, directory: Path) -> InstanceLock | None:
+        path = directory / "instance.lock"
+        fh = open(path, "a+b")  # noqa: SIM115 (held for the process lifetime)
+        try:
+            if IS_WINDOWS:
+                import msvcrt
+
+                fh.seek(0)
+                msvcrt.locking(fh.fileno(), msvcrt.LK_NBLCK, 1)  # type: ignore[attr-defined]
+            else:
+                import fcntl
+
+                fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            fh.close()
+            return None
+        return cls(path, fh)
+
+    def release(self) -> None:
+        with contextlib.suppress(OSError):
+            self._fh.close()
+
+
+# -- the endpoint ------------------------------------------------------------
+
+
+def _listen(directory: Path) -> tuple[socket.socket, str | None]:
+    """A listening socket; on Windows also the token clients must send."""
+    if IS_WINDOWS:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.bind(("127.0.0.1", 0))
+        sock.listen(8)
+        import secrets
+
+        token = secrets.token_hex(16)
+        info = directory / "instance.json"
+        tmp = info.with_suffix(".tmp")
+        tmp.write_text(json.dumps({"port": sock.getsockname()[1], "token": token, "pid": os.getpid()}))
+        os.replace(tmp, info)
+        return sock, token
+    path = directory / "instance.sock"
+    with contextlib.suppress(FileNotFoundError):
+        path.unlink()  # stale: we hold the lock, so nobody else listens here
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old = os.umask(0o177)
+    try:
+        sock.bind(str(path))
+    finally:
+        os.umask(old)
+    sock.listen(8)
+    return sock, None
+
+
+def _connect(directory: Path, timeout: float) -> tuple[socket.socket, str | None]:
+    if IS_WINDOWS:
+        try:
+            info = json.loads((directory / "instance.json").read_text())
+        except (OSError, ValueError):
+            raise NotRunning() from None
+        sock = socket.create_connection(("127.0.0.1", int(info["port"])), timeout=timeout)
+        return sock, str(info["token"])
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(directory / "instance.sock"))
+    except OSError:
+        sock.close()
+        raise
+    return sock, None
+
+
+def _same(a: str, b: str) -> bool:
+    import hmac
+
+    return hmac.compare_digest(a, b)
+
+
+def _read_line(sock: socket.socket) -> bytes:
+    buf = bytearray()
+    while b"\n" not in buf:
+        chunk = sock.recv(65536)
+        if not chunk:
+            break
+        buf += chunk
+        if len(buf) > MAX_LINE:
+            raise ValueError("line too long")
+    return bytes(buf).split(b"\n", 1)[0]
+
+
+class InstanceServer:
+    """Answers requests from later launches, one connection at a time, in a
+    daemon thread blocked in ``accept()`` (no CPU while idle)."""
+
+    def __init__(self, lock: InstanceLock, directory: Path) -> None:
+        self.lock = lock
+        self.directory = directory
+        self._sock, self._token = _listen(directory)
+        self._thread: threading.Thread | None = None
+        self._closed = False
+
+    def serve(self, handler: Handler) -> None:
+        self._thread = threading.Thread(
+            target=self._loop, args=(handler,), name="instance-server", daemon=True
+        )
+        self._thread.start()
+
+    def _loop(self, handler: Handler) -> None:
+        while not self._closed:
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(10)
+                try:
+                    self._answer(conn, handler)
+                except (OSError, ValueError):
+                    continue
+
+    def _answer(self, conn: socket.socket, handler: Handler) -> None:
+        try:
+            req = json.loads(_read_line(conn) or b"null")
+        except ValueError:
+            req = None
+        if not isinstance(req, dict):
+            reply: dict[str, Any] = {"ok": False, "error": "bad request"}
+        elif self._token is not None and not _same(str(req.get("token", "")), self._token):
+            reply = {"ok": False, "error": "bad token"}
+        else:
+            req.pop("token", None)
+            try:
+                reply = handler(req)
+            except Exception as exc:  # a bug must not kill the server thread
+                reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        after = reply.pop(AFTER_REPLY, None)
+        try:
+            conn.sendall(json.dumps(reply).encode() + b"\n")
+        finally:
+            if callable(after):
+                after()
+
+    def close(self) -> None:
+        self._closed = True
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(socket.SHUT_RDWR)
+        with contextlib.suppress(OSError):
+            self._sock.close()
+        name = "instance.json" if IS_WINDOWS else "instance.sock"
+        with contextlib.suppress(OSError):
+            (self.directory / name).unlink()
+        self.lock.release()
+
+
+def acquire(directory: Path | None = None) -> InstanceServer | None:
+    """Become the instance (listening, not yet serving), or ``None`` when
+    another process holds the lock."""
+    directory = directory or runtime_dir()
+    lock = InstanceLock.try_acquire(directory)
+    if lock is None:
+        return None
+    try:
+        return InstanceServer(lock, directory)
+    except BaseException:
+        lock.release()
+        raise
+
+
+def request(
+    msg: dict[str, Any], *, directory: Path | None = None, timeout: float = 10.0, wait: float = 0.0
+) -> dict[str, Any]:
+    """Send one request to the running instance; :class:`NotRunning` when
+    none answers.  ``wait``: keep trying that long (an instance that holds the
+    lock but is not listening yet)."""
+    directory = directory or runtime_dir()
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            sock, token = _connect(directory, timeout)
+            break
+        except (OSError, NotRunning):
+            if time.monotonic() >= deadline:
+                raise NotRunning() from None
+            time.sleep(0.05)
+    with sock:
+        body = dict(msg)
+        if token is not None:
+            body["token"] = token
+        sock.sendall(json.dumps(body).encode() + b"\n")
+        try:
+            line = _read_line(sock)
+        except (OSError, ValueError):
+            raise NotRunning() from None
+    if not line:
+        raise NotRunning()
+    reply = json.loads(line)
+    if not isinstance(reply, dict):
+        raise NotRunning()
+    return reply

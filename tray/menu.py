@@ -1,0 +1,141 @@
+"""The tray menu as data, computed from a :class:`~.state.Snapshot`.
+
+:func:`build_menu` is a pure function: the shells (pystray icon, fallback
+window) render its entries and send the chosen entry's ``action`` (and
+``arg``) back to the controller.  Entries carry action ids rather than
+callables so that the same menu can cross a process boundary (the fallback
+window), be printed as JSON (``status``/tests) and be compared in tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from .state import DeviceSummary, Snapshot, State
+
+__all__ = ["SEPARATOR", "Action", "Entry", "build_menu", "flatten", "selectable", "title", "to_json"]
+
+# Above this many devices, "Log in" becomes a submenu (the picker).
+MAX_INLINE_DEVICES = 5
+
+
+class Action(StrEnum):
+    CREATE_ORG = "create_org"
+    JOIN_ORG = "join_org"
+    LOGIN = "login"  # arg: DeviceSummary.key
+    LOGOUT = "logout"
+    CHECK = "check_connection"
+    QUIT = "quit"
+
+
+@dataclass(frozen=True)
+class Entry:
+    text: str
+    action: Action | None = None
+    arg: str | None = None
+    enabled: bool = True
+    separator: bool = False
+    submenu: tuple[Entry, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        if self.separator:
+            return {"separator": True}
+        out: dict[str, Any] = {"text": self.text, "enabled": self.enabled}
+        if self.action is not None:
+            out["action"] = self.action.value
+        if self.arg is not None:
+            out["arg"] = self.arg
+        if self.submenu:
+            out["submenu"] = to_json(self.submenu)
+        return out
+
+
+SEPARATOR = Entry("", separator=True)
+
+STATUS_TEXT = {
+    State.CONNECTING: "Connecting…",
+    State.ONLINE: "Online",
+    State.OFFLINE: "Offline: the server cannot be reached",
+    State.NEEDS_ATTENTION: "Needs attention",
+}
+
+
+def _login_label(d: DeviceSummary, all_devices: tuple[DeviceSummary, ...]) -> str:
+    text = f"Log in to {d.organization_id} as {d.user_name or d.email}"
+    twins = [o for o in all_devices if (o.organization_id, o.user_name) == (d.organization_id, d.user_name)]
+    if len(twins) > 1:
+        text += f" ({d.device_label or d.device_id[:8]})"
+    return text + "…"
+
+
+def _login_entries(s: Snapshot) -> list[Entry]:
+    if not s.devices:
+        return [Entry("Log in… (no device on this computer yet)", enabled=False)]
+    entries = [Entry(_login_label(d, s.devices), Action.LOGIN, d.key) for d in s.devices]
+    if len(entries) > MAX_INLINE_DEVICES:
+        return [Entry("Log in", submenu=tuple(entries))]
+    return entries
+
+
+def header(s: Snapshot) -> str:
+    ident = s.identity
+    if ident is None:
+        return "Not logged in"
+    who = ident.user_name or ident.email or ident.user_id[:8]
+    return f"{ident.organization_id}: {who}"
+
+
+def title(s: Snapshot) -> str:
+    """The icon's tooltip."""
+    base = "Parsec Tray (demo)" if s.demo_server else "Parsec Tray"
+    if not s.state.logged_in:
+        return f"{base}: not logged in"
+    return f"{base}: {header(s)}, {STATUS_TEXT[s.state].split(':')[0].lower()}"
+
+
+def build_menu(s: Snapshot) -> tuple[Entry, ...]:
+    common = [
+        Entry("Create organization…", Action.CREATE_ORG),
+        Entry("Join organization…", Action.JOIN_ORG),
+    ]
+    items: list[Entry] = []
+    if s.state.logged_in:
+        items.append(Entry(header(s), enabled=False))
+        status = STATUS_TEXT[s.state]
+        if s.state is State.NEEDS_ATTENTION and s.reason:
+            status = f"Needs attention: {s.reason}"
+        items.append(Entry(status, enabled=False))
+        if s.state in (State.OFFLINE, State.NEEDS_ATTENTION):
+            items.append(Entry("Check connection", Action.CHECK))
+        items += [SEPARATOR, Entry("Log out", Action.LOGOUT), SEPARATOR, *common]
+    else:
+        items += [*common, SEPARATOR, *_login_entries(s)]
+    if s.demo_server:
+        items += [SEPARATOR, Entry(f"Demo server: {s.demo_server}", enabled=False)]
+    items += [SEPARATOR, Entry("Quit", Action.QUIT)]
+    return tuple(items)
+
+
+def flatten(entries: Iterable[Entry]) -> Iterator[Entry]:
+    """Every entry, submenus expanded in place (what the fallback window shows)."""
+    for e in entries:
+        if e.submenu:
+            yield from flatten(e.submenu)
+        else:
+            yield e
+
+
+def selectable(entries: Iterable[Entry]) -> list[Entry]:
+    """The top-level entries keyboard navigation stops on, in order.
+
+    GTK skips separators and disabled items on Down: the n-th entry here is
+    the one ``n`` presses of Down select.
+    """
+    return [e for e in entries if not e.separator and e.enabled]
+
+
+def to_json(entries: Iterable[Entry]) -> list[dict[str, Any]]:
+    return [e.to_json() for e in entries]

@@ -1,0 +1,158 @@
+"""What the tray app knows, as a table-driven state machine (no I/O, no GUI).
+
+States are named after what the app knows about its one session:
+
+- ``logged_out``: no device is unlocked;
+- ``connecting``: a device is unlocked, the server has not answered yet;
+- ``online``: the server accepted the device's last authenticated request;
+- ``offline``: the last request did not reach the server;
+- ``needs_attention``: the server answered but refused the device (revoked,
+  clock out of sync, protocol mismatch): a person must act.
+
+Invariant: the state changes only through :data:`TRANSITIONS`; an event that
+has no entry for the current state raises :class:`IllegalTransition` and
+leaves the state as it was.  :class:`Snapshot` is an immutable picture of
+the state plus what the menu and ``parsec-tray status`` show.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+__all__ = [
+    "TRANSITIONS",
+    "DeviceSummary",
+    "Event",
+    "Identity",
+    "IllegalTransition",
+    "Snapshot",
+    "State",
+    "StateMachine",
+    "next_state",
+]
+
+
+class State(StrEnum):
+    LOGGED_OUT = "logged_out"
+    CONNECTING = "connecting"
+    ONLINE = "online"
+    OFFLINE = "offline"
+    NEEDS_ATTENTION = "needs_attention"
+
+    @property
+    def logged_in(self) -> bool:
+        return self is not State.LOGGED_OUT
+
+
+class Event(StrEnum):
+    UNLOCKED = "unlocked"  # a device was decrypted: a new session exists
+    REACHED = "reached"  # an authenticated request succeeded
+    UNREACHABLE = "unreachable"  # a request did not reach the server
+    REFUSED = "refused"  # the server refused the device
+    RETRY = "retry"  # a new attempt to reach the server, after a failure
+    LOGGED_OUT = "logged_out"  # the session was closed
+
+
+_S, _E = State, Event
+_IN = (_S.CONNECTING, _S.ONLINE, _S.OFFLINE, _S.NEEDS_ATTENTION)
+
+TRANSITIONS: dict[tuple[State, Event], State] = {
+    (_S.LOGGED_OUT, _E.UNLOCKED): _S.CONNECTING,
+    # Creating or joining an organization while logged in switches device.
+    **{(s, _E.UNLOCKED): _S.CONNECTING for s in _IN},
+    **{(s, _E.REACHED): _S.ONLINE for s in _IN},
+    **{(s, _E.UNREACHABLE): _S.OFFLINE for s in _IN},
+    **{(s, _E.REFUSED): _S.NEEDS_ATTENTION for s in _IN},
+    **{(s, _E.LOGGED_OUT): _S.LOGGED_OUT for s in _IN},
+    (_S.OFFLINE, _E.RETRY): _S.CONNECTING,
+    (_S.NEEDS_ATTENTION, _E.RETRY): _S.CONNECTING,
+}
+
+
+class IllegalTransition(Exception):
+    def __init__(self, state: State, event: Event) -> None:
+        super().__init__(f"event {event.value!r} is not allowed in state {state.value!r}")
+        self.state = state
+        self.event = event
+
+
+def next_state(state: State, event: Event) -> State:
+    try:
+        return TRANSITIONS[(state, event)]
+    except KeyError:
+        raise IllegalTransition(state, event) from None
+
+
+class StateMachine:
+    """The current state; :meth:`handle` applies the table."""
+
+    def __init__(self, state: State = State.LOGGED_OUT) -> None:
+        self.state = state
+
+    def handle(self, event: Event) -> State:
+        self.state = next_state(self.state, event)
+        return self.state
+
+
+@dataclass(frozen=True)
+class DeviceSummary:
+    """A local device as the menu shows it (no key material)."""
+
+    key: str  # the device file's path: unique on this computer
+    organization_id: str
+    user_id: str
+    device_id: str
+    user_name: str
+    email: str
+    device_label: str
+    server_url: str
+    protection: str = "password"
+
+
+@dataclass(frozen=True)
+class Identity:
+    """Who the app is logged in as."""
+
+    organization_id: str
+    user_id: str
+    device_id: str
+    server_url: str
+    user_name: str = ""
+    email: str = ""
+    device_label: str = ""
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: State = State.LOGGED_OUT
+    identity: Identity | None = None
+    devices: tuple[DeviceSummary, ...] = ()
+    # Why the app is offline or needs attention: a sentence for a person.
+    reason: str | None = None
+    # The loopback server of ``parsec-tray demo``, when there is one.
+    demo_server: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def status_json(self) -> dict[str, Any]:
+        """What ``parsec-tray status --json`` prints."""
+        ident = self.identity if self.state.logged_in else None
+        out: dict[str, Any] = {
+            "running": True,
+            "state": self.state.value,
+            "organization_id": ident.organization_id if ident else None,
+            "user_id": ident.user_id if ident else None,
+            "device_id": ident.device_id if ident else None,
+            "server_url": ident.server_url if ident else None,
+        }
+        if ident:
+            out["user_name"] = ident.user_name
+            out["email"] = ident.email
+            out["device_label"] = ident.device_label
+        if self.reason:
+            out["reason"] = self.reason
+        if self.demo_server:
+            out["demo_server"] = self.demo_server
+        out.update(self.extra)
+        return out

@@ -1,0 +1,192 @@
+"""Inline validation of the dialogs' fields (pure: no Tk, no network).
+
+Each check returns the sentence to show under the field, or ``None``.  The
+rules are core's (``parsec_tray.core.values`` and ``.addr``): the dialog
+refuses exactly what the server or the flow would refuse, before any
+password is asked for or any Argon2id runs.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..core.errors import InvalidLinkError, InvalidValueError
+
+__all__ = [
+    "MIN_PASSWORD_LENGTH",
+    "check_device_label",
+    "check_email",
+    "check_link",
+    "check_organization",
+    "check_server",
+    "check_user_name",
+    "describe_link",
+    "password_strength",
+    "validate",
+]
+
+MIN_PASSWORD_LENGTH = 8
+_COMMON = {
+    "password",
+    "motdepasse",
+    "12345678",
+    "123456789",
+    "1234567890",
+    "qwertyuiop",
+    "azertyuiop",
+    "iloveyou",
+}
+
+
+def _strip_repr(message: str) -> str:
+    # Core quotes the value back ("'a b' is not a valid ..."); the field is
+    # right next to the message, so say "This is not ...".
+    return re.sub(r"^'.*?' is not", "This is not", message, count=1, flags=re.S)
+
+
+def check_email(value: str) -> str | None:
+    from ..core.values import EmailAddress
+
+    if not value.strip():
+        return "Enter your email address."
+    try:
+        EmailAddress(value)
+    except InvalidValueError as exc:
+        return _strip_repr(str(exc))
+    return None
+
+
+def check_organization(value: str) -> str | None:
+    from ..core.values import OrganizationID
+
+    if not value:
+        return "Enter a name for the organization."
+    try:
+        OrganizationID(value)
+    except InvalidValueError as exc:
+        return _strip_repr(str(exc))
+    return None
+
+
+def check_server(value: str) -> str | None:
+    from ..core.addr import parse_server
+
+    if not value.strip():
+        return "Enter the server's address (parsec3://host or https://host)."
+    try:
+        parse_server(value.strip())
+    except (InvalidLinkError, InvalidValueError) as exc:
+        return str(exc)
+    return None
+
+
+def check_link(value: str) -> str | None:
+    from ..core.addr import ParsecOrganizationBootstrapAddr
+
+    if not value.strip():
+        return "Paste the bootstrap link you were given (parsec3://…)."
+    try:
+        ParsecOrganizationBootstrapAddr.parse(value.strip())
+    except (InvalidLinkError, InvalidValueError) as exc:
+        return str(exc)
+    return None
+
+
+def describe_link(value: str) -> str | None:
+    """ "Organization X on host:port" for a valid bootstrap link."""
+    from ..core.addr import ParsecOrganizationBootstrapAddr
+
+    try:
+        addr = ParsecOrganizationBootstrapAddr.parse(value.strip())
+    except (InvalidLinkError, InvalidValueError):
+        return None
+    server = addr.server
+    where = server.hostname if server.port is None else f"{server.hostname}:{server.port}"
+    return f"Organization {addr.organization_id} on {where}" + ("" if server.use_ssl else " (no TLS)")
+
+
+def check_user_name(value: str, email: str = "user@example.com") -> str | None:
+    from ..core.values import HumanHandle
+
+    if not value.strip():
+        return "Enter your name, as the others will see it."
+    try:
+        HumanHandle("user@example.com", value)
+    except InvalidValueError as exc:
+        return _strip_repr(str(exc))
+    return None
+
+
+def check_device_label(value: str) -> str | None:
+    from ..core.values import DeviceLabel
+
+    if not value.strip():
+        return "Name this device, for example after this computer."
+    try:
+        DeviceLabel(value)
+    except InvalidValueError as exc:
+        return _strip_repr(str(exc))
+    return None
+
+
+def password_strength(password: str) -> tuple[int, str]:
+    """A simple hint, 0 (unusable) to 4: length first, then variety."""
+    if not password:
+        return 0, ""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        return 0, f"Too short: use at least {MIN_PASSWORD_LENGTH} characters"
+    if password.lower() in _COMMON or len(set(password)) <= 2:
+        return 1, "Weak: too easy to guess"
+    kinds = sum(
+        (
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not c.isalnum() for c in password),
+        )
+    )
+    score = 1 + (len(password) >= 12) + (len(password) >= 16) + (kinds >= 3)
+    score = min(score, 4)
+    return score, ("", "Weak", "Fair", "Good", "Strong")[score]
+
+
+def check_password(password: str) -> str | None:
+    score, label = password_strength(password)
+    if not password:
+        return "Choose a password."
+    if score == 0:
+        return label + "."
+    return None
+
+
+def check_confirmation(password: str, confirmation: str) -> str | None:
+    if password and not confirmation:
+        return "Type the password again."
+    if password and confirmation != password:
+        return "The two passwords differ."
+    return None
+
+
+def validate(kind: str, step: int, values: dict[str, Any]) -> dict[str, str]:
+    """Field name -> error, for the fields of ``step`` of dialog ``kind``."""
+    v = {k: (x if isinstance(x, str) else "") for k, x in values.items()}
+    checks: dict[str, str | None] = {}
+    if kind == "create" and step == 1:
+        checks = {
+            "email": check_email(v.get("email", "")),
+            "organization": check_organization(v.get("organization", "")),
+            "server": check_server(v.get("server", "")),
+        }
+    elif kind == "join" and step == 1:
+        checks = {"link": check_link(v.get("link", "")), "email": check_email(v.get("email", ""))}
+    elif kind in ("create", "join") and step == 2:
+        checks = {
+            "user_name": check_user_name(v.get("user_name", "")),
+            "device_label": check_device_label(v.get("device_label", "")),
+            "password": check_password(v.get("password", "")),
+            "confirm": check_confirmation(v.get("password", ""), v.get("confirm", "")),
+        }
+    elif kind == "login":
+        checks = {"password": None if v.get("password") else "Enter the password of this device."}
+    return {k: msg for k, msg in checks.items() if msg}
