@@ -37,6 +37,8 @@ from .errors import (
     KeyringError,
     OrganizationNotFoundError,
     ParsecTrayError,
+    ServerUnavailableError,
+    ServerUnreachableError,
 )
 from .local_device import LocalDevice
 from .paths import default_device_file
@@ -366,8 +368,14 @@ def login(
     password: str | None = None,
     config_dir: Path | None = None,
     progress: Progress | None = None,
+    allow_offline: bool = False,
 ) -> Session:
-    """Unlock a device and prove its keys to the server (authenticated ping)."""
+    """Unlock a device and prove its keys to the server (authenticated ping).
+
+    With ``allow_offline``, a server that cannot be reached (or answers 5xx)
+    does not fail the login: the unlocked session is returned with
+    ``offline_error`` set, for a shell that shows "offline" and retries.  The
+    server refusing the device still fails."""
     progress = progress or _noop
     info = device if isinstance(device, DeviceInfo) else find_device(device, config_dir=config_dir)
     file = read_device_file(info.device_file)
@@ -383,6 +391,11 @@ def login(
     session = Session(local, info.device_file)
     try:
         session.ping()
+    except (ServerUnreachableError, ServerUnavailableError) as exc:
+        if not allow_offline:
+            session.close()
+            raise
+        session.offline_error = exc
     except BaseException:
         session.close()
         raise

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import ServerRefusedError
+from .errors import RemoteError, ServerRefusedError
 from .local_device import LocalDevice
 from .protocol import unexpected_status
 from .transport import AuthenticatedClient, Transport
@@ -21,6 +21,8 @@ class Session:
         self.client = AuthenticatedClient(
             self.transport, device.organization_id, device.device_id, device.signing_key
         )
+        # Set by login(allow_offline=True) when the server could not be reached.
+        self.offline_error: RemoteError | None = None
 
     def __repr__(self) -> str:
         return f"Session({self.device!r})"

@@ -747,3 +747,45 @@ def test_killed_while_replacing_leaves_old_or_new(tmp_path: Path) -> None:
         assert content in (a, b), f"seed={seed}: a mix of old and new ({len(content)} bytes)"
         assert DeviceFile.load(content).device_id == local.device_id
         assert [p.name for p in target.parent.iterdir() if p.name.endswith(".keys")] == ["dev.keys"]
+
+
+@pytest.mark.server
+def test_login_allow_offline_returns_an_offline_session(
+    tmp_path: Path, parsec_server: Any, org_name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The tray logs in to a known device while its server is down: the keys
+    are unlocked, the session says why it is offline; a wrong password still
+    fails, and without allow_offline the login fails as before."""
+    import socket
+
+    from parsec_tray.core import api
+    from parsec_tray.core.errors import ServerUnreachableError, WrongPasswordError
+    from parsec_tray.core.transport import Transport
+
+    monkeypatch.setenv("PARSEC_BASE_CONFIG_DIR", str(tmp_path / "cfg"))
+    created = api.create_organization(
+        parsec_server.url, org_name, "o@example.com", "Olu", "desk", password="pw",
+        admin_token=parsec_server.admin_token,
+    )
+    assert created.session is not None
+    created.session.close()
+    # Point the device at a port where nothing listens: a real refused connection.
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        dead = s.getsockname()[1]
+    real_url = Transport.url
+
+    def to_dead_port(self: Transport, path: str) -> str:
+        return real_url(self, path).replace(f":{parsec_server.port}/", f":{dead}/")
+
+    monkeypatch.setattr(Transport, "url", to_dead_port)
+    with pytest.raises(ServerUnreachableError):
+        api.login(created.device_id, password="pw")
+    with pytest.raises(WrongPasswordError):
+        api.login(created.device_id, password="wrong", allow_offline=True)
+    session = api.login(created.device_id, password="pw", allow_offline=True)
+    assert isinstance(session.offline_error, ServerUnreachableError)
+    assert session.summary()["device_id"] == created.device_id
+    monkeypatch.setattr(Transport, "url", real_url)
+    session.ping()  # back online with the same session
+    session.close()
