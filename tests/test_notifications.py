@@ -24,6 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import parsec_tray
 import pytest
 from conftest import require
 from desktop_session import DesktopSession, missing_desktop_tools, wait_until
@@ -36,7 +37,8 @@ from parsec_tray.tray.notifications._none import NoNotifier
 from parsec_tray.tray.notifications._plyer import PlyerNotifier, plyer_linux_route, plyer_unusable_reason
 from parsec_tray.tray.notifications._tray import TrayNotifier
 
-ICON = (Path(__file__).resolve().parent.parent / "icons" / "parsec-tray-128.png").resolve()
+# The icon the installed package ships (site-packages under tests/run).
+ICON = (Path(parsec_tray.__path__[0]) / "icons" / "parsec-tray-128.png").resolve()
 
 # (email, organization) as people could type them.  Parsec's own rules are
 # stricter for organization ids, but labels and future fields are not, and
