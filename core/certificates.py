@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
 from .crypto import SigningKey, VerifyKey
 from .errors import CryptoError, InvalidValueError
@@ -40,9 +40,18 @@ def _check_type(fields: dict[str, Any], expected: str) -> None:
         raise CryptoError(f"Expected a {expected.replace('_', ' ')}.")
 
 
-def _verify_and_parse(signed: bytes, author_verify_key: VerifyKey, what: str) -> Any:
+_Cert = TypeVar("_Cert", "UserCertificate", "DeviceCertificate")
+
+
+def _verify_and_load(
+    cls: type[_Cert], signed: bytes, author_verify_key: VerifyKey, expected_author: DeviceID | None, what: str
+) -> _Cert:
+    """Check the signature first, then parse, then check the author."""
     payload = author_verify_key.verify(signed)
-    return format_v0_load(payload, error=CryptoError, what=what)
+    cert = cls.from_obj(format_v0_load(payload, error=CryptoError, what=what))
+    if cert.author != expected_author:
+        raise CryptoError(f"The {what} was not signed by the expected author.")
+    return cert
 
 
 @dataclass(frozen=True)
@@ -97,15 +106,9 @@ class UserCertificate:
 
     @classmethod
     def verify_and_load(
-        cls,
-        signed: bytes,
-        author_verify_key: VerifyKey,
-        expected_author: DeviceID | None,
+        cls, signed: bytes, author_verify_key: VerifyKey, expected_author: DeviceID | None
     ) -> UserCertificate:
-        cert = cls.from_obj(_verify_and_parse(signed, author_verify_key, "user certificate"))
-        if cert.author != expected_author:
-            raise CryptoError("The user certificate was not signed by the expected author.")
-        return cert
+        return _verify_and_load(cls, signed, author_verify_key, expected_author, "user certificate")
 
 
 @dataclass(frozen=True)
@@ -172,15 +175,9 @@ class DeviceCertificate:
 
     @classmethod
     def verify_and_load(
-        cls,
-        signed: bytes,
-        author_verify_key: VerifyKey,
-        expected_author: DeviceID | None,
+        cls, signed: bytes, author_verify_key: VerifyKey, expected_author: DeviceID | None
     ) -> DeviceCertificate:
-        cert = cls.from_obj(_verify_and_parse(signed, author_verify_key, "device certificate"))
-        if cert.author != expected_author:
-            raise CryptoError("The device certificate was not signed by the expected author.")
-        return cert
+        return _verify_and_load(cls, signed, author_verify_key, expected_author, "device certificate")
 
 
 def _typed(value: Any, kind: type) -> Any:

@@ -146,9 +146,23 @@ def build_password_file(
         raise InvalidValueError("The password cannot be empty.")
     params = params or Argon2idParams.new_default()
     key = derive_password_key(password, params)
+    return build_key_file(device, "password", key, created_on=created_on, algorithm=params)
+
+
+def build_key_file(
+    device: LocalDevice,
+    kind: str,
+    key: SecretKey,
+    *,
+    created_on: DateTime | None = None,
+    algorithm: Argon2idParams | None = None,
+    keyring_service: str | None = None,
+    keyring_user: str | None = None,
+) -> DeviceFile:
+    """The ``kind`` device file of ``device``, its keys encrypted with ``key``."""
     now = DateTime.now()
     return DeviceFile(
-        type="password",
+        type=kind,
         created_on=created_on or now,
         protected_on=now,
         server=device.server,
@@ -158,25 +172,9 @@ def build_password_file(
         human_handle=device.human_handle,
         device_label=device.device_label,
         ciphertext=encrypt_device(device, key),
-        algorithm=params,
-    )
-
-
-def build_key_file(device: LocalDevice, kind: str, key: SecretKey, **extra: str) -> DeviceFile:
-    now = DateTime.now()
-    return DeviceFile(
-        type=kind,
-        created_on=now,
-        protected_on=now,
-        server=device.server,
-        organization_id=device.organization_id,
-        user_id=device.user_id,
-        device_id=device.device_id,
-        human_handle=device.human_handle,
-        device_label=device.device_label,
-        ciphertext=encrypt_device(device, key),
-        keyring_service=extra.get("keyring_service"),
-        keyring_user=extra.get("keyring_user"),
+        algorithm=algorithm,
+        keyring_service=keyring_service,
+        keyring_user=keyring_user,
     )
 
 
