@@ -36,11 +36,14 @@ def run(
     backend: str | None = None,
     options: AppOptions | None = None,
     out: TextIO | None = None,
+    autostart: bool = False,
 ) -> int:
     out = out or sys.stderr
     directory = instance.runtime_dir()
     server = instance.acquire(directory)
     if server is None:
+        if autostart and not link:
+            return 0  # started at login while already running: nothing to do
         # Another launch holds the lock: talk to it (it may still be starting).
         try:
             reply = instance.request(
@@ -67,6 +70,10 @@ def run(
             print(NO_DISPLAY.format(reason=choice.reason), file=out)
             return EXIT_NO_DISPLAY
         log.info("backend %s: %s", choice.name, choice.reason)
+        if autostart:
+            import dataclasses
+
+            options = dataclasses.replace(options or AppOptions(), autostart=True)
         controller = Controller(options)
         if link:
             controller.queue_link(link)

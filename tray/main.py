@@ -33,7 +33,9 @@ def _is_link(arg: str) -> bool:
 def cmd_tray(args: argparse.Namespace) -> int:
     from .app import run
 
-    return run(getattr(args, "link", None), backend=args.backend)
+    return run(
+        getattr(args, "link", None), backend=args.backend, autostart=bool(getattr(args, "autostart", False))
+    )
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -100,6 +102,11 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     )
     core_cli.add_common_options(parser)
     _tray_options(parser)
+    parser.add_argument(
+        "--autostart",
+        action="store_true",
+        help="started at login: log in to the last used device (without a prompt when the OS keyring has it)",
+    )
     parser.set_defaults(func=cmd_tray)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     core_cli.register(sub)
@@ -117,15 +124,18 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     return parser
 
 
-def _app_launch(argv: Sequence[str]) -> tuple[bool, str | None, str | None] | None:
-    """``[--debug] [--backend B] [LINK]``, parsed by hand: starting the tray
-    (the common case, and the one whose start time counts) builds no
-    argparse subcommands and imports no core CLI.  ``None``: anything else."""
-    debug, backend, link = False, None, None
+def _app_launch(argv: Sequence[str]) -> tuple[bool, str | None, str | None, bool] | None:
+    """``[--debug] [--autostart] [--backend B] [LINK]``, parsed by hand:
+    starting the tray (the common case, and the one whose start time counts)
+    builds no argparse subcommands and imports no core CLI.  ``None``:
+    anything else."""
+    debug, backend, link, autostart = False, None, None, False
     args = iter(argv)
     for arg in args:
         if arg == "--debug":
             debug = True
+        elif arg == "--autostart":
+            autostart = True
         elif arg == "--backend" or arg.startswith("--backend="):
             backend = arg.partition("=")[2] or next(args, "")
             if backend not in BACKEND_CHOICES:
@@ -134,10 +144,10 @@ def _app_launch(argv: Sequence[str]) -> tuple[bool, str | None, str | None] | No
             link = arg
         else:
             return None
-    return debug, backend, link
+    return debug, backend, link, autostart
 
 
-def _run_app(debug: bool, backend: str | None, link: str | None) -> int:
+def _run_app(debug: bool, backend: str | None, link: str | None, autostart: bool = False) -> int:
     import logging
 
     logging.basicConfig(
@@ -146,7 +156,7 @@ def _run_app(debug: bool, backend: str | None, link: str | None) -> int:
     from .app import run
 
     try:
-        return run(link, backend=backend)
+        return run(link, backend=backend, autostart=autostart)
     except KeyboardInterrupt:
         return 130
     except Exception as exc:

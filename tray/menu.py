@@ -28,6 +28,11 @@ class Action(StrEnum):
     LOGIN = "login"  # arg: DeviceSummary.key
     LOGOUT = "logout"
     CHECK = "check_connection"
+    INVITE_USER = "invite_user"
+    INVITE_DEVICE = "invite_device"
+    INVITATIONS = "invitations"
+    TOGGLE_AUTOSTART = "toggle_autostart"
+    TOGGLE_LOGIN_DIALOG = "toggle_login_dialog"
     QUIT = "quit"
 
 
@@ -39,11 +44,15 @@ class Entry:
     enabled: bool = True
     separator: bool = False
     submenu: tuple[Entry, ...] = ()
+    # None: a plain entry; True/False: a check box in that state.
+    checked: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
         if self.separator:
             return {"separator": True}
         out: dict[str, Any] = {"text": self.text, "enabled": self.enabled}
+        if self.checked is not None:
+            out["checked"] = self.checked
         if self.action is not None:
             out["action"] = self.action.value
         if self.arg is not None:
@@ -96,6 +105,42 @@ def title(s: Snapshot) -> str:
     return f"{base}: {header(s)}, {STATUS_TEXT[s.state].split(':')[0].lower()}"
 
 
+def _waiting_text(label: str) -> str:
+    return f"{label} is waiting to be greeted"
+
+
+def _live_entries(s: Snapshot) -> list[Entry]:
+    """Invitations (a real session only).  They need the server: shown but
+    disabled while it cannot be reached."""
+    if not s.live or s.identity is None:
+        return []
+    online = s.state is State.ONLINE
+    items = [Entry(_waiting_text(w), enabled=False) for w in s.waiting]
+    if s.identity.is_admin:
+        items.append(Entry("Invite user…", Action.INVITE_USER, enabled=online))
+    items += [
+        Entry("Add a device…", Action.INVITE_DEVICE, enabled=online),
+        Entry("Pending invitations…", Action.INVITATIONS, enabled=online),
+        SEPARATOR,
+    ]
+    return items
+
+
+def _settings_entries(s: Snapshot) -> list[Entry]:
+    if s.autostart is None:
+        return []
+    items = [SEPARATOR, Entry("Start at login", Action.TOGGLE_AUTOSTART, checked=s.autostart)]
+    if s.autostart:
+        items.append(
+            Entry(
+                "At login, ask for the password at once",
+                Action.TOGGLE_LOGIN_DIALOG,
+                checked=s.login_dialog_at_start,
+            )
+        )
+    return items
+
+
 def build_menu(s: Snapshot) -> tuple[Entry, ...]:
     common = [
         Entry("Create organization…", Action.CREATE_ORG),
@@ -110,11 +155,12 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
         items.append(Entry(status, enabled=False))
         if s.state in (State.OFFLINE, State.NEEDS_ATTENTION):
             items.append(Entry("Check connection", Action.CHECK))
-        items += [SEPARATOR, Entry("Log out", Action.LOGOUT), SEPARATOR, *common]
+        items += [SEPARATOR, *_live_entries(s), Entry("Log out", Action.LOGOUT), SEPARATOR, *common]
     else:
         items += [*common, SEPARATOR, *_login_entries(s)]
     if s.demo_server:
         items += [SEPARATOR, Entry(f"Demo server: {s.demo_server}", enabled=False)]
+    items += _settings_entries(s)
     items += [SEPARATOR, Entry("Quit", Action.QUIT)]
     return tuple(items)
 

@@ -122,6 +122,14 @@ class Identity:
     user_name: str = ""
     email: str = ""
     device_label: str = ""
+    # The user's profile as the device knows it (ADMIN | STANDARD | OUTSIDER;
+    # "" when unknown).  Only decides which menu entries are offered: the
+    # server checks every request anyway.
+    profile: str = ""
+
+    @property
+    def is_admin(self) -> bool:
+        return self.profile == "ADMIN"
 
 
 @dataclass(frozen=True)
@@ -133,6 +141,15 @@ class Snapshot:
     reason: str | None = None
     # The loopback server of ``parsec-tray demo``, when there is one.
     demo_server: str | None = None
+    # A real session with its event stream: the invitation entries exist.
+    live: bool = False
+    # Who is waiting to be greeted (emails, or "A new device"...), oldest first.
+    waiting: tuple[str, ...] = ()
+    # Start at login: None when this system has no way to do it (entry hidden).
+    autostart: bool | None = None
+    # Started at login with a password device: open the Log in dialog at once
+    # (True) or show a "Click to log in" notification (False).
+    login_dialog_at_start: bool = False
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def status_json(self) -> dict[str, Any]:
@@ -154,5 +171,10 @@ class Snapshot:
             out["reason"] = self.reason
         if self.demo_server:
             out["demo_server"] = self.demo_server
+        if ident and self.live:
+            out["profile"] = ident.profile
+            out["waiting"] = list(self.waiting)
+        if self.autostart is not None:
+            out["autostart"] = self.autostart
         out.update(self.extra)
         return out

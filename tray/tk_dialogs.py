@@ -43,6 +43,11 @@ PASSWORD_NOTE = (
     "recovery file."
 )
 
+KEYRING_NOTE = (
+    "Your desktop's keyring then keeps the key of this device: anyone who can open your "
+    "session on this computer can open Parsec too."
+)
+
 
 # -- the pipe to the tray ----------------------------------------------------
 
@@ -57,7 +62,19 @@ class Channel:
         self._buf = b""
 
     def read_init(self) -> dict[str, Any]:
-        line = self.inp.readline()
+        # Straight from the file descriptor, like ``watch``: a buffered
+        # readline() could swallow the messages sent right after init (the
+        # Pending invitations list), which the fd watcher would never see.
+        fd = self.inp.fileno()
+        while b"\n" not in self._buf:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            self._buf += chunk
+        line, _, self._buf = self._buf.partition(b"\n")
         try:
             msg = json.loads(line) if line else {}
         except ValueError:
@@ -98,6 +115,10 @@ class Channel:
                 on_message(msg)
 
         fd = self.inp.fileno()
+        if self._buf:  # what arrived with the init line
+            rest, self._buf = self._buf, b""
+            self._push_lines(rest)
+            root.after_idle(drain)
         if hasattr(root, "createfilehandler") and sys.platform != "win32":
 
             def readable(_fd: int, _mask: int) -> None:
@@ -600,10 +621,20 @@ class LoginDialog(Dialog):
             ttk.Label(grid, text=k, style="Hint.TLabel").grid(row=i, column=0, sticky="w", padx=(0, 12))
             ttk.Label(grid, text=v).grid(row=i, column=1, sticky="w")
         self.password_needed = d.get("protection", "password") == "password"
+        self.keyring = tk.BooleanVar(value=False)
         if self.password_needed:
             pw = Field(grid, len(rows), "Password", secret=True)
             pw.secret_reset = True  # type: ignore[attr-defined]
             self.fields["password"] = pw
+            self.keyring_check = ttk.Checkbutton(
+                self.outer,
+                text="Log in without a password on this computer (OS keyring)",
+                variable=self.keyring,
+            )
+            self.keyring_check.pack(anchor="w", pady=(12, 0))
+            ttk.Label(
+                self.outer, text=KEYRING_NOTE, style="Hint.TLabel", wraplength=WRAP, justify="left"
+            ).pack(anchor="w")
         self.add_busy_row(self.outer)
         self.button_bar = ttk.Frame(self.outer)
         self.button_bar.pack(fill="x", side="bottom", pady=(16, 0))
@@ -613,6 +644,9 @@ class LoginDialog(Dialog):
         self.login_button.pack(side="right")
         self.cancel_button = ttk.Button(self.button_bar, text="Cancel", command=self.cancel)
         self.cancel_button.pack(side="right", padx=(0, 8))
+        if self.init.get("error"):  # why the quick login could not happen
+            self.banner.configure(text=str(self.init["error"]))
+            self.banner.pack(fill="x", pady=(12, 0), before=self.button_bar)
 
     def buttons(self) -> list[ttk.Button]:
         return [self.login_button, self.cancel_button]
@@ -634,8 +668,190 @@ class LoginDialog(Dialog):
                 self.fields["password"].focus(force=True)
                 return
             self.fields["password"].clear()
+            if self.keyring.get():
+                values["keyring"] = "1"
         self.set_busy(True, "Unlocking the device…")
         self.chan.send({"type": "submit", "values": values})
+
+
+class InviteDialog(Dialog):
+    """Invite user… (an email) or Add a device… (nothing to type): creates
+    the invitation, then shows its link with a Copy button.
+
+    The link is copied to the clipboard by this process: on X11 it stays
+    there while this window is open (or until a clipboard manager takes it).
+    """
+
+    kind = "invite_user"
+
+    def __init__(self, root: tk.Tk, chan: Channel, init: dict[str, Any]) -> None:
+        self.mode = "device" if init.get("mode") == "device" else "user"
+        self.heading = "Invite user" if self.mode == "user" else "Add a device"
+        self.kind = f"invite_{self.mode}"
+        super().__init__(root, chan, init)
+
+    def build(self) -> None:
+        org = self.init.get("organization_id", "")
+        ttk.Label(self.outer, text=self.heading, style="Heading.TLabel").pack(anchor="w")
+        text = (
+            f"Invite someone to join {org}. They open the link with Parsec, then you greet them "
+            "(you will compare short codes)."
+            if self.mode == "user"
+            else f"Create a link to add another computer of yours to {org}. Open it on that computer with "
+            "Parsec, then greet it from here. A second device also keeps your data safe if this one is lost."
+        )
+        ttk.Label(self.outer, text=text, wraplength=WRAP, justify="left").pack(anchor="w", pady=(8, 0))
+        self.form = ttk.Frame(self.outer)
+        self.form.pack(fill="x", pady=(4, 0))
+        self.form.columnconfigure(1, weight=1)
+        if self.mode == "user":
+            self.fields["email"] = Field(self.form, 0, "Email address", check=validation.check_email)
+        self.send_email = tk.BooleanVar(value=self.mode == "user")
+        self.email_check = ttk.Checkbutton(
+            self.outer,
+            text="Send the invitation by email" if self.mode == "user" else "Also send me the link by email",
+            variable=self.send_email,
+        )
+        self.email_check.pack(anchor="w", pady=(8, 0))
+        self.result = ttk.Frame(self.outer)
+        self.link_var = tk.StringVar(value="")
+        self.link_entry = ttk.Entry(self.result, textvariable=self.link_var, width=48, state="readonly")
+        self.link_entry.pack(side="left", fill="x", expand=True)
+        self.copy_button = ttk.Button(self.result, text="Copy link", command=self.copy)
+        self.copy_button.pack(side="left", padx=(8, 0))
+        self.result_note = ttk.Label(
+            self.outer, text="", style="Hint.TLabel", wraplength=WRAP, justify="left"
+        )
+        self.add_busy_row(self.outer)
+        self.button_bar = ttk.Frame(self.outer)
+        self.button_bar.pack(fill="x", side="bottom", pady=(16, 0))
+        self.ok = ttk.Button(
+            self.button_bar,
+            text="Invite" if self.mode == "user" else "Create link",
+            command=self.default_action,
+            default="active",
+        )
+        self.ok.pack(side="right")
+        self.cancel_button = ttk.Button(self.button_bar, text="Cancel", command=self.cancel)
+        self.cancel_button.pack(side="right", padx=(0, 8))
+        self.done = False
+
+    def buttons(self) -> list[ttk.Button]:
+        return [self.ok, self.cancel_button, self.email_check]  # type: ignore[list-item]
+
+    def first_focus(self) -> None:
+        if "email" in self.fields:
+            self.fields["email"].focus(force=True)
+        else:
+            self.ok.focus_force()
+
+    def default_action(self) -> None:
+        if self.busy:
+            return
+        if self.done:
+            self.cancel()
+            return
+        values: dict[str, Any] = {"send_email": bool(self.send_email.get())}
+        if "email" in self.fields:
+            error = self.fields["email"].validate()
+            if error:
+                self.fields["email"].focus(force=True)
+                return
+            values["email"] = self.fields["email"].value.strip()
+        self.set_busy(True, "Creating the invitation…")
+        self.chan.send({"type": "submit", "values": values})
+
+    def copy(self) -> None:
+        self.root.clipboard_clear()
+        self.root.clipboard_append(self.link_var.get())
+        self.result_note.configure(text="Copied. Paste it in a message to the person you invite.")
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        if msg.get("type") == "result":
+            self.set_busy(False)
+            self.done = True
+            self.link_var.set(str(msg.get("link", "")))
+            for f in self.fields.values():
+                f.entry.state(["disabled"])
+            self.email_check.state(["disabled"])
+            self.result.pack(fill="x", pady=(12, 0), before=self.button_bar)
+            note = str(msg.get("note") or "Give this link to the person you invite.")
+            self.result_note.configure(text=note)
+            self.result_note.pack(anchor="w", pady=(4, 0), before=self.button_bar)
+            self.ok.configure(text="Close")
+            self.cancel_button.pack_forget()
+            self.copy_button.focus_force()
+        else:
+            super().on_message(msg)
+
+
+class InvitationsDialog(Dialog):
+    """Pending invitations: one row each, with Copy link and Cancel."""
+
+    heading = "Pending invitations"
+    kind = "invitations"
+
+    def build(self) -> None:
+        ttk.Label(self.outer, text=self.heading, style="Heading.TLabel").pack(anchor="w")
+        self.body = ttk.Frame(self.outer)
+        self.body.pack(fill="both", expand=True, pady=(8, 0))
+        self.status = ttk.Label(self.body, text="Loading…", style="Hint.TLabel")
+        self.status.pack(anchor="w")
+        self.add_busy_row(self.outer)
+        self.button_bar = ttk.Frame(self.outer)
+        self.button_bar.pack(fill="x", side="bottom", pady=(16, 0))
+        self.ok = ttk.Button(self.button_bar, text="Close", command=self.cancel, default="active")
+        self.ok.pack(side="right")
+        self.refresh_button = ttk.Button(
+            self.button_bar, text="Refresh", command=lambda: self.chan.send({"type": "refresh"})
+        )
+        self.refresh_button.pack(side="right", padx=(0, 8))
+        self.note = ttk.Label(self.outer, text="", style="Hint.TLabel")
+
+    def render(self, items: list[dict[str, Any]]) -> None:
+        for child in self.body.winfo_children():
+            child.destroy()
+        if not items:
+            ttk.Label(self.body, text="No pending invitation.", style="Hint.TLabel").pack(anchor="w")
+        for it in items:
+            row = ttk.Frame(self.body)
+            row.pack(fill="x", pady=2)
+            text = f"{it.get('label', '')}  (by {it.get('created_by', '')})"
+            ttk.Label(row, text=text).pack(side="left")
+            token, link = str(it.get("token", "")), str(it.get("link", ""))
+            ttk.Button(row, text="Cancel", command=self._command(self._cancel, token)).pack(side="right")
+            ttk.Button(row, text="Copy link", command=self._command(self._copy, link)).pack(
+                side="right", padx=(0, 4)
+            )
+        self.root.update_idletasks()
+
+    @staticmethod
+    def _command(fn: Callable[[str], None], arg: str) -> Callable[[], None]:
+        return lambda: fn(arg)
+
+    def _cancel(self, token: str) -> None:
+        self.chan.send({"type": "cancel_invitation", "token": token})
+
+    def _copy(self, link: str) -> None:
+        self.root.clipboard_clear()
+        self.root.clipboard_append(link)
+        self.note.configure(text="Link copied.")
+        self.note.pack(anchor="w", before=self.button_bar)
+
+    def first_focus(self) -> None:
+        self.ok.focus_force()
+
+    def default_action(self) -> None:
+        self.cancel()
+
+    def on_message(self, msg: dict[str, Any]) -> None:
+        if msg.get("type") == "list":
+            self.banner.pack_forget()
+            items = list(msg.get("items") or [])
+            self.render(items)
+            self.chan.send({"type": "rendered", "count": len(items)})  # what the person sees
+        else:
+            super().on_message(msg)
 
 
 class MessageDialog(Dialog):
@@ -682,7 +898,10 @@ class MenuWindow(Dialog):
             elif not e.get("enabled", True) or "action" not in e:
                 ttk.Label(self.body, text=e.get("text", "")).pack(anchor="w", pady=1)
             else:
-                b = ttk.Button(self.body, text=e["text"], command=self._command(e))
+                text = e["text"]
+                if "checked" in e:
+                    text = ("☑ " if e["checked"] else "☐ ") + text
+                b = ttk.Button(self.body, text=text, command=self._command(e))
                 b.pack(fill="x", pady=1)
                 first = first or b
         self.first_button = first
@@ -725,6 +944,9 @@ KINDS: dict[str, type[Dialog]] = {
     "create": CreateDialog,
     "join": JoinDialog,
     "login": LoginDialog,
+    "invite_user": InviteDialog,
+    "invite_device": InviteDialog,
+    "invitations": InvitationsDialog,
     "message": MessageDialog,
     "window": MenuWindow,
 }

@@ -113,6 +113,11 @@ class PystrayShell(Shell):
                 e.text, pystray.Menu(*(self._item(s) for s in e.submenu)), enabled=e.enabled
             )
         action = self._callback(e) if e.action is not None else None
+        if e.checked is not None:
+            checked = e.checked
+            return pystray.MenuItem(
+                e.text, action, enabled=e.enabled and action is not None, checked=lambda _item: checked
+            )
         return pystray.MenuItem(e.text, action, enabled=e.enabled and action is not None)
 
     def _callback(self, e: Entry) -> Callable[[Any, Any], None]:
@@ -148,6 +153,9 @@ class PystrayShell(Shell):
     def run(self) -> None:
         def setup(icon: Any) -> None:
             icon.visible = True
+            from ..notifications import set_tray_icon
+
+            set_tray_icon(icon)  # the notifications' last resort
             self.controller.started()
 
         if self._glib is not None:

@@ -1,0 +1,326 @@
+"""The live session end to end, with real parts: Xvfb, a private D-Bus
+session with trayer, dunst and a real Secret Service (gnome-keyring-daemon,
+unlocked), the real Parsec server with a 2 s SSE keepalive, a loopback TCP
+proxy between the app and the server, and the app started the way the
+autostart entry starts it (``parsec-tray --autostart``).
+
+What dunst showed is read back from dunst itself (``dunstctl history``).
+Under ``CI=true`` nothing here is skipped: a missing component fails.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import require
+from desktop_session import DesktopSession, TrayApp, missing_desktop_tools, wait_until
+from parsec_org import add_user
+from parsec_server import ParsecServer, free_port, have_parsec_server
+from tcp_proxy import TCPProxy
+
+pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "tray-live-e2e"
+KEEPALIVE = 2
+EMAIL = "alice@example.com"
+
+
+@pytest.fixture(scope="module")
+def ka_server() -> Iterator[ParsecServer]:
+    """A real server whose SSE keepalive is 2 s (``PARSEC_SSE_KEEPALIVE``)."""
+    require(have_parsec_server(), "parsec-cloud 3.9.3 (the reference server)")
+    old = os.environ.get("PARSEC_SSE_KEEPALIVE")
+    os.environ["PARSEC_SSE_KEEPALIVE"] = str(KEEPALIVE)
+    try:
+        server = ParsecServer(free_port()).start()
+    finally:
+        if old is None:
+            os.environ.pop("PARSEC_SSE_KEEPALIVE", None)
+        else:
+            os.environ["PARSEC_SSE_KEEPALIVE"] = old
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def desktop(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DesktopSession]:
+    missing = missing_desktop_tools()
+    require(not missing, "the desktop test tools (" + ", ".join(missing) + ")")
+    require(shutil.which("dunstctl") is not None, "dunstctl (Debian package dunst)")
+    with DesktopSession(tmp_path / "desktop", artifacts=ARTIFACTS / request.node.name) as session:
+        session.prime_gtk()
+        yield session
+
+
+def start_keyring(s: DesktopSession, password: str = "gk-e2e") -> subprocess.Popen[bytes]:
+    """gnome-keyring-daemon on the session's bus, its login keyring created
+    and unlocked with ``password`` (read on stdin).  Stop it by PID."""
+    require(
+        shutil.which("gnome-keyring-daemon") is not None,
+        "gnome-keyring-daemon (Debian package gnome-keyring)",
+    )
+    proc = subprocess.Popen(
+        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+        env=s.env,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(password.encode())
+    proc.stdin.close()
+    probe = (
+        "import secretstorage, sys; c = secretstorage.dbus_init(); "
+        "col = secretstorage.get_default_collection(c); sys.exit(1 if col.is_locked() else 0)"
+    )
+    wait_until(
+        lambda: (
+            subprocess.run(
+                [sys.executable, "-c", probe], env=s.env, capture_output=True, timeout=20
+            ).returncode
+            == 0
+        ),
+        30,
+        "an unlocked Secret Service collection",
+        interval=0.2,
+    )
+    return proc
+
+
+def stop_proc(proc: subprocess.Popen[Any]) -> None:
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+
+
+def shown(s: DesktopSession) -> list[tuple[str, str]]:
+    """(summary, body) of every notification dunst has shown, oldest first:
+    close what is on screen (it moves to the history), then read the history."""
+    subprocess.run(["dunstctl", "close-all"], env=s.env, check=True, timeout=10)
+    out = subprocess.run(
+        ["dunstctl", "history"], env=s.env, check=True, timeout=10, capture_output=True, text=True
+    )
+    items = json.loads(out.stdout)["data"][0]
+    return [(n["summary"]["data"], n["body"]["data"]) for n in reversed(items)]
+
+
+def wait_shown(s: DesktopSession, summary: str, body: str, timeout: float = 30) -> list[tuple[str, str]]:
+    last: list[tuple[str, str]] = []
+
+    def probe() -> bool:
+        nonlocal last
+        last = shown(s)
+        return (summary, body) in last
+
+    try:
+        wait_until(probe, timeout, f"the notification {summary!r} / {body!r}", interval=0.2)
+    except TimeoutError as exc:
+        raise TimeoutError(f"{exc}; dunst showed {last}") from None
+    return last
+
+
+def fast_status(app: TrayApp) -> dict[str, Any]:
+    """The status straight from the instance socket (no CLI process start)."""
+    return app.request({"cmd": "status"}, timeout=5)
+
+
+def save_log(app: TrayApp, name: str) -> str:
+    log = app.log_text()
+    out = ARTIFACTS / name
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "parsec-tray.log").write_text(log)
+    return log
+
+
+def test_autostart_keyring_login_notifications_and_a_cut(
+    desktop: DesktopSession,
+    ka_server: ParsecServer,
+    org_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from parsec_tray.core import api
+    from parsec_tray.core import invitations as inv
+    from parsec_tray.core.addr import parse_server
+    from parsec_tray.core.crypto import PrivateKey
+    from parsec_tray.core.session import Session
+    from parsec_tray.core.transport import Transport
+
+    s = desktop
+    keyring = start_keyring(s)
+    direct = parse_server(ka_server.url)
+    sessions: list[Any] = []
+    try:
+        with TCPProxy(ka_server.port) as proxy:
+            # The device's server is the proxy: everything the app sends goes through it.
+            url = f"parsec3://127.0.0.1:{proxy.port}?no_ssl=true"
+            # Reconnections after the cut retry within 1 s (the default caps at 30 s).
+            app = TrayApp(s, tmp_path / "app", env={"PARSEC_TRAY_BACKOFF_MAX": "1"})
+            made = app.cli(
+                "create-org", "--server", url, "--org", org_name, "--email", EMAIL, "--user-name", "Alice",
+                "--device-label", "desk", "--admin-token", ka_server.admin_token, "--keyring", "--json",
+                input="",
+            )  # fmt: skip
+            assert made.returncode == 0, made.stderr
+            device_file = json.loads(made.stdout)["device_file"]
+
+            # -- started at login: online without any prompt.
+            app.start("--autostart")
+            try:
+                s.wait_tray_icon(TrayApp.CLASSNAME)
+                st = app.wait_status(lambda x: x.get("stream") == "online", 60, "online, events stream open")
+                assert st["state"] == "online" and st["organization_id"] == org_name and st["email"] == EMAIL
+                assert st["dialogs"] == {} and not s.search(name="^Log in")
+                assert st["profile"] == "ADMIN"
+                texts = [e.get("text") for e in app.menu()]
+                assert "Invite user…" in texts and "Pending invitations…" in texts
+
+                # -- a second administrator, and a claimer, in this process,
+                # talking to the server directly (not through the proxy).
+                monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", s.env["DBUS_SESSION_BUS_ADDRESS"])
+                monkeypatch.setenv("PARSEC_BASE_DATA_DIR", app.env["PARSEC_BASE_DATA_DIR"])
+                alice_via_proxy = api.login(device_file)  # the keyring opens it: no password
+                sessions.append(alice_via_proxy)
+                alice = Session(alice_via_proxy.device, transport=Transport(direct))
+                sessions.append(alice)
+                bob = Session(add_user(alice, "bob@example.com", "Bob").device, transport=Transport(direct))
+                sessions.append(bob)
+
+                carol = inv.invite_new_user(bob, "carol@example.com")
+                wait_shown(s, f"New invitation in {org_name}", "carol@example.com was invited.")
+
+                claimer = inv.Claimer(carol.link, transport=Transport(direct))
+                assert alice.device.user_id in claimer.info().greeters()
+                attempt = claimer.start_greeting_attempt(alice.device.user_id)
+                public_key = PrivateKey.generate().public_key.encode()
+                waiting = (f"Waiting to join {org_name}", "carol@example.com is waiting to be greeted.")
+
+                def polled() -> bool:
+                    assert claimer.wait_peer(attempt, public_key) is None  # nobody greets yet
+                    return waiting in shown(s)
+
+                wait_until(polled, 30, "the 'is waiting' notification", interval=0.5)
+                st = fast_status(app)
+                assert st["waiting"] == ["carol@example.com"]
+                assert "carol@example.com is waiting to be greeted" in [e.get("text") for e in app.menu()]
+                s.screenshot("01-waiting")
+                claimer.close()
+
+                # -- Invite user… from the menu: the dialog shows the link; an
+                # invitation of our own is not notified.
+                app.pick("Invite user…", screenshot="02-menu-admin")
+                s.wait_dialog("^Invite user")
+                s.type("erin@example.com")
+                s.key("Return")
+                st = app.wait_status(
+                    lambda x: (x.get("dialogs", {}).get("invite_user") or {}).get("link"),
+                    30,
+                    "the invitation link",
+                )
+                link = st["dialogs"]["invite_user"]["link"]
+                assert link.startswith(f"parsec3://127.0.0.1:{proxy.port}/{org_name}?")
+                time.sleep(0.3)
+                s.screenshot("03-invite-link")
+                s.key("Return")  # Close
+                s.wait_window_gone("^Invite user", timeout=10)
+                pending = {
+                    str(i.claimer_email)
+                    for i in inv.invite_list(bob)
+                    if i.is_pending and hasattr(i, "claimer_email")
+                }
+                assert pending == {"carol@example.com", "erin@example.com"}
+
+                app.pick("Pending invitations…")
+                s.wait_dialog("^Pending invitations")
+                app.wait_status(
+                    lambda x: (x.get("dialogs", {}).get("invitations") or {}).get("rendered") == 2,
+                    30,
+                    "the list",
+                )
+                time.sleep(0.3)
+                s.screenshot("04-pending-invitations")
+                s.key("Escape")
+                s.wait_window_gone("^Pending invitations", timeout=10)
+
+                # -- a silent cut: offline within keepalive + 5 s, quietly.
+                before_cut = shown(s)
+                proxy.pause()
+                t0 = time.monotonic()
+                wait_until(lambda: fast_status(app)["state"] == "offline", 30, "offline", interval=0.1)
+                elapsed = time.monotonic() - t0
+                assert elapsed <= KEEPALIVE + 5 + 1, f"offline only after {elapsed:.1f} s"
+                assert fast_status(app)["reason"]
+
+                proxy.kill_connections()
+                proxy.refuse()
+                proxy.resume()
+                dave = inv.invite_new_user(bob, "dave@example.com")  # while the app is cut off
+                wait_until(lambda: proxy.accepted >= 3, 30, "a few refused reconnections")
+                assert fast_status(app)["state"] == "offline"
+                assert shown(s) == before_cut  # going offline is not a notification
+
+                proxy.refuse(False)
+                app.wait_state("online", timeout=40)
+                created = (f"New invitation in {org_name}", "dave@example.com was invited.")
+                wait_shown(s, *created)
+                time.sleep(2 * KEEPALIVE)  # time for a duplicate to show up, if any
+                after = shown(s)
+                assert after.count(created) == 1, after
+                assert after == [*before_cut, created], after  # and nothing about coming back
+                assert dave.token.hex() not in json.dumps(after)
+            finally:
+                rc = app.stop()
+                log = save_log(app, "test_autostart_keyring_login_notifications_and_a_cut")
+            assert rc == 0, log[-3000:]
+            assert "Traceback" not in log, log[-4000:]
+    finally:
+        for session in sessions:
+            session.close()
+        stop_proc(keyring)
+
+
+def test_start_at_login_menu_toggle(desktop: DesktopSession, tmp_path: Path) -> None:
+    s = desktop
+    app = TrayApp(s, tmp_path / "app").start()
+    entry = Path(s.env["XDG_CONFIG_HOME"]) / "autostart" / "parsec-tray.desktop"
+    try:
+        s.wait_tray_icon(TrayApp.CLASSNAME)
+        app.wait_state("logged_out", timeout=30)
+        toggle = next(e for e in app.menu() if e.get("action") == "toggle_autostart")
+        assert toggle["checked"] is False and not entry.exists()
+
+        app.pick("Start at login", screenshot="01-menu-autostart-off")
+        wait_until(entry.exists, 15, "the autostart entry")
+        exec_line = next(line for line in entry.read_text().splitlines() if line.startswith("Exec="))
+        assert exec_line.endswith(" -m parsec_tray --autostart"), exec_line
+        wait_until(
+            lambda: next(e for e in app.menu() if e.get("action") == "toggle_autostart")["checked"],
+            10,
+            "the entry checked",
+        )
+        assert fast_status(app)["autostart"] is True
+
+        app.pick("Start at login", screenshot="02-menu-autostart-on")
+        wait_until(lambda: not entry.exists(), 15, "the autostart entry removed")
+        wait_until(lambda: fast_status(app)["autostart"] is False, 10, "autostart off in the status")
+    finally:
+        rc = app.stop()
+        log = save_log(app, "test_start_at_login_menu_toggle")
+    assert rc == 0, log[-3000:]
+    assert "Traceback" not in log, log[-4000:]
