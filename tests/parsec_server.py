@@ -41,6 +41,7 @@ def have_parsec_server() -> bool:
 class ParsecServer:
     port: int
     spontaneous: bool = False
+    env: dict[str, str] = field(default_factory=dict)  # extra settings, e.g. PARSEC_SSE_KEEPALIVE
     proc: subprocess.Popen[bytes] | None = None
     log_path: str = ""
     _log: Any = field(default=None, repr=False)
@@ -70,6 +71,7 @@ class ParsecServer:
         self._log = os.fdopen(fd, "wb")
         env = dict(os.environ)
         env.pop("PARSEC_DB", None)
+        env.update(self.env)
         self.proc = subprocess.Popen(args, stdout=self._log, stderr=subprocess.STDOUT, env=env)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import http.server
-import os
 import random
 import sys
 import threading
@@ -41,19 +40,8 @@ TIMEOUT = 40.0  # generous: offline must show within KEEPALIVE + 5 s
 def ka_server() -> Iterator[ParsecServer]:
     """A real server whose SSE keepalive is 2 s (``PARSEC_SSE_KEEPALIVE``)."""
     require(have_parsec_server(), "parsec-cloud 3.9.3 (the reference server)")
-    old = os.environ.get("PARSEC_SSE_KEEPALIVE")
-    os.environ["PARSEC_SSE_KEEPALIVE"] = str(KEEPALIVE)
-    try:
-        server = ParsecServer(free_port()).start()
-    finally:
-        if old is None:
-            os.environ.pop("PARSEC_SSE_KEEPALIVE", None)
-        else:
-            os.environ["PARSEC_SSE_KEEPALIVE"] = old
-    try:
+    with ParsecServer(free_port(), env={"PARSEC_SSE_KEEPALIVE": str(KEEPALIVE)}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ Under ``CI=true`` nothing here is skipped: a missing component fails.
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -38,19 +37,8 @@ EMAIL = "alice@example.com"
 def ka_server() -> Iterator[ParsecServer]:
     """A real server whose SSE keepalive is 2 s (``PARSEC_SSE_KEEPALIVE``)."""
     require(have_parsec_server(), "parsec-cloud 3.9.3 (the reference server)")
-    old = os.environ.get("PARSEC_SSE_KEEPALIVE")
-    os.environ["PARSEC_SSE_KEEPALIVE"] = str(KEEPALIVE)
-    try:
-        server = ParsecServer(free_port()).start()
-    finally:
-        if old is None:
-            os.environ.pop("PARSEC_SSE_KEEPALIVE", None)
-        else:
-            os.environ["PARSEC_SSE_KEEPALIVE"] = old
-    try:
+    with ParsecServer(free_port(), env={"PARSEC_SSE_KEEPALIVE": str(KEEPALIVE)}) as server:
         yield server
-    finally:
-        server.stop()
 
 
 @pytest.fixture
