@@ -276,7 +276,9 @@ class Controller:
                 kind, {**init, "_target": target}, self._on_dialog_message, self._on_dialog_exit
             )
             self._dialogs[kind] = dlg
-            self._dialog_status[kind] = {"open": True, "busy": False, "error": None}
+            # A dialog opened with an error (the quick login's banner) reports
+            # it like a flow's error: ``status`` says what the person reads.
+            self._dialog_status[kind] = {"open": True, "busy": False, "error": init.get("error")}
         try:
             dlg.start()
         except OSError as exc:
@@ -774,6 +776,7 @@ class Controller:
             try:
                 session = api.login(api.find_device(info.key), password=None, allow_offline=True)
             except E.KeyringError as exc:
+                log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
                 self.open_login(
                     info.key,
                     error=f"Parsec Tray could not open this device without a prompt: {exc} "
@@ -781,6 +784,7 @@ class Controller:
                 )
                 return
             except E.ParsecTrayError as exc:
+                log.warning("quick login to %s failed: %s", info.key, exc)
                 self.open_login(info.key, error=str(exc))
                 return
             self._adopt(session, info)
