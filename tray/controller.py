@@ -779,8 +779,8 @@ class Controller:
                 log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
                 self.open_login(
                     info.key,
-                    error=f"Parsec Tray could not open this device without a prompt: {exc} "
-                    "Unlock your keyring (or log in to your desktop session again), then click Log in.",
+                    # The keyring error says what to do (unlock it, or use a password device).
+                    error=f"Parsec Tray could not open this device without a prompt: {exc}",
                 )
                 return
             except E.ParsecTrayError as exc:
