@@ -70,7 +70,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from desktop_session import DesktopSession  # noqa: E402
+from desktop_session import DesktopSession, stop_process  # noqa: E402
 
 BUS_NAME = "org.freedesktop.Notifications"
 PATH = "/org/freedesktop/Notifications"
@@ -173,40 +173,6 @@ def event_to_notification_latency(
 # --- the app: server event -> notification, idle footprint with the stream open ---------------
 
 
-def _start_keyring(s: DesktopSession) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        env=s.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(b"bench")
-    proc.stdin.close()
-    probe = (
-        "import secretstorage, sys; c = secretstorage.dbus_init(); "
-        "sys.exit(1 if secretstorage.get_default_collection(c).is_locked() else 0)"
-    )
-    deadline = time.monotonic() + 30
-    while subprocess.run([sys.executable, "-c", probe], env=s.env, capture_output=True).returncode != 0:
-        if time.monotonic() > deadline:
-            raise RuntimeError("gnome-keyring-daemon did not unlock")
-        time.sleep(0.2)
-    return proc
-
-
-def _stop(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
 def app_main(args: argparse.Namespace) -> dict[str, Any]:
     from desktop_session import TrayApp, wait_until
     from parsec_org import add_user
@@ -222,7 +188,7 @@ def app_main(args: argparse.Namespace) -> dict[str, Any]:
     result: dict[str, Any] = {"rounds": args.rounds}
     with ParsecServer(free_port()) as server, DesktopSession(work / "desktop") as s:
         s.prime_gtk()
-        keyring = _start_keyring(s)
+        keyring = s.start_keyring("bench")
         app = TrayApp(s, work / "app")
         bare: subprocess.Popen[bytes] | None = None
         sessions: list[Session] = []
@@ -318,9 +284,9 @@ def app_main(args: argparse.Namespace) -> dict[str, Any]:
             for sess in sessions:
                 sess.close()
             if bare is not None:
-                _stop(bare)
+                stop_process(bare)
             app.stop()
-            _stop(keyring)
+            stop_process(keyring)
     return result
 
 

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-__all__ = ["DesktopSession", "Geometry", "TrayApp", "missing_desktop_tools", "wait_until"]
+__all__ = ["DesktopSession", "Geometry", "TrayApp", "missing_desktop_tools", "stop_process", "wait_until"]
 
 T = TypeVar("T")
 
@@ -73,6 +73,23 @@ def wait_until(probe: Callable[[], T | None], timeout: float, what: str, interva
                 f"timed out after {timeout} s waiting for {what}" + (f" ({last_exc})" if last_exc else "")
             )
         time.sleep(interval)
+
+
+_COLLECTION_STATE = (
+    "import secretstorage, sys; c = secretstorage.dbus_init(); "
+    "col = secretstorage.get_default_collection(c); print('locked' if col.is_locked() else 'unlocked')"
+)
+
+
+def stop_process(proc: subprocess.Popen[Any], timeout: float = 5) -> None:
+    """Terminate ``proc`` (kill it if it lingers) and reap it."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout)
 
 
 @dataclass(frozen=True)
@@ -250,6 +267,70 @@ class DesktopSession:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    # -- the Secret Service and the notification daemon ------------------------
+
+    def keyring_state(self) -> str:
+        """``locked`` / ``unlocked`` (the default collection), or the error."""
+        out = subprocess.run(
+            [sys.executable, "-c", _COLLECTION_STATE],
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=20,
+        )
+        return out.stdout.strip() or f"error: {out.stderr.strip()[-300:]}"
+
+    def start_keyring(self, password: str, *, expect: str = "unlocked") -> subprocess.Popen[Any]:
+        """gnome-keyring-daemon on this session's bus, its login keyring
+        created or unlocked with ``password`` (on stdin); a wrong password
+        leaves it locked (``expect="locked"``).  Stopped with the session, or
+        earlier with :func:`stop_process`."""
+        proc = self._spawn(
+            "gnome-keyring-daemon",
+            ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
+            stdin=subprocess.PIPE,
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(password.encode())
+        proc.stdin.close()
+        try:
+            wait_until(
+                lambda: self.keyring_state() == expect, 30, f"a {expect} Secret Service collection", 0.2
+            )
+        except BaseException:
+            stop_process(proc)
+            raise
+        return proc
+
+    def dunstctl(self, *args: str) -> str:
+        out = subprocess.run(["dunstctl", *args], env=self.env, capture_output=True, text=True, timeout=10)
+        if out.returncode != 0:
+            raise RuntimeError(f"dunstctl {' '.join(args)} failed: {out.stderr.strip()}")
+        return out.stdout
+
+    def notifications_shown(self) -> list[tuple[str, str]]:
+        """(summary, body) of every notification dunst has shown, oldest
+        first: close what is on screen (it moves to the history), then read
+        the history."""
+        self.dunstctl("close-all")
+        items = json.loads(self.dunstctl("history"))["data"][0]
+        return [(n["summary"]["data"], n["body"]["data"]) for n in reversed(items)]
+
+    def wait_notification(self, summary: str, body: str, timeout: float = 30) -> list[tuple[str, str]]:
+        """Wait until dunst has shown (summary, body); returns the history."""
+        last: list[tuple[str, str]] = []
+
+        def probe() -> bool:
+            nonlocal last
+            last = self.notifications_shown()
+            return (summary, body) in last
+
+        try:
+            wait_until(probe, timeout, f"the notification {summary!r} / {body!r}", interval=0.2)
+        except TimeoutError as exc:
+            raise TimeoutError(f"{exc}; dunst showed {last}") from None
+        return last
 
     # -- what is on the desktop --------------------------------------------
 

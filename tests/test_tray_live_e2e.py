@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 
 import pytest
 from conftest import require
-from desktop_session import DesktopSession, TrayApp, missing_desktop_tools, wait_until
+from desktop_session import DesktopSession, TrayApp, missing_desktop_tools, stop_process, wait_until
 from parsec_org import add_user
 from parsec_server import ParsecServer, free_port, have_parsec_server
 from tcp_proxy import TCPProxy
@@ -46,81 +44,13 @@ def desktop(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DesktopS
     missing = missing_desktop_tools()
     require(not missing, "the desktop test tools (" + ", ".join(missing) + ")")
     require(shutil.which("dunstctl") is not None, "dunstctl (Debian package dunst)")
-    with DesktopSession(tmp_path / "desktop", artifacts=ARTIFACTS / request.node.name) as session:
-        session.prime_gtk()
-        yield session
-
-
-def start_keyring(s: DesktopSession, password: str = "gk-e2e") -> subprocess.Popen[bytes]:
-    """gnome-keyring-daemon on the session's bus, its login keyring created
-    and unlocked with ``password`` (read on stdin).  Stop it by PID."""
     require(
         shutil.which("gnome-keyring-daemon") is not None,
         "gnome-keyring-daemon (Debian package gnome-keyring)",
     )
-    proc = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        env=s.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(password.encode())
-    proc.stdin.close()
-    probe = (
-        "import secretstorage, sys; c = secretstorage.dbus_init(); "
-        "col = secretstorage.get_default_collection(c); sys.exit(1 if col.is_locked() else 0)"
-    )
-    wait_until(
-        lambda: (
-            subprocess.run(
-                [sys.executable, "-c", probe], env=s.env, capture_output=True, timeout=20
-            ).returncode
-            == 0
-        ),
-        30,
-        "an unlocked Secret Service collection",
-        interval=0.2,
-    )
-    return proc
-
-
-def stop_proc(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def shown(s: DesktopSession) -> list[tuple[str, str]]:
-    """(summary, body) of every notification dunst has shown, oldest first:
-    close what is on screen (it moves to the history), then read the history."""
-    subprocess.run(["dunstctl", "close-all"], env=s.env, check=True, timeout=10)
-    out = subprocess.run(
-        ["dunstctl", "history"], env=s.env, check=True, timeout=10, capture_output=True, text=True
-    )
-    items = json.loads(out.stdout)["data"][0]
-    return [(n["summary"]["data"], n["body"]["data"]) for n in reversed(items)]
-
-
-def wait_shown(s: DesktopSession, summary: str, body: str, timeout: float = 30) -> list[tuple[str, str]]:
-    last: list[tuple[str, str]] = []
-
-    def probe() -> bool:
-        nonlocal last
-        last = shown(s)
-        return (summary, body) in last
-
-    try:
-        wait_until(probe, timeout, f"the notification {summary!r} / {body!r}", interval=0.2)
-    except TimeoutError as exc:
-        raise TimeoutError(f"{exc}; dunst showed {last}") from None
-    return last
+    with DesktopSession(tmp_path / "desktop", artifacts=ARTIFACTS / request.node.name) as session:
+        session.prime_gtk()
+        yield session
 
 
 def fast_status(app: TrayApp) -> dict[str, Any]:
@@ -151,7 +81,7 @@ def test_autostart_keyring_login_notifications_and_a_cut(
     from parsec_tray.core.transport import Transport
 
     s = desktop
-    keyring = start_keyring(s)
+    keyring = s.start_keyring("gk-e2e")
     direct = parse_server(ka_server.url)
     sessions: list[Any] = []
     try:
@@ -191,7 +121,7 @@ def test_autostart_keyring_login_notifications_and_a_cut(
                 sessions.append(bob)
 
                 carol = inv.invite_new_user(bob, "carol@example.com")
-                wait_shown(s, f"New invitation in {org_name}", "carol@example.com was invited.")
+                s.wait_notification(f"New invitation in {org_name}", "carol@example.com was invited.")
 
                 claimer = inv.Claimer(carol.link, transport=Transport(direct))
                 assert alice.device.user_id in claimer.info().greeters()
@@ -201,7 +131,7 @@ def test_autostart_keyring_login_notifications_and_a_cut(
 
                 def polled() -> bool:
                     assert claimer.wait_peer(attempt, public_key) is None  # nobody greets yet
-                    return waiting in shown(s)
+                    return waiting in s.notifications_shown()
 
                 wait_until(polled, 30, "the 'is waiting' notification", interval=0.5)
                 st = fast_status(app)
@@ -247,7 +177,7 @@ def test_autostart_keyring_login_notifications_and_a_cut(
                 s.wait_window_gone("^Pending invitations", timeout=10)
 
                 # -- a silent cut: offline within keepalive + 5 s, quietly.
-                before_cut = shown(s)
+                before_cut = s.notifications_shown()
                 proxy.pause()
                 t0 = time.monotonic()
                 wait_until(lambda: fast_status(app)["state"] == "offline", 30, "offline", interval=0.1)
@@ -261,14 +191,14 @@ def test_autostart_keyring_login_notifications_and_a_cut(
                 dave = inv.invite_new_user(bob, "dave@example.com")  # while the app is cut off
                 wait_until(lambda: proxy.accepted >= 3, 30, "a few refused reconnections")
                 assert fast_status(app)["state"] == "offline"
-                assert shown(s) == before_cut  # going offline is not a notification
+                assert s.notifications_shown() == before_cut  # going offline is not a notification
 
                 proxy.refuse(False)
                 app.wait_state("online", timeout=40)
                 created = (f"New invitation in {org_name}", "dave@example.com was invited.")
-                wait_shown(s, *created)
+                s.wait_notification(*created)
                 time.sleep(2 * KEEPALIVE)  # time for a duplicate to show up, if any
-                after = shown(s)
+                after = s.notifications_shown()
                 assert after.count(created) == 1, after
                 assert after == [*before_cut, created], after  # and nothing about coming back
                 assert dave.token.hex() not in json.dumps(after)
@@ -280,7 +210,7 @@ def test_autostart_keyring_login_notifications_and_a_cut(
     finally:
         for session in sessions:
             session.close()
-        stop_proc(keyring)
+        stop_process(keyring)
 
 
 def test_start_at_login_menu_toggle(desktop: DesktopSession, tmp_path: Path) -> None:

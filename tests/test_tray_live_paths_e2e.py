@@ -26,7 +26,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,7 +33,7 @@ from typing import Any
 
 import pytest
 from conftest import require
-from desktop_session import DesktopSession, TrayApp, missing_desktop_tools, wait_until
+from desktop_session import DesktopSession, TrayApp, missing_desktop_tools, stop_process, wait_until
 from parsec_server import ParsecServer
 
 pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
@@ -56,92 +55,17 @@ def desktop(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DesktopS
     missing = missing_desktop_tools()
     require(not missing, "the desktop test tools (" + ", ".join(missing) + ")")
     require(shutil.which("dunstctl") is not None, "dunstctl (Debian package dunst)")
+    require(
+        shutil.which("gnome-keyring-daemon") is not None,
+        "gnome-keyring-daemon (Debian package gnome-keyring)",
+    )
     with DesktopSession(tmp_path / "desktop", artifacts=ARTIFACTS / request.node.name) as session:
         session.prime_gtk()
         yield session
 
 
-_COLLECTION_LOCKED = (
-    "import secretstorage, sys; c = secretstorage.dbus_init(); "
-    "col = secretstorage.get_default_collection(c); print('locked' if col.is_locked() else 'unlocked')"
-)
-
-
-def keyring_state(s: DesktopSession) -> str:
-    out = subprocess.run(
-        [sys.executable, "-c", _COLLECTION_LOCKED], env=s.env, capture_output=True, text=True, timeout=20
-    )
-    return out.stdout.strip() or f"error: {out.stderr.strip()[-300:]}"
-
-
-def start_keyring(s: DesktopSession, password: str = KEYRING_PASSWORD, *, expect: str = "unlocked") -> Any:
-    """gnome-keyring-daemon on the session's bus, its login keyring unlocked
-    with ``password`` (created with it the first time).  A wrong password
-    leaves it locked (``expect="locked"``).  Stop it with :func:`stop_proc`."""
-    require(
-        shutil.which("gnome-keyring-daemon") is not None,
-        "gnome-keyring-daemon (Debian package gnome-keyring)",
-    )
-    proc = subprocess.Popen(
-        ["gnome-keyring-daemon", "--foreground", "--unlock", "--components=secrets"],
-        env=s.env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    assert proc.stdin is not None
-    proc.stdin.write(password.encode())
-    proc.stdin.close()
-    try:
-        wait_until(lambda: keyring_state(s) == expect, 30, f"a {expect} Secret Service collection", 0.2)
-    except BaseException:
-        stop_proc(proc)
-        raise
-    return proc
-
-
-def stop_proc(proc: subprocess.Popen[Any]) -> None:
-    if proc.poll() is None:
-        proc.terminate()
-        try:
-            proc.wait(5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
-
-
-def dunstctl(s: DesktopSession, *args: str) -> str:
-    out = subprocess.run(["dunstctl", *args], env=s.env, capture_output=True, text=True, timeout=10)
-    assert out.returncode == 0, out.stderr
-    return out.stdout
-
-
 def displayed(s: DesktopSession) -> int:
-    return int(dunstctl(s, "count", "displayed").strip())
-
-
-def shown(s: DesktopSession) -> list[tuple[str, str]]:
-    """(summary, body) of every notification dunst has shown, oldest first:
-    close what is on screen (it moves to the history), then read the history."""
-    dunstctl(s, "close-all")
-    items = json.loads(dunstctl(s, "history"))["data"][0]
-    return [(n["summary"]["data"], n["body"]["data"]) for n in reversed(items)]
-
-
-def wait_shown(s: DesktopSession, summary: str, body: str, timeout: float = 30) -> list[tuple[str, str]]:
-    last: list[tuple[str, str]] = []
-
-    def probe() -> bool:
-        nonlocal last
-        last = shown(s)
-        return (summary, body) in last
-
-    try:
-        wait_until(probe, timeout, f"the notification {summary!r} / {body!r}", interval=0.2)
-    except TimeoutError as exc:
-        raise TimeoutError(f"{exc}; dunst showed {last}") from None
-    return last
+    return int(s.dunstctl("count", "displayed").strip())
 
 
 def red_pixels(s: DesktopSession, wid: int, rgb: tuple[int, int, int] = BANNER_RED, tol: int = 40) -> int:
@@ -232,10 +156,10 @@ def test_autostart_password_device_click_to_log_in(
         assert not s.search(name="^Log in")  # nothing opens by itself
         s.screenshot("01-click-to-log-in")
 
-        dunstctl(s, "action", "0")  # the person clicks it (the default action)
+        s.dunstctl("action", "0")  # the person clicks it (the default action)
         s.wait_dialog("^Log in")
         # What dunst showed, word for word, and nothing else.
-        assert shown(s) == [("Parsec Tray", body)]
+        assert s.notifications_shown() == [("Parsec Tray", body)]
         st = app.status()
         assert dialog(st, "login")["open"] is True and st["state"] == "logged_out"
         s.screenshot("02-login-dialog")
@@ -285,7 +209,7 @@ def test_autostart_ask_for_the_password_at_once(
         s.wait_window_gone("^Log in", timeout=60)
         st = app.wait_state("online", timeout=60)
         assert (st["organization_id"], st["device_id"]) == (org_name, made["device_id"])
-        assert shown(s) == []  # dunst never showed anything
+        assert s.notifications_shown() == []  # dunst never showed anything
 
 
 # -- 2. a keyring device, but no usable keyring -------------------------------------------------
@@ -312,16 +236,16 @@ def test_autostart_keyring_device_without_a_usable_keyring(
     files (what D-Bus activation may start has no login keyring)."""
     s = desktop
     app = new_app(s, tmp_path)
-    daemon = start_keyring(s)
+    daemon = s.start_keyring(KEYRING_PASSWORD)
     try:
         made = create_org(app, parsec_server, org_name, keyring=True)
     finally:
-        stop_proc(daemon)
+        stop_process(daemon)
     assert [d["protection"] for d in devices(app)] == ["keyring"]
     keyrings = Path(s.env["XDG_DATA_HOME"]) / "keyrings"
     daemon = None
     if keyring == "locked":
-        daemon = start_keyring(s, "not-the-password", expect="locked")
+        daemon = s.start_keyring("not-the-password", expect="locked")
     else:
         shutil.rmtree(keyrings)
     name = f"test_autostart_keyring_device_without_a_usable_keyring[{keyring}]"
@@ -344,22 +268,22 @@ def test_autostart_keyring_device_without_a_usable_keyring(
             s.screenshot("01-login-with-banner")
             assert red_pixels(s, wid) >= 20  # the banner is on screen, in the error colour
             assert st["state"] == "logged_out" and st["device_id"] is None
-            assert "notified" not in st and shown(s) == []
+            assert "notified" not in st and s.notifications_shown() == []
             time.sleep(1.0)
             st = app.status()
             assert st["state"] == "logged_out" and dialog(st, "login")["open"] is True
 
             if keyring == "locked":
                 # Do what the banner says: unlock the keyring, then Log in.
-                stop_proc(daemon)
-                daemon = start_keyring(s)
+                stop_process(daemon)
+                daemon = s.start_keyring(KEYRING_PASSWORD)
                 s.key("Return")
                 s.wait_window_gone("^Log in", timeout=60)
                 st = app.wait_state("online", timeout=60)
                 assert (st["organization_id"], st["device_id"]) == (org_name, made["device_id"])
     finally:
         if daemon is not None:
-            stop_proc(daemon)
+            stop_process(daemon)
         else:  # whatever D-Bus activated for the app: stopped by its PID
             pid = _secret_service_pid(s)
             if pid is not None:
@@ -375,7 +299,7 @@ def test_login_dialog_keyring_checkbox_then_autostart_without_prompt(
 ) -> None:
     s = desktop
     app = new_app(s, tmp_path)
-    daemon = start_keyring(s)
+    daemon = s.start_keyring(KEYRING_PASSWORD)
     name = "test_login_dialog_keyring_checkbox_then_autostart_without_prompt"
     try:
         made = create_org(app, parsec_server, org_name, keyring=False)
@@ -407,9 +331,9 @@ def test_login_dialog_keyring_checkbox_then_autostart_without_prompt(
             st = app.wait_status(lambda x: x.get("stream") == "online", 60, "online, events stream open")
             assert st["state"] == "online" and st["device_id"] == made["device_id"]
             assert st["dialogs"] == {} and not s.search(name="^Log in")
-            assert "notified" not in st and shown(s) == []
+            assert "notified" not in st and s.notifications_shown() == []
     finally:
-        stop_proc(daemon)
+        stop_process(daemon)
 
 
 # -- 4. Pending invitations -> Cancel ------------------------------------------------------------
@@ -428,7 +352,7 @@ def test_cancel_from_pending_invitations_is_not_notified(
 
     s = desktop
     app = new_app(s, tmp_path)
-    daemon = start_keyring(s)
+    daemon = s.start_keyring(KEYRING_PASSWORD)
     sessions: list[Any] = []
     name = "test_cancel_from_pending_invitations_is_not_notified"
     try:
@@ -445,9 +369,9 @@ def test_cancel_from_pending_invitations_is_not_notified(
             bob = add_user(alice, "bob@example.com", "Bob")
             sessions.append(bob)
             inv.invite_new_user(bob, "carol@example.com")
-            wait_shown(s, f"New invitation in {org_name}", "carol@example.com was invited.")
+            s.wait_notification(f"New invitation in {org_name}", "carol@example.com was invited.")
             inv.invite_new_user(bob, "dave@example.com")
-            before = wait_shown(s, f"New invitation in {org_name}", "dave@example.com was invited.")
+            before = s.wait_notification(f"New invitation in {org_name}", "dave@example.com was invited.")
             pending = [i for i in inv.invite_list(bob) if i.is_pending]  # the order the dialog shows
             assert [str(i.claimer_email) for i in pending] == ["carol@example.com", "dave@example.com"]
             first, second = (bytes(i.token).hex() for i in pending)
@@ -479,9 +403,9 @@ def test_cancel_from_pending_invitations_is_not_notified(
                 f"Invitation cancelled in {org_name}",
                 "The invitation for dave@example.com was cancelled.",
             )
-            wait_shown(s, *cancelled)
+            s.wait_notification(*cancelled)
             time.sleep(1.5)  # the coalescer's window: anything held comes out now
-            after = shown(s)
+            after = s.notifications_shown()
             assert after == [*before, cancelled], after
             assert not any("carol" in title + text for title, text in after[len(before) :])
             st = app.status()
@@ -494,4 +418,4 @@ def test_cancel_from_pending_invitations_is_not_notified(
     finally:
         for session in sessions:
             session.close()
-        stop_proc(daemon)
+        stop_process(daemon)
