@@ -28,6 +28,7 @@ from typing import Any
 import msgpack
 import nacl.pwhash
 import pytest
+from cli_runner import CLI, cli, home_env, ok_json
 from conftest import require
 from parsec_tray.core.crypto import Argon2idParams
 from parsec_tray.core.device_file import DeviceFile
@@ -41,7 +42,6 @@ pytestmark = pytest.mark.server
 # Leading/trailing spaces and non-ASCII are part of the password; the second
 # line is not (--password-stdin reads one line).
 PASSWORD = " correct horse ✓ battery "
-CLI = [sys.executable, "-m", "parsec_tray.core.cli"]
 
 CREATED_KEYS = {"device_file", "organization_id", "user_id", "device_id", "server_url", "organization_url"}
 DEVICE_KEYS = {
@@ -58,39 +58,6 @@ PASSWORD_FILE_KEYS = [
     "type", "created_on", "protected_on", "server_url", "organization_id", "user_id", "device_id",
     "human_handle", "device_label", "algorithm", "ciphertext", "totp_opaque_key_id",
 ]
-
-
-def home_env(home: Path | None) -> dict[str, str]:
-    env = dict(os.environ)
-    if home is not None:
-        env.update(
-            PARSEC_BASE_CONFIG_DIR=str(home / "config"),
-            PARSEC_BASE_DATA_DIR=str(home / "data"),
-            XDG_CONFIG_HOME=str(home / "xdg-config"),
-            XDG_DATA_HOME=str(home / "xdg-data"),
-        )
-    return env
-
-
-def cli(
-    *args: str, home: Path | None = None, stdin: str | None = None, exe: list[str] | None = None
-) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; without ``stdin`` its standard input is empty (not a TTY)."""
-    return subprocess.run(
-        [*(exe or CLI), *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=home_env(home),
-        timeout=120,
-    )
-
-
-def ok_json(r: subprocess.CompletedProcess[str]) -> Any:
-    assert r.returncode == 0, r.stderr
-    assert "Traceback" not in r.stderr
-    return json.loads(r.stdout)  # one JSON document, nothing else on stdout
 
 
 def assert_error(r: subprocess.CompletedProcess[str], *fragments: str, one_line: bool = True) -> str:

@@ -2,30 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import cli as run_cli
+from cli_runner import ok_json
 from parsec_tray.core.addr import ParsecInvitationAddr
 
 pytestmark = pytest.mark.server
 
 
 def cli(home: Path, *args: str, stdin: str = "pw\n") -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PARSEC_BASE_CONFIG_DIR=str(home / "cfg"), PARSEC_BASE_DATA_DIR=str(home / "data"))
-    return subprocess.run(
-        [sys.executable, "-m", "parsec_tray.core.cli", *args],
-        input=stdin, capture_output=True, text=True, env=env, timeout=60,
-    )
-
-
-def ok_json(r: subprocess.CompletedProcess[str]) -> Any:
-    assert r.returncode == 0, r.stderr
-    return json.loads(r.stdout)
+    return run_cli(*args, home=home, stdin=stdin)
 
 
 def test_invite_list_and_cancel(tmp_path: Path, parsec_server: Any, org_name: str) -> None:

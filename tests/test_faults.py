@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cli_runner import CLI, cli, home_env
 from conftest import require
 from parsec_server import free_port
 from parsec_tray.core import bootstrap as bootstrap_protocol
@@ -60,37 +61,11 @@ from parsec_tray.core.values import DeviceLabel, HumanHandle
 
 pytestmark = pytest.mark.server
 
-CLI = [sys.executable, "-m", "parsec_tray.core.cli"]
 PASSWORD = "Faults-pa55word-Zq8"
 TEMP_NAME = re.compile(r"^\..+\.keys\.[0-9a-f]{12}\.tmp$")
 
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def home_env(home: Path | None, **extra: str) -> dict[str, str]:
-    env = dict(os.environ)
-    if home is not None:
-        env.update(
-            PARSEC_BASE_CONFIG_DIR=str(home / "config"),
-            PARSEC_BASE_DATA_DIR=str(home / "data"),
-            XDG_CONFIG_HOME=str(home / "xdg-config"),
-            XDG_DATA_HOME=str(home / "xdg-data"),
-        )
-    env.update(extra)
-    return env
-
-
-def cli(*args: str, home: Path | None = None, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*CLI, *args],
-        input=stdin if stdin is not None else "",
-        capture_output=True,
-        text=True,
-        encoding="utf-8",
-        env=home_env(home),
-        timeout=120,
-    )
 
 
 def assert_error(r: subprocess.CompletedProcess[str], *fragments: str) -> str:
