@@ -221,76 +221,80 @@ def _prepare_file(device: LocalDevice, password: str | None, config_dir: Path | 
 def _run_bootstrap(
     server: ParsecAddr,
     org: OrganizationID,
-    get_token: Callable[[], AccessToken | None],
+    get_token: Callable[[Transport], AccessToken | None],
     handle: HumanHandle,
     label: DeviceLabel,
     password: str | None,
     *,
-    transport: Transport,
     config_dir: Path | None,
     progress: Progress,
     spontaneous: bool = False,
     from_link: bool = False,
 ) -> CreatedDevice:
-    plan = bootstrap_protocol.prepare(ParsecOrganizationBootstrapAddr(server, org, None), handle, label)
-    progress(
-        "Encrypting the keys with your password…"
-        if password is not None
-        else "Storing the device's key in the OS keyring…"
-    )
-    # Argon2id (libsodium releases the GIL) runs while the token is fetched;
-    # the encrypted file is on disk (temporary name) before the server is
-    # asked anything irreversible.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parsec-tray-argon2id") as pool:
-        preparing = pool.submit(_prepare_file, plan.device, password, config_dir)
-        try:
-            token = get_token()
-        except BaseException:
-            with contextlib.suppress(BaseException):
-                preparing.result().abort()
-            raise
-        pending = preparing.result()
-    try:
-        progress("Creating the organization on the server…")
-        client = AnonymousClient(transport, org)
-        try:
-            reply = client.send("organization_bootstrap", **plan.with_token(token).fields)
-        except OrganizationNotFoundError as exc:
-            if spontaneous:
-                raise OrganizationNotFoundError(
-                    "This server does not create organizations on request.",
-                    status=exc.status,
-                    hint="Ask the server's administrator for a bootstrap link or an administration token.",
-                ) from None
-            raise
-        bootstrap_protocol.check_reply(reply, str(org), token, from_link=from_link)
-    except BaseException:
-        pending.abort()
-        raise
-    progress("Saving the device…")
-    path = pending.commit()
-    log.info("organization %s bootstrapped, device saved to %s", org, path)
-    progress("Logging in…")
-    session = Session(plan.device, path, transport)
-    try:
-        session.ping()
-    except ParsecTrayError as exc:
-        # Nothing is lost: say so, or the person would think it all failed.
-        exc.message = (
-            f"The organization {org} is created and your device is saved in {path}, "
-            f"but logging in failed: {exc.message}"
+    # The connection ends in the returned session, or is closed on failure.
+    with contextlib.ExitStack() as on_failure:
+        transport = Transport(server)
+        on_failure.callback(transport.close)
+        plan = bootstrap_protocol.prepare(ParsecOrganizationBootstrapAddr(server, org, None), handle, label)
+        progress(
+            "Encrypting the keys with your password…"
+            if password is not None
+            else "Storing the device's key in the OS keyring…"
         )
-        raise
-    org_addr = ParsecOrganizationAddr(server, org, plan.device.root_verify_key.encode())
-    return CreatedDevice(
-        device_file=path,
-        organization_id=str(org),
-        user_id=plan.device.user_id.hex,
-        device_id=plan.device.device_id.hex,
-        server_url=server.to_url(),
-        organization_url=org_addr.to_url(),
-        session=session,
-    )
+        # Argon2id (libsodium releases the GIL) runs while the token is fetched;
+        # the encrypted file is on disk (temporary name) before the server is
+        # asked anything irreversible.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="parsec-tray-argon2id") as pool:
+            preparing = pool.submit(_prepare_file, plan.device, password, config_dir)
+            try:
+                token = get_token(transport)
+            except BaseException:
+                with contextlib.suppress(BaseException):
+                    preparing.result().abort()
+                raise
+            pending = preparing.result()
+        try:
+            progress("Creating the organization on the server…")
+            client = AnonymousClient(transport, org)
+            try:
+                reply = client.send("organization_bootstrap", **plan.with_token(token).fields)
+            except OrganizationNotFoundError as exc:
+                if spontaneous:
+                    raise OrganizationNotFoundError(
+                        "This server does not create organizations on request.",
+                        status=exc.status,
+                        hint="Ask the server's administrator for a bootstrap link or an administration token.",
+                    ) from None
+                raise
+            bootstrap_protocol.check_reply(reply, str(org), token, from_link=from_link)
+        except BaseException:
+            pending.abort()
+            raise
+        progress("Saving the device…")
+        path = pending.commit()
+        log.info("organization %s bootstrapped, device saved to %s", org, path)
+        progress("Logging in…")
+        session = Session(plan.device, path, transport)
+        try:
+            session.ping()
+        except ParsecTrayError as exc:
+            # Nothing is lost: say so, or the person would think it all failed.
+            exc.message = (
+                f"The organization {org} is created and your device is saved in {path}, "
+                f"but logging in failed: {exc.message}"
+            )
+            raise
+        org_addr = ParsecOrganizationAddr(server, org, plan.device.root_verify_key.encode())
+        on_failure.pop_all()
+        return CreatedDevice(
+            device_file=path,
+            organization_id=str(org),
+            user_id=plan.device.user_id.hex,
+            device_id=plan.device.device_id.hex,
+            server_url=server.to_url(),
+            organization_url=org_addr.to_url(),
+            session=session,
+        )
 
 
 def create_organization(
@@ -316,20 +320,16 @@ def create_organization(
     org = OrganizationID(organization)
     handle, label = validate_person(email, user_name, device_label)
     protection = _check_protection(password, use_keyring)
-    transport = Transport(server_addr)
-    try:
-        def get_token() -> AccessToken | None:
-            if not admin_token:
-                return None
-            return AdministrationClient(transport, admin_token).create_organization(org).token
 
-        return _run_bootstrap(
-            server_addr, org, get_token, handle, label, protection,
-            transport=transport, config_dir=config_dir, progress=progress, spontaneous=not admin_token,
-        )
-    except BaseException:
-        transport.close()
-        raise
+    def get_token(transport: Transport) -> AccessToken | None:
+        if not admin_token:
+            return None
+        return AdministrationClient(transport, admin_token).create_organization(org).token
+
+    return _run_bootstrap(
+        server_addr, org, get_token, handle, label, protection,
+        config_dir=config_dir, progress=progress, spontaneous=not admin_token,
+    )
 
 
 def bootstrap_organization(
@@ -348,15 +348,10 @@ def bootstrap_organization(
     addr = ParsecOrganizationBootstrapAddr.parse(link)
     handle, label = validate_person(email, user_name, device_label)
     protection = _check_protection(password, use_keyring)
-    transport = Transport(addr.server)
-    try:
-        return _run_bootstrap(
-            addr.server, addr.organization_id, lambda: addr.token, handle, label, protection,
-            transport=transport, config_dir=config_dir, progress=progress, from_link=True,
-        )
-    except BaseException:
-        transport.close()
-        raise
+    return _run_bootstrap(
+        addr.server, addr.organization_id, lambda _transport: addr.token, handle, label, protection,
+        config_dir=config_dir, progress=progress, from_link=True,
+    )
 
 
 # --- login -------------------------------------------------------------------------
