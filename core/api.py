@@ -1,5 +1,5 @@
 """What the CLI and the tray do, as plain functions: the only module of
-``core`` that the shells (``core/cli.py``, ``tray/``) need.
+``core`` that the shells (``cli/``, ``tray/``) need.
 
 Every function either returns or raises a
 :class:`~parsec_tray.core.errors.ParsecTrayError` whose ``str()`` is a

@@ -7,6 +7,7 @@ where they happen; nothing above ``core`` should ever see them.
 
     ParsecTrayError
     ├── LocalError                       something on this computer
+    │   ├── CliError                     the command line's input is unusable
     │   ├── InvalidValueError            a name, email, label... breaks a rule
     │   ├── InvalidLinkError             not a usable parsec3:// address
     │   ├── DeviceFileError
@@ -37,6 +38,7 @@ from __future__ import annotations
 __all__ = [
     "AutostartError",
     "AuthenticationError",
+    "CliError",
     "ClockOutOfSyncError",
     "CryptoError",
     "DeviceFileCorruptError",
@@ -83,6 +85,10 @@ class ParsecTrayError(Exception):
 
 class LocalError(ParsecTrayError):
     """The problem is on this computer (input, files, keyring)."""
+
+
+class CliError(LocalError):
+    """What was given on the command line or its standard input is unusable."""
 
 
 class InvalidValueError(LocalError, ValueError):

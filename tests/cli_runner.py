@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["CLI", "cli", "home_env", "ok_json"]
 
 # The code path the ``parsec-tray`` script delegates to for these commands.
-CLI = [sys.executable, "-m", "parsec_tray.core.cli"]
+CLI = [sys.executable, "-m", "parsec_tray.cli"]
 
 
 def home_env(home: Path | None, **extra: str) -> dict[str, str]:

@@ -2,7 +2,7 @@
 option of the contract, the JSON shapes, and what the server ends up with
 (administration API, certificates checked with ``parsec._parsec``).
 
-CLI runs use ``python -m parsec_tray.core.cli`` (the code path the
+CLI runs use ``python -m parsec_tray.cli`` (the code path the
 ``parsec-tray`` script delegates to); one smoke test goes through the
 installed ``parsec-tray`` script itself.
 """

@@ -605,7 +605,7 @@ set -u
 mount -t tmpfs -o size=128k tmpfs "$PARSEC_BASE_CONFIG_DIR" || exit 97
 mkdir -p "$PARSEC_BASE_CONFIG_DIR/parsec3/libparsec/devices"
 dd if=/dev/zero of="$PARSEC_BASE_CONFIG_DIR/filler" bs=4096 2>/dev/null
-printf 'pw\n' | "$PT_PY" -m parsec_tray.core.cli create-org --server "$PT_SERVER" --org "$PT_ORG" \
+printf 'pw\n' | "$PT_PY" -m parsec_tray.cli create-org --server "$PT_SERVER" --org "$PT_ORG" \
     --email a@example.com --user-name A --device-label x --admin-token "$PT_TOKEN" --password-stdin \
     >"$PT_OUT/stdout" 2>"$PT_OUT/stderr"
 echo $? >"$PT_OUT/rc"

@@ -44,7 +44,7 @@ def run_in_session(tmp_path: Path, script: str, *, keyring: bool = True) -> subp
         PARSEC_BASE_CONFIG_DIR=str(tmp_path / "cfg"),
         PARSEC_BASE_DATA_DIR=str(tmp_path / "data"),
         PY=sys.executable,
-        CLI=f"{shlex.quote(sys.executable)} -m parsec_tray.core.cli",
+        CLI=f"{shlex.quote(sys.executable)} -m parsec_tray.cli",
     )
     (tmp_path / "run").mkdir(mode=0o700, exist_ok=True)
     body = "set -u\n" + (START_KEYRING if keyring else "") + script

@@ -1,4 +1,4 @@
-"""``parsec-tray`` (tray/main.py): the core subcommands pass through, the
+"""``parsec-tray`` (cli/main.py): the core subcommands pass through, the
 tray's own ones work without a display, nothing heavy is imported to get
 there, the backend is chosen as documented, and the menu's device list
 comes from core (in a child process while the tray is idle)."""
@@ -50,7 +50,7 @@ def test_help_lists_core_and_tray_commands(tmp_path: Path) -> None:
 
 def test_importing_the_entry_point_is_light() -> None:
     code = (
-        "import sys, parsec_tray.tray.main as m; "
+        "import sys, parsec_tray.cli.main as m; "
         "print(sorted({n.split('.')[0] for n in sys.modules} & {'pystray','gi','tkinter','PIL','requests','nacl','zstandard'}))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

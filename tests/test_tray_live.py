@@ -13,10 +13,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from parsec_tray.cli import main as tray_main
 from parsec_tray.core.events import GreetingAttemptCancelled, GreetingAttemptReady, Invitation
 from parsec_tray.core.invitations import CreatedBy, DeviceInvitation, UserInvitation
 from parsec_tray.core.values import AccessToken, DateTime, EmailAddress, HumanHandle, UserID
-from parsec_tray.tray import main as tray_main
 from parsec_tray.tray import menu as M
 from parsec_tray.tray import settings
 from parsec_tray.tray.coalesce import (

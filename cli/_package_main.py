@@ -2,6 +2,6 @@
 
 import sys
 
-from parsec_tray.tray.main import main
+from parsec_tray.cli.main import main
 
 sys.exit(main())

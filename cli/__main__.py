@@ -1,0 +1,7 @@
+"""``python -m parsec_tray.cli``: same as the ``parsec-tray`` command."""
+
+import sys
+
+from parsec_tray.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,109 @@
+"""Invitations, greeter side without the ceremony: ``invite-user``,
+``invite-device``, ``invitations``, ``cancel-invitation``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from .common import EXIT_OK, emit, login_options, open_session, subparser
+
+__all__ = ["register"]
+
+
+def _invitation_json(item: Any, session: Any) -> dict[str, Any]:
+    d = session.device
+    out = {
+        "type": item.type,
+        "token": item.token.hex(),
+        "status": item.status,
+        "created_on": str(item.created_on),
+        "created_by": item.created_by.describe(),
+        "link": item.link(d.server, d.organization_id).to_url(),
+    }
+    if item.type == "USER":
+        out["claimer_email"] = str(item.claimer_email)
+    return out
+
+
+def cmd_invite(args: argparse.Namespace) -> int:
+    from ..core import invitations
+
+    _info, session = open_session(args)
+    try:
+        if args.command == "invite-user":
+            new = invitations.invite_new_user(session, args.email, send_email=args.send_email)
+        else:
+            new = invitations.invite_new_device(session, send_email=args.send_email)
+    finally:
+        session.close()
+    sent = {"SUCCESS": "sent", "SERVER_UNAVAILABLE": "not sent (the server's mail is down)",
+            "RECIPIENT_REFUSED": "not sent (the address was refused)"}.get(new.email_sent, new.email_sent)
+    text = f"Invitation link: {new.url}"
+    if args.send_email:
+        text += f"\nEmail: {sent}"
+    emit(args, {"token": new.token.hex(), "link": new.url, "email_sent": new.email_sent}, text)
+    return EXIT_OK
+
+
+def cmd_invitations(args: argparse.Namespace) -> int:
+    from ..core import invitations
+
+    _info, session = open_session(args)
+    try:
+        items = [i for i in invitations.invite_list(session) if args.all or i.is_pending]
+        rows = [_invitation_json(i, session) for i in items]
+    finally:
+        session.close()
+    if args.json:
+        emit(args, rows, "")
+    elif not rows:
+        print("No pending invitation.")
+    else:
+        for r in rows:
+            who = r.get("claimer_email", "a new device")
+            print(f"{r['token']}  {r['type']:6s} {r['status']:9s} {who}  {r['link']}")
+    return EXIT_OK
+
+
+def cmd_cancel_invitation(args: argparse.Namespace) -> int:
+    from ..core import invitations
+    from ..core.addr import ParsecInvitationAddr
+    from ..core.values import AccessToken
+
+    token = (
+        ParsecInvitationAddr.parse(args.token).token if "://" in args.token else AccessToken(args.token.strip())
+    )
+    _info, session = open_session(args)
+    try:
+        invitations.invite_cancel(session, token)
+    finally:
+        session.close()
+    emit(args, {"token": token.hex(), "status": "CANCELLED"}, "The invitation is cancelled.")
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    """Add the invitation subcommands."""
+    p = subparser(sub, "invite-user", help="invite someone to join the organization (administrators)")
+    p.add_argument("email")
+    p.add_argument("--send-email", action="store_true", help="have the server email the link")
+    login_options(p)
+    p.set_defaults(func=cmd_invite)
+
+    p = subparser(sub, "invite-device", help="invite a new device of your own")
+    p.add_argument("--send-email", action="store_true", help="have the server email the link to you")
+    login_options(p)
+    p.set_defaults(func=cmd_invite)
+
+    p = subparser(sub, "invitations", help="list the pending invitations")
+    p.add_argument("--all", action="store_true", help="also the cancelled and finished ones")
+    login_options(p)
+    p.set_defaults(func=cmd_invitations)
+
+    p = subparser(sub, "cancel-invitation", help="cancel an invitation")
+    p.add_argument("token", help="the invitation's token (32 hex) or its link")
+    login_options(p)
+    p.set_defaults(func=cmd_cancel_invitation)
+
+

@@ -1,0 +1,166 @@
+"""The ``parsec-tray`` command, and ``python -m parsec_tray``.
+
+    parsec-tray [--backend B] [--autostart] [LINK]   the tray app (or hand LINK to the running one)
+    parsec-tray status [--json]                      ask the running app for its state
+    parsec-tray demo                                 a local Parsec server and the tray pointed at it
+    parsec-tray create-org | bootstrap | devices | login | invite-user | ...
+
+One parser: each module of :data:`COMMAND_MODULES` adds its subcommands
+with ``register(sub)``.  Starting the tray (the common case, and the one
+whose start time counts) is recognised by hand, builds no parser and
+imports nothing of core; no module here imports a GUI toolkit or anything
+heavy at import time.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import sys
+import traceback
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from .tray import BACKEND_CHOICES, EXIT_NOT_RUNNING
+
+if TYPE_CHECKING:
+    import argparse
+
+__all__ = ["COMMAND_MODULES", "EXIT_NOT_RUNNING", "build_parser", "gui_main", "main", "run"]
+
+# Each names a module of this package with a ``register(sub)``; the order is
+# the order of ``--help``.
+COMMAND_MODULES = (
+    "organizations",
+    "invitations",
+    "tray",
+)
+
+
+def _is_link(arg: str) -> bool:
+    return "://" in arg and not arg.startswith("-")
+
+
+def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
+    import argparse
+
+    from .common import add_common_options
+    from .tray import cmd_tray, tray_options
+
+    parser = argparse.ArgumentParser(
+        prog=prog,
+        description="Parsec Tray: a system-tray client for Parsec v3. Without a command, starts the tray app "
+        "(a parsec3:// link as the only argument is handed to it).",
+    )
+    add_common_options(parser)
+    tray_options(parser)
+    parser.add_argument(
+        "--autostart",
+        action="store_true",
+        help="started at login: log in to the last used device (without a prompt when the OS keyring has it)",
+    )
+    parser.set_defaults(func=cmd_tray)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(f"{__package__}.{name}").register(sub)
+    return parser
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run a parsed command; every error becomes one line on stderr."""
+    from ..core.errors import ParsecTrayError
+    from .common import EXIT_ERROR, EXIT_INTERRUPTED
+
+    debug = getattr(args, "debug", False)
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        return int(args.func(args))
+    except ParsecTrayError as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"Error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("Interrupted; nothing was saved.", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        return EXIT_ERROR
+    except Exception as exc:  # a bug: still one sentence, traceback with --debug
+        if debug:
+            traceback.print_exc()
+        print(
+            f"Error: unexpected {type(exc).__name__}; run again with --debug for details and report it.",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+
+
+def _app_launch(argv: Sequence[str]) -> tuple[bool, str | None, str | None, bool] | None:
+    """``[--debug] [--autostart] [--backend B] [LINK]``, parsed by hand:
+    starting the tray (the common case, and the one whose start time counts)
+    builds no argparse subcommands and imports no core CLI.  ``None``:
+    anything else."""
+    debug, backend, link, autostart = False, None, None, False
+    args = iter(argv)
+    for arg in args:
+        if arg == "--debug":
+            debug = True
+        elif arg == "--autostart":
+            autostart = True
+        elif arg == "--backend" or arg.startswith("--backend="):
+            backend = arg.partition("=")[2] or next(args, "")
+            if backend not in BACKEND_CHOICES:
+                return None
+        elif _is_link(arg) and link is None:
+            link = arg
+        else:
+            return None
+    return debug, backend, link, autostart
+
+
+def _run_app(debug: bool, backend: str | None, link: str | None, autostart: bool = False) -> int:
+    import logging
+
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
+    from ..tray.app import run
+
+    try:
+        return int(run(link, backend=backend, autostart=autostart))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:
+        from ..core.errors import ParsecTrayError
+
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        if isinstance(exc, ParsecTrayError):
+            print(f"Error: {exc}", file=sys.stderr)
+        else:
+            print(
+                f"Error: unexpected {type(exc).__name__}; run again with --debug and report it.",
+                file=sys.stderr,
+            )
+        return 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    launch = _app_launch(argv)
+    if launch is not None:
+        return _run_app(*launch)
+    return run(build_parser().parse_args(argv))
+
+
+def gui_main() -> int:
+    return main()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

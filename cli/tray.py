@@ -1,0 +1,87 @@
+"""The tray app's own commands: start it (no subcommand), ``status`` and
+``demo``.  Nothing here imports a GUI toolkit until a command runs."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+__all__ = ["BACKEND_CHOICES", "EXIT_NOT_RUNNING", "register", "tray_options"]
+
+EXIT_NOT_RUNNING = 3
+BACKEND_CHOICES = ("gtk", "appindicator", "win32", "darwin", "xorg", "window")
+
+
+def cmd_tray(args: argparse.Namespace) -> int:
+    from ..tray.app import run
+
+    return int(
+        run(getattr(args, "link", None), backend=args.backend, autostart=bool(getattr(args, "autostart", False)))
+    )
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from ..tray.demo import run_demo
+
+    return int(run_demo(backend=args.backend, keep=args.keep))
+
+
+def _status_text(st: dict[str, Any]) -> str:
+    state = str(st.get("state"))
+    if state == "logged_out":
+        return "Parsec Tray is running: not logged in."
+    who = st.get("user_name") or st.get("email") or st.get("user_id")
+    line = f"Parsec Tray is running: {state.replace('_', ' ')}, {st.get('organization_id')} as {who}"
+    if st.get("device_label"):
+        line += f" on {st['device_label']}"
+    line += f" ({st.get('server_url')})."
+    if st.get("reason"):
+        line += f"\n{st['reason']}"
+    return line
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    import json
+
+    from ..tray.instance import NotRunning, request
+
+    try:
+        st = request({"cmd": "status"}, timeout=5)
+    except NotRunning:
+        if args.json:
+            print(json.dumps({"running": False, "state": None}))
+        else:
+            print("Parsec Tray is not running.", file=sys.stderr)
+        return EXIT_NOT_RUNNING
+    keys = ("running", "state", "organization_id", "user_id", "device_id", "server_url")
+    if args.json:
+        out = {k: st.get(k) for k in keys}
+        out.update({k: v for k, v in st.items() if k not in keys})
+        print(json.dumps(out, ensure_ascii=False))
+    else:
+        print(_status_text(st))
+    return 0
+
+
+def tray_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--backend",
+        choices=BACKEND_CHOICES,
+        default=None,
+        help="how to show the menu (default: chosen for this desktop; env PARSEC_TRAY_BACKEND)",
+    )
+
+
+def register(sub: Any) -> None:
+    """Add ``status`` and ``demo``."""
+    p = sub.add_parser("status", help="the running app's state (exit status 3 when it is not running)")
+    p.add_argument("--json", action="store_true", help="one JSON object")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("demo", help="start a local Parsec server (parsec-cloud) and the tray pointed at it")
+    tray_options(p)
+    p.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
+    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    p.set_defaults(func=cmd_demo)
