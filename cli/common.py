@@ -15,17 +15,34 @@ import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
-from ..core.errors import CliError, InvalidValueError, KeyringError
+from ..core.errors import (
+    CliError,
+    ClockOutOfSyncError,
+    IncompatibleServerError,
+    InvalidValueError,
+    KeyringError,
+    OrganizationExpiredError,
+    OrganizationNotFoundError,
+    ParsecTrayError,
+    ServerUnavailableError,
+    ServerUnreachableError,
+    TosNotAcceptedError,
+    UserFrozenError,
+    UserRevokedError,
+)
 
 __all__ = [
     "EXIT_ERROR",
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_USAGE",
+    "EXIT_STATUSES",
     "CliError",
     "add_common_options",
     "created_text",
     "emit",
+    "exit_status",
+    "exit_status_help",
     "login_options",
     "new_device_password",
     "open_session",
@@ -38,6 +55,41 @@ EXIT_OK = 0
 EXIT_ERROR = 1
 EXIT_USAGE = 2
 EXIT_INTERRUPTED = 130
+
+# The server's refusals, each its own exit status (most specific class
+# first: ClockOutOfSyncError is an AuthenticationError too).
+EXIT_STATUSES: tuple[tuple[type[ParsecTrayError], int, str], ...] = (
+    (ServerUnreachableError, 4, "the server cannot be reached (or is unavailable)"),
+    (ServerUnavailableError, 4, ""),
+    (OrganizationNotFoundError, 10, "the organization does not exist on the server"),
+    (OrganizationExpiredError, 11, "the organization has expired"),
+    (UserRevokedError, 12, "your user was revoked from the organization"),
+    (UserFrozenError, 13, "your user is frozen by an administrator"),
+    (TosNotAcceptedError, 14, "new terms of service wait to be accepted (parsec-tray terms --accept)"),
+    (ClockOutOfSyncError, 15, "this computer's clock is too far from the server's"),
+    (IncompatibleServerError, 16, "the server speaks no API version this app speaks"),
+)
+
+
+def exit_status(exc: ParsecTrayError) -> int:
+    """The exit status of a command that failed with ``exc``."""
+    for cls, status, _what in EXIT_STATUSES:
+        if isinstance(exc, cls):
+            return status
+    return EXIT_ERROR
+
+
+def exit_status_help() -> str:
+    lines = [
+        "exit status:",
+        f"  {EXIT_OK:<3} done",
+        f"  {EXIT_ERROR:<3} failed (one sentence on stderr says why)",
+        f"  {EXIT_USAGE:<3} wrong usage",
+        "  3   status: the tray app is not running",
+    ]
+    lines += [f"  {status:<3} {what}" for _cls, status, what in EXIT_STATUSES if what]
+    lines.append(f"  {EXIT_INTERRUPTED:<3} interrupted")
+    return "\n".join(lines)
 
 
 def read_password(args: argparse.Namespace, *, confirm: bool, stdin: TextIO | None = None) -> str:
@@ -73,7 +125,9 @@ def new_device_password(args: argparse.Namespace) -> str | None:
         from ..core.keyring_store import keyring_available
 
         if args.password_stdin:
-            raise CliError("--keyring and --password-stdin exclude each other: the keyring needs no password.")
+            raise CliError(
+                "--keyring and --password-stdin exclude each other: the keyring needs no password."
+            )
         if not keyring_available():
             raise KeyringError(
                 "The OS keyring cannot be used on this computer.",
@@ -107,8 +161,9 @@ def created_text(created: Any) -> str:
     )
 
 
-def open_session(args: argparse.Namespace) -> tuple[Any, Any]:
-    """Find the device named by --device and log in to it."""
+def open_session(args: argparse.Namespace, **login_options: Any) -> tuple[Any, Any]:
+    """Find the device named by --device and log in to it (``login_options``
+    go to ``login``)."""
     from ..core import api
 
     info = api.find_device(args.device)
@@ -118,14 +173,16 @@ def open_session(args: argparse.Namespace) -> tuple[Any, Any]:
         password: str | None = read_password(args, confirm=False)
     else:
         password = None
-    return info, api.login(info, password=password, progress=progress(args))
+    return info, api.login(info, password=password, progress=progress(args), **login_options)
 
 
 def subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
     p: argparse.ArgumentParser = sub.add_parser(name, **kwargs)
     # Also accepted after the subcommand; SUPPRESS keeps a --debug given
     # before it.
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs")
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
+    )
     return p
 
 
@@ -137,5 +194,3 @@ def login_options(p: argparse.ArgumentParser) -> None:
 
 def add_common_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
-
-

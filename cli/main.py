@@ -33,6 +33,7 @@ __all__ = ["COMMAND_MODULES", "EXIT_NOT_RUNNING", "build_parser", "gui_main", "m
 COMMAND_MODULES = (
     "organizations",
     "invitations",
+    "members",
     "tray",
 )
 
@@ -44,13 +45,15 @@ def _is_link(arg: str) -> bool:
 def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     import argparse
 
-    from .common import add_common_options
+    from .common import add_common_options, exit_status_help
     from .tray import cmd_tray, tray_options
 
     parser = argparse.ArgumentParser(
         prog=prog,
         description="Parsec Tray: a system-tray client for Parsec v3. Without a command, starts the tray app "
         "(a parsec3:// link as the only argument is handed to it).",
+        epilog=exit_status_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_options(parser)
     tray_options(parser)
@@ -69,7 +72,7 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run a parsed command; every error becomes one line on stderr."""
     from ..core.errors import ParsecTrayError
-    from .common import EXIT_ERROR, EXIT_INTERRUPTED
+    from .common import EXIT_ERROR, EXIT_INTERRUPTED, exit_status
 
     debug = getattr(args, "debug", False)
     logging.basicConfig(
@@ -82,7 +85,7 @@ def run(args: argparse.Namespace) -> int:
         if debug:
             traceback.print_exc()
         print(f"Error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+        return exit_status(exc)
     except KeyboardInterrupt:
         print("Interrupted; nothing was saved.", file=sys.stderr)
         return EXIT_INTERRUPTED

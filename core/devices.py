@@ -35,7 +35,9 @@ from .paths import default_device_file, devices_dir
 from .values import DateTime
 
 __all__ = [
+    "ARCHIVED_SUFFIX",
     "ListedDevice",
+    "archive_device_file",
     "list_device_files",
     "load_device_file",
     "load_device_with_password",
@@ -292,3 +294,21 @@ def save_device_with_password(
     device: LocalDevice, password: str, *, path: Path | None = None, config: Path | None = None
 ) -> Path:
     return save_device_file(build_password_file(device, password), path, config)
+
+
+ARCHIVED_SUFFIX = ".archived"
+
+
+def archive_device_file(path: Path) -> Path:
+    """Set a device file aside the way libparsec does (``x.keys`` →
+    ``x.keys.archived``, ``LD/device/archive.rs``): the listing, ours and the
+    official client's, no longer shows it, and the keys stay on disk."""
+    target = path.with_name(path.name + ARCHIVED_SUFFIX)
+    try:
+        os.replace(path, target)
+        _fsync_dir(path.parent)
+    except FileNotFoundError:
+        raise DeviceFileError(f"The device file {path} does not exist.") from None
+    except OSError as exc:
+        raise _write_error(target, exc) from None
+    return target

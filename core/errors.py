@@ -23,9 +23,14 @@ where they happen; nothing above ``core`` should ever see them.
         ├── ServerUnreachableError       connection refused, DNS, timeout
         │   └── TLSError                 certificate or handshake failure
         ├── ServerUnavailableError       5xx
-        ├── ProtocolError                undecodable reply, API mismatch
-        ├── AuthenticationError          device unknown, revoked, bad token
-        │   └── ClockOutOfSyncError      498 / timestamp_out_of_ballpark
+        ├── ProtocolError                undecodable reply
+        │   └── IncompatibleServerError  422: no API version in common
+        ├── AuthenticationError          device unknown, bad token
+        │   ├── ClockOutOfSyncError      498 / timestamp_out_of_ballpark
+        │   ├── OrganizationExpiredError 460
+        │   ├── UserRevokedError         461
+        │   ├── UserFrozenError          462
+        │   └── TosNotAcceptedError      463: new terms of service to accept
         └── ServerRefusedError           the server said no (reply status)
             ├── OrganizationNotFoundError
             ├── OrganizationAlreadyExistsError
@@ -45,6 +50,7 @@ __all__ = [
     "DeviceFileError",
     "DeviceFileWriteError",
     "DeviceNotFoundError",
+    "IncompatibleServerError",
     "InvalidBootstrapTokenError",
     "InvalidLinkError",
     "InvalidValueError",
@@ -52,6 +58,7 @@ __all__ = [
     "KeyringError",
     "LocalError",
     "OrganizationAlreadyExistsError",
+    "OrganizationExpiredError",
     "OrganizationNotFoundError",
     "ParsecTrayError",
     "ProtocolError",
@@ -60,7 +67,10 @@ __all__ = [
     "ServerUnavailableError",
     "ServerUnreachableError",
     "TLSError",
+    "TosNotAcceptedError",
     "UnsupportedDeviceFileError",
+    "UserFrozenError",
+    "UserRevokedError",
     "WrongPasswordError",
 ]
 
@@ -159,6 +169,17 @@ class ProtocolError(RemoteError):
     """The server's answer is not what Parsec v3 (API 5) says it should be."""
 
 
+class IncompatibleServerError(ProtocolError):
+    """The server speaks no API version this app speaks (HTTP 422)."""
+
+    def __init__(
+        self, message: str, *, client_versions: str, server_versions: str, hint: str | None = None
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.client_versions = client_versions
+        self.server_versions = server_versions
+
+
 class AuthenticationError(RemoteError):
     """The server does not accept this device (or this invitation)."""
 
@@ -173,6 +194,23 @@ class ClockOutOfSyncError(AuthenticationError):
     def __init__(self, message: str, *, offset_seconds: float | None = None, hint: str | None = None) -> None:
         super().__init__(message, status=498, hint=hint)
         self.offset_seconds = offset_seconds
+
+
+class OrganizationExpiredError(AuthenticationError):
+    """The organization has expired (HTTP 460): nothing works until an
+    administrator of the server renews it."""
+
+
+class UserRevokedError(AuthenticationError):
+    """This user was revoked (HTTP 461): for good."""
+
+
+class UserFrozenError(AuthenticationError):
+    """This user is frozen (HTTP 462) until an administrator unfreezes it."""
+
+
+class TosNotAcceptedError(AuthenticationError):
+    """The organization's terms of service must be accepted (HTTP 463)."""
 
 
 class ServerRefusedError(RemoteError):

@@ -39,6 +39,7 @@ from .errors import (
     ParsecTrayError,
     ServerUnavailableError,
     ServerUnreachableError,
+    TosNotAcceptedError,
 )
 from .local_device import LocalDevice
 from .paths import default_device_file
@@ -364,13 +365,17 @@ def login(
     config_dir: Path | None = None,
     progress: Progress | None = None,
     allow_offline: bool = False,
+    allow_pending_tos: bool = False,
 ) -> Session:
     """Unlock a device and prove its keys to the server (authenticated ping).
 
     With ``allow_offline``, a server that cannot be reached (or answers 5xx)
     does not fail the login: the unlocked session is returned with
-    ``offline_error`` set, for a shell that shows "offline" and retries.  The
-    server refusing the device still fails."""
+    ``offline_error`` set, for a shell that shows "offline" and retries.
+    With ``allow_pending_tos``, new terms of service to accept do not fail
+    it either: the session is returned with ``tos_error`` set, for a shell
+    that shows the terms (``core.tos``).  The server refusing the device
+    still fails."""
     progress = progress or _noop
     info = device if isinstance(device, DeviceInfo) else find_device(device, config_dir=config_dir)
     file = read_device_file(info.device_file)
@@ -391,6 +396,11 @@ def login(
             session.close()
             raise
         session.offline_error = exc
+    except TosNotAcceptedError as exc:
+        if not allow_pending_tos:
+            session.close()
+            raise
+        session.tos_error = exc
     except BaseException:
         session.close()
         raise

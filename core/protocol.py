@@ -18,12 +18,17 @@ from .crypto import SigningKey
 from .errors import (
     AuthenticationError,
     ClockOutOfSyncError,
+    IncompatibleServerError,
     InvitationGoneError,
+    OrganizationExpiredError,
     OrganizationNotFoundError,
     ProtocolError,
     RemoteError,
     ServerRefusedError,
     ServerUnavailableError,
+    TosNotAcceptedError,
+    UserFrozenError,
+    UserRevokedError,
 )
 from .serialization import packb, unpackb
 from .values import DateTime, DeviceID
@@ -33,6 +38,7 @@ __all__ = [
     "USER_AGENT",
     "auth_header",
     "clock_error",
+    "describe_offset",
     "decode_reply",
     "encode_request",
     "http_error",
@@ -75,9 +81,13 @@ def _detail(body: bytes) -> str:
     return detail if isinstance(detail, str) else ""
 
 
-def http_error(status: int, headers: Mapping[str, str], body: bytes, family: str, org: str) -> RemoteError:
+def http_error(
+    status: int, headers: Mapping[str, str], body: bytes, family: str, org: str, *, now: float | None = None
+) -> RemoteError:
     """The error for a non-200 reply to a ``family`` request
-    (``anonymous``, ``invited``, ``authenticated``)."""
+    (``anonymous``, ``invited``, ``authenticated``).  ``now`` (this
+    computer's clock, Unix seconds) is compared with the reply's ``Date``
+    to say how far off the clock is on a 498."""
     if status == 401:
         return AuthenticationError("The server rejected the request's credentials.", status=status)
     if status == 403:
@@ -107,32 +117,35 @@ def http_error(status: int, headers: Mapping[str, str], body: bytes, family: str
             hint="Ask for a new invitation.",
         )
     if status == 422:
-        supported = headers.get("Supported-Api-Versions", "")
-        return ProtocolError(
-            f"The server does not speak the API version of this app ({API_VERSION}); "
-            f"it supports {supported or 'another version'}."
+        supported = headers.get("Supported-Api-Versions", "") or "another version"
+        return IncompatibleServerError(
+            f"This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, "
+            f"the server speaks {supported}.",
+            client_versions=API_VERSION,
+            server_versions=supported,
+            hint="Check for a newer version of Parsec Tray; if it is up to date, contact the server's administrator.",
         )
     if status == 460:
-        return AuthenticationError(
-            "The organization has expired.", status=status, hint="Contact your Parsec administrator."
+        return OrganizationExpiredError(
+            f"The organization {org} has expired.", status=status, hint="Contact an administrator of the organization."
         )
     if status == 461:
-        return AuthenticationError(
-            "This user has been revoked from the organization.",
+        return UserRevokedError(
+            f"You have been revoked from the organization {org}; this device can no longer open it.",
             status=status,
-            hint="Contact your Parsec administrator.",
+            hint="If you think this is a mistake, contact an administrator of the organization.",
         )
     if status == 462:
-        return AuthenticationError(
-            "This user is frozen by the organization's administrator.",
+        return UserFrozenError(
+            f"Your user is frozen in the organization {org}.",
             status=status,
-            hint="Contact your Parsec administrator.",
+            hint="Contact an administrator of the organization to be unfrozen.",
         )
     if status == 463:
-        return AuthenticationError(
-            "The organization's terms of service must be accepted first.",
+        return TosNotAcceptedError(
+            f"The organization {org} has new terms of service, to accept before you go on.",
             status=status,
-            hint="Open the official Parsec client once to accept them.",
+            hint="Read and accept them from the tray menu, or with 'parsec-tray terms --accept'.",
         )
     if status == 464:
         return AuthenticationError(
@@ -141,10 +154,7 @@ def http_error(status: int, headers: Mapping[str, str], body: bytes, family: str
             hint="Use the official Parsec client for this organization.",
         )
     if status == 498:
-        return ClockOutOfSyncError(
-            "The server refused the request because this computer's clock is off.",
-            hint="Set the clock right (automatic time) and try again.",
-        )
+        return _handshake_clock_error(headers, time.time() if now is None else now)
     if status in (406, 413, 415):
         detail = _detail(body)
         return ProtocolError(
@@ -157,23 +167,52 @@ def http_error(status: int, headers: Mapping[str, str], body: bytes, family: str
     return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
 
 
+CLOCK_HINT = "Set this computer's clock right (automatic date and time), then try again."
+
+
+_OFFSET_UNITS = ((90, "second", 1), (90 * 60, "minute", 60), (36 * 3600, "hour", 3600))
+
+
+def describe_offset(seconds: float) -> str:
+    """``about 7 minutes ahead of`` the server's clock, in words a person reads."""
+    size = abs(seconds)
+    unit, per = next(
+        ((u, p) for limit, u, p in _OFFSET_UNITS if size < limit), ("day", 86400)
+    )
+    n = round(size / per)
+    return f"about {n} {unit}{'' if n == 1 else 's'} {'ahead of' if seconds > 0 else 'behind'}"
+
+
+def _clock_error(offset: float | None) -> ClockOutOfSyncError:
+    if offset is None:
+        return ClockOutOfSyncError("This computer's clock is too far from the server's.", hint=CLOCK_HINT)
+    return ClockOutOfSyncError(
+        f"This computer's clock is {describe_offset(offset)} the server's.", offset_seconds=offset, hint=CLOCK_HINT
+    )
+
+
+def _handshake_clock_error(headers: Mapping[str, str], now: float) -> ClockOutOfSyncError:
+    """A 498 says only "out of ballpark"; the reply's ``Date`` (to the
+    second) says by how much."""
+    from email.utils import parsedate_to_datetime
+
+    offset = None
+    date = headers.get("Date")
+    if date:
+        try:
+            offset = now - parsedate_to_datetime(date).timestamp()
+        except (TypeError, ValueError, IndexError, OverflowError):
+            offset = None
+    return _clock_error(offset)
+
+
 def clock_error(reply: Mapping[str, Any]) -> ClockOutOfSyncError:
     """``timestamp_out_of_ballpark``: say by how much the clock is off."""
     server_ts, client_ts = reply.get("server_timestamp"), reply.get("client_timestamp")
     offset = None
     if isinstance(server_ts, DateTime) and isinstance(client_ts, DateTime):
         offset = (client_ts.us - server_ts.us) / 1_000_000
-    if offset is None:
-        return ClockOutOfSyncError(
-            "This computer's clock is too far from the server's.",
-            hint="Set the clock right (automatic time) and try again.",
-        )
-    direction = "ahead of" if offset > 0 else "behind"
-    return ClockOutOfSyncError(
-        f"This computer's clock is {abs(offset):.0f} seconds {direction} the server's.",
-        offset_seconds=offset,
-        hint="Set the clock right (automatic time) and try again.",
-    )
+    return _clock_error(offset)
 
 
 def unexpected_status(cmd: str, reply: Mapping[str, Any]) -> ServerRefusedError | ClockOutOfSyncError:

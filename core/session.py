@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import RemoteError, ServerRefusedError
+from .errors import RemoteError, ServerRefusedError, TosNotAcceptedError
 from .local_device import LocalDevice
 from .protocol import unexpected_status
 from .transport import AuthenticatedClient, Transport
@@ -23,6 +23,8 @@ class Session:
         )
         # Set by login(allow_offline=True) when the server could not be reached.
         self.offline_error: RemoteError | None = None
+        # Set by login(allow_pending_tos=True) when terms of service wait.
+        self.tos_error: TosNotAcceptedError | None = None
 
     def __repr__(self) -> str:
         return f"Session({self.device!r})"

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -23,7 +24,7 @@ from .crypto import SigningKey
 from .errors import ProtocolError, ServerUnreachableError, TLSError
 from .values import AccessToken, DeviceID, OrganizationID
 
-__all__ = ["AnonymousClient", "AuthenticatedClient", "InvitedClient", "Transport"]
+__all__ = ["AnonymousClient", "AuthenticatedClient", "InvitedClient", "TosClient", "Transport"]
 
 log = logging.getLogger(__name__)
 
@@ -31,9 +32,19 @@ DEFAULT_TIMEOUT = (10.0, 60.0)  # connect, read
 
 
 class Transport:
-    def __init__(self, server: ParsecAddr, *, timeout: tuple[float, float] = DEFAULT_TIMEOUT) -> None:
+    """``clock`` (Unix seconds) dates the signed headers and is compared with
+    the server's ``Date`` when it says the clock is off."""
+
+    def __init__(
+        self,
+        server: ParsecAddr,
+        *,
+        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.server = server
         self.timeout = timeout
+        self.clock = clock
         self._lock = threading.Lock()
         self._session: requests.Session | None = None
 
@@ -111,12 +122,14 @@ class Transport:
             self.reset()
         return resp
 
-    def command(self, family: str, org: OrganizationID, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    def command(
+        self, family: str, org: OrganizationID, body: bytes, headers: Mapping[str, str], *, route: str = ""
+    ) -> dict[str, Any]:
         h = {"Content-Type": protocol.CONTENT_TYPE, "Api-Version": protocol.API_VERSION, **headers}
-        resp = self.request("POST", f"/{family}/{quote(str(org), safe='')}", data=body, headers=h)
+        resp = self.request("POST", f"/{family}/{quote(str(org), safe='')}{route}", data=body, headers=h)
         content = resp.content
         if resp.status_code != 200:
-            raise protocol.http_error(resp.status_code, resp.headers, content, family, str(org))
+            raise protocol.http_error(resp.status_code, resp.headers, content, family, str(org), now=self.clock())
         ctype = resp.headers.get("Content-Type", "")
         if not ctype.startswith(protocol.CONTENT_TYPE):
             raise ProtocolError("The server answered something that is not a Parsec reply; is this a Parsec server?")
@@ -125,6 +138,7 @@ class Transport:
 
 class _Client:
     family = ""
+    route = ""  # after /<family>/<org>: "/tos" for the terms-of-service commands
 
     def __init__(self, transport: Transport, organization_id: OrganizationID) -> None:
         self.transport = transport
@@ -135,7 +149,7 @@ class _Client:
 
     def send(self, cmd: str, **fields: Any) -> dict[str, Any]:
         body = protocol.encode_request(cmd, **fields)
-        reply = self.transport.command(self.family, self.organization_id, body, self._headers())
+        reply = self.transport.command(self.family, self.organization_id, body, self._headers(), route=self.route)
         log.debug("%s %s -> %s", self.family, cmd, reply.get("status"))
         return reply
 
@@ -167,10 +181,20 @@ class AuthenticatedClient(_Client):
 
     def _headers(self) -> dict[str, str]:
         # A fresh signature per request: the server allows ~5 minutes.
-        return {"Authorization": protocol.auth_header(self.device_id, self._signing_key)}
+        return {"Authorization": protocol.auth_header(self.device_id, self._signing_key, now=self.transport.clock())}
+
+    def tos(self) -> AuthenticatedClient:
+        """The same device on ``/authenticated/<org>/tos``, the one route that
+        works while new terms of service wait to be accepted."""
+        client = TosClient(self.transport, self.organization_id, self.device_id, self._signing_key)
+        return client
 
     def events_headers(self, last_event_id: str | None = None) -> dict[str, str]:
         h = {"Accept": "text/event-stream", "Api-Version": protocol.API_VERSION, **self._headers()}
         if last_event_id:
             h["Last-Event-ID"] = last_event_id
         return h
+
+
+class TosClient(AuthenticatedClient):
+    route = "/tos"

@@ -27,7 +27,9 @@ from parsec_tray.core.crypto import SigningKey
 from parsec_tray.core.errors import (
     AuthenticationError,
     ClockOutOfSyncError,
+    IncompatibleServerError,
     InvitationGoneError,
+    OrganizationExpiredError,
     OrganizationNotFoundError,
     ParsecTrayError,
     ProtocolError,
@@ -35,6 +37,9 @@ from parsec_tray.core.errors import (
     ServerUnavailableError,
     ServerUnreachableError,
     TLSError,
+    TosNotAcceptedError,
+    UserFrozenError,
+    UserRevokedError,
 )
 from parsec_tray.core.local_device import LocalDevice
 from parsec_tray.core.serialization import packb
@@ -166,10 +171,11 @@ HTTP_STATUSES: list[tuple[int, type[RemoteError], str, str]] = [
     (410, InvitationGoneError, "invited", "already been used or was cancelled"),
     (413, ProtocolError, "anonymous", "HTTP 413"),
     (415, ProtocolError, "anonymous", "HTTP 415"),
-    (460, AuthenticationError, "authenticated", "expired"),
-    (461, AuthenticationError, "authenticated", "revoked"),
-    (462, AuthenticationError, "authenticated", "frozen"),
-    (463, AuthenticationError, "authenticated", "terms of service"),
+    (460, OrganizationExpiredError, "authenticated", "expired"),
+    (461, UserRevokedError, "authenticated", "revoked"),
+    (462, UserFrozenError, "authenticated", "frozen"),
+    (463, TosNotAcceptedError, "authenticated", "terms of service"),
+    (422, IncompatibleServerError, "authenticated", "not compatible"),
     (464, AuthenticationError, "authenticated", "kind of client"),
     (498, ClockOutOfSyncError, "authenticated", "clock"),
     (500, ServerUnavailableError, "authenticated", "unavailable"),
