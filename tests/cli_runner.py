@@ -31,9 +31,14 @@ def home_env(home: Path | None, **extra: str) -> dict[str, str]:
 
 
 def cli(
-    *args: str, home: Path | None = None, stdin: str | None = None, exe: list[str] | None = None
+    *args: str,
+    home: Path | None = None,
+    stdin: str | None = None,
+    exe: list[str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; without ``stdin`` its standard input is empty (not a TTY)."""
+    """Run the CLI (in ``cwd`` if given); without ``stdin`` its standard
+    input is empty (not a TTY)."""
     return subprocess.run(
         [*(exe or CLI), *args],
         input=stdin if stdin is not None else "",
@@ -41,6 +46,7 @@ def cli(
         text=True,
         encoding="utf-8",
         env=home_env(home),
+        cwd=cwd,
         timeout=120,
     )
 
