@@ -64,6 +64,7 @@ __all__ = [
     "read_recovery_file",
     "recovery_device_label",
     "recovery_file_name",
+    "register_device",
 ]
 
 log = logging.getLogger(__name__)
@@ -196,8 +197,11 @@ def device_create_retry(reply: Mapping[str, Any], now: DateTime) -> DateTime | N
 # --- flows --------------------------------------------------------------------------
 
 
-def _register(session: Session, new: LocalDevice, purpose: str) -> None:
-    ts = DateTime.now()
+def register_device(session: Session, new: LocalDevice, purpose: str, *, timestamp: DateTime | None = None) -> None:
+    """``device_create`` for ``new``, certified by ``session``'s device
+    (stamped ``timestamp``, default now), signed again with a later
+    timestamp as long as the server asks for one."""
+    ts = timestamp or DateTime.now()
     for _ in range(MAX_DEVICE_CREATE_ATTEMPTS):
         cert = device_certificate(session.device, new, purpose, ts)
         reply = session.client.send("device_create", **device_create_fields(cert, session.device.signing_key))
@@ -231,7 +235,7 @@ def _register_and_keep(session: Session, new: LocalDevice, purpose: str, pending
     but no answer came back, a ping with the new keys settles it."""
     try:
         try:
-            _register(session, new, purpose)
+            register_device(session, new, purpose)
         except (ServerUnreachableError, ServerUnavailableError, ProtocolError) as exc:
             exists = _device_exists(session.transport, new)
             if exists is None:

@@ -22,6 +22,8 @@ from typing import Any
 import msgpack
 import pytest
 from conftest import require
+from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import strategies as st
 from parsec_org import PASSWORD, new_admin_session
 from parsec_server import free_port
 from parsec_tray.core import api
@@ -535,3 +537,135 @@ def test_change_auth_killed_at_each_step_leaves_the_old_or_the_new_file(
         current = opened[0][0]
     assert outcomes == {"old", "new"}  # the kills did land before and after the switch
     assert [d.device_file for d in api.list_devices(config_home)] == [path]
+
+
+# --- device_create: retries and lost answers, against the real server ------------------------------
+
+
+@pytest.mark.server
+def test_require_greater_timestamp_is_retried(parsec_server: Any, org_name: str, config_home: Path) -> None:
+    from parsec_tray.core.recovery import register_device
+
+    session = new_admin_session(parsec_server, org_name, config_home)
+    try:
+        first = new_device_for_user(session.device, DeviceLabel("one"))
+        register_device(session, first, "STANDARD")
+        stamped = _ref_devices(session)[first.device_id.hex].timestamp
+        # Stamped 2 s before the last certificate: the server asks for later, we sign again.
+        second = new_device_for_user(session.device, DeviceLabel("two"))
+        early = DateTime(stamped.as_timestamp_micros() - 2_000_000)
+        register_device(session, second, "STANDARD", timestamp=early)
+        cert = _ref_devices(session)[second.device_id.hex]
+        assert cert.timestamp.as_timestamp_micros() > stamped.as_timestamp_micros()
+        Session(second, transport=session.transport).ping()
+    finally:
+        session.close()
+
+
+class _LostAnswer:
+    """The request reaches the real server, its answer never comes back."""
+
+    def __init__(self, client: Any, deliver: bool) -> None:
+        self.client, self.deliver = client, deliver
+
+    def send(self, cmd: str, **fields: Any) -> Any:
+        if self.deliver:
+            self.client.send(cmd, **fields)
+        raise ServerUnreachableError("The server 127.0.0.1 did not answer in time.")
+
+
+@pytest.mark.parametrize("delivered", [True, False])
+@pytest.mark.server
+def test_a_lost_answer_is_settled_by_a_ping(
+    delivered: bool, parsec_server: Any, org_name: str, config_home: Path, tmp_path: Path
+) -> None:
+    session = new_admin_session(parsec_server, org_name, config_home)
+    real = session.client
+    try:
+        session.client = _LostAnswer(real, delivered)  # type: ignore[assignment]
+        target = tmp_path / "out" / "r.psrk"
+        if delivered:  # the device exists: its file is kept
+            exported = api.export_recovery_device(session, target)
+            assert target.is_file() and exported.recovery_file == target
+            session.client = real
+            assert exported.device_id in _ref_devices(session)
+            assert load_recovery_device(target.read_bytes(), exported.passphrase).device_id.hex == exported.device_id
+        else:  # the ping proves it does not: nothing is kept
+            with pytest.raises(ServerUnreachableError):
+                api.export_recovery_device(session, target)
+            assert not list(target.parent.iterdir())
+            session.client = real
+            assert len(_ref_devices(session)) == 1
+    finally:
+        session.client = real
+        session.close()
+
+
+@pytest.mark.server
+def test_an_outsider_sees_redacted_devices_and_is_at_risk(
+    parsec_server: Any, org_name: str, config_home: Path
+) -> None:
+    from parsec_org import add_user
+    from parsec_tray.core.values import UserProfile
+
+    admin = new_admin_session(parsec_server, org_name, config_home)
+    outsider = add_user(admin, "o@example.com", "Otto", UserProfile.OUTSIDER)
+    try:
+        devices = api.fetch_own_devices(outsider)
+        assert [(d.device_id, d.device_label) for d in devices] == [(outsider.device.device_id, None)]
+        assert api.session_security_warnings(outsider).at_risk is True
+        # Its recovery device is recognised by purpose alone.
+        api.export_recovery_device(outsider, config_home / "o.psrk")
+        w = api.session_security_warnings(outsider)
+        assert (w.at_risk, w.has_recovery_device) == (False, True)
+        assert api.session_security_warnings(admin).at_risk is True  # another user's devices do not count
+    finally:
+        outsider.close()
+        admin.close()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(label=st.text(min_size=1, max_size=60), name=st.text(min_size=1, max_size=60))
+def test_recovery_codec_round_trip(label: str, name: str) -> None:
+    from parsec_tray.core import bootstrap
+    from parsec_tray.core.addr import ParsecOrganizationBootstrapAddr
+    from parsec_tray.core.values import HumanHandle, OrganizationID
+
+    try:
+        handle, dlabel = HumanHandle("x@example.com", name), DeviceLabel(label)
+    except InvalidValueError:
+        assume(False)
+        return
+    addr = ParsecOrganizationBootstrapAddr(ParsecAddr("example.com", None, True), OrganizationID("Org"), None)
+    device = new_device_for_user(bootstrap.prepare(addr, handle, dlabel).device, dlabel)
+    passphrase, raw = dump_recovery_device(device)
+    assert load_recovery_device(raw, passphrase).dump() == device.dump()
+    header = DeviceFile.load(raw)
+    assert (header.device_label, header.human_handle, header.type) == (dlabel, handle, "recovery")
+    ref.SecretKey.from_recovery_passphrase(passphrase).decrypt(header.ciphertext)
+
+
+@pytest.mark.server
+def test_no_passphrase_or_key_in_logs(
+    parsec_server: Any, org_name: str, config_home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    caplog.set_level(logging.DEBUG)
+    session = new_admin_session(parsec_server, org_name, config_home)
+    try:
+        exported = api.export_recovery_device(session, tmp_path / "r.psrk")
+    finally:
+        session.close()
+    wrong = dump_recovery_device(_local())[0]
+    with pytest.raises(WrongPasswordError) as info:
+        api.import_recovery_device(exported.recovery_file, wrong, "x", password="secret-pw", config_dir=config_home)
+    created = api.import_recovery_device(exported.recovery_file, exported.passphrase, "x", password="secret-pw",
+                                         config_dir=config_home)
+    assert created.session is not None
+    created.session.close()
+    recovery = load_recovery_device(exported.recovery_file.read_bytes(), exported.passphrase)
+    texts = [caplog.text, str(info.value), repr(exported), repr(created)]
+    secrets_ = [exported.passphrase, exported.passphrase.replace("-", ""), wrong, "secret-pw",
+                recovery.signing_key.encode().hex(), passphrase_to_key(exported.passphrase).encode().hex()]
+    assert not [s for s in secrets_ for t in texts if s in t]
