@@ -157,12 +157,26 @@ echo 'pw two' | $CLI change-auth --new-password --password-stdin --json || exit 
 echo 'pw two' | $CLI login --password-stdin --json || exit 17
 echo 'pw two' | $CLI change-auth --keyring --password-stdin --json || exit 18
 $CLI login --json </dev/null || exit 19
+# A locked keyring: refused, nothing changed, nothing added.
+ls -R "$PARSEC_BASE_CONFIG_DIR" > "$HOME/tree"
+sha256sum "$PARSEC_BASE_CONFIG_DIR"/parsec3/libparsec/devices/*.keys > "$HOME/before"
+$PY -c 'import secretstorage; secretstorage.get_default_collection(secretstorage.dbus_init()).lock()' || exit 20
+echo 'pw three' | $CLI change-auth --new-password --password-stdin
+echo "rc=$?"
+$PY -c 'import json,sys; print(json.load(open(sys.argv[1]))["passphrase"])' "$HOME/exp.json" \
+  | $CLI import-recovery "$HOME/r.psrk" --device-label again --keyring --password-stdin
+echo "rc=$?"
+sha256sum -c --quiet "$HOME/before" && ls -R "$PARSEC_BASE_CONFIG_DIR" | cmp -s - "$HOME/tree" && echo same
 """,
     )
     assert r.returncode == 0, (r.stdout, r.stderr)
     assert "Traceback" not in r.stderr
+    lines = r.stdout.strip().splitlines()
+    assert lines[-3:] == ["rc=1", "rc=1", "same"], (r.stdout, r.stderr)
+    errors = [line for line in r.stderr.splitlines() if line.startswith("Error:")]
+    assert len(errors) == 2 and all("locked" in e for e in errors), r.stderr
     _created, exported, imported, devices, login1, to_pw, login2, to_kr, login3 = (
-        json.loads(x) for x in r.stdout.strip().splitlines()
+        json.loads(x) for x in lines[:-3]
     )
     assert set(imported) == CREATED_KEYS
     assert [d["protection"] for d in devices] == ["keyring"]
