@@ -23,10 +23,10 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from .certificates import DeviceCertificate, device_create_fields
 from .crypto import SecretKey, SigningKey, key_to_passphrase, passphrase_to_key
@@ -44,14 +44,12 @@ from .errors import (
     ServerUnreachableError,
     WrongPasswordError,
 )
+from .flows import CreatedDevice, Progress, _check_protection, _noop, _prepare_file
 from .local_device import LocalDevice
 from .protocol import clock_error
 from .session import Session
 from .transport import Transport
 from .values import DateTime, DeviceID, DeviceLabel, OrganizationID
-
-if TYPE_CHECKING:
-    from .flows import CreatedDevice
 
 __all__ = [
     "RecoveryExport",
@@ -73,13 +71,6 @@ log = logging.getLogger(__name__)
 # last certificate a retried certificate is stamped.
 STAMP_AHEAD_US = 500_000
 MAX_DEVICE_CREATE_ATTEMPTS = 5
-
-Progress = Callable[[str], None]
-
-
-def _noop(_: str) -> None:
-    pass
-
 
 def recovery_file_name(organization_id: OrganizationID | str) -> str:
     """The official client's name for the file (en-US)."""
@@ -315,8 +306,6 @@ def import_recovery_device(
 ) -> CreatedDevice:
     """A new device of the recovery file's user on this computer, protected
     by ``password`` or the OS keyring, logged in (``.session``)."""
-    from .flows import CreatedDevice, _check_protection, _prepare_file
-
     progress = progress or _noop
     label = DeviceLabel(device_label)
     protection = _check_protection(password, use_keyring)
