@@ -45,6 +45,8 @@ def test_export_import_and_change_auth(parsec_server: Any, org_name: str, tmp_pa
     work.mkdir()
     created = _create(parsec_server, org_name, home)
     assert _login(home, PW)["at_risk"] is True  # a lone device
+    r = cli("login", "--password-stdin", home=home, stdin=PW + "\n")
+    assert r.returncode == 0 and f"Only this computer can open {org_name}" in r.stderr, r.stderr
 
     # Export: default name in the current folder, 0600, the JSON of the contract.
     exported = ok_json(cli("export-recovery", "--password-stdin", "--json", home=home, stdin=PW + "\n", cwd=work))
@@ -57,6 +59,8 @@ def test_export_import_and_change_auth(parsec_server: Any, org_name: str, tmp_pa
     assert sorted(p.name for p in work.iterdir()) == [recovery.name]
     assert load_recovery_device(recovery.read_bytes(), exported["passphrase"]).device_id.hex == exported["device_id"]
     assert _login(home, PW)["at_risk"] is False
+    r = cli("login", "--password-stdin", home=home, stdin=PW + "\n")
+    assert r.returncode == 0 and "Only this computer" not in r.stderr, r.stderr
 
     # Never over an existing file, refused before the password is asked.
     raw = recovery.read_bytes()
