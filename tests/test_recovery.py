@@ -669,3 +669,50 @@ def test_no_passphrase_or_key_in_logs(
     secrets_ = [exported.passphrase, exported.passphrase.replace("-", ""), wrong, "secret-pw",
                 recovery.signing_key.encode().hex(), passphrase_to_key(exported.passphrase).encode().hex()]
     assert not [s for s in secrets_ for t in texts if s in t]
+
+
+# Parsec's own vector: libparsec/crates/types/tests/unit/local_device_file.rs,
+# ``recovery_device_file`` (a 3.0.0-b.11 file: msgpack array form; its
+# plaintext is the pre-3.0 LocalDevice, not the 3.9.3 layout; fact sheet l.2).
+OFFICIAL_RECOVERY_FILE = bytes.fromhex(
+    "9aa87265636f76657279d70100047c0f0d84c000d70100047cc41a172000b668747470"
+    "733a2f2f7061727365632e696e76616c6964a7436f6f6c4f7267d802a11cec00100000"
+    "000000000000000000d802de10a11cec001000000000000000000092b1616c69636540"
+    "6578616d706c652e636f6db2416c69636579204d63416c69636546616365af4d792064"
+    "657631206d616368696e65c5021141d162cceacbc6845a582ee1497e37469ce46e6e09"
+    "b33e1cd5d68d0e054188e38aa85e2a02d0a344cd986e712274f8824f9464fa5a27f7f2"
+    "291f42cf579b6be44e0733f89a07f45150dfd8096634f685a44db07693e085e3af6f55"
+    "25c14216f3860adaf612c4a8235e005bc1f9dc31aa24f49383b5afb9f7a2e788bbadb6"
+    "75894a5f316085449b223df957b799140fe9cdfd3fea56fbaa452b250cad39ce4cc6c7"
+    "ccdfe8248e15c7575c4b259f7d3aa93c106b5d99443724b6b2be4e9f55dd3ba5cd29da"
+    "633aa20a643599221b8bfe99c6029f7f2160cd18c89a05d71713d51b57b98f56036a9c"
+    "ab704376cd6a754985345fc6309de5c6e852489406b946e213a71154668ccf9adb0895"
+    "27d28f84ba7b8425d0d13aa697e8ecaa5b6192b7400b1fc589bbb72a7b5dbf1b9942a3"
+    "837d1bb1e86401f329172ed57e140a67ec80ba3a74fc804436588ec8057540529c1218"
+    "87ba4e86236d53b1b8ed7f8d8d4798c769e5ddbdf785fbe9872cf5dc201016705f6742"
+    "4dfd3a02ddc5be737a64325c80a3b678b3908e1036de6880c897fb87236decde2110ee"
+    "ff7453f07b755bb634020d2a06fb3599513cbd0c56f25f2cd7fc10ecf11719ec719d7e"
+    "36d6d79d9f72ec213d9be2113c9e90d9449e1e2b143c608662c9456b7fb34ff1dcbcf8"
+    "f54ef860d6681f6a8c6ef65e7831a381999dfedc98e7b33afae58d4edb101475c29fd9"
+    "804a7bd9adfc99bc2697e16c460e5a4f2dc7"
+)
+OFFICIAL_PASSPHRASE = "F4D4-ZGIQ-3DYH-WPFF-QPIM-DWXJ-VFKA-Z7FT-K444-EU2Q-7DAI-QPGW-NNWQ"
+
+
+def test_official_recovery_file_envelope() -> None:
+    from parsec_tray.core.recovery import parse_recovery_file
+
+    header = parse_recovery_file(OFFICIAL_RECOVERY_FILE)
+    assert (header.type, header.organization_id, header.device_label) == ("recovery", "CoolOrg", "My dev1 machine")
+    assert header.device_id.hex == "de10a11cec0010000000000000000000"
+    assert header.server.to_http_url("/") == "https://parsec.invalid/"
+    assert str(header.created_on) == "2010-01-01T00:00:00Z" and str(header.protected_on) == "2010-01-10T00:00:00Z"
+    # Its passphrase opens it (the reference agrees on the key)...
+    key = passphrase_to_key(OFFICIAL_PASSPHRASE)
+    assert ref.SecretKey.from_recovery_passphrase(OFFICIAL_PASSPHRASE).secret == key.encode()
+    assert key.decrypt(header.ciphertext)
+    # ... but the pre-3.0 device inside is not the 3.9.3 layout: refused in a sentence.
+    with pytest.raises(DeviceFileCorruptError, match="not a Parsec recovery file"):
+        load_recovery_device(OFFICIAL_RECOVERY_FILE, OFFICIAL_PASSPHRASE)
+    with pytest.raises(WrongPasswordError):
+        load_recovery_device(OFFICIAL_RECOVERY_FILE, dump_recovery_device(_local())[0])
