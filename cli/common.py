@@ -41,6 +41,7 @@ __all__ = [
     "add_common_options",
     "created_text",
     "emit",
+    "emit_created",
     "exit_status",
     "exit_status_help",
     "login_options",
@@ -92,29 +93,38 @@ def exit_status_help() -> str:
     return "\n".join(lines)
 
 
-def read_password(args: argparse.Namespace, *, confirm: bool, stdin: TextIO | None = None) -> str:
+def read_password(
+    args: argparse.Namespace,
+    *,
+    confirm: bool,
+    stdin: TextIO | None = None,
+    prompt: str = "Password: ",
+    what: str = "password",
+) -> str:
+    """One secret: the next line of stdin with ``--password-stdin``, else
+    asked on the terminal (twice when ``confirm``)."""
     stdin = stdin or sys.stdin
     if args.password_stdin:
         line = stdin.readline()
         if not line:
-            raise CliError("--password-stdin was given but standard input is empty.")
+            raise CliError(f"--password-stdin was given but standard input has no line left for the {what}.")
         password = line[:-1] if line.endswith("\n") else line
         password = password[:-1] if password.endswith("\r") else password
         if not password:
-            raise InvalidValueError("The password read from standard input is empty.")
+            raise InvalidValueError(f"The {what} read from standard input is empty.")
         return password
     if not stdin.isatty():
-        raise CliError("No terminal to ask the password on; pass it on standard input with --password-stdin.")
-    password = getpass.getpass("Password: ")
+        raise CliError(f"No terminal to ask the {what} on; pass it on standard input with --password-stdin.")
+    password = getpass.getpass(prompt)
     if not password:
-        raise InvalidValueError("The password cannot be empty.")
+        raise InvalidValueError(f"The {what} cannot be empty.")
     if confirm:
         print(
             "This password encrypts the device's keys on this computer. If it is lost, the keys"
             " cannot be recovered: keep it safe, and add a second device or a recovery file.",
             file=sys.stderr,
         )
-        if getpass.getpass("Password (again): ") != password:
+        if getpass.getpass(f"{prompt.rstrip(': ')} (again): ") != password:
             raise InvalidValueError("The two passwords differ; nothing was created.")
     return password
 
@@ -159,6 +169,13 @@ def created_text(created: Any) -> str:
         f"Organization address (share it with the official client): {created.organization_url}\n"
         "Keys lost = data lost: add a second device or create a recovery file soon."
     )
+
+
+def emit_created(args: argparse.Namespace, created: Any) -> None:
+    """Print a new device (``create-org --json``'s object) and close its session."""
+    if created.session is not None:
+        created.session.close()
+    emit(args, created.to_json(), created_text(created))
 
 
 def open_session(args: argparse.Namespace, **login_options: Any) -> tuple[Any, Any]:

@@ -34,6 +34,7 @@ COMMAND_MODULES = (
     "organizations",
     "invitations",
     "members",
+    "recovery",
     "tray",
 )
 

@@ -15,8 +15,8 @@ from typing import Any
 from ..core.errors import OrganizationNotFoundError
 from .common import (
     EXIT_OK,
-    created_text,
     emit,
+    emit_created,
     login_options,
     new_device_password,
     open_session,
@@ -56,9 +56,7 @@ def cmd_create_org(args: argparse.Namespace) -> int:
                 "or for an administration token (--admin-token)."
             )
         raise
-    if created.session is not None:
-        created.session.close()
-    emit(args, created.to_json(), created_text(created))
+    emit_created(args, created)
     return EXIT_OK
 
 
@@ -78,9 +76,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
         use_keyring=args.keyring,
         progress=progress(args),
     )
-    if created.session is not None:
-        created.session.close()
-    emit(args, created.to_json(), created_text(created))
+    emit_created(args, created)
     return EXIT_OK
 
 
@@ -105,6 +101,7 @@ def cmd_login(args: argparse.Namespace) -> int:
     info, session = open_session(args)
     try:
         summary = session.summary()
+        summary["at_risk"] = at_risk = api.session_security_warnings(session).at_risk
         if args.keyring and info.protection != "keyring":
             api.protect_with_keyring(session)
             if not args.json:
@@ -120,6 +117,12 @@ def cmd_login(args: argparse.Namespace) -> int:
         summary,
         f"Logged in to {summary['organization_id']} as {info.user_name} <{info.email}> on {info.device_label}.",
     )
+    if at_risk and not args.json:
+        print(
+            f"Only this computer can open {summary['organization_id']}: create a recovery file"
+            " ('parsec-tray export-recovery') or add a device.",
+            file=sys.stderr,
+        )
     return EXIT_OK
 
 

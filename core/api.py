@@ -16,13 +16,23 @@ __all__ = [
     "Progress",
     "CreatedDevice",
     "DeviceInfo",
+    "OwnDevice",
+    "RecoveryExport",
+    "SecurityWarnings",
     "Session",
     "bootstrap_organization",
+    "change_authentication",
+    "check_authentication_change",
     "create_organization",
+    "export_recovery_device",
+    "fetch_own_devices",
     "find_device",
+    "import_recovery_device",
     "list_devices",
     "login",
     "protect_with_keyring",
+    "read_recovery_file",
+    "session_security_warnings",
     "validate_person",
 ]
 
@@ -38,4 +48,7 @@ from .flows import (
     protect_with_keyring,
     validate_person,
 )
+from .own_devices import OwnDevice, SecurityWarnings, fetch_own_devices, session_security_warnings
+from .protection import change_authentication, check_authentication_change
+from .recovery import RecoveryExport, export_recovery_device, import_recovery_device, read_recovery_file
 from .session import Session

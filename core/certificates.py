@@ -19,7 +19,7 @@ from .errors import CryptoError, InvalidValueError
 from .serialization import as_fields, format_v0_dump, format_v0_load
 from .values import DateTime, DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
 
-__all__ = ["DeviceCertificate", "UserCertificate"]
+__all__ = ["DeviceCertificate", "UserCertificate", "device_create_fields", "peek_certificate"]
 
 _USER_FIELDS = ("type", "author", "timestamp", "user_id", "human_handle", "public_key", "algorithm", "profile")
 _DEVICE_FIELDS = (
@@ -178,6 +178,26 @@ class DeviceCertificate:
         cls, signed: bytes, author_verify_key: VerifyKey, expected_author: DeviceID | None
     ) -> DeviceCertificate:
         return _verify_and_load(cls, signed, author_verify_key, expected_author, "device certificate")
+
+
+def device_create_fields(cert: DeviceCertificate, author_signkey: SigningKey) -> dict[str, bytes]:
+    """The fields of a ``device_create`` request for ``cert``: the certificate
+    and its redacted copy, both signed by its author's key."""
+    return {
+        "device_certificate": cert.dump_and_sign(author_signkey),
+        "redacted_device_certificate": cert.redacted().dump_and_sign(author_signkey),
+    }
+
+
+def peek_certificate(signed: bytes) -> tuple[str, DeviceID | None]:
+    """The ``type`` and ``author`` of a signed certificate, read *without*
+    checking the signature: only to know which key must verify it."""
+    if len(signed) < 64:
+        raise CryptoError("The certificate is too short.")
+    obj = format_v0_load(signed[64:], error=CryptoError, what="certificate")
+    if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
+        raise CryptoError("The certificate has no type.")
+    return obj["type"], _author(obj.get("author"))
 
 
 def _typed(value: Any, kind: type) -> Any:

@@ -56,18 +56,25 @@ class ListedDevice:
     file: DeviceFile
 
 
-def read_device_file(path: Path) -> DeviceFile:
+def read_key_file_bytes(path: Path, what: str = "device file") -> bytes:
+    """The bytes of a device (or recovery) file, at most
+    :data:`MAX_DEVICE_FILE_SIZE`; ``what`` names it in the sentences."""
     try:
         with open(path, "rb") as fd:
             raw = fd.read(MAX_DEVICE_FILE_SIZE + 1)
     except FileNotFoundError:
-        raise DeviceFileError(f"The device file {path} does not exist.") from None
+        raise DeviceFileError(f"The {what} {path} does not exist.") from None
     except IsADirectoryError:
-        raise DeviceFileError(f"{path} is a folder, not a device file.") from None
+        raise DeviceFileError(f"{path} is a folder, not a {what}.") from None
     except OSError as exc:
-        raise DeviceFileError(f"The device file {path} cannot be read ({exc.strerror}).") from None
+        raise DeviceFileError(f"The {what} {path} cannot be read ({exc.strerror}).") from None
     if len(raw) > MAX_DEVICE_FILE_SIZE:
-        raise DeviceFileCorruptError(f"{path} is too large to be a Parsec device file.")
+        raise DeviceFileCorruptError(f"{path} is too large to be a Parsec {what}.")
+    return raw
+
+
+def read_device_file(path: Path) -> DeviceFile:
+    raw = read_key_file_bytes(path)
     try:
         return DeviceFile.load(raw)
     except DeviceFileCorruptError as exc:

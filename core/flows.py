@@ -10,7 +10,6 @@ place only once the server said yes.  A failing flow leaves no file.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -29,7 +28,6 @@ from .devices import (
     list_device_files,
     load_device_with_password,
     read_device_file,
-    write_device_file,
 )
 from .errors import (
     DeviceNotFoundError,
@@ -43,6 +41,7 @@ from .errors import (
 )
 from .local_device import LocalDevice
 from .paths import default_device_file
+from .protection import reprotect_device_file
 from .session import Session
 from .transport import AnonymousClient, Transport
 from .values import AccessToken, DeviceLabel, EmailAddress, HumanHandle, OrganizationID
@@ -124,6 +123,19 @@ class CreatedDevice:
     server_url: str
     organization_url: str
     session: Session | None = None
+
+    @classmethod
+    def of(cls, device: LocalDevice, path: Path, session: Session | None = None) -> CreatedDevice:
+        org_addr = ParsecOrganizationAddr(device.server, device.organization_id, device.root_verify_key.encode())
+        return cls(
+            device_file=path,
+            organization_id=str(device.organization_id),
+            user_id=device.user_id.hex,
+            device_id=device.device_id.hex,
+            server_url=device.server.to_url(),
+            organization_url=org_addr.to_url(),
+            session=session,
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -417,5 +429,4 @@ def protect_with_keyring(session: Session) -> Path:
     current = read_device_file(path)
     if current.type == "keyring":
         return path
-    file = dataclasses.replace(keyring_store.build_keyring_file(session.device), created_on=current.created_on)
-    return write_device_file(path, file.dump(), replace=True)
+    return reprotect_device_file(path, session.device, current, None)

@@ -36,8 +36,10 @@ def cli(
     stdin: str | None = None,
     exe: list[str] | None = None,
     env: dict[str, str] | None = None,
+    cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; without ``stdin`` its standard input is empty (not a TTY)."""
+    """Run the CLI (in ``cwd`` if given); without ``stdin`` its standard
+    input is empty (not a TTY)."""
     return subprocess.run(
         [*(exe or CLI), *args],
         input=stdin if stdin is not None else "",
@@ -45,6 +47,7 @@ def cli(
         text=True,
         encoding="utf-8",
         env=home_env(home, **(env or {})),
+        cwd=cwd,
         timeout=120,
     )
 

@@ -48,7 +48,7 @@ DEVICE_KEYS = {
     "device_file", "organization_id", "user_id", "device_id", "human_handle", "device_label", "server_url",
     "protection",
 }
-LOGIN_KEYS = {"organization_id", "user_id", "device_id", "server_url"}
+LOGIN_KEYS = {"organization_id", "user_id", "device_id", "server_url", "at_risk"}
 LOCAL_DEVICE_KEYS = [
     "type", "server_url", "organization_id", "root_verify_key", "user_id", "device_id", "device_label",
     "human_handle", "signing_key", "private_key", "initial_profile", "user_realm_id", "user_realm_key",
@@ -407,12 +407,13 @@ def test_devices_when_there_are_none(tmp_path: Path) -> None:
 # --- login ---------------------------------------------------------------------------------------
 
 
-def expected_login(created: Created, server: Any) -> dict[str, str]:
+def expected_login(created: Created, server: Any) -> dict[str, Any]:
     return {
         "organization_id": created.org,
         "user_id": created.out["user_id"],
         "device_id": created.out["device_id"],
         "server_url": server.url,
+        "at_risk": True,  # its only device, no recovery file
     }
 
 

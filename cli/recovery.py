@@ -1,0 +1,150 @@
+"""Keys lost = data lost: ``export-recovery``, ``import-recovery``,
+``change-auth``.
+
+The contract is fixed (issue 8): with ``--password-stdin`` every secret the
+command would ask on the terminal is read as one line of stdin, in the
+order asked.  Every input that can be checked without a secret (the file,
+the label, the keyring, the output path) is checked before any is asked;
+a failure leaves nothing written or changed on disk.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from ..core.errors import KeyringError
+from .common import (
+    EXIT_OK,
+    emit,
+    emit_created,
+    login_options,
+    open_session,
+    progress,
+    read_password,
+    subparser,
+)
+
+__all__ = ["register"]
+
+_KEEP_APART = (
+    "Keep the file and the passphrase in separate safe places: both are needed to get back in, "
+    "and anyone who has both can open your account."
+)
+
+
+def _check_keyring() -> None:
+    from ..core.keyring_store import keyring_available
+
+    if not keyring_available():
+        raise KeyringError(
+            "The OS keyring cannot be used on this computer.",
+            hint="Drop --keyring to protect the device with a password.",
+        )
+
+
+def cmd_export_recovery(args: argparse.Namespace) -> int:
+    from ..core import api
+    from ..core.recovery import check_recovery_target, default_recovery_path
+
+    output = Path(args.output).expanduser().absolute() if args.output else None
+    # Before the password is asked: the device and where its file goes.
+    target = check_recovery_target(output or default_recovery_path(api.find_device(args.device).organization_id))
+    _info, session = open_session(args)
+    try:
+        exported = api.export_recovery_device(session, target, progress=progress(args))
+    finally:
+        session.close()
+    emit(
+        args,
+        exported.to_json(),
+        f"Recovery file saved at {exported.recovery_file}\n"
+        f"Recovery passphrase (shown only now): {exported.passphrase}\n{_KEEP_APART}",
+    )
+    return EXIT_OK
+
+
+def cmd_import_recovery(args: argparse.Namespace) -> int:
+    from ..core import api
+    from ..core.values import DeviceLabel
+
+    path = Path(args.file).expanduser()
+    api.read_recovery_file(path)  # a recovery file, before any secret is asked
+    DeviceLabel(args.device_label)
+    if args.keyring:
+        _check_keyring()
+    passphrase = read_password(args, confirm=False, prompt="Recovery passphrase: ", what="recovery passphrase")
+    password = (
+        None
+        if args.keyring
+        else read_password(args, confirm=True, prompt="Password for the new device: ", what="password")
+    )
+    created = api.import_recovery_device(
+        path,
+        passphrase,
+        args.device_label,
+        password=password,
+        use_keyring=args.keyring,
+        progress=progress(args),
+    )
+    emit_created(args, created)
+    return EXIT_OK
+
+
+def cmd_change_auth(args: argparse.Namespace) -> int:
+    from ..core import api
+
+    info = api.find_device(args.device)
+    api.check_authentication_change(info.device_file)  # before any password is asked
+    if args.keyring:
+        _check_keyring()
+    current = None
+    if info.protection == "password":
+        current = read_password(args, confirm=False, prompt="Current password: ", what="current password")
+    new_password = (
+        read_password(args, confirm=True, prompt="New password: ", what="new password") if args.new_password else None
+    )
+    file = api.change_authentication(
+        info.device_file, current_password=current, new_password=new_password, use_keyring=args.keyring
+    )
+    changed = api.DeviceInfo.from_file(info.device_file, file)
+    emit(
+        args,
+        changed.to_json(),
+        f"{changed.describe()} is now protected by "
+        + ("the OS keyring: it opens without a password while your session is unlocked." if args.keyring
+           else "the new password."),
+    )
+    return EXIT_OK
+
+
+def register(sub: Any) -> None:
+    p = subparser(sub, "export-recovery", help="create a recovery file (and its passphrase) for a device's user")
+    login_options(p)
+    p.add_argument("--output", metavar="FILE", help="where to save it (default: Parsec_Recovery_File_<org>.psrk here)")
+    p.set_defaults(func=cmd_export_recovery)
+
+    p = subparser(sub, "import-recovery", help="make a new device on this computer from a recovery file")
+    p.add_argument("file", metavar="FILE", help="the .psrk recovery file")
+    p.add_argument("--device-label", required=True, help="the name of this new device")
+    p.add_argument(
+        "--password-stdin", action="store_true",
+        help="read the passphrase, then the new password, one line each from stdin",
+    )
+    p.add_argument("--keyring", action="store_true", help="protect the new device with the OS keyring")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_import_recovery)
+
+    p = subparser(sub, "change-auth", help="change a device's password, or switch it to or from the OS keyring")
+    p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
+    how = p.add_mutually_exclusive_group(required=True)
+    how.add_argument("--new-password", action="store_true", help="protect it with a new password")
+    how.add_argument("--keyring", action="store_true", help="protect it with the OS keyring (quick login)")
+    p.add_argument(
+        "--password-stdin", action="store_true",
+        help="read the current password, then the new one, one line each from stdin",
+    )
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_change_auth)
+

@@ -1,0 +1,147 @@
+"""The user's own devices, from verified certificates, and the official
+"keys lost = data lost" rule (fact sheet p).
+
+There is no device-list command: :func:`own_devices_from_certificates`
+walks ``certificate_get``'s common certificates in their (timestamp) order
+and verifies each one with the key of its author, the organization's root
+key for ``author = None`` or the verify key of a device certified earlier in
+the list, before using it.  Parsing and the rule are pure; only
+:func:`fetch_own_devices` sends a request.
+
+The rule, as the official client states it (``getSecurityWarnings`` in
+``client/src/components/misc/securityRecommendations.ts``, with
+``listOwnDevices``): a device is a *recovery* device when its purpose is
+``PASSPHRASE_RECOVERY`` or its label starts with ``recovery`` (certificates
+older than 3.2 have no purpose); the user has a recovery device when the
+count of (recovery or current) devices is not 1; the user has other devices
+when some device is neither a recovery device nor the current one.  At risk
+= neither.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from .certificates import DeviceCertificate, peek_certificate
+from .crypto import VerifyKey
+from .errors import CryptoError, ProtocolError
+from .protocol import unexpected_status
+from .values import DateTime, DeviceID, DeviceLabel, UserID
+
+if TYPE_CHECKING:
+    from .session import Session
+
+__all__ = [
+    "OwnDevice",
+    "SecurityWarnings",
+    "fetch_own_devices",
+    "own_devices_from_certificates",
+    "security_warnings",
+    "session_security_warnings",
+]
+
+RECOVERY_LABEL_PREFIX = "recovery"
+
+
+@dataclass(frozen=True)
+class OwnDevice:
+    device_id: DeviceID
+    device_label: DeviceLabel | None  # None in redacted certificates (OUTSIDER users)
+    purpose: str  # STANDARD, PASSPHRASE_RECOVERY, SHAMIR_RECOVERY, REGISTRATION
+    created_on: DateTime
+    created_by: DeviceID | None  # None: the organization's root key (bootstrap)
+
+    @property
+    def is_recovery(self) -> bool:
+        return self.purpose == "PASSPHRASE_RECOVERY" or (
+            self.device_label is not None and self.device_label.startswith(RECOVERY_LABEL_PREFIX)
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device_id": self.device_id.hex,
+            "device_label": self.device_label,
+            "purpose": self.purpose,
+            "created_on": str(self.created_on),
+            "created_by": self.created_by.hex if self.created_by else None,
+            "is_recovery": self.is_recovery,
+        }
+
+
+@dataclass(frozen=True)
+class SecurityWarnings:
+    has_recovery_device: bool
+    has_multiple_devices: bool
+
+    @property
+    def at_risk(self) -> bool:
+        """Only this device can open the organization: no recovery file, no
+        other device."""
+        return not (self.has_recovery_device or self.has_multiple_devices)
+
+
+def security_warnings(devices: Iterable[OwnDevice], current: DeviceID) -> SecurityWarnings:
+    devices = list(devices)
+    others = [d for d in devices if not d.is_recovery and d.device_id != current]
+    return SecurityWarnings(
+        has_recovery_device=len(devices) != len(others) + 1,
+        has_multiple_devices=bool(others),
+    )
+
+
+def own_devices_from_certificates(
+    common_certificates: Sequence[bytes], root_verify_key: VerifyKey, user_id: UserID
+) -> list[OwnDevice]:
+    """Verify the chain of common certificates and return ``user_id``'s
+    devices in the order they were certified.
+
+    Raises :class:`CryptoError` when a certificate does not verify or is
+    signed by a device no earlier certificate introduced."""
+    keys: dict[DeviceID, VerifyKey] = {}
+    out: list[OwnDevice] = []
+    for signed in common_certificates:
+        if not isinstance(signed, bytes):
+            raise CryptoError("A certificate is not binary data.")
+        kind, author = peek_certificate(signed)
+        if author is None:
+            key = root_verify_key
+        elif author in keys:
+            key = keys[author]
+        else:
+            raise CryptoError("A certificate is signed by a device no earlier certificate introduced.")
+        if kind != "device_certificate":
+            key.verify(signed)  # users, updates, revocations: only their signature matters here
+            continue
+        cert = DeviceCertificate.verify_and_load(signed, key, author)
+        keys[cert.device_id] = VerifyKey(cert.verify_key)
+        if cert.user_id == user_id:
+            out.append(OwnDevice(cert.device_id, cert.device_label, cert.purpose, cert.timestamp, cert.author))
+    return out
+
+
+def _common_certificates(reply: Mapping[str, Any]) -> list[bytes]:
+    if reply.get("status") != "ok":
+        raise unexpected_status("certificate_get", reply)
+    certs = reply.get("common_certificates")
+    if not isinstance(certs, list):
+        raise ProtocolError("The server's list of certificates is malformed.")
+    return certs
+
+
+def fetch_own_devices(session: Session) -> list[OwnDevice]:
+    """The logged-in user's devices, from the server's certificates."""
+    reply = session.client.send(
+        "certificate_get", common_after=None, sequester_after=None, shamir_recovery_after=None, realm_after={}
+    )
+    d = session.device
+    try:
+        return own_devices_from_certificates(_common_certificates(reply), d.root_verify_key, d.user_id)
+    except CryptoError as exc:
+        raise ProtocolError(f"The server sent certificates that do not verify: {exc.message}") from None
+
+
+def session_security_warnings(session: Session) -> SecurityWarnings:
+    """The official warnings for the logged-in device (``.at_risk``)."""
+    return security_warnings(fetch_own_devices(session), session.device.device_id)

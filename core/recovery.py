@@ -1,0 +1,336 @@
+"""Recovery files (``.psrk``): export one, and make a new device from one
+(fact sheet l).
+
+A recovery file holds an extra device of the same user, certified on the
+server with purpose ``PASSPHRASE_RECOVERY``, in libparsec's ``type:
+"recovery"`` device file; its keys are encrypted with 32 random bytes that
+the person keeps as the 13-group passphrase.  Importing authenticates as
+that device and certifies a new STANDARD device, which is saved with a
+password or the OS keyring; the recovery file itself is never written to
+and can be imported again.
+
+The codec and the device-creation reply handling are pure
+(:func:`dump_recovery_device`, :func:`load_recovery_device`,
+:func:`new_device_for_user`, :func:`device_create_retry`); the flows send
+requests.  Invariants of the flows: every input is checked and the new
+file is encrypted and written under a temporary name *before*
+``device_create`` is sent; :func:`_register_and_keep` is the one place that
+puts it in place or drops it, depending on what the server said.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .certificates import DeviceCertificate, device_create_fields
+from .crypto import SecretKey, SigningKey, key_to_passphrase, passphrase_to_key
+from .device_file import DeviceFile, decrypt_device
+from .devices import AtomicWrite, build_key_file, read_key_file_bytes
+from .errors import (
+    AuthenticationError,
+    DeviceFileCorruptError,
+    DeviceFileError,
+    DeviceFileWriteError,
+    ParsecTrayError,
+    ProtocolError,
+    ServerRefusedError,
+    ServerUnavailableError,
+    ServerUnreachableError,
+    WrongPasswordError,
+)
+from .flows import CreatedDevice, Progress, _check_protection, _noop, _prepare_file
+from .local_device import LocalDevice
+from .protocol import clock_error
+from .session import Session
+from .transport import Transport
+from .values import DateTime, DeviceID, DeviceLabel, OrganizationID
+
+__all__ = [
+    "RecoveryExport",
+    "device_create_retry",
+    "dump_recovery_device",
+    "export_recovery_device",
+    "import_recovery_device",
+    "load_recovery_device",
+    "new_device_for_user",
+    "read_recovery_file",
+    "recovery_device_label",
+    "recovery_file_name",
+    "register_device",
+]
+
+log = logging.getLogger(__name__)
+
+# libparsec's USER_CERTIFICATE_STAMP_AHEAD_US: how far past the server's
+# last certificate a retried certificate is stamped.
+STAMP_AHEAD_US = 500_000
+MAX_DEVICE_CREATE_ATTEMPTS = 5
+
+def recovery_file_name(organization_id: OrganizationID | str) -> str:
+    """The official client's name for the file (en-US)."""
+    return f"Parsec_Recovery_File_{organization_id}.psrk"
+
+
+def recovery_device_label(now: DateTime) -> DeviceLabel:
+    """The official CLI's label: ``recovery-<RFC 3339 UTC>``; its prefix is
+    what tells the official client it is a recovery device."""
+    return DeviceLabel(f"recovery-{now}")
+
+
+# --- pure: devices and the file ----------------------------------------------------
+
+
+def new_device_for_user(existing: LocalDevice, label: DeviceLabel) -> LocalDevice:
+    """Another device of ``existing``'s user: new id, signing key and local
+    key; the user's private key and realm are copied, never regenerated
+    (what was shared with the user is encrypted for them), as libparsec's
+    ``from_existing_device_for_user``."""
+    return dataclasses.replace(
+        existing,
+        device_id=DeviceID(uuid.uuid4()),
+        device_label=label,
+        signing_key=SigningKey.generate(),
+        local_symkey=SecretKey.generate(),
+    )
+
+
+def dump_recovery_device(device: LocalDevice) -> tuple[str, bytes]:
+    """``(passphrase, file bytes)`` for ``device``, under a fresh random key;
+    ``protected_on`` = ``created_on``, as libparsec writes it."""
+    key = SecretKey.generate()
+    return key_to_passphrase(key), build_key_file(device, "recovery", key).dump()
+
+
+_NOT_RECOVERY = "This is not a Parsec recovery file."
+
+
+def parse_recovery_file(raw: bytes) -> DeviceFile:
+    """The header of a recovery file (no passphrase needed)."""
+    try:
+        file = DeviceFile.load(raw)
+    except DeviceFileError:
+        raise DeviceFileCorruptError(_NOT_RECOVERY, hint="It may be damaged; use the .psrk file you saved.") from None
+    if file.type != "recovery":
+        raise DeviceFileCorruptError(
+            f"This is a device file protected by a {file.type}, not a recovery file.",
+            hint="Log in to it with 'parsec-tray login', or give the .psrk file you saved.",
+        )
+    return file
+
+
+def load_recovery_device(raw: bytes, passphrase: str) -> LocalDevice:
+    """The recovery device inside ``raw``; the checks in libparsec's order:
+    passphrase form, file, decryption, content."""
+    key = passphrase_to_key(passphrase)
+    file = parse_recovery_file(raw)
+    try:
+        return decrypt_device(file, key)
+    except WrongPasswordError:
+        raise WrongPasswordError(
+            "The passphrase does not match this recovery file.",
+            hint="Check it (dashes, spaces and case do not matter), or use the file saved with it.",
+        ) from None
+    except DeviceFileCorruptError:
+        raise DeviceFileCorruptError(_NOT_RECOVERY, hint="Its content is damaged.") from None
+
+
+def read_recovery_file(path: Path) -> bytes:
+    """The bytes of the file at ``path``, checked to be a recovery file."""
+    raw = read_key_file_bytes(path, "recovery file")
+    try:
+        parse_recovery_file(raw)
+    except DeviceFileCorruptError as exc:
+        raise DeviceFileCorruptError(f"{path}: {exc.message}", hint=exc.hint) from None
+    return raw
+
+
+# --- pure: device_create ---------------------------------------------------------------
+
+
+def device_certificate(author: LocalDevice, new: LocalDevice, purpose: str, timestamp: DateTime) -> DeviceCertificate:
+    return DeviceCertificate(
+        author=author.device_id,
+        timestamp=timestamp,
+        user_id=new.user_id,
+        device_id=new.device_id,
+        device_label=new.device_label,
+        verify_key=new.signing_key.verify_key.encode(),
+        purpose=purpose,
+    )
+
+
+def device_create_retry(reply: Mapping[str, Any], now: DateTime) -> DateTime | None:
+    """``None`` when ``device_create`` succeeded; the timestamp to sign again
+    with on ``require_greater_timestamp``; raises on any refusal."""
+    status = reply.get("status")
+    if status == "ok":
+        return None
+    if status == "require_greater_timestamp":
+        after = reply.get("strictly_greater_than")
+        if not isinstance(after, DateTime):
+            raise ProtocolError("The server asked for a later timestamp without saying which.")
+        return max(now, after.add_us(STAMP_AHEAD_US))
+    if status == "timestamp_out_of_ballpark":
+        raise clock_error(reply)
+    raise ServerRefusedError(
+        f"The server refused to add the device ({status}).",
+        status=str(status),
+        hint="This is a bug in Parsec Tray if it happens again; please report it.",
+    )
+
+
+# --- flows --------------------------------------------------------------------------
+
+
+def register_device(session: Session, new: LocalDevice, purpose: str, *, timestamp: DateTime | None = None) -> None:
+    """``device_create`` for ``new``, certified by ``session``'s device
+    (stamped ``timestamp``, default now), signed again with a later
+    timestamp as long as the server asks for one."""
+    ts = timestamp or DateTime.now()
+    for _ in range(MAX_DEVICE_CREATE_ATTEMPTS):
+        cert = device_certificate(session.device, new, purpose, ts)
+        reply = session.client.send("device_create", **device_create_fields(cert, session.device.signing_key))
+        retry = device_create_retry(reply, DateTime.now())
+        if retry is None:
+            return
+        ts = retry
+    raise ServerRefusedError(
+        "The server kept asking for a later timestamp; the device was not added.",
+        status="require_greater_timestamp",
+        hint="Try again in a moment.",
+    )
+
+
+def _device_exists(transport: Transport, device: LocalDevice) -> bool | None:
+    """Whether the server knows ``device`` (a ping with its keys); ``None``
+    when it cannot tell."""
+    try:
+        Session(device, transport=transport).ping()
+    except AuthenticationError as exc:
+        return False if exc.status == 403 else None
+    except (ServerUnreachableError, ServerUnavailableError, ProtocolError):
+        return None
+    return True
+
+
+def _register_and_keep(session: Session, new: LocalDevice, purpose: str, pending: AtomicWrite) -> Path:
+    """Certify ``new`` as ``session``'s user's device, then put its prepared
+    file in place: the one place that decides whether a new device's file is
+    kept.  A refusal drops it; when the request may have reached the server
+    but no answer came back, a ping with the new keys settles it."""
+    try:
+        try:
+            register_device(session, new, purpose)
+        except (ServerUnreachableError, ServerUnavailableError, ProtocolError) as exc:
+            exists = _device_exists(session.transport, new)
+            if exists is None:
+                exc.message = (
+                    f"{exc.message} Whether the server added the device is not known; nothing was saved on this computer."
+                )
+                raise
+            if not exists:
+                raise
+            log.info("device_create's answer was lost, but the device exists")
+    except BaseException:
+        pending.abort()
+        raise
+    return pending.commit()
+
+
+@dataclass(frozen=True, repr=False)
+class RecoveryExport:
+    recovery_file: Path
+    passphrase: str
+    device_id: str  # the recovery device's
+    organization_id: str
+
+    def __repr__(self) -> str:  # never print the passphrase
+        return f"RecoveryExport({self.recovery_file}, device={self.device_id})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "recovery_file": str(self.recovery_file),
+            "passphrase": self.passphrase,
+            "device_id": self.device_id,
+            "organization_id": self.organization_id,
+        }
+
+
+def default_recovery_path(organization_id: OrganizationID | str, folder: Path | None = None) -> Path:
+    return (folder or Path.cwd()) / recovery_file_name(organization_id)
+
+
+def check_recovery_target(path: Path) -> Path:
+    """Refuse a target that exists, before anything is created."""
+    if path.exists() or path.is_symlink():
+        raise DeviceFileWriteError(
+            f"A file already exists at {path}; it was left untouched.",
+            hint="Choose another file name (--output), or move that file away.",
+        )
+    return path
+
+
+def export_recovery_device(
+    session: Session, output: Path | None = None, *, progress: Progress | None = None
+) -> RecoveryExport:
+    """Create a recovery device for ``session``'s user and save its file at
+    ``output`` (default: the official name in the current folder), never
+    over an existing file, mode 0600."""
+    progress = progress or _noop
+    d = session.device
+    target = check_recovery_target(output or default_recovery_path(d.organization_id))
+    recovery = new_device_for_user(d, recovery_device_label(DateTime.now()))
+    passphrase, raw = dump_recovery_device(recovery)
+    pending = AtomicWrite(target, raw).prepare()
+    progress("Registering the recovery device on the server…")
+    path = _register_and_keep(session, recovery, "PASSPHRASE_RECOVERY", pending)
+    log.info("recovery device %s saved to %s", recovery.device_id.hex, path)
+    return RecoveryExport(path, passphrase, recovery.device_id.hex, str(d.organization_id))
+
+
+def import_recovery_device(
+    recovery_file: Path,
+    passphrase: str,
+    device_label: str,
+    *,
+    password: str | None = None,
+    use_keyring: bool = False,
+    config_dir: Path | None = None,
+    progress: Progress | None = None,
+) -> CreatedDevice:
+    """A new device of the recovery file's user on this computer, protected
+    by ``password`` or the OS keyring, logged in (``.session``)."""
+    progress = progress or _noop
+    label = DeviceLabel(device_label)
+    protection = _check_protection(password, use_keyring)
+    raw = read_recovery_file(Path(recovery_file))
+    progress("Opening the recovery file…")
+    recovery = load_recovery_device(raw, passphrase)
+    new = new_device_for_user(recovery, label)
+    progress(
+        "Encrypting the keys with your password…" if protection is not None else "Storing the key in the OS keyring…"
+    )
+    pending = _prepare_file(new, protection, config_dir)
+    recovery_session = Session(recovery)
+    try:
+        progress("Adding this device on the server…")
+        path = _register_and_keep(recovery_session, new, "STANDARD", pending)
+        progress("Logging in…")
+        session = Session(new, path, recovery_session.transport)
+        try:
+            session.ping()
+        except ParsecTrayError as exc:
+            # Nothing is lost: say so, or the person would think it all failed.
+            exc.message = f"The new device is saved in {path}, but logging in failed: {exc.message}"
+            raise
+    except BaseException:
+        recovery_session.close()
+        raise
+    return CreatedDevice.of(new, path, session)
+
