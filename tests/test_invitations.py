@@ -43,9 +43,11 @@ class RecordingTransport(Transport):
         super().__init__(*a, **kw)
         self.sent: list[tuple[str, bytes]] = []
 
-    def command(self, family: str, org: Any, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
+    def command(
+        self, family: str, org: Any, body: bytes, headers: Mapping[str, str], *, route: str = ""
+    ) -> dict[str, Any]:
         self.sent.append((family, body))
-        return super().command(family, org, body, headers)
+        return super().command(family, org, body, headers, route=route)
 
 
 def load_req(family: str, body: bytes) -> Any:
