@@ -232,6 +232,24 @@ class SecretServiceKeyring(KeyringBackend):
             )
 
     def get_password(self, service: str, user: str) -> str | None:
+        # Reading, the common case (every quick login), goes straight over
+        # jeepney: secretstorage would load cryptography (about 7 MB that stay
+        # resident in the tray) for a transport encryption the local session
+        # bus does not need.  Only a locked item with a prompt allowed takes
+        # secretstorage's path (it knows the prompt dance).
+        try:
+            found = _plain_lookup(service, user)
+        except KeyringError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the boundary: jeepney, sockets
+            raise translate_error(exc, saving=False) from None
+        if found is not _LOCKED:
+            return found if isinstance(found, str) else None
+        if self.prompt_timeout is None:
+            raise KeyringError("The OS keyring is locked.", hint=_LOAD_HINT)
+        return self._get_password_prompting(service, user)
+
+    def _get_password_prompting(self, service: str, user: str) -> str | None:
         def go(ss: Any, conn: Any) -> str | None:
             items = list(ss.search_items(conn, {"service": service, "username": user}))
             if not items:
@@ -241,13 +259,7 @@ class SecretServiceKeyring(KeyringBackend):
             item = items[0]
             if item.is_locked():
                 self._unlock(item, saving=False)
-            secret = item.get_secret()
-            try:
-                return bytes(secret).decode("utf-8")
-            except UnicodeDecodeError:
-                raise KeyringError(
-                    "The OS keyring's entry for this device is not text.", hint=_LOAD_HINT
-                ) from None
+            return _secret_text(bytes(item.get_secret()))
 
         result: str | None = self._run(False, go)
         return result
@@ -286,6 +298,85 @@ class SecretServiceKeyring(KeyringBackend):
             log.info("OS keyring not available: %s", exc.message)
             return False
         return ok
+
+
+_SECRETS = "org.freedesktop.secrets"
+_LOCKED = object()  # the item exists but is locked
+
+
+def _secret_text(secret: bytes) -> str:
+    try:
+        return secret.decode("utf-8")
+    except UnicodeDecodeError:
+        raise KeyringError("The OS keyring's entry for this device is not text.", hint=_LOAD_HINT) from None
+
+
+def _plain_lookup(service: str, user: str) -> Any:
+    """The secret of the {service, username} item (keyring-rs's own, with
+    ``target="default"``, first), ``None`` when there is none, or
+    :data:`_LOCKED`; read with the Secret Service's ``plain`` session (the
+    secret crosses the local session bus unencrypted, as with any D-Bus
+    client that does not negotiate one)."""
+    from jeepney import DBusAddress, Properties, new_method_call
+    from jeepney.io.blocking import open_dbus_connection
+    from jeepney.wrappers import DBusErrorResponse, unwrap_msg
+
+    try:
+        conn = open_dbus_connection(bus="SESSION")
+    except (KeyError, OSError) as exc:  # no DBUS_SESSION_BUS_ADDRESS, or nothing there
+        raise KeyringError(
+            "No OS keyring (Secret Service) is reachable on this computer.", hint=_LOAD_HINT
+        ) from exc
+    try:
+        secrets_service = DBusAddress("/org/freedesktop/secrets", _SECRETS, "org.freedesktop.Secret.Service")
+
+        def call(addr: DBusAddress, method: str, signature: str = "", args: tuple[Any, ...] = ()) -> Any:
+            try:
+                return unwrap_msg(
+                    conn.send_and_get_reply(new_method_call(addr, method, signature, args), timeout=10)
+                )
+            except DBusErrorResponse as exc:
+                if exc.name in (
+                    "org.freedesktop.DBus.Error.ServiceUnknown",
+                    "org.freedesktop.DBus.Error.NameHasNoOwner",
+                ):
+                    raise KeyringError(
+                        "No OS keyring (Secret Service) is reachable on this computer.", hint=_LOAD_HINT
+                    ) from None
+                raise
+
+        unlocked, locked = call(
+            secrets_service, "SearchItems", "a{ss}", ({"service": service, "username": user},)
+        )
+        paths = [(p, False) for p in unlocked] + [(p, True) for p in locked]
+        if not paths:
+            return None
+
+        def is_keyring_rs(path: str) -> bool:
+            item = DBusAddress(path, _SECRETS, "org.freedesktop.Secret.Item")
+            msg = Properties(item).get("Attributes")
+            ((_sig, attributes),) = unwrap_msg(conn.send_and_get_reply(msg, timeout=10))
+            return bool(attributes.get("target") == "default")
+
+        if len(paths) > 1:
+            paths.sort(key=lambda p: not is_keyring_rs(p[0]))
+        path, is_locked = paths[0]
+        if is_locked:
+            return _LOCKED
+        _output, session = call(secrets_service, "OpenSession", "sv", ("plain", ("s", "")))
+        try:
+            (secrets,) = call(secrets_service, "GetSecrets", "aoo", ([path], session))
+        finally:
+            try:
+                call(DBusAddress(session, _SECRETS, "org.freedesktop.Secret.Session"), "Close")
+            except Exception:  # noqa: BLE001 - closing is best effort
+                pass
+        if path not in secrets:
+            return _LOCKED  # locked between the search and the read
+        _session, _params, value, _content_type = secrets[path]
+        return _secret_text(bytes(value))
+    finally:
+        conn.close()
 
 
 class MacKeychainKeyring(KeyringBackend):

@@ -16,9 +16,8 @@ from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import quote
 
-import requests
-
 from . import protocol
+from ._requests import requests
 from .addr import ParsecAddr
 from .crypto import SigningKey
 from .errors import ProtocolError, ServerUnreachableError, TLSError

@@ -324,6 +324,31 @@ def _child_load_with_a_locked_login_keyring() -> None:
         assert "locked" in str(exc) and "password" in str(exc)
 
 
+def _child_quick_login_stays_lean() -> None:
+    """Reading the key (every quick login) loads neither secretstorage nor
+    cryptography: they would stay resident in the tray for good."""
+    from parsec_tray.core.devices import list_device_files
+
+    (listed,) = list_device_files()
+    device = ks.load_device_with_keyring(listed.file)
+    assert device.device_label == "A-pc"
+    heavy = sorted({m.split(".")[0] for m in sys.modules} & {"secretstorage", "cryptography", "keyring"})
+    assert heavy == [], heavy
+
+
+def _child_load_a_locked_item_with_a_prompt_allowed() -> None:
+    """A locked keyring with no one to answer the prompt: secretstorage's
+    path, and a sentence at the end of the wait."""
+    from parsec_tray.core.devices import list_device_files
+
+    (listed,) = list_device_files()
+    try:
+        ks.load_device_with_keyring(listed.file, backend=ks.SecretServiceKeyring(prompt_timeout=0.5))
+        raise AssertionError("loaded from a locked keyring")
+    except errors.KeyringError as exc:
+        assert "keyring" in str(exc).lower(), exc
+
+
 def _no_keyring_checks(words: str) -> None:
     from parsec_tray.core.crypto import SecretKey
     from parsec_tray.core.devices import build_key_file
@@ -401,6 +426,12 @@ def test_locked_keyring_is_a_keyring_error(tmp_path: Path) -> None:
 def test_login_keyring_unlocked_with_the_wrong_password(tmp_path: Path) -> None:
     run_child(tmp_path, "_child_save_for_later", "unlocked")
     run_child(tmp_path, "_child_load_with_a_locked_login_keyring", "wrong-password")
+
+
+def test_quick_login_reads_the_key_without_secretstorage(tmp_path: Path) -> None:
+    run_child(tmp_path, "_child_save_for_later", "unlocked")
+    run_child(tmp_path, "_child_quick_login_stays_lean", "unlocked")
+    run_child(tmp_path, "_child_load_a_locked_item_with_a_prompt_allowed", "wrong-password")
 
 
 def test_no_dbus_is_a_keyring_error_not_a_traceback(tmp_path: Path) -> None:

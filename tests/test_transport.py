@@ -420,3 +420,22 @@ def test_real_server_500_then_the_transport_still_works(real_device: LocalDevice
         assert client.send("ping", ping="after")["pong"] == "after"
     finally:
         transport.close()
+
+
+def test_requests_is_imported_without_a_charset_guesser() -> None:
+    """About 4 MB the tray would keep all day: requests' encoding guesser is
+    not loaded, requests falls back to UTF-8 for text, and the guesser can
+    still be imported by anything else afterwards."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings; warnings.simplefilter('error'); "
+        "import parsec_tray.core.transport, requests, requests.compat; "
+        "assert requests.compat.chardet is None; "
+        "assert not {'charset_normalizer', 'chardet'} & set(sys.modules), sorted(sys.modules); "
+        "r = requests.models.Response(); r._content = 'é'.encode(); assert r.text == 'é'; "
+        "import charset_normalizer; print('ok')"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr
