@@ -1,0 +1,619 @@
+"""core/invite without a server: the SAS functions against libparsec's
+known answers, the two machines back to back, and the driver's two sides
+through an in-memory room (tests/invite_room.py) whose every request and
+reply is loaded with the reference bindings' loaders.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import require
+from parsec_tray.core import bootstrap, errors
+from parsec_tray.core.addr import ParsecAddr, ParsecInvitationAddr, ParsecOrganizationBootstrapAddr
+from parsec_tray.core.crypto import PrivateKey, SecretKey, SigningKey
+from parsec_tray.core.devices import AtomicWrite
+from parsec_tray.core.invitations import Claimer, Greeter
+from parsec_tray.core.invite import driver, sas
+from parsec_tray.core.invite.machines import ClaimerMachine, ClaimerState, GreeterMachine, GreeterState
+from parsec_tray.core.invite.payloads import (
+    DeviceClaim,
+    DeviceConfirmation,
+    PayloadError,
+    UserClaim,
+    UserConfirmation,
+)
+from parsec_tray.core.local_device import LocalDevice
+from parsec_tray.core.serialization import format_v0_dump, format_v0_load
+from parsec_tray.core.values import (
+    AccessToken,
+    DeviceID,
+    DeviceLabel,
+    HumanHandle,
+    OrganizationID,
+    UserID,
+    UserProfile,
+)
+
+try:
+    import parsec._parsec as P
+    from invite_room import Room, RoomSession, RoomTransport
+except ImportError:  # pragma: no cover - require() fails or skips below
+    P = None
+
+
+def bindings() -> None:
+    require(P is not None, "parsec-cloud 3.9.3 (the parsec._parsec reference bindings)")
+
+
+# --- SAS: libparsec's known answers ---------------------------------------------------------
+
+# libparsec/crates/types/tests/unit/sas_code.rs at tag v3.9.3 (test `generate`).
+SAS_CLAIMER_NONCE = bytes.fromhex(
+    "f4b8b6327c5d49580d34fdb0512cbcb9b794511eb33631258dfdbcf7ebccc875909e"
+    "79ae346d6eefbf775fed9fe9027cae0f56bb9269f0aae3eaf614cd89e77e"
+)
+SAS_GREETER_NONCE = bytes.fromhex(
+    "031a533ea63a2d85f5ca69720dfdde2799982aebff22cca1d97b433770492f291721"
+    "c59b088afcecb80385ce313b58902ea3bac3857856194af4d08c8f0b8c3c"
+)
+SAS_SHARED_KEY = bytes.fromhex("1452fb69a5eed5c1e432c3e666d7b17bdf21b33088086682ddc45b6fa33a0460")
+# libparsec/crates/crypto/tests/unit/private.rs at tag v3.9.3 (shared secret key test).
+PRIVKEY1 = bytes.fromhex("7d406ac1e4df6c16d656290350499345432e8f75260c2809302ba8c4500548c2")
+PRIVKEY2 = bytes.fromhex("1e41b6450e2862452c2c40f5b1b6298d8a2433b3131ac8291a4840e5057c313b")
+SHARED = bytes.fromhex("4883290bad8fb20dee068de4967e5df149bda8c3702864bc7cb5d59c098a642f")
+
+
+def test_sas_codes_known_answer() -> None:
+    assert sas.sas_codes(SAS_CLAIMER_NONCE, SAS_GREETER_NONCE, SecretKey(SAS_SHARED_KEY)) == ("4BKE", "QR2Q")
+    # The nonces' order matters: swapped, other codes.
+    assert sas.sas_codes(SAS_GREETER_NONCE, SAS_CLAIMER_NONCE, SecretKey(SAS_SHARED_KEY)) != ("4BKE", "QR2Q")
+
+
+@pytest.mark.parametrize(("value", "code"), [(0, "AAAA"), (123456, "AU2D"), (2**20 - 1, "9999")])
+def test_sas_encoding_known_answers(value: int, code: str) -> None:
+    assert sas.encode_sas(value) == code
+    assert sas.decode_sas(code) == value
+
+
+@pytest.mark.parametrize("bad", ["AAA", "AAAAA", "AIAA", "AA1A", "#AAA"])
+def test_sas_decoding_refuses_what_libparsec_refuses(bad: str) -> None:
+    with pytest.raises(errors.InvalidValueError):
+        sas.decode_sas(bad)
+    with pytest.raises(errors.InvalidValueError):
+        sas.encode_sas(2**20)
+
+
+def test_shared_key_known_answer_both_ways() -> None:
+    k1, k2 = PrivateKey(PRIVKEY1), PrivateKey(PRIVKEY2)
+    as_greeter = sas.shared_secret_key(k1, k2.public_key, i_am_greeter=True)
+    as_claimer = sas.shared_secret_key(k2, k1.public_key, i_am_greeter=False)
+    assert as_greeter.encode() == as_claimer.encode() == SHARED
+    assert sas.shared_secret_key(k1, k2.public_key, i_am_greeter=False).encode() != SHARED
+
+
+def test_sas_mac_is_libparsecs() -> None:
+    bindings()
+    data = SAS_CLAIMER_NONCE + SAS_GREETER_NONCE
+    assert SecretKey(SAS_SHARED_KEY).mac_512(data) == P.SecretKey(SAS_SHARED_KEY).mac_512(data)
+
+
+def test_choices_and_answers() -> None:
+    for _ in range(50):
+        choices = sas.sas_choices("4BKE")
+        assert len(choices) == 4 and choices.count("4BKE") == 1
+        assert all(len(c) == 4 and sas.decode_sas(c) >= 0 for c in choices)
+    choices = ["AAAA", "4BKE", "9999", "AU2D"]
+    assert sas.pick_choice("4bke\n", choices) == "4BKE"
+    assert sas.pick_choice(" 2 ", choices) == "4BKE"
+    assert sas.pick_choice("4", choices) == "AU2D"
+    for nothing in ("", "5", "0", "ZZZZ", "none"):
+        assert sas.pick_choice(nothing, choices) is None
+
+
+def test_poll_delays_are_the_official_throttle() -> None:
+    assert [round(driver.poll_delay(n, 1000) * 1000) for n in range(1, 8)] == [
+        31,
+        62,
+        125,
+        250,
+        500,
+        1000,
+        1000,
+    ]
+    assert driver.poll_delay(1, 320) == 0.01
+
+
+# --- the two machines back to back ----------------------------------------------------------
+
+
+def _exchange(g: GreeterMachine, c: ClaimerMachine) -> None:
+    """One step each, as the server pairs them (same number on both sides)."""
+    gs, cs = g.step, c.step
+    assert gs is not None and cs is not None
+    assert g.step_number == c.step_number
+    g.receive(cs)
+    c.receive(gs)
+
+
+def _to_trust(user: bool) -> tuple[GreeterMachine, ClaimerMachine]:
+    g, c = GreeterMachine(is_user_invitation=user), ClaimerMachine(is_user_invitation=user)
+    for _ in range(4):  # steps 0..3
+        _exchange(g, c)
+    assert g.state == GreeterState.KNOW_SAS and c.state == ClaimerState.KNOW_SAS
+    assert g.shared_key == c.shared_key
+    assert (g.claimer_sas, g.greeter_sas) == (c.claimer_sas, c.greeter_sas)
+    return g, c
+
+
+def _author() -> LocalDevice:
+    addr = ParsecOrganizationBootstrapAddr(
+        ParsecAddr("127.0.0.1", 1, use_ssl=False), OrganizationID("Org"), None
+    )
+    return bootstrap.prepare(addr, HumanHandle("alice@example.com", "Alice"), DeviceLabel("laptop")).device
+
+
+@pytest.mark.parametrize("user", [True, False], ids=["user", "device"])
+def test_machines_back_to_back_right_codes(user: bool) -> None:
+    g, c = _to_trust(user)
+    assert c.choose_greeter_code(g.greeter_sas)
+    assert c.state == ClaimerState.TRUSTS_PEER
+    _exchange(g, c)  # 4
+    assert g.state == GreeterState.TRUSTED_BY_PEER and c.own_code == g.claimer_sas
+    assert g.choose_claimer_code(c.own_code.lower())  # as typed
+    _exchange(g, c)  # 5
+    assert c.state == ClaimerState.TRUSTED
+    handle = HumanHandle("bob@example.com", "Bob") if user else None
+    c.make_claim(DeviceLabel("bob-pc"), handle)
+    _exchange(g, c)  # 6
+    assert isinstance(g.claim, UserClaim if user else DeviceClaim)
+    assert g.claim.requested_device_label == "bob-pc"
+    assert c.signing_key is not None and g.claim.verify_key == c.signing_key.verify_key
+    author = _author()
+    uid, did = UserID(uuid.uuid4()), DeviceID(uuid.uuid4())
+    conf: UserConfirmation | DeviceConfirmation
+    if user:
+        assert isinstance(g.claim, UserClaim) and c.user_private_key is not None
+        assert (
+            g.claim.requested_human_handle == handle and g.claim.public_key == c.user_private_key.public_key
+        )
+        conf = UserConfirmation(
+            uid, did, DeviceLabel("bob-pc"), handle, UserProfile.STANDARD, author.root_verify_key
+        )  # type: ignore[arg-type]
+    else:
+        conf = DeviceConfirmation(
+            author.user_id,
+            did,
+            DeviceLabel("bob-pc"),
+            author.human_handle,
+            author.initial_profile,
+            author.private_key,
+            author.user_realm_id,
+            author.user_realm_key,
+            author.root_verify_key,
+        )
+    wrong_kind = (
+        DeviceConfirmation(
+            uid,
+            did,
+            DeviceLabel("x"),
+            author.human_handle,
+            UserProfile.ADMIN,
+            author.private_key,
+            author.user_realm_id,
+            author.user_realm_key,
+            author.root_verify_key,
+        )
+        if user
+        else UserConfirmation(
+            uid, did, DeviceLabel("x"), author.human_handle, UserProfile.ADMIN, author.root_verify_key
+        )
+    )
+    with pytest.raises(errors.GreetingStateError):  # each invitation takes its own kind of confirmation
+        g.confirm(wrong_kind)
+    assert g.state == GreeterState.KNOW_CLAIM
+    g.confirm(conf)
+    _exchange(g, c)  # 7
+    assert c.confirmation is not None and c.confirmation.device_id == did
+    if not user:
+        assert isinstance(c.confirmation, DeviceConfirmation)
+        assert c.confirmation.private_key.encode() == author.private_key.encode()
+        assert c.confirmation.user_realm_key == author.user_realm_key
+    _exchange(g, c)  # 8
+    assert g.state == GreeterState.DONE and c.state == ClaimerState.DONE
+    assert g.step is None and c.step is None
+
+
+@pytest.mark.parametrize("wrong", ["other", None], ids=["wrong-code", "none-of-these"])
+def test_machines_wrong_code_on_either_side(wrong: str | None) -> None:
+    g, c = _to_trust(True)
+    choices = c.greeter_code_choices()
+    assert g.greeter_sas in choices
+    other = next(x for x in choices if x != g.greeter_sas) if wrong else None
+    assert c.choose_greeter_code(other) is False
+    assert c.state == ClaimerState.CANCELLED and c.cancel_reason == "INVALID_SAS_CODE" and c.step is None
+
+    g, c = _to_trust(False)
+    assert c.choose_greeter_code(g.greeter_sas)
+    _exchange(g, c)
+    choices = g.claimer_code_choices()
+    other = next(x for x in choices if x != c.own_code) if wrong else None
+    assert g.choose_claimer_code(other) is False
+    assert g.state == GreeterState.CANCELLED and g.cancel_reason == "INVALID_SAS_CODE"
+
+
+def test_illegal_events_raise_and_leave_the_state() -> None:
+    g, c = GreeterMachine(is_user_invitation=True), ClaimerMachine(is_user_invitation=True)
+    for call in (
+        lambda: c.choose_greeter_code("AAAA"),
+        lambda: c.make_claim(DeviceLabel("x"), HumanHandle("a@b.c", "A")),
+        lambda: c.acknowledged(),
+        lambda: g.choose_claimer_code("AAAA"),
+        lambda: g.claimer_code_choices(),
+    ):
+        with pytest.raises(errors.GreetingStateError):
+            call()
+    assert g.state == GreeterState.KNOW_NOTHING and c.state == ClaimerState.KNOW_NOTHING
+    with pytest.raises(errors.GreetingStateError):
+        c.own_code  # noqa: B018 - never shown before trusting the greeter
+    # A peer step of another number: a protocol error, state unchanged.
+    with pytest.raises(errors.ProtocolError):
+        g.receive({"step": "NUMBER_1_SEND_HASHED_NONCE", "hashed_nonce": bytes(32)})
+    assert g.state == GreeterState.KNOW_NOTHING
+    g.cancel()
+    assert g.state == GreeterState.CANCELLED and g.cancel_reason == "MANUALLY_CANCELLED"
+    with pytest.raises(errors.GreetingStateError):
+        g.cancel()
+    with pytest.raises(errors.GreetingStateError):
+        g.receive({"step": "NUMBER_0_WAIT_PEER", "public_key": bytes(32)})
+
+
+def test_steps_are_identical_until_answered() -> None:
+    g, c = GreeterMachine(is_user_invitation=True), ClaimerMachine(is_user_invitation=True)
+    assert g.step == g.step and c.step == c.step
+    _exchange(g, c)
+    assert c.step == c.step and c.step["hashed_nonce"] == sas.hash_nonce(c._nonce)  # type: ignore[index]
+
+
+def test_greeter_refuses_a_nonce_that_breaks_its_commitment() -> None:
+    g, c = GreeterMachine(is_user_invitation=True), ClaimerMachine(is_user_invitation=True)
+    for _ in range(3):
+        _exchange(g, c)
+    with pytest.raises(PayloadError) as e:
+        g.receive({"step": "NUMBER_3_SEND_NONCE", "claimer_nonce": sas.generate_nonce()})
+    assert e.value.reason == "INVALID_NONCE_HASH"
+    assert g.state == GreeterState.CANCELLED and g.cancel_reason == "INVALID_NONCE_HASH"
+
+
+@pytest.mark.parametrize(
+    ("tamper", "reason"),
+    [
+        (lambda p, k: p[:-1] + bytes([p[-1] ^ 1]), "UNDECIPHERABLE_PAYLOAD"),
+        (lambda p, k: SecretKey.generate().encrypt(b"\x00zz"), "UNDECIPHERABLE_PAYLOAD"),
+        (lambda p, k: k.encrypt(b"\x07garbage"), "UNDESERIALIZABLE_PAYLOAD"),
+        (lambda p, k: k.encrypt(format_v0_dump({"type": "invite_user_data"})), "INCONSISTENT_PAYLOAD"),
+    ],
+    ids=["flipped", "other-key", "not-a-document", "missing-fields"],
+)
+def test_claim_payload_tampering_cancels_with_libparsecs_reason(tamper: Any, reason: str) -> None:
+    g, c = _to_trust(True)
+    c.choose_greeter_code(g.greeter_sas)
+    _exchange(g, c)
+    g.choose_claimer_code(c.own_code)
+    _exchange(g, c)
+    c.make_claim(DeviceLabel("pc"), HumanHandle("bob@example.com", "Bob"))
+    step = c.step
+    assert step is not None
+    with pytest.raises(PayloadError) as e:
+        g.receive({**step, "claimer_payload": tamper(step["claimer_payload"], g.shared_key)})
+    assert e.value.reason == reason and g.cancel_reason == reason and g.is_cancelled
+
+
+def test_payloads_decrypt_with_the_reference_secret_box() -> None:
+    """What we encrypt opens with libparsec's SecretKey (fields in the
+    schema's order), and what it encrypts opens here."""
+    bindings()
+    key = SecretKey.generate()
+    claim = UserClaim(
+        DeviceLabel("pc"),
+        HumanHandle("bob@example.com", "Bob"),
+        PrivateKey.generate().public_key,
+        SigningKey.generate().verify_key,
+    )
+    document = P.SecretKey(key.encode()).decrypt(claim.encrypt(key))
+    opened = format_v0_load(document)
+    assert list(opened) == [
+        "type",
+        "requested_device_label",
+        "requested_human_handle",
+        "public_key",
+        "verify_key",
+    ]
+    assert opened["type"] == "invite_user_data" and opened["requested_human_handle"] == [
+        "bob@example.com",
+        "Bob",
+    ]
+    assert UserClaim.decrypt(key, P.SecretKey(key.encode()).encrypt(document)) == claim
+
+
+# --- the driver, both sides, through the in-memory room -------------------------------------
+
+
+class ScriptedGreeter:
+    def __init__(
+        self,
+        codes: queue.Queue[str],
+        theirs: queue.Queue[str],
+        *,
+        pick: str = "right",
+        profile: UserProfile = UserProfile.STANDARD,
+    ) -> None:
+        self.codes, self.theirs, self.pick, self.profile = codes, theirs, pick, profile
+        self.claims: list[Any] = []
+
+    def show_code(self, code: str) -> None:
+        self.codes.put(code)
+
+    def choose_code(self, choices: list[str]) -> str | None:
+        right = self.theirs.get(timeout=30)
+        assert right in choices
+        return _pick(self.pick, right, choices)
+
+    def review(self, claim: Any) -> driver.Approval:
+        self.claims.append(claim)
+        handle = getattr(claim, "requested_human_handle", None)
+        return driver.Approval(claim.requested_device_label, handle, self.profile)
+
+
+class ScriptedClaimer:
+    def __init__(self, codes: queue.Queue[str], theirs: queue.Queue[str], *, pick: str = "right") -> None:
+        self.codes, self.theirs, self.pick = codes, theirs, pick
+        self.greeters: list[Any] = []
+
+    def choose_code(self, choices: list[str], greeter: Any) -> str | None:
+        self.greeters.append(greeter)
+        right = self.theirs.get(timeout=30)
+        assert right in choices
+        return _pick(self.pick, right, choices)
+
+    def show_code(self, code: str) -> None:
+        self.codes.put(code)
+
+
+def _pick(how: str, right: str, choices: list[str]) -> str | None:
+    if how == "right":
+        return right
+    if how == "none":
+        return None
+    return next(c for c in choices if c != right)
+
+
+@pytest.fixture
+def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv(driver.THROTTLE_ENV, "40")
+
+
+class Pair:
+    """A greeter (thread) and a claimer (this thread) over one room."""
+
+    def __init__(
+        self,
+        tmp: Path,
+        *,
+        user: bool,
+        greeter_pick: str = "right",
+        claimer_pick: str = "right",
+        admins: int = 1,
+    ) -> None:
+        self.tmp, self.user = tmp, user
+        self.author = _author()
+        self.others = [_author() for _ in range(admins - 1)]
+        self.room = Room([self.author.user_id, *(o.user_id for o in self.others)])
+        g_codes: queue.Queue[str] = queue.Queue()
+        c_codes: queue.Queue[str] = queue.Queue()
+        self.gui = ScriptedGreeter(g_codes, c_codes, pick=greeter_pick)
+        self.cui = ScriptedClaimer(c_codes, g_codes, pick=claimer_pick)
+        self.greeted: list[Any] = []
+        self.addr = ParsecInvitationAddr(
+            self.author.server, self.author.organization_id, "USER" if user else "DEVICE", AccessToken.new()
+        )
+
+    def greeter(self, who: LocalDevice | None = None) -> threading.Thread:
+        who = who or self.author
+
+        def run() -> None:
+            try:
+                link = Greeter(RoomSession(self.room, who), self.addr.token)  # type: ignore[arg-type]
+                self.greeted.append(driver.greet_with(link, who, is_user_invitation=self.user, ui=self.gui))
+            except BaseException as exc:
+                self.greeted.append(exc)
+
+        t = threading.Thread(target=run, daemon=True)
+        t.start()
+        return t
+
+    def claim(self) -> tuple[LocalDevice, Path, Any]:
+        handle = HumanHandle("bob@example.com", "Bob") if self.user else None
+        return driver.claim_with(
+            lambda: Claimer(self.addr, transport=RoomTransport(self.room)),  # type: ignore[arg-type]
+            self.addr,
+            self.room.greeters,
+            is_user_invitation=self.user,
+            ui=self.cui,
+            device_label=DeviceLabel("bob-pc"),
+            human_handle=handle,
+            prepare=lambda d: AtomicWrite(self.tmp / f"{d.device_id.hex}.keys", d.dump()).prepare(),
+        )
+
+
+@pytest.fixture
+def tmp_keys(tmp_path: Path) -> Iterator[Path]:
+    bindings()
+    yield tmp_path
+
+
+@pytest.mark.parametrize("user", [True, False], ids=["user", "device"])
+def test_driver_both_sides_in_memory(tmp_keys: Path, fast_polls: None, user: bool) -> None:
+    pair = Pair(tmp_keys, user=user)
+    t = pair.greeter()
+    device, path, org_addr = pair.claim()
+    t.join(30)
+    (greeted,) = pair.greeted
+    assert isinstance(greeted, driver.Greeted), greeted
+    assert pair.room.completed
+    assert (greeted.user_id, greeted.device_id) == (device.user_id, device.device_id)
+    assert LocalDevice.load(path.read_bytes()).device_id == device.device_id
+    assert device.root_verify_key == pair.author.root_verify_key
+    assert org_addr.organization_id == pair.author.organization_id
+    ((cmd, fields),) = pair.room.created
+    vk = P.VerifyKey(pair.author.signing_key.verify_key.encode())
+    author = P.DeviceID.from_hex(pair.author.device_id.hex)
+    dcert = P.DeviceCertificate.verify_and_load(fields["device_certificate"], vk, expected_author=author)
+    assert dcert.verify_key.encode() == device.signing_key.verify_key.encode()
+    assert dcert.device_id.hex == device.device_id.hex and str(dcert.device_label.str) == "bob-pc"
+    if user:
+        assert cmd == "user_create"
+        ucert = P.UserCertificate.verify_and_load(fields["user_certificate"], vk, expected_author=author)
+        assert ucert.public_key.encode() == device.private_key.public_key.encode()
+        assert ucert.user_id.hex == device.user_id.hex and str(ucert.profile) == str(P.UserProfile.STANDARD)
+        assert ucert.timestamp == dcert.timestamp
+        assert (
+            device.human_handle == HumanHandle("bob@example.com", "Bob")
+            and device.user_realm_key != pair.author.user_realm_key
+        )
+    else:
+        assert cmd == "device_create" and set(fields) == {"device_certificate", "redacted_device_certificate"}
+        assert device.user_id == pair.author.user_id and device.private_key.encode() == pair.author.private_key.encode()
+        assert (device.user_realm_id, device.user_realm_key) == (
+            pair.author.user_realm_id,
+            pair.author.user_realm_key,
+        )
+    # Every step went through the reference loaders (the room loads them).
+    kinds = {type(r).__module__ + type(r).__name__ for _, r in pair.room.requests}
+    assert len(kinds) >= 5
+
+
+@pytest.mark.parametrize(
+    ("greeter_pick", "claimer_pick", "chooser"),
+    [
+        ("right", "wrong", "CLAIMER"),
+        ("right", "none", "CLAIMER"),
+        ("wrong", "right", "GREETER"),
+        ("none", "right", "GREETER"),
+    ],
+)
+def test_driver_wrong_codes_cancel_and_save_nothing(
+    tmp_keys: Path, fast_polls: None, greeter_pick: str, claimer_pick: str, chooser: str
+) -> None:
+    pair = Pair(tmp_keys, user=True, greeter_pick=greeter_pick, claimer_pick=claimer_pick)
+    t = pair.greeter()
+    with pytest.raises(errors.GreetingCancelledError) as e:
+        pair.claim()
+    t.join(30)
+    (g_err,) = pair.greeted
+    assert isinstance(g_err, errors.GreetingCancelledError)
+    for err, side in ((e.value, "CLAIMER"), (g_err, "GREETER")):
+        assert err.reason == "INVALID_SAS_CODE"
+        assert err.by_peer is (side != chooser)
+        assert ("did not match" in str(err)) and ("other side reported" in str(err)) is err.by_peer
+    (att,) = pair.room.attempts.values()
+    assert att.cancelled == (chooser, "INVALID_SAS_CODE")
+    assert list(tmp_keys.iterdir()) == [] and pair.room.created == [] and not pair.room.completed
+
+
+def test_driver_greeter_gives_up_and_the_claimer_is_told(tmp_keys: Path, fast_polls: None) -> None:
+    pair = Pair(tmp_keys, user=False)
+
+    def give_up(choices: list[str]) -> str | None:
+        raise KeyboardInterrupt
+
+    pair.gui.choose_code = give_up  # type: ignore[method-assign]
+    t = pair.greeter()
+    with pytest.raises(errors.GreetingCancelledError) as e:
+        pair.claim()
+    t.join(30)
+    assert isinstance(pair.greeted[0], KeyboardInterrupt)
+    assert e.value.by_peer and e.value.reason == "MANUALLY_CANCELLED" and e.value.origin == "GREETER"
+    assert "other side cancelled" in str(e.value)
+    assert list(tmp_keys.iterdir()) == []
+
+
+def test_claimer_waits_on_every_admin_first_wins(tmp_keys: Path, fast_polls: None) -> None:
+    pair = Pair(tmp_keys, user=True, admins=3)
+    second = pair.others[0]
+    # The claimer has an attempt with each administrator before anyone joins.
+    claimed: list[Any] = []
+    c = threading.Thread(target=lambda: claimed.append(pair.claim()), daemon=True)
+    c.start()
+    pair.room.wait_for(lambda: len(pair.room.attempts) == 3)
+    t = pair.greeter(second)
+    t.join(30)
+    c.join(30)
+    assert isinstance(pair.greeted[0], driver.Greeted), pair.greeted
+    (device, _path, _addr) = claimed[0]
+    assert device.user_id == pair.greeted[0].user_id
+    assert pair.cui.greeters == [None]  # no handles given to claim_with here
+    cancelled = sorted((a.greeter == second.user_id, a.cancelled) for a in pair.room.attempts.values())
+    assert cancelled == [
+        (False, ("CLAIMER", "MANUALLY_CANCELLED")),
+        (False, ("CLAIMER", "MANUALLY_CANCELLED")),
+        (True, None),
+    ]
+
+
+def test_claimer_follows_a_greeter_that_restarted(tmp_keys: Path, fast_polls: None) -> None:
+    """The greeter starts twice (the server cancels the first attempt,
+    AUTOMATICALLY_CANCELLED): the claimer starts a new attempt by itself."""
+    pair = Pair(tmp_keys, user=False)
+    real_start = Greeter.start_greeting_attempt
+    restarted: list[uuid.UUID] = []
+
+    def start_twice(self: Greeter) -> uuid.UUID:
+        if not restarted:
+            pair.room.wait_for(lambda: pair.room.starts["CLAIMER"] == 1)
+            restarted.append(real_start(self))
+        return real_start(self)
+
+    Greeter.start_greeting_attempt = start_twice  # type: ignore[method-assign]
+    try:
+        t = pair.greeter()
+        device, _path, _addr = pair.claim()
+        t.join(30)
+    finally:
+        Greeter.start_greeting_attempt = real_start  # type: ignore[method-assign]
+    assert isinstance(pair.greeted[0], driver.Greeted)
+    assert pair.room.attempts[restarted[0]].cancelled == ("GREETER", "AUTOMATICALLY_CANCELLED")
+    assert pair.room.starts == {"GREETER": 2, "CLAIMER": 2}
+
+
+def test_at_most_eight_new_attempts() -> None:
+    class AlwaysRestarted:
+        starts = 0
+
+        def start_greeting_attempt(self, greeter: UserID) -> uuid.UUID:
+            self.starts += 1
+            return uuid.uuid4()
+
+        def step(self, attempt: uuid.UUID, step: Any) -> Any:
+            raise errors.GreetingCancelledError(
+                "x", reason="AUTOMATICALLY_CANCELLED", by_peer=True, origin="GREETER"
+            )
+
+        def cancel_greeting_attempt(self, attempt: uuid.UUID, reason: str = "") -> None:
+            pass
+
+    link = AlwaysRestarted()
+    with pytest.raises(errors.GreetingCancelledError):
+        driver._wait_peer(
+            lambda: link.start_greeting_attempt(UserID(uuid.uuid4())),
+            link,
+            lambda: ClaimerMachine(is_user_invitation=False),
+            threading.Event(),
+        )
+    assert link.starts == 1 + driver.WAIT_PEER_MAX_ATTEMPTS
