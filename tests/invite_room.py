@@ -12,6 +12,7 @@ The real :class:`~parsec_tray.core.invitations.Greeter` and
 
 from __future__ import annotations
 
+import queue
 import threading
 import uuid
 from collections.abc import Callable, Mapping
@@ -20,8 +21,9 @@ from typing import Any
 
 from parsec._parsec import authenticated_cmds, invited_cmds
 from parsec_tray.core import protocol
+from parsec_tray.core.invite.driver import Approval
 from parsec_tray.core.serialization import packb
-from parsec_tray.core.values import DateTime
+from parsec_tray.core.values import DateTime, UserProfile
 
 SIDES = ("GREETER", "CLAIMER")
 
@@ -187,3 +189,55 @@ class RoomSession:
     def __init__(self, room: Room, device: Any) -> None:
         self.device = device
         self.client = _RoomClient(room, device.user_id)
+
+
+# --- people who answer as told, each learning the other's code through a queue ---
+
+
+class ScriptedGreeter:
+    def __init__(
+        self,
+        codes: queue.Queue[str],
+        theirs: queue.Queue[str],
+        *,
+        pick: str = "right",
+        profile: UserProfile = UserProfile.STANDARD,
+    ) -> None:
+        self.codes, self.theirs, self.pick, self.profile = codes, theirs, pick, profile
+        self.claims: list[Any] = []
+
+    def show_code(self, code: str) -> None:
+        self.codes.put(code)
+
+    def choose_code(self, choices: list[str]) -> str | None:
+        right = self.theirs.get(timeout=30)
+        assert right in choices
+        return _pick(self.pick, right, choices)
+
+    def review(self, claim: Any) -> Approval:
+        self.claims.append(claim)
+        handle = getattr(claim, "requested_human_handle", None)
+        return Approval(claim.requested_device_label, handle, self.profile)
+
+
+class ScriptedClaimer:
+    def __init__(self, codes: queue.Queue[str], theirs: queue.Queue[str], *, pick: str = "right") -> None:
+        self.codes, self.theirs, self.pick = codes, theirs, pick
+        self.greeters: list[Any] = []
+
+    def choose_code(self, choices: list[str], greeter: Any) -> str | None:
+        self.greeters.append(greeter)
+        right = self.theirs.get(timeout=30)
+        assert right in choices
+        return _pick(self.pick, right, choices)
+
+    def show_code(self, code: str) -> None:
+        self.codes.put(code)
+
+
+def _pick(how: str, right: str, choices: list[str]) -> str | None:
+    if how == "right":
+        return right
+    if how == "none":
+        return None
+    return next(c for c in choices if c != right)

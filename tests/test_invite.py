@@ -43,7 +43,7 @@ from parsec_tray.core.values import (
 
 try:
     import parsec._parsec as P
-    from invite_room import Room, RoomSession, RoomTransport
+    from invite_room import Room, RoomSession, RoomTransport, ScriptedClaimer, ScriptedGreeter
 except ImportError:  # pragma: no cover - require() fails or skips below
     P = None
 
@@ -345,55 +345,6 @@ def test_payloads_decrypt_with_the_reference_secret_box() -> None:
 # --- the driver, both sides, through the in-memory room -------------------------------------
 
 
-class ScriptedGreeter:
-    def __init__(
-        self,
-        codes: queue.Queue[str],
-        theirs: queue.Queue[str],
-        *,
-        pick: str = "right",
-        profile: UserProfile = UserProfile.STANDARD,
-    ) -> None:
-        self.codes, self.theirs, self.pick, self.profile = codes, theirs, pick, profile
-        self.claims: list[Any] = []
-
-    def show_code(self, code: str) -> None:
-        self.codes.put(code)
-
-    def choose_code(self, choices: list[str]) -> str | None:
-        right = self.theirs.get(timeout=30)
-        assert right in choices
-        return _pick(self.pick, right, choices)
-
-    def review(self, claim: Any) -> driver.Approval:
-        self.claims.append(claim)
-        handle = getattr(claim, "requested_human_handle", None)
-        return driver.Approval(claim.requested_device_label, handle, self.profile)
-
-
-class ScriptedClaimer:
-    def __init__(self, codes: queue.Queue[str], theirs: queue.Queue[str], *, pick: str = "right") -> None:
-        self.codes, self.theirs, self.pick = codes, theirs, pick
-        self.greeters: list[Any] = []
-
-    def choose_code(self, choices: list[str], greeter: Any) -> str | None:
-        self.greeters.append(greeter)
-        right = self.theirs.get(timeout=30)
-        assert right in choices
-        return _pick(self.pick, right, choices)
-
-    def show_code(self, code: str) -> None:
-        self.codes.put(code)
-
-
-def _pick(how: str, right: str, choices: list[str]) -> str | None:
-    if how == "right":
-        return right
-    if how == "none":
-        return None
-    return next(c for c in choices if c != right)
-
-
 @pytest.fixture
 def fast_polls(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(driver.THROTTLE_ENV, "40")
@@ -489,7 +440,10 @@ def test_driver_both_sides_in_memory(tmp_keys: Path, fast_polls: None, user: boo
         )
     else:
         assert cmd == "device_create" and set(fields) == {"device_certificate", "redacted_device_certificate"}
-        assert device.user_id == pair.author.user_id and device.private_key.encode() == pair.author.private_key.encode()
+        assert (
+            device.user_id == pair.author.user_id
+            and device.private_key.encode() == pair.author.private_key.encode()
+        )
         assert (device.user_realm_id, device.user_realm_key) == (
             pair.author.user_realm_id,
             pair.author.user_realm_key,
