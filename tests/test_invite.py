@@ -371,6 +371,7 @@ class Pair:
         self.gui = ScriptedGreeter(g_codes, c_codes, pick=greeter_pick)
         self.cui = ScriptedClaimer(c_codes, g_codes, pick=claimer_pick)
         self.greeted: list[Any] = []
+        self.saver: Any = None
         self.addr = ParsecInvitationAddr(
             self.author.server, self.author.organization_id, "USER" if user else "DEVICE", AccessToken.new()
         )
@@ -399,8 +400,11 @@ class Pair:
             ui=self.cui,
             device_label=DeviceLabel("bob-pc"),
             human_handle=handle,
-            prepare=lambda d: AtomicWrite(self.tmp / f"{d.device_id.hex}.keys", d.dump()).prepare(),
+            get_file=self.saver or (lambda: self),
         )
+
+    def prepare(self, d: LocalDevice) -> AtomicWrite:
+        return AtomicWrite(self.tmp / f"{d.device_id.hex}.keys", d.dump()).prepare()
 
 
 @pytest.fixture
@@ -571,3 +575,35 @@ def test_at_most_eight_new_attempts() -> None:
             threading.Event(),
         )
     assert link.starts == 1 + driver.WAIT_PEER_MAX_ATTEMPTS
+
+
+def test_claimer_that_cannot_save_stops_before_the_greeter_creates_anything(
+    tmp_keys: Path, fast_polls: None
+) -> None:
+    """The devices folder is checked (and the password's key derived) once
+    both sides trust each other, before the claim: a folder that cannot be
+    written ends the attempt while nothing exists on the server."""
+    blocker = tmp_keys / "a-file"
+    blocker.write_text("not a folder")
+    pair = Pair(tmp_keys, user=True)
+    pair.saver = lambda: driver.ClaimedDeviceFile("pw", blocker / "config")
+    t = pair.greeter()
+    with pytest.raises(errors.DeviceFileWriteError):
+        pair.claim()
+    t.join(30)
+    (g_err,) = pair.greeted
+    assert isinstance(g_err, errors.GreetingCancelledError) and g_err.by_peer
+    assert pair.room.created == [] and not pair.room.completed
+    assert sorted(p.name for p in tmp_keys.iterdir()) == ["a-file"]
+
+
+def test_claimed_device_file_is_the_official_password_file(tmp_path: Path) -> None:
+    from parsec_tray.core.devices import load_device_with_password, read_device_file
+
+    saver = driver.ClaimedDeviceFile("pw", tmp_path)
+    assert list((tmp_path / "devices").iterdir()) == []  # the probe left nothing
+    device = _author()
+    path = saver.prepare(device).commit()
+    assert path == tmp_path / "devices" / f"{device.device_id.hex}.keys"
+    file = read_device_file(path)
+    assert file.type == "password" and load_device_with_password(file, "pw").dump() == device.dump()

@@ -34,8 +34,9 @@ from typing import Any, Protocol
 
 from ..addr import ParsecInvitationAddr, ParsecOrganizationAddr
 from ..certificates import new_device_certificates, new_user_certificates
-from ..crypto import SecretKey
-from ..devices import AtomicWrite
+from ..crypto import Argon2idParams, SecretKey, derive_password_key
+from ..device_file import DeviceFile
+from ..devices import AtomicWrite, build_key_file
 from ..errors import (
     GreetingCancelledError,
     InvalidLinkError,
@@ -44,9 +45,10 @@ from ..errors import (
     RemoteError,
     ServerRefusedError,
 )
-from ..flows import CreatedDevice, _prepare_file
+from ..flows import CreatedDevice
 from ..invitations import Claimer, Greeter, InvitationItem, InviteInfo, UserInviteInfo, invite_list
 from ..local_device import LocalDevice
+from ..paths import default_device_file, devices_dir
 from ..session import Session
 from ..values import AccessToken, DateTime, DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
 from .machines import ClaimerMachine, GreeterMachine
@@ -55,8 +57,10 @@ from .payloads import DeviceClaim, DeviceConfirmation, PayloadError, UserClaim, 
 __all__ = [
     "WAIT_PEER_MAX_ATTEMPTS",
     "Approval",
+    "ClaimedDeviceFile",
     "ClaimerLink",
     "ClaimerUI",
+    "DeviceSaver",
     "Greeted",
     "GreeterLink",
     "GreeterUI",
@@ -439,6 +443,39 @@ def _wait_any_greeter(
     raise errors[0]
 
 
+class DeviceSaver(Protocol):
+    def prepare(self, device: LocalDevice) -> AtomicWrite: ...
+
+
+class ClaimedDeviceFile:
+    """How the claimed device will be saved, made ready before the claim
+    (step 6) lets the greeter create the device: the password's key derived
+    (or the OS keyring opened) and the devices folder proven writable, so
+    that what is left after the confirmation (encrypting, writing) cannot
+    fail for a reason known in advance."""
+
+    def __init__(self, password: str | None, config_dir: Path | None = None) -> None:
+        self.config_dir = config_dir
+        if password is None:
+            from .. import keyring_store
+
+            user, key = keyring_store._keyring_key(keyring_store.get_backend())
+            self._build: Callable[[LocalDevice], DeviceFile] = lambda d: build_key_file(
+                d, "keyring", key, keyring_service=keyring_store.KEYRING_SERVICE, keyring_user=user
+            )
+        else:
+            params = Argon2idParams.new_default()
+            secret = derive_password_key(password, params)
+            self._build = lambda d: build_key_file(d, "password", secret, algorithm=params)
+        probe = devices_dir(config_dir) / f".probe-{uuid.uuid4().hex}.keys"
+        AtomicWrite(probe, bytes(4096)).prepare().abort()
+
+    def prepare(self, device: LocalDevice) -> AtomicWrite:
+        """The encrypted file, at its temporary name next to its place."""
+        target = default_device_file(device.device_id.hex, self.config_dir)
+        return AtomicWrite(target, self._build(device).dump()).prepare()
+
+
 def keep_claimed_device(
     device: LocalDevice, prepare: Callable[[LocalDevice], AtomicWrite], acknowledge: Callable[[], None]
 ) -> Path:
@@ -469,12 +506,13 @@ def claim_with(
     device_label: DeviceLabel,
     human_handle: HumanHandle | None,
     greeter_handles: Mapping[UserID, HumanHandle] | None = None,
-    prepare: Callable[[LocalDevice], AtomicWrite],
+    get_file: Callable[[], DeviceSaver],
     stop: threading.Event | None = None,
 ) -> tuple[LocalDevice, Path, ParsecOrganizationAddr]:
     """Join through ``addr``: wait for one of ``greeters``, trade codes,
-    send the claim, and save the new device with ``prepare``
-    (:func:`keep_claimed_device`)."""
+    get ready to save (``get_file()``, an object with ``prepare(device) ->
+    AtomicWrite``, made once both sides trust each other), send the claim,
+    and save the new device (:func:`keep_claimed_device`)."""
     stop = stop or threading.Event()
     attempt, greeter = _wait_any_greeter(links, greeters, is_user_invitation=is_user_invitation, stop=stop)
     m = attempt.machine
@@ -486,6 +524,7 @@ def claim_with(
         attempt.exchange()  # 4: we trust the greeter
         ui.show_code(m.own_code)
         attempt.exchange()  # 5: the greeter found our code
+        saver = get_file()  # what can fail in saving fails now, before the greeter creates anything
         m.make_claim(device_label, human_handle)
         attempt.exchange()  # 6: the claim
         attempt.exchange()  # 7: the confirmation
@@ -518,7 +557,7 @@ def claim_with(
         finally:
             m.acknowledged()
 
-    path = keep_claimed_device(device, prepare, acknowledge)
+    path = keep_claimed_device(device, saver.prepare, acknowledge)
     return (
         device,
         path,
@@ -617,7 +656,7 @@ def claim(
             device_label=device_label,
             human_handle=handle,
             greeter_handles=handles,
-            prepare=lambda d: _prepare_file(d, password, config_dir),
+            get_file=lambda: ClaimedDeviceFile(password, config_dir),
             stop=stop,
         )
     session = Session(device, path)
