@@ -58,18 +58,27 @@ class Spawned:
     a thread, so nothing sits unseen in a buffer), with a deadline, and
     :meth:`answer` writes one stdin line."""
 
-    def __init__(self, *args: str, home: Path | None = None, env: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        *args: str,
+        home: Path | None = None,
+        env: dict[str, str] | None = None,
+        command: tuple[list[str], dict[str, str]] | None = None,
+    ) -> None:
+        """``parsec-tray ARGS`` with ``home``'s folders, or ``command``: a
+        whole argv and environment of its own."""
         import queue
         import threading
 
+        argv, full_env = command or ([*CLI, *args], home_env(home, **(env or {})))
         self.proc = subprocess.Popen(
-            [*CLI, *args],
+            argv,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             encoding="utf-8",
-            env=home_env(home, **(env or {})),
+            env=full_env,
         )
         self._lines: queue.Queue[str] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -393,3 +393,36 @@ def test_cli_claim_refusals_say_one_sentence(
         r = _cli(admin_home, "greet", target, "--password-stdin", "--json")
         assert r.returncode != 0 and words in r.stderr, (target, r.stderr)
         assert "Traceback" not in r.stderr and r.stdout == ""
+
+
+def test_cli_claim_into_the_os_keyring(tmp_path: Path, parsec_server: ParsecServer, org_name: str) -> None:
+    """A new device protected by a real Secret Service (gnome-keyring in its
+    own D-Bus session) opens without a password afterwards."""
+    from test_keyring_cli import session_command
+
+    admin_home = tmp_path / "alice"
+    _admin(admin_home, parsec_server, org_name)
+    device = ok_json(_cli(admin_home, "invite-device", "--password-stdin", "--json"))
+    greeter = Spawned("greet", device["token"], "--password-stdin", "--json", home=admin_home, env=FAST)
+    greeter.answer(PASSWORD)
+    (tmp_path / "new").mkdir()
+    argv, env = session_command(
+        tmp_path / "new",
+        '$CLI claim "$LINK" --device-label laptop --keyring --json || exit 11\n'
+        "$CLI login --json </dev/null || exit 12\n",
+    )
+    env.update(FAST, LINK=device["link"])
+    claimer = Spawned(command=(argv, env))
+    _ceremony(greeter, claimer)
+    assert greeter.event()["event"] == "claim_request"
+    g_done, c_done = greeter.event(), claimer.event()
+    assert c_done["device_id"] == g_done["device_id"]
+    login = claimer.event()
+    assert login["device_id"] == c_done["device_id"]
+    assert greeter.finish()[0] == 0
+    status, err = claimer.finish()
+    assert status == 0, err
+    listed = list((tmp_path / "new" / "cfg").rglob("*.keys"))
+    from parsec_tray.core.devices import read_device_file
+
+    assert len(listed) == 1 and read_device_file(listed[0]).type == "keyring"
