@@ -91,6 +91,10 @@ class Spawned:
         self._lines.put("")  # end of output
 
     def event(self, timeout: float = 60) -> Any:
+        return json.loads(self.line(timeout))
+
+    def line(self, timeout: float = 60) -> str:
+        """The next line of standard output (without its end of line)."""
         import queue
 
         try:
@@ -99,7 +103,7 @@ class Spawned:
             self.proc.kill()
             raise AssertionError(f"no event within {timeout}s; stderr: {self.finish()[1]}") from None
         assert line, f"the process ended; stderr: {self.finish()[1]}"
-        return json.loads(line)
+        return line.rstrip("\n")
 
     def answer(self, line: str) -> None:
         assert self.proc.stdin is not None

@@ -426,3 +426,42 @@ def test_cli_claim_into_the_os_keyring(tmp_path: Path, parsec_server: ParsecServ
     from parsec_tray.core.devices import read_device_file
 
     assert len(listed) == 1 and read_device_file(listed[0]).type == "keyring"
+
+
+def _codes_shown(proc: Spawned) -> list[str]:
+    """The numbered choices a text-mode prompt lists, up to "none of these"."""
+    codes = []
+    while "none of these" not in (line := proc.line()):
+        if line.strip()[:2] in {f"{i})" for i in range(1, 5)}:
+            codes.append(line.split(")")[1].strip())
+    return codes
+
+
+def test_cli_text_mode_is_sentences_and_prompts(
+    tmp_path: Path, parsec_server: ParsecServer, org_name: str
+) -> None:
+    admin_home, new_home = tmp_path / "alice", tmp_path / "new"
+    _admin(admin_home, parsec_server, org_name)
+    device = ok_json(_cli(admin_home, "invite-device", "--password-stdin", "--json"))
+    greeter = Spawned("greet", device["link"], "--password-stdin", home=admin_home, env=FAST)
+    greeter.answer(PASSWORD)
+    claimer = Spawned(
+        "claim", device["link"], "--device-label", "laptop", "--password-stdin", home=new_home, env=FAST
+    )
+    claimer.answer("new password")
+    intro = claimer.line()
+    assert intro.startswith(f"This adds a device to your account in {org_name}") and "NOT encrypted" in intro
+    shown = greeter.line()
+    assert shown.startswith("The guest is there. Read them your code: ")
+    code = shown.rsplit(" ", 1)[1]
+    choices = _codes_shown(claimer)
+    assert code in choices and len(choices) == 4
+    claimer.answer(code)
+    mine = claimer.line()
+    assert mine.startswith("Read your code to Alice <alice@example.com>: ")
+    assert mine.rsplit(" ", 1)[1] in _codes_shown(greeter)
+    greeter.answer(mine.rsplit(" ", 1)[1])
+    assert greeter.line() == "They ask to join as Alice <alice@example.com> on the device 'laptop'."
+    assert greeter.line() == "Alice <alice@example.com> joined " + org_name + " on 'laptop'."
+    assert claimer.line() == f"You joined {org_name} and you are logged in."
+    assert greeter.finish()[0] == 0 and claimer.finish()[0] == 0
