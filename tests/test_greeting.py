@@ -465,3 +465,29 @@ def test_cli_text_mode_is_sentences_and_prompts(
     assert greeter.line() == "Alice <alice@example.com> joined " + org_name + " on 'laptop'."
     assert claimer.line() == f"You joined {org_name} and you are logged in."
     assert greeter.finish()[0] == 0 and claimer.finish()[0] == 0
+
+
+def test_cli_interrupted_greeter_cancels_and_the_claimer_is_told(
+    tmp_path: Path, parsec_server: ParsecServer, org_name: str
+) -> None:
+    import signal
+
+    admin_home, bob_home = tmp_path / "alice", tmp_path / "bob"
+    _admin(admin_home, parsec_server, org_name)
+    invited = ok_json(_cli(admin_home, "invite-user", "bob@example.com", "--password-stdin", "--json"))
+    greeter = Spawned("greet", invited["token"], "--password-stdin", "--json", home=admin_home, env=FAST)
+    greeter.answer(PASSWORD)
+    claimer = Spawned(
+        "claim", invited["link"], "--user-name", "Bob", "--password-stdin", "--json", home=bob_home, env=FAST
+    )
+    claimer.answer("pw")
+    assert claimer.event()["event"] == "invitation"
+    code = greeter.event()["code"]
+    assert claimer.event()["event"] == "choose_code"
+    greeter.proc.send_signal(signal.SIGINT)  # closing the greeting, as Ctrl-C does
+    g_status, g_err = greeter.finish()
+    assert g_status == 130 and "nothing was saved" in g_err and "Traceback" not in g_err
+    claimer.answer(code)  # the right code, too late: the attempt is gone
+    c_status, c_err = claimer.finish()
+    assert c_status == 1 and "other side cancelled" in c_err and "Traceback" not in c_err
+    assert not list(bob_home.rglob("*.keys"))

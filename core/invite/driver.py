@@ -40,6 +40,7 @@ from ..devices import AtomicWrite, build_key_file
 from ..errors import (
     GreetingCancelledError,
     InvalidLinkError,
+    InvalidValueError,
     InvitationGoneError,
     ParsecTrayError,
     RemoteError,
@@ -636,7 +637,7 @@ def claim(
     handles: dict[UserID, HumanHandle] = {}
     if isinstance(info, UserInviteInfo):
         if not user_name:
-            raise ParsecTrayError("Joining as a new user needs your name.")
+            raise InvalidValueError("Joining as a new user needs your name.")
         handle = HumanHandle(info.claimer_email, user_name)
         handles = {a.user_id: a.human_handle for a in info.administrators}
     elif info.created_by.user_id is not None and info.created_by.human_handle is not None:
