@@ -322,12 +322,10 @@ def test_cli_greet_and_claim_a_user_then_a_device(
     )
 
 
-@pytest.mark.parametrize("who", ["claimer", "greeter"])
-def test_cli_wrong_code_cancels_and_saves_nothing(
-    tmp_path: Path, parsec_server: ParsecServer, org_name: str, who: str
-) -> None:
+def _bob_invited(tmp_path: Path, server: ParsecServer, org: str) -> tuple[Path, Path, Any, Spawned, Spawned]:
+    """Alice's organization, Bob invited, and both CLIs started (passwords given)."""
     admin_home, bob_home = tmp_path / "alice", tmp_path / "bob"
-    _admin(admin_home, parsec_server, org_name)
+    _admin(admin_home, server, org)
     invited = ok_json(_cli(admin_home, "invite-user", "bob@example.com", "--password-stdin", "--json"))
     greeter = Spawned("greet", invited["token"], "--password-stdin", "--json", home=admin_home, env=FAST)
     greeter.answer(PASSWORD)
@@ -335,6 +333,14 @@ def test_cli_wrong_code_cancels_and_saves_nothing(
         "claim", invited["link"], "--user-name", "Bob", "--password-stdin", "--json", home=bob_home, env=FAST
     )
     claimer.answer("pw")
+    return admin_home, bob_home, invited, greeter, claimer
+
+
+@pytest.mark.parametrize("who", ["claimer", "greeter"])
+def test_cli_wrong_code_cancels_and_saves_nothing(
+    tmp_path: Path, parsec_server: ParsecServer, org_name: str, who: str
+) -> None:
+    admin_home, bob_home, invited, greeter, claimer = _bob_invited(tmp_path, parsec_server, org_name)
     _ceremony(greeter, claimer, claimer_pick="wrong" if who == "claimer" else "right", greeter_pick="wrong")
     (g_status, g_err), (c_status, c_err) = greeter.finish(), claimer.finish()
     assert g_status == 1 and c_status == 1
@@ -472,15 +478,7 @@ def test_cli_interrupted_greeter_cancels_and_the_claimer_is_told(
 ) -> None:
     import signal
 
-    admin_home, bob_home = tmp_path / "alice", tmp_path / "bob"
-    _admin(admin_home, parsec_server, org_name)
-    invited = ok_json(_cli(admin_home, "invite-user", "bob@example.com", "--password-stdin", "--json"))
-    greeter = Spawned("greet", invited["token"], "--password-stdin", "--json", home=admin_home, env=FAST)
-    greeter.answer(PASSWORD)
-    claimer = Spawned(
-        "claim", invited["link"], "--user-name", "Bob", "--password-stdin", "--json", home=bob_home, env=FAST
-    )
-    claimer.answer("pw")
+    _admin_home, bob_home, _invited, greeter, claimer = _bob_invited(tmp_path, parsec_server, org_name)
     assert claimer.event()["event"] == "invitation"
     code = greeter.event()["code"]
     assert claimer.event()["event"] == "choose_code"
