@@ -181,6 +181,12 @@ def _cli(home: Path, *args: str, stdin: str = PASSWORD + "\n") -> Any:
     return run_cli(*args, home=home, stdin=stdin)
 
 
+def redirect_form(link: str) -> str:
+    from parsec_tray.core.addr import ParsecInvitationAddr
+
+    return ParsecInvitationAddr.parse(link).to_http_redirection_url()
+
+
 def _admin(home: Path, server: ParsecServer, org: str) -> None:
     ok_json(
         _cli(
@@ -296,7 +302,7 @@ def test_cli_greet_and_claim_a_user_then_a_device(
     greeter.answer("bob's password")
     claimer = Spawned(
         "claim",
-        device["link"],
+        redirect_form(device["link"]),  # the https://…/redirect/… form
         "--device-label",
         "bob-phone",
         "--password-stdin",
