@@ -33,6 +33,7 @@ __all__ = ["COMMAND_MODULES", "EXIT_NOT_RUNNING", "build_parser", "gui_main", "m
 COMMAND_MODULES = (
     "organizations",
     "invitations",
+    "greeting",
     "members",
     "recovery",
     "tray",

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .addr import ParsecOrganizationBootstrapAddr
-from .certificates import DeviceCertificate, UserCertificate
+from .certificates import new_user_certificates
 from .crypto import PrivateKey, SecretKey, SigningKey
 from .errors import (
     InvalidBootstrapTokenError,
@@ -59,29 +59,22 @@ def prepare(
     user_id = UserID(uuid.uuid4())
     device_id = DeviceID(uuid.uuid4())
 
-    user_cert = UserCertificate(
+    certs = new_user_certificates(
         author=None,
+        author_signkey=root_key,
         timestamp=ts,
         user_id=user_id,
         human_handle=human_handle,
         public_key=private_key.public_key.encode(),
         profile=UserProfile.ADMIN,
-    )
-    device_cert = DeviceCertificate(
-        author=None,
-        timestamp=ts,
-        user_id=user_id,
         device_id=device_id,
         device_label=device_label,
-        verify_key=signing_key.verify_key.encode(),
+        verify_key=signing_key.verify_key,
     )
     fields = {
         "bootstrap_token": bytes(addr.token) if addr.token is not None else None,
         "root_verify_key": root_key.verify_key.encode(),
-        "user_certificate": user_cert.dump_and_sign(root_key),
-        "device_certificate": device_cert.dump_and_sign(root_key),
-        "redacted_user_certificate": user_cert.redacted().dump_and_sign(root_key),
-        "redacted_device_certificate": device_cert.redacted().dump_and_sign(root_key),
+        **certs.fields(),
         "sequester_authority_certificate": None,
     }
     device = LocalDevice(

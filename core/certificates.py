@@ -6,6 +6,10 @@ organization's root key (bootstrap) or the signing device's id.
 
 Invariant: ``verify_and_load`` checks the signature *before* parsing the
 payload, and then checks the payload's author is the one expected.
+
+:func:`new_user_certificates` is the one builder of "a new user and its
+first device" (organization bootstrap and user greeting both use it);
+:func:`new_device_certificates` the one of "a new device of a user".
 """
 
 from __future__ import annotations
@@ -19,7 +23,15 @@ from .errors import CryptoError, InvalidValueError
 from .serialization import as_fields, format_v0_dump, format_v0_load
 from .values import DateTime, DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
 
-__all__ = ["DeviceCertificate", "UserCertificate", "device_create_fields", "peek_certificate"]
+__all__ = [
+    "DeviceCertificate",
+    "NewDeviceCertificates",
+    "NewUserCertificates",
+    "UserCertificate",
+    "new_device_certificates",
+    "new_user_certificates",
+    "peek_certificate",
+]
 
 _USER_FIELDS = ("type", "author", "timestamp", "user_id", "human_handle", "public_key", "algorithm", "profile")
 _DEVICE_FIELDS = (
@@ -180,15 +192,6 @@ class DeviceCertificate:
         return _verify_and_load(cls, signed, author_verify_key, expected_author, "device certificate")
 
 
-def device_create_fields(cert: DeviceCertificate, author_signkey: SigningKey) -> dict[str, bytes]:
-    """The fields of a ``device_create`` request for ``cert``: the certificate
-    and its redacted copy, both signed by its author's key."""
-    return {
-        "device_certificate": cert.dump_and_sign(author_signkey),
-        "redacted_device_certificate": cert.redacted().dump_and_sign(author_signkey),
-    }
-
-
 def peek_certificate(signed: bytes) -> tuple[str, DeviceID | None]:
     """The ``type`` and ``author`` of a signed certificate, read *without*
     checking the signature: only to know which key must verify it."""
@@ -216,3 +219,103 @@ def _const(value: Any, expected: str) -> str:
     if value != expected:
         raise ValueError(expected)
     return expected
+
+
+# --- builders: what the server's user_create / device_create / bootstrap take ---------
+
+
+@dataclass(frozen=True)
+class NewDeviceCertificates:
+    """A new device's certificate and its redacted copy, signed."""
+
+    device: DeviceCertificate
+    device_certificate: bytes
+    redacted_device_certificate: bytes
+
+    def fields(self) -> dict[str, bytes]:
+        """The ``device_create`` request fields."""
+        return {
+            "device_certificate": self.device_certificate,
+            "redacted_device_certificate": self.redacted_device_certificate,
+        }
+
+
+@dataclass(frozen=True)
+class NewUserCertificates:
+    """A new user's and its first device's certificates (and redacted copies),
+    all with the same timestamp, signed by the same author."""
+
+    user: UserCertificate
+    user_certificate: bytes
+    redacted_user_certificate: bytes
+    device: NewDeviceCertificates
+
+    def fields(self) -> dict[str, bytes]:
+        """The ``user_create`` (and ``organization_bootstrap``) certificate fields."""
+        return {
+            "user_certificate": self.user_certificate,
+            "redacted_user_certificate": self.redacted_user_certificate,
+            **self.device.fields(),
+        }
+
+
+def new_device_certificates(
+    *,
+    author: DeviceID | None,
+    author_signkey: SigningKey,
+    timestamp: DateTime,
+    user_id: UserID,
+    device_id: DeviceID,
+    device_label: DeviceLabel,
+    verify_key: VerifyKey,
+    purpose: str = "STANDARD",
+) -> NewDeviceCertificates:
+    cert = DeviceCertificate(
+        author=author,
+        timestamp=timestamp,
+        user_id=user_id,
+        device_id=device_id,
+        device_label=device_label,
+        verify_key=verify_key.encode(),
+        purpose=purpose,
+    )
+    return NewDeviceCertificates(
+        cert, cert.dump_and_sign(author_signkey), cert.redacted().dump_and_sign(author_signkey)
+    )
+
+
+def new_user_certificates(
+    *,
+    author: DeviceID | None,
+    author_signkey: SigningKey,
+    timestamp: DateTime,
+    user_id: UserID,
+    human_handle: HumanHandle,
+    public_key: bytes,
+    profile: UserProfile,
+    device_id: DeviceID,
+    device_label: DeviceLabel,
+    verify_key: VerifyKey,
+) -> NewUserCertificates:
+    """``author`` ``None`` is the organization's root key (bootstrap), else
+    the greeting device."""
+    user = UserCertificate(
+        author=author,
+        timestamp=timestamp,
+        user_id=user_id,
+        human_handle=human_handle,
+        public_key=public_key,
+        profile=profile,
+    )
+    device = new_device_certificates(
+        author=author,
+        author_signkey=author_signkey,
+        timestamp=timestamp,
+        user_id=user_id,
+        device_id=device_id,
+        device_label=device_label,
+        verify_key=verify_key,
+    )
+    return NewUserCertificates(
+        user, user.dump_and_sign(author_signkey), user.redacted().dump_and_sign(author_signkey), device
+    )

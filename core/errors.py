@@ -18,7 +18,8 @@ where they happen; nothing above ``core`` should ever see them.
     │   ├── DeviceNotFoundError          no device / ambiguous choice
     │   ├── KeyringError                 OS keyring missing or locked
     │   ├── AutostartError               start at login cannot be changed
-    │   └── CryptoError                  bad signature or undecipherable data
+    │   ├── CryptoError                  bad signature or undecipherable data
+    │   └── GreetingStateError           a greeting step out of order (a bug)
     └── RemoteError                      something between us and the server
         ├── ServerUnreachableError       connection refused, DNS, timeout
         │   └── TLSError                 certificate or handshake failure
@@ -35,7 +36,8 @@ where they happen; nothing above ``core`` should ever see them.
             ├── OrganizationNotFoundError
             ├── OrganizationAlreadyExistsError
             ├── InvalidBootstrapTokenError
-            └── InvitationGoneError
+            ├── InvitationGoneError
+            └── GreetingCancelledError   a greeting attempt ended (wrong code…)
 """
 
 from __future__ import annotations
@@ -50,6 +52,8 @@ __all__ = [
     "DeviceFileError",
     "DeviceFileWriteError",
     "DeviceNotFoundError",
+    "GreetingCancelledError",
+    "GreetingStateError",
     "IncompatibleServerError",
     "InvalidBootstrapTokenError",
     "InvalidLinkError",
@@ -235,3 +239,29 @@ class InvalidBootstrapTokenError(ServerRefusedError):
 
 class InvitationGoneError(ServerRefusedError):
     """The invitation was completed or cancelled."""
+
+
+class GreetingStateError(LocalError):
+    """A greeting machine was given an event its state does not allow."""
+
+
+class GreetingCancelledError(ServerRefusedError):
+    """A greeting attempt ended before its end: cancelled by this side or
+    by the peer (``by_peer``), for ``reason`` (a ``CancelledGreetingAttemptReason``
+    such as ``INVALID_SAS_CODE``); ``origin`` is ``GREETER`` or ``CLAIMER``
+    when the server said who cancelled."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reason: str,
+        by_peer: bool,
+        origin: str | None = None,
+        status: str | None = "greeting_attempt_cancelled",
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, status=status, hint=hint)
+        self.reason = reason
+        self.by_peer = by_peer
+        self.origin = origin

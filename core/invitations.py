@@ -1,5 +1,5 @@
-"""Invitations: the greeter's commands a tray needs, and the first claimer
-commands (enough to ask a greeter to join; the SAS steps live elsewhere).
+"""Invitations: the greeter's and the claimer's commands (the SAS ceremony
+that uses them lives in :mod:`parsec_tray.core.invite`).
 
 Reply parsing is pure (:func:`parse_invite_list`, :func:`parse_invite_info`);
 the functions that send take a :class:`~parsec_tray.core.session.Session`
@@ -20,8 +20,15 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .addr import ParsecAddr, ParsecInvitationAddr
-from .errors import InvalidValueError, InvitationGoneError, ProtocolError, RemoteError, ServerRefusedError
-from .protocol import unexpected_status
+from .errors import (
+    GreetingCancelledError,
+    InvalidValueError,
+    InvitationGoneError,
+    ProtocolError,
+    RemoteError,
+    ServerRefusedError,
+)
+from .protocol import clock_error, unexpected_status
 from .transport import InvitedClient, Transport
 from .values import AccessToken, DateTime, EmailAddress, HumanHandle, OrganizationID, UserID
 
@@ -32,6 +39,7 @@ __all__ = [
     "CANCEL_REASONS",
     "Claimer",
     "CreatedBy",
+    "Greeter",
     "DeviceInvitation",
     "DeviceInviteInfo",
     "GreetingAdministrator",
@@ -319,8 +327,37 @@ def parse_invite_info(reply: Mapping[str, Any]) -> InviteInfo:
 _Refusals = Mapping[str, tuple[type[ServerRefusedError], str, str | None]]
 
 
+def greeting_cancelled(reply: Mapping[str, Any], *, i_am_greeter: bool) -> GreetingCancelledError:
+    """``greeting_attempt_(already_)cancelled {origin, reason}``: who
+    cancelled, why, in a sentence for this side."""
+    origin, reason = reply.get("origin"), reply.get("reason")
+    origin = origin if isinstance(origin, str) else None
+    reason = reason if isinstance(reason, str) else "MANUALLY_CANCELLED"
+    by_peer = origin != ("GREETER" if i_am_greeter else "CLAIMER")
+    if reason == "INVALID_SAS_CODE":
+        message = (
+            "The other side reported a wrong code: the codes did not match."
+            if by_peer
+            else "The codes did not match: the attempt is cancelled."
+        )
+    elif by_peer:
+        message = "The other side cancelled the greeting."
+    else:
+        message = "This greeting attempt was cancelled."
+    return GreetingCancelledError(
+        message,
+        reason=reason,
+        by_peer=by_peer,
+        origin=origin,
+        status=str(reply.get("status")),
+        hint="Nothing was saved; start again.",
+    )
+
+
 def _refusal(cmd: str, reply: Mapping[str, Any], sentences: _Refusals) -> RemoteError:
     status = reply.get("status")
+    if status in ("greeting_attempt_cancelled", "greeting_attempt_already_cancelled"):
+        return greeting_cancelled(reply, i_am_greeter=cmd.startswith("invite_greeter"))
     if isinstance(status, str) and status in sentences:
         cls, message, hint = sentences[status]
         return cls(message, status=status, hint=hint)
@@ -443,15 +480,15 @@ _CLAIMER_REFUSALS: dict[str, tuple[type[ServerRefusedError], str, str | None]] =
         "The greeter has not joined this greeting attempt yet.",
         None,
     ),
-    "greeting_attempt_cancelled": (
+    "step_mismatch": (
         ServerRefusedError,
-        "The greeting attempt was cancelled.",
+        "The server holds another answer for this greeting step.",
         "Start again.",
     ),
-    "greeting_attempt_already_cancelled": (
+    "step_too_advanced": (
         ServerRefusedError,
-        "The greeting attempt was already cancelled.",
-        None,
+        "This greeting step comes before the other side is there.",
+        "Start again.",
     ),
 }
 
@@ -532,6 +569,108 @@ class Claimer:
         if reason not in CANCEL_REASONS:
             raise InvalidValueError(f"{reason!r} is not a reason Parsec knows for cancelling.")
         self._send("invite_claimer_cancel_greeting_attempt", greeting_attempt=greeting_attempt, reason=reason)
+
+
+_GREETER_REFUSALS: dict[str, tuple[type[ServerRefusedError], str, str | None]] = {
+    "invitation_not_found": (
+        ServerRefusedError,
+        "This invitation does not exist in the organization.",
+        "Check the token; run 'parsec-tray invitations' to list them.",
+    ),
+    "invitation_completed": (InvitationGoneError, "This invitation was already used.", None),
+    "invitation_cancelled": (InvitationGoneError, "This invitation was cancelled.", "Invite them again."),
+    "author_not_allowed": (
+        ServerRefusedError,
+        "You are not allowed to greet this invitation.",
+        "Administrators greet new users; a new device is greeted from one of its user's devices.",
+    ),
+    **{k: v for k, v in _CLAIMER_REFUSALS.items() if k.startswith(("greeting_attempt", "step_"))},
+}
+
+_CREATE_REFUSALS: dict[str, tuple[type[ServerRefusedError], str, str | None]] = {
+    "author_not_allowed": (ServerRefusedError, "Only administrators can add users.", None),
+    "active_users_limit_reached": (
+        ServerRefusedError,
+        "The organization has reached its number of users.",
+        "Ask the server's administrator to raise the limit.",
+    ),
+    "human_handle_already_taken": (
+        ServerRefusedError,
+        "A member of the organization already has this email.",
+        None,
+    ),
+    "user_already_exists": (ServerRefusedError, "This user already exists.", "Start again."),
+    "device_already_exists": (ServerRefusedError, "This device already exists.", "Start again."),
+    "invalid_certificate": (
+        ServerRefusedError,
+        "The server refused the new certificates.",
+        "This is a bug in Parsec Tray; please report it.",
+    ),
+}
+
+
+class Greeter:
+    """The greeting side of one invitation, over an authenticated session:
+    the same shape as :class:`Claimer` (start, step, cancel), plus what
+    only a greeter does (create the user or device, complete)."""
+
+    def __init__(self, session: Session, token: AccessToken | bytes | str) -> None:
+        self.session = session
+        self.token = AccessToken(token)
+
+    def _send(self, cmd: str, sentences: _Refusals = _GREETER_REFUSALS, **fields: Any) -> dict[str, Any]:
+        reply = self.session.client.send(cmd, **fields)
+        if reply.get("status") == "ok":
+            return reply
+        raise _refusal(cmd, reply, sentences)
+
+    def start_greeting_attempt(self) -> uuid.UUID:
+        reply = self._send("invite_greeter_start_greeting_attempt", token=bytes(self.token))
+        attempt = reply.get("greeting_attempt")
+        if not isinstance(attempt, uuid.UUID):
+            raise _bad("greeting attempt")
+        return attempt
+
+    def step(self, greeting_attempt: uuid.UUID, greeter_step: Mapping[str, Any]) -> Mapping[str, Any] | None:
+        """Submit one greeter step; the claimer's step of the same number, or
+        ``None`` while it has not submitted it (``not_ready``)."""
+        reply = self.session.client.send(
+            "invite_greeter_step", greeting_attempt=greeting_attempt, greeter_step=dict(greeter_step)
+        )
+        status = reply.get("status")
+        if status == "ok":
+            claimer_step = reply.get("claimer_step")
+            if not isinstance(claimer_step, Mapping):
+                raise _bad("claimer step")
+            return claimer_step
+        if status == "not_ready":
+            return None
+        raise _refusal("invite_greeter_step", reply, _GREETER_REFUSALS)
+
+    def cancel_greeting_attempt(self, greeting_attempt: uuid.UUID, reason: str = "MANUALLY_CANCELLED") -> None:
+        if reason not in CANCEL_REASONS:
+            raise InvalidValueError(f"{reason!r} is not a reason Parsec knows for cancelling.")
+        self._send("invite_greeter_cancel_greeting_attempt", greeting_attempt=greeting_attempt, reason=reason)
+
+    def create(self, cmd: str, fields: Mapping[str, Any]) -> DateTime | None:
+        """``user_create`` or ``device_create`` with signed certificates;
+        ``None`` when accepted, else the timestamp the certificates must be
+        strictly after (``require_greater_timestamp``)."""
+        reply = self.session.client.send(cmd, **fields)
+        status = reply.get("status")
+        if status == "ok":
+            return None
+        if status == "require_greater_timestamp":
+            after = reply.get("strictly_greater_than")
+            if not isinstance(after, DateTime):
+                raise _bad("reply")
+            return after
+        if status == "timestamp_out_of_ballpark":
+            raise clock_error(reply)
+        raise _refusal(cmd, reply, _CREATE_REFUSALS)
+
+    def complete(self) -> None:
+        self._send("invite_complete", token=bytes(self.token))
 
 
 def invite_info(link: str | ParsecInvitationAddr, *, transport: Transport | None = None) -> InviteInfo:

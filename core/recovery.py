@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .certificates import DeviceCertificate, device_create_fields
+from .certificates import new_device_certificates
 from .crypto import SecretKey, SigningKey, key_to_passphrase, passphrase_to_key
 from .device_file import DeviceFile, decrypt_device
 from .devices import AtomicWrite, build_key_file, read_key_file_bytes
@@ -153,18 +153,6 @@ def read_recovery_file(path: Path) -> bytes:
 # --- pure: device_create ---------------------------------------------------------------
 
 
-def device_certificate(author: LocalDevice, new: LocalDevice, purpose: str, timestamp: DateTime) -> DeviceCertificate:
-    return DeviceCertificate(
-        author=author.device_id,
-        timestamp=timestamp,
-        user_id=new.user_id,
-        device_id=new.device_id,
-        device_label=new.device_label,
-        verify_key=new.signing_key.verify_key.encode(),
-        purpose=purpose,
-    )
-
-
 def device_create_retry(reply: Mapping[str, Any], now: DateTime) -> DateTime | None:
     """``None`` when ``device_create`` succeeded; the timestamp to sign again
     with on ``require_greater_timestamp``; raises on any refusal."""
@@ -194,8 +182,17 @@ def register_device(session: Session, new: LocalDevice, purpose: str, *, timesta
     timestamp as long as the server asks for one."""
     ts = timestamp or DateTime.now()
     for _ in range(MAX_DEVICE_CREATE_ATTEMPTS):
-        cert = device_certificate(session.device, new, purpose, ts)
-        reply = session.client.send("device_create", **device_create_fields(cert, session.device.signing_key))
+        certs = new_device_certificates(
+            author=session.device.device_id,
+            author_signkey=session.device.signing_key,
+            timestamp=ts,
+            user_id=new.user_id,
+            device_id=new.device_id,
+            device_label=new.device_label,
+            verify_key=new.signing_key.verify_key,
+            purpose=purpose,
+        )
+        reply = session.client.send("device_create", **certs.fields())
         retry = device_create_retry(reply, DateTime.now())
         if retry is None:
             return

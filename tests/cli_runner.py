@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-__all__ = ["CLI", "cli", "home_env", "ok_json"]
+__all__ = ["CLI", "Spawned", "cli", "home_env", "ok_json"]
 
 # The code path the ``parsec-tray`` script delegates to for these commands.
 CLI = [sys.executable, "-m", "parsec_tray.cli"]
@@ -57,3 +57,72 @@ def ok_json(r: subprocess.CompletedProcess[str]) -> Any:
     assert r.returncode == 0, r.stderr
     assert "Traceback" not in r.stderr
     return json.loads(r.stdout)
+
+
+class Spawned:
+    """A CLI process talked to line by line through pipes (the ``--json``
+    event contracts): :meth:`event` waits for the next stdout line (read by
+    a thread, so nothing sits unseen in a buffer), with a deadline, and
+    :meth:`answer` writes one stdin line."""
+
+    def __init__(
+        self,
+        *args: str,
+        home: Path | None = None,
+        env: dict[str, str] | None = None,
+        command: tuple[list[str], dict[str, str]] | None = None,
+    ) -> None:
+        """``parsec-tray ARGS`` with ``home``'s folders, or ``command``: a
+        whole argv and environment of its own."""
+        import queue
+        import threading
+
+        argv, full_env = command or ([*CLI, *args], home_env(home, **(env or {})))
+        self.proc = subprocess.Popen(
+            argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            encoding="utf-8",
+            env=full_env,
+        )
+        self._lines: queue.Queue[str] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self._lines.put(line)
+        self._lines.put("")  # end of output
+
+    def event(self, timeout: float = 60) -> Any:
+        return json.loads(self.line(timeout))
+
+    def line(self, timeout: float = 60) -> str:
+        """The next line of standard output (without its end of line)."""
+        import queue
+
+        try:
+            line = self._lines.get(timeout=timeout)
+        except queue.Empty:
+            self.proc.kill()
+            raise AssertionError(f"no event within {timeout}s; stderr: {self.finish()[1]}") from None
+        assert line, f"the process ended; stderr: {self.finish()[1]}"
+        return line.rstrip("\n")
+
+    def answer(self, line: str) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(line + "\n")
+        self.proc.stdin.flush()
+
+    def finish(self, timeout: float = 60) -> tuple[int, str]:
+        """Exit status and standard error, once the process ended."""
+        assert self.proc.stdin is not None and self.proc.stderr is not None
+        try:
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        self.proc.wait(timeout)
+        return self.proc.returncode, self.proc.stderr.read()

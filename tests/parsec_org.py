@@ -12,7 +12,7 @@ import uuid
 from pathlib import Path
 
 from parsec_tray.core import api
-from parsec_tray.core.certificates import DeviceCertificate, UserCertificate
+from parsec_tray.core.certificates import new_user_certificates
 from parsec_tray.core.crypto import PrivateKey, SecretKey, SigningKey
 from parsec_tray.core.local_device import LocalDevice
 from parsec_tray.core.serialization import format_v0_dump
@@ -43,29 +43,19 @@ def add_user(admin: Session, email: str, label: str, profile: UserProfile = User
     signing_key, private_key = SigningKey.generate(), PrivateKey.generate()
     user_id, device_id = UserID(uuid.uuid4()), DeviceID(uuid.uuid4())
     handle, dlabel = HumanHandle(email, label), DeviceLabel(f"{label}-laptop")
-    user_cert = UserCertificate(
+    certs = new_user_certificates(
         author=a.device_id,
+        author_signkey=a.signing_key,
         timestamp=now,
         user_id=user_id,
         human_handle=handle,
         public_key=private_key.public_key.encode(),
         profile=profile,
-    )
-    device_cert = DeviceCertificate(
-        author=a.device_id,
-        timestamp=now,
-        user_id=user_id,
         device_id=device_id,
         device_label=dlabel,
-        verify_key=signing_key.verify_key.encode(),
+        verify_key=signing_key.verify_key,
     )
-    reply = admin.client.send(
-        "user_create",
-        user_certificate=user_cert.dump_and_sign(a.signing_key),
-        device_certificate=device_cert.dump_and_sign(a.signing_key),
-        redacted_user_certificate=user_cert.redacted().dump_and_sign(a.signing_key),
-        redacted_device_certificate=device_cert.redacted().dump_and_sign(a.signing_key),
-    )
+    reply = admin.client.send("user_create", **certs.fields())
     assert reply["status"] == "ok", reply
     device = LocalDevice(
         server=a.server,

@@ -30,7 +30,9 @@ done
 """
 
 
-def run_in_session(tmp_path: Path, script: str, *, keyring: bool = True) -> subprocess.CompletedProcess[str]:
+def session_command(tmp_path: Path, script: str, *, keyring: bool = True) -> tuple[list[str], dict[str, str]]:
+    """The command and environment that run ``script`` in its own D-Bus
+    session with a fresh HOME (and an unlocked gnome-keyring unless told)."""
     require(shutil.which("dbus-run-session") is not None, "dbus-run-session (Debian package dbus)")
     require(shutil.which("gnome-keyring-daemon") is not None, "gnome-keyring-daemon (Debian package gnome-keyring)")
     home = tmp_path / "home"
@@ -48,10 +50,12 @@ def run_in_session(tmp_path: Path, script: str, *, keyring: bool = True) -> subp
     )
     (tmp_path / "run").mkdir(mode=0o700, exist_ok=True)
     body = "set -u\n" + (START_KEYRING if keyring else "") + script
-    return subprocess.run(
-        ["dbus-run-session", "--", "bash", "-c", body],
-        env=env, capture_output=True, text=True, timeout=120,
-    )
+    return ["dbus-run-session", "--", "bash", "-c", body], env
+
+
+def run_in_session(tmp_path: Path, script: str, *, keyring: bool = True) -> subprocess.CompletedProcess[str]:
+    argv, env = session_command(tmp_path, script, keyring=keyring)
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120)
 
 
 def last_json(out: str) -> Any:
