@@ -1,5 +1,6 @@
-"""The organization as its members see it: ``terms`` (the terms of service
-to read and accept)."""
+"""The organization as its members see it: ``users`` (who is in it),
+``revoke`` (administrators), ``terms`` (the terms of service to read and
+accept)."""
 
 from __future__ import annotations
 
@@ -72,8 +73,60 @@ def cmd_terms(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def cmd_users(args: argparse.Namespace) -> int:
+    from ..core import members
+
+    _info, session = open_session(args)
+    try:
+        people = [m for m in members.list_members(session) if args.all or not m.is_revoked]
+        me = session.device.user_id
+    finally:
+        session.close()
+    if args.json:
+        emit(args, [{**m.to_json(), "is_you": m.user_id == me} for m in people], "")
+        return EXIT_OK
+    rows = [("NAME", "EMAIL", "PROFILE", "JOINED", "STATE")]
+    for m in people:
+        h = m.human_handle
+        state = "revoked" if m.is_revoked else "frozen" if m.frozen else "active"
+        name = (h.label if h else "(hidden)") + (" (you)" if m.user_id == me else "")
+        rows.append((name, str(h.email) if h else "(hidden)", m.profile.value.lower(), str(m.created_on)[:10], state))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    print("\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows))
+    return EXIT_OK
+
+
+def cmd_revoke(args: argparse.Namespace) -> int:
+    from ..core import members
+
+    _info, session = open_session(args)
+    try:
+        member = members.find_member(members.list_members(session), args.email)
+        members.revoke_user(session, member.user_id, name=member.describe())
+    finally:
+        session.close()
+    emit(
+        args,
+        {"user_id": member.user_id.hex, "email": args.email.strip(), "revoked": True},
+        f"{member.describe()} is revoked: their devices can no longer open the organization.",
+    )
+    return EXIT_OK
+
+
 def register(sub: Any) -> None:
-    """Add ``terms``."""
+    """Add ``users``, ``revoke`` and ``terms``."""
+    p = subparser(sub, "users", help="list the organization's users (name, email, profile, revoked or frozen)")
+    p.add_argument("--all", action="store_true", help="also the revoked users")
+    login_options(p)
+    p.set_defaults(func=cmd_users)
+
+    p = subparser(
+        sub, "revoke", help="revoke a user: their devices can no longer open the organization (administrators)"
+    )
+    p.add_argument("email", help="the email of the user to revoke")
+    login_options(p)
+    p.set_defaults(func=cmd_revoke)
+
     p = subparser(sub, "terms", help="show the organization's terms of service, and accept them")
     p.add_argument("--accept", action="store_true", help="accept the terms shown (they are shown first)")
     login_options(p)

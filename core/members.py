@@ -1,24 +1,142 @@
-"""The organization's members as an administrator acts on them: revoke a
-user, and see who is frozen (fact sheet 2, n.7 and p).
+"""The organization's members: who they are, from verified certificates,
+and what an administrator does to them (fact sheet 2, n.7 and p).
+
+The list is built like the official client's (``LC/certif/list.rs``): one
+member per ``user_certificate``; the current profile is the last
+``user_update_certificate``'s, else the certificate's; a member is revoked
+as soon as a ``revoked_user_certificate`` names them.  Every certificate is
+verified before it is used (:func:`~parsec_tray.core.own_devices.verified_chain`).
+Frozen users are known only to administrators (``list_frozen_users``).
 
 Revocation is a ``revoked_user_certificate`` signed by an ADMIN's device
-and sent with ``user_revoke``; it cannot be undone.  Frozen users are known
-only to administrators (``list_frozen_users``).
+and sent with ``user_revoke``; it cannot be undone.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from .errors import ServerRefusedError
+from .crypto import VerifyKey
+from .errors import CryptoError, ProtocolError, ServerRefusedError
+from .own_devices import fetch_common_certificates, verified_chain
 from .protocol import unexpected_status
 from .serialization import format_v0_dump
-from .values import DateTime, UserID
+from .values import DateTime, DeviceID, HumanHandle, UserID, UserProfile
 
 if TYPE_CHECKING:
     from .session import Session
 
-__all__ = ["list_frozen_users", "revoke_user", "revoked_user_certificate"]
+__all__ = [
+    "Member",
+    "find_member",
+    "list_frozen_users",
+    "list_members",
+    "members_from_certificates",
+    "revoke_user",
+    "revoked_user_certificate",
+]
+
+
+@dataclass(frozen=True)
+class Member:
+    user_id: UserID
+    human_handle: HumanHandle | None  # None in redacted certificates (seen by OUTSIDER users)
+    profile: UserProfile
+    created_on: DateTime
+    created_by: DeviceID | None  # None: the organization's root key (its first user)
+    revoked_on: DateTime | None = None
+    revoked_by: DeviceID | None = None
+    frozen: bool | None = None  # None: not known (only administrators are told)
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_on is not None
+
+    def describe(self) -> str:
+        if self.human_handle is None:
+            return f"user {self.user_id.hex[:8]}"
+        return f"{self.human_handle.label} <{self.human_handle.email}>"
+
+    def to_json(self) -> dict[str, Any]:
+        h = self.human_handle
+        return {
+            "user_id": self.user_id.hex,
+            "email": str(h.email) if h else None,
+            "name": h.label if h else None,
+            "profile": self.profile.value,
+            "created_on": str(self.created_on),
+            "revoked_on": str(self.revoked_on) if self.revoked_on else None,
+            "frozen": self.frozen,
+        }
+
+
+def _uid(value: Any) -> UserID:
+    if isinstance(value, uuid.UUID):
+        return UserID(value)
+    raise CryptoError("A certificate names a user in an unexpected form.")
+
+
+def members_from_certificates(
+    common_certificates: Sequence[bytes], root_verify_key: VerifyKey, frozen: set[UserID] | None = None
+) -> list[Member]:
+    """Every user of the organization, in the order they joined."""
+    members: dict[UserID, Member] = {}
+    for kind, cert in verified_chain(common_certificates, root_verify_key):
+        if kind == "user_certificate":
+            members[cert.user_id] = Member(
+                cert.user_id,
+                cert.human_handle,
+                cert.profile,
+                cert.timestamp,
+                cert.author,
+                frozen=None if frozen is None else cert.user_id in frozen,
+            )
+        elif kind in ("user_update_certificate", "revoked_user_certificate"):
+            uid = _uid(cert.get("user_id"))
+            m = members.get(uid)
+            if m is None:
+                raise CryptoError("A certificate changes a user no earlier certificate introduced.")
+            if kind == "user_update_certificate":
+                m = Member(**{**m.__dict__, "profile": UserProfile(cert.get("new_profile"))})
+            else:
+                ts, author = cert.get("timestamp"), cert.get("author")
+                m = Member(
+                    **{
+                        **m.__dict__,
+                        "revoked_on": ts if isinstance(ts, DateTime) else m.created_on,
+                        "revoked_by": DeviceID(author) if isinstance(author, uuid.UUID) else None,
+                    }
+                )
+            members[uid] = m
+    return list(members.values())
+
+
+def list_members(session: Session) -> list[Member]:
+    """The organization's users as this device may see them (with who is
+    frozen when it is an administrator's)."""
+    certs = fetch_common_certificates(session)
+    frozen = list_frozen_users(session)
+    try:
+        return members_from_certificates(certs, session.device.root_verify_key, frozen)
+    except (CryptoError, ValueError) as exc:
+        raise ProtocolError(f"The server sent certificates that do not verify ({exc}).") from None
+
+
+def find_member(members: Sequence[Member], email: str) -> Member:
+    """The member with that email who is not revoked."""
+    wanted = email.strip().lower()
+    found = [m for m in members if m.human_handle and str(m.human_handle.email).lower() == wanted]
+    active = [m for m in found if not m.is_revoked]
+    if active:
+        return active[0]
+    if found:
+        raise ServerRefusedError(f"{found[0].describe()} is already revoked.", status="user_already_revoked")
+    raise ServerRefusedError(
+        f"Nobody with the email {email.strip()} is a member of this organization.", status="user_not_found"
+    )
 
 
 def revoked_user_certificate(session: Session, user_id: UserID, now: DateTime | None = None) -> bytes:

@@ -20,14 +20,15 @@ when some device is neither a recovery device nor the current one.  At risk
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from .certificates import DeviceCertificate, peek_certificate
+from .certificates import DeviceCertificate, UserCertificate, peek_certificate
 from .crypto import VerifyKey
 from .errors import CryptoError, ProtocolError
 from .protocol import unexpected_status
+from .serialization import format_v0_load
 from .values import DateTime, DeviceID, DeviceLabel, UserID
 
 if TYPE_CHECKING:
@@ -36,10 +37,12 @@ if TYPE_CHECKING:
 __all__ = [
     "OwnDevice",
     "SecurityWarnings",
+    "fetch_common_certificates",
     "fetch_own_devices",
     "own_devices_from_certificates",
     "security_warnings",
     "session_security_warnings",
+    "verified_chain",
 ]
 
 RECOVERY_LABEL_PREFIX = "recovery"
@@ -91,16 +94,17 @@ def security_warnings(devices: Iterable[OwnDevice], current: DeviceID) -> Securi
     )
 
 
-def own_devices_from_certificates(
-    common_certificates: Sequence[bytes], root_verify_key: VerifyKey, user_id: UserID
-) -> list[OwnDevice]:
-    """Verify the chain of common certificates and return ``user_id``'s
-    devices in the order they were certified.
+def verified_chain(common_certificates: Sequence[bytes], root_verify_key: VerifyKey) -> Iterator[tuple[str, Any]]:
+    """Each common certificate, in the server's (timestamp) order, once its
+    signature is checked with its author's key: the organization's root key
+    for ``author = None``, else the verify key of a device an earlier
+    certificate introduced.  Yields ``(type, certificate)``: a
+    :class:`DeviceCertificate` or :class:`UserCertificate`, or the plain map
+    of the other kinds (user updates, revocations).
 
     Raises :class:`CryptoError` when a certificate does not verify or is
     signed by a device no earlier certificate introduced."""
     keys: dict[DeviceID, VerifyKey] = {}
-    out: list[OwnDevice] = []
     for signed in common_certificates:
         if not isinstance(signed, bytes):
             raise CryptoError("A certificate is not binary data.")
@@ -111,14 +115,34 @@ def own_devices_from_certificates(
             key = keys[author]
         else:
             raise CryptoError("A certificate is signed by a device no earlier certificate introduced.")
-        if kind != "device_certificate":
-            key.verify(signed)  # users, updates, revocations: only their signature matters here
-            continue
-        cert = DeviceCertificate.verify_and_load(signed, key, author)
-        keys[cert.device_id] = VerifyKey(cert.verify_key)
-        if cert.user_id == user_id:
-            out.append(OwnDevice(cert.device_id, cert.device_label, cert.purpose, cert.timestamp, cert.author))
-    return out
+        if kind == "device_certificate":
+            cert = DeviceCertificate.verify_and_load(signed, key, author)
+            keys[cert.device_id] = VerifyKey(cert.verify_key)
+            yield kind, cert
+        elif kind == "user_certificate":
+            yield kind, UserCertificate.verify_and_load(signed, key, author)
+        else:
+            yield kind, format_v0_load(key.verify(signed), error=CryptoError, what="certificate")
+
+
+def own_devices_from_certificates(
+    common_certificates: Sequence[bytes], root_verify_key: VerifyKey, user_id: UserID
+) -> list[OwnDevice]:
+    """``user_id``'s devices in the order they were certified, from a
+    verified chain (:func:`verified_chain`)."""
+    return [
+        OwnDevice(cert.device_id, cert.device_label, cert.purpose, cert.timestamp, cert.author)
+        for kind, cert in verified_chain(common_certificates, root_verify_key)
+        if kind == "device_certificate" and cert.user_id == user_id
+    ]
+
+
+def fetch_common_certificates(session: Session) -> list[bytes]:
+    """Every common certificate of the organization (``certificate_get``)."""
+    reply = session.client.send(
+        "certificate_get", common_after=None, sequester_after=None, shamir_recovery_after=None, realm_after={}
+    )
+    return _common_certificates(reply)
 
 
 def _common_certificates(reply: Mapping[str, Any]) -> list[bytes]:
@@ -132,12 +156,10 @@ def _common_certificates(reply: Mapping[str, Any]) -> list[bytes]:
 
 def fetch_own_devices(session: Session) -> list[OwnDevice]:
     """The logged-in user's devices, from the server's certificates."""
-    reply = session.client.send(
-        "certificate_get", common_after=None, sequester_after=None, shamir_recovery_after=None, realm_after={}
-    )
+    certs = fetch_common_certificates(session)
     d = session.device
     try:
-        return own_devices_from_certificates(_common_certificates(reply), d.root_verify_key, d.user_id)
+        return own_devices_from_certificates(certs, d.root_verify_key, d.user_id)
     except CryptoError as exc:
         raise ProtocolError(f"The server sent certificates that do not verify: {exc.message}") from None
 

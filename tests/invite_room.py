@@ -165,8 +165,10 @@ class RoomTransport:
     def __init__(self, room: Room) -> None:
         self.room = room
 
-    def command(self, family: str, org: Any, body: bytes, headers: Mapping[str, str]) -> dict[str, Any]:
-        assert family == "invited" and headers["Authorization"].startswith("Bearer ")
+    def command(
+        self, family: str, org: Any, body: bytes, headers: Mapping[str, str], *, route: str = ""
+    ) -> dict[str, Any]:
+        assert family == "invited" and route == "" and headers["Authorization"].startswith("Bearer ")
         return self.room.handle(family, body)
 
     def close(self) -> None:

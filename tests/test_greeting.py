@@ -45,10 +45,10 @@ def sent(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[tuple[str, bytes]]]:
     real = Transport.command
 
     def command(
-        self: Transport, family: str, org: Any, body: bytes, headers: Mapping[str, str]
+        self: Transport, family: str, org: Any, body: bytes, headers: Mapping[str, str], *, route: str = ""
     ) -> dict[str, Any]:
         bodies.append((family, body))
-        return real(self, family, org, body, headers)
+        return real(self, family, org, body, headers, route=route)
 
     monkeypatch.setattr(Transport, "command", command)
     yield bodies
