@@ -42,6 +42,15 @@ def _is_link(arg: str) -> bool:
     return "://" in arg and not arg.startswith("-")
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("parsec-tray")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
 def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     import argparse
 
@@ -56,6 +65,7 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_options(parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     tray_options(parser)
     parser.add_argument(
         "--autostart",
