@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
+from importlib import metadata
 from pathlib import Path
 
 import pytest
@@ -364,6 +365,11 @@ def test_install_sh_into_a_fresh_home_then_uninstall(tmp_path: Path) -> None:
     assert "dependencies already met" in again.stdout
     assert "keep it open" in again.stdout and "--detach" in again.stdout
     assert "usage: parsec-tray" in again.stdout
+    # --detach: the terminal is free, the app's output in a log.
+    detached = install("--detach", "--", "--version")
+    assert "you can close this terminal" in detached.stdout, detached.stdout
+    run_log = data / "parsec-tray" / "run.log"
+    assert wait_for_file(run_log) == f"parsec-tray {metadata.version('parsec-tray')}\n"
     # The app's Start at login entry goes too.
     autostart = config / "autostart" / "parsec-tray.desktop"
     autostart.parent.mkdir(parents=True)
