@@ -86,6 +86,19 @@ def test_frozen_prints_its_version(frozen: Path, tmp_path: Path) -> None:
     assert proc.stdout == f"parsec-tray {metadata.version('parsec-tray')}\n"
 
 
+def test_frozen_bundles_the_packages_data(frozen: Path) -> None:
+    """The icons (tray states and app icon) and the desktop entry the XDG
+    autostart backend copies, as the installed package has them."""
+    import parsec_tray
+
+    package = Path(parsec_tray.__path__[0])
+    bundled = frozen.parent / "_internal" / "parsec_tray"
+    for folder in ("icons", "installers/linux"):
+        theirs = {p.relative_to(package / folder) for p in (package / folder).rglob("*") if p.is_file()}
+        ours = {p.relative_to(bundled / folder) for p in (bundled / folder).rglob("*") if p.is_file()}
+        assert theirs and ours == theirs, folder
+
+
 def test_frozen_lists_devices_as_the_package_does(frozen: Path, tmp_path: Path) -> None:
     from parsec_tray.core.crypto import Argon2idParams
     from parsec_tray.core.devices import build_password_file, save_device_file
