@@ -44,6 +44,15 @@ def _is_link(arg: str) -> bool:
     return "://" in arg and not arg.startswith("-")
 
 
+def _version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version("parsec-tray")
+    except metadata.PackageNotFoundError:  # a source tree that was never installed
+        return "unknown"
+
+
 def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     import argparse
 
@@ -58,6 +67,7 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_common_options(parser)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     tray_options(parser)
     parser.add_argument(
         "--autostart",

@@ -185,3 +185,33 @@ for line in unmet:
 sys.exit(1 if unmet else 0)
 PY
 }
+
+# pt_logged LOG SUMMARY CMD...: runs CMD with its output appended to LOG and
+# prints one line, "SUMMARY ... done (Ns)"; on failure, the log's last lines
+# and its path. Returns CMD's exit status.
+pt_logged() {
+    local log=$1 what=$2 start=$SECONDS rc=0
+    shift 2
+    printf '%s ... ' "$what"
+    printf '\n===== %s: %s\n' "$(date '+%F %T')" "$*" >>"$log"
+    "$@" >>"$log" 2>&1 </dev/null || rc=$?
+    if [ "$rc" = 0 ]; then
+        printf 'done (%ss)\n' "$((SECONDS - start))"
+        return 0
+    fi
+    printf 'FAILED (exit %s)\n' "$rc"
+    printf 'The last lines of %s:\n' "$log" >&2
+    tail -n 20 "$log" | sed 's/^/    /' >&2
+    printf 'Full log: %s\n' "$log" >&2
+    return "$rc"
+}
+
+# pt_prune_dirs DIR STOP: removes DIR and its parents while they are empty,
+# stopping below STOP.
+pt_prune_dirs() {
+    local dir=$1 stop=$2
+    while [ -d "$dir" ] && [ "$dir" != "$stop" ] && [ "$dir" != / ] && rmdir -- "$dir" 2>/dev/null; do
+        dir=$(dirname "$dir")
+    done
+    return 0
+}
