@@ -15,6 +15,7 @@ from typing import Any
 from ..core.errors import OrganizationNotFoundError
 from .common import (
     EXIT_OK,
+    admin_token,
     created_text,
     emit,
     login_options,
@@ -36,6 +37,7 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     parse_server(args.server)
     OrganizationID(args.org)
     api.validate_person(args.email, args.user_name, args.device_label)
+    token = admin_token(args)
     password = new_device_password(args)
     try:
         created = api.create_organization(
@@ -46,14 +48,14 @@ def cmd_create_org(args: argparse.Namespace) -> int:
             args.device_label,
             password=password,
             use_keyring=args.keyring,
-            admin_token=args.admin_token,
+            admin_token=token,
             progress=progress(args),
         )
     except OrganizationNotFoundError as exc:
-        if not args.admin_token:  # spontaneous bootstrap refused: say it in CLI terms
+        if not token:  # spontaneous bootstrap refused: say it in CLI terms
             exc.hint = (
                 "Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
-                "or for an administration token (--admin-token)."
+                "or for an administration token (--admin-token-file FILE or $PARSEC_TRAY_ADMIN_TOKEN)."
             )
         raise
     if created.session is not None:
@@ -96,6 +98,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
         return EXIT_OK
     for d in devices:
         print(f"{d.device_id}  {d.describe()}  [{d.protection}]  {d.server_url}")
+        if d.pending:
+            print(f"    keys kept in {d.device_file}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -131,7 +135,15 @@ def register(sub: Any) -> None:
     p.add_argument("--email", required=True)
     p.add_argument("--user-name", required=True)
     p.add_argument("--device-label", required=True)
-    p.add_argument("--admin-token", help="the server's administration token (otherwise: spontaneous bootstrap)")
+    p.add_argument(
+        "--admin-token-file",
+        metavar="FILE",
+        help="a file only you can read holding the server's administration token "
+        "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either: spontaneous bootstrap)",
+    )
+    p.add_argument(
+        "--admin-token", help="the administration token itself (visible to other local users: prefer the file)"
+    )
     p.add_argument("--password-stdin", action="store_true", help="read the password as one line of stdin")
     p.add_argument("--keyring", action="store_true", help="protect the device with the OS keyring, not a password")
     p.add_argument("--json", action="store_true")

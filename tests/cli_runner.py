@@ -31,16 +31,21 @@ def home_env(home: Path | None, **extra: str) -> dict[str, str]:
 
 
 def cli(
-    *args: str, home: Path | None = None, stdin: str | None = None, exe: list[str] | None = None
+    *args: str,
+    home: Path | None = None,
+    stdin: str | None = None,
+    exe: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
-    """Run the CLI; without ``stdin`` its standard input is empty (not a TTY)."""
+    """Run the CLI; without ``stdin`` its standard input is empty (not a TTY).
+    ``env``: more environment variables (``PARSEC_TRAY_ADMIN_TOKEN``...)."""
     return subprocess.run(
         [*(exe or CLI), *args],
         input=stdin if stdin is not None else "",
         capture_output=True,
         text=True,
         encoding="utf-8",
-        env=home_env(home),
+        env=home_env(home, **(env or {})),
         timeout=120,
     )
 
