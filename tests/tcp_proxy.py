@@ -62,6 +62,7 @@ class TCPProxy:
         self._marker: bytes | None = None
         self._reply_action: Callable[[], str] | None = None
         self._armed: set[socket.socket] = set()  # upstream sockets whose next bytes are the watched answer
+        self._then_refuse = False
 
     # --- control (any thread) ---------------------------------------------------
 
@@ -94,13 +95,18 @@ class TCPProxy:
     def kill_connections(self) -> None:
         self._call(self._kill_all)
 
-    def on_reply_to(self, marker: bytes | None, action: Callable[[], str] | None = None) -> None:
+    def on_reply_to(
+        self, marker: bytes | None, action: Callable[[], str] | None = None, *, then_refuse: bool = False
+    ) -> None:
         """From now on, the first bytes of the answer to a request containing
         ``marker`` call ``action()`` in the proxy thread, before being relayed;
-        it returns ``"pass"`` or ``"drop"``.  ``None``: stop watching."""
+        it returns ``"pass"`` or ``"drop"``.  ``then_refuse``: after a drop,
+        refuse new connections (the server is gone) until :meth:`refuse`
+        ``(False)``.  ``None``: stop watching."""
 
         def go() -> None:
             self._marker, self._reply_action = marker, action
+            self._then_refuse = then_refuse
             self._armed.clear()
 
         self._call(go)
@@ -198,6 +204,9 @@ class TCPProxy:
                 assert self._reply_action is not None
                 if self._reply_action() == "drop":
                     self._drop(s)
+                    if self._then_refuse:
+                        self._refusing = True
+                        self._kill_all()
                     return
         if not data:
             # Half-close would be more faithful; a full close is enough here.
