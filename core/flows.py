@@ -260,12 +260,18 @@ def _definitive(exc: BaseException) -> bool:
     return isinstance(exc, (ServerRefusedError, AuthenticationError))
 
 
-def _settle_by_ping(device: LocalDevice, path: Path, server: ParsecAddr) -> Session | None:
+def _settle_by_ping(
+    device: LocalDevice, path: Path, server: ParsecAddr, seconds: float | None = None
+) -> Session | None:
     """Did the server create ``device``?  A session when an authenticated
-    ping with its keys succeeds, ``None`` when it cannot tell now."""
+    ping with its keys succeeds (within ``seconds``, default
+    :data:`SETTLE_DEADLINE`), ``None`` when it cannot tell now."""
+    seconds = SETTLE_DEADLINE if seconds is None else min(seconds, SETTLE_DEADLINE)
+    if seconds <= 0:
+        return None
     session = Session(device, path, Transport(server))
     try:
-        with session.transport.deadline(SETTLE_DEADLINE):
+        with session.transport.deadline(seconds):
             session.ping()
     except ParsecTrayError as exc:
         log.info("settling %s: %s", path.name, exc.message)
@@ -383,7 +389,8 @@ def _run_bootstrap(
                 settled = None
                 if isinstance(exc, Exception):
                     progress("The server's answer was lost; checking whether the organization was created…")
-                    settled = _settle_by_ping(plan.device, save.pending_path, server)
+                    # Within what is left of the flow's deadline.
+                    settled = _settle_by_ping(plan.device, save.pending_path, server, transport.remaining())
                 if settled is None:
                     pending = save.unknown()
                     raise _outcome_unknown(org, plan.device, pending, exc) from None

@@ -199,6 +199,10 @@ class Transport:
         finally:
             self._flow_deadline, self._flow_seconds = previous
 
+    def remaining(self) -> float | None:
+        """Seconds left before the flow's deadline (``None``: no flow deadline)."""
+        return None if self._flow_deadline is None else self._flow_deadline - time.monotonic()
+
     def _budget(self) -> tuple[float, float]:
         """Seconds left for the next request, and the deadline to name."""
         budget, named = self.request_deadline, self.request_deadline
