@@ -28,7 +28,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from cli_runner import CLI, home_env  # noqa: E402
+from cli_runner import home_env  # noqa: E402
 from fuzz import fuzz_device_files, fuzz_links  # noqa: E402
 from hostile_server import HostileServer  # noqa: E402
 from parsec_server import ParsecServer, free_port  # noqa: E402
@@ -39,7 +39,7 @@ from parsec_tray.core.errors import OutcomeUnknownError, ParsecTrayError  # noqa
 from tcp_proxy import TCPProxy  # noqa: E402
 from test_bounds import LINK, run_measured  # noqa: E402
 from test_faults import fast_params, make_local  # noqa: E402
-from test_nothing_lost import BOOTSTRAP, kill_at_answer, proxied  # noqa: E402
+from test_nothing_lost import BOOTSTRAP, create_org_killed_at_answer, proxied  # noqa: E402
 
 
 def lost_organizations(server: ParsecServer, orgs: list[str], config: Path) -> tuple[int, int]:
@@ -105,17 +105,7 @@ def kills(server: ParsecServer, n: int, work: Path) -> dict[str, object]:
     orgs = [f"Kill{secrets.token_hex(4)}n{i}" for i in range(n)]
     with TCPProxy(server.port) as proxy:
         for i, org in enumerate(orgs):
-            delay = 0.0 if i % 2 == 0 else rng.uniform(0.0, 0.3)
-            proc = subprocess.Popen(
-                [*CLI, "create-org", "--server", proxied(proxy), "--org", org, "--email", "k@example.com",
-                 "--user-name", "K", "--device-label", "x", "--password-stdin"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            )
-            kill_at_answer(proxy, proc, delay)
-            assert proc.stdin is not None
-            proc.stdin.write(b"pw\n")
-            proc.stdin.close()
-            proc.wait(timeout=120)
+            create_org_killed_at_answer(proxy, org, env, 0.0 if i % 2 == 0 else rng.uniform(0.0, 0.3))
         proxy.on_reply_to(None)
         config = home / "config" / "parsec3" / "libparsec"
         pending = sum(1 for d in list_device_files(config) if d.pending)

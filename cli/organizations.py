@@ -89,6 +89,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     from ..core import api
 
+    api.settle_pending_devices()  # those that open without a prompt; the others at their login
     devices = api.list_devices()
     if args.json:
         emit(args, [d.to_json() for d in devices], "")

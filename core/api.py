@@ -23,6 +23,7 @@ __all__ = [
     "list_devices",
     "login",
     "protect_with_keyring",
+    "settle_pending_devices",
     "validate_person",
 ]
 
@@ -36,6 +37,7 @@ from .flows import (
     list_devices,
     login,
     protect_with_keyring,
+    settle_pending_devices,
     validate_person,
 )
 from .session import Session

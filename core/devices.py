@@ -30,6 +30,7 @@ import os
 import re
 import secrets
 import stat
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -335,6 +336,26 @@ def _write_error(path: Path, exc: OSError) -> DeviceFileWriteError:
     return DeviceFileWriteError(f"The device file {path} could not be saved ({exc.strerror or exc}).")
 
 
+@contextlib.contextmanager
+def _undo_on_error(path: Path, undo: Callable[[], None]) -> Iterator[None]:
+    """Run ``undo`` if the block fails; an OSError becomes the sentence of
+    :func:`_write_error`."""
+    try:
+        yield
+    except OSError as exc:
+        undo()
+        raise _write_error(path, exc) from None
+    except BaseException:
+        undo()
+        raise
+
+
+def _close(fd: int | None) -> None:
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(fd)
+
+
 def _lock(fd: int, *, wait: bool) -> bool:
     """An exclusive ``flock`` on ``fd``: the file is being written or used by
     a save in progress (ours, or another process's).  Without ``flock``
@@ -402,7 +423,7 @@ class AtomicWrite:
         raise OSError(errno.EAGAIN, "the temporary file keeps disappearing")
 
     def prepare(self) -> AtomicWrite:
-        try:
+        with _undo_on_error(self.path, self.abort):
             make_private_dirs(self.path.parent)
             if not self.replace and self.path.exists():
                 raise self._exists_error()
@@ -412,12 +433,6 @@ class AtomicWrite:
                 n = os.write(fd, view)
                 view = view[n:]
             os.fsync(fd)
-        except OSError as exc:
-            self.abort()
-            raise _write_error(self.path, exc) from None
-        except BaseException:
-            self.abort()
-            raise
         self._prepared = True
         return self
 
@@ -437,10 +452,8 @@ class AtomicWrite:
 
     def release(self) -> None:
         """Close the temporary file (and its lock), leaving it on disk."""
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
+        _close(self._fd)
+        self._fd = None
 
     def abort(self) -> None:
         try:
@@ -518,18 +531,12 @@ class DeviceSave:
         is only removed on a definitive refusal."""
         self._check("prepared")
         w = self._write
-        try:
+        with _undo_on_error(self.path, self.abort):
             if not _link_no_overwrite(w.tmp, self.pending_path):
                 raise w._exists_error()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(w.tmp)  # the descriptor, and its lock, now hold the pending file
             _fsync_dir(self.path.parent)
-        except OSError as exc:
-            self.abort()
-            raise _write_error(self.path, exc) from None
-        except BaseException:
-            self.abort()
-            raise
         self._fd, w._fd = w._fd, None
         self._state = "sent"
 
@@ -565,10 +572,8 @@ class DeviceSave:
         return self.pending_path
 
     def _unlock(self) -> None:
-        if self._fd is not None:
-            with contextlib.suppress(OSError):
-                os.close(self._fd)
-            self._fd = None
+        _close(self._fd)
+        self._fd = None
 
 
 def confirm_pending(pending: Path) -> Path:

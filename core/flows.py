@@ -72,6 +72,7 @@ __all__ = [
     "list_devices",
     "login",
     "protect_with_keyring",
+    "settle_pending_devices",
     "validate_person",
 ]
 
@@ -166,6 +167,31 @@ class CreatedDevice:
 def list_devices(config_dir: Path | None = None) -> list[DeviceInfo]:
     """The devices on this computer; never raises for a bad file (skipped)."""
     return [DeviceInfo.from_file(d.path, d.file, d.pending) for d in list_device_files(config_dir)]
+
+
+def settle_pending_devices(config_dir: Path | None = None, *, seconds: float = 5.0) -> list[Path]:
+    """Settle the pending devices that open without a prompt (OS keyring):
+    an authenticated ping each (within ``seconds``); those the server
+    knows become final.  Returns their new paths.  Password devices wait
+    for their login; never raises for one device."""
+    settled = []
+    for info in list_devices(config_dir):
+        if not info.pending or info.protection != "keyring":
+            continue
+        try:
+            device = _unlock(read_device_file(info.device_file), None)
+        except ParsecTrayError as exc:
+            log.info("cannot settle %s now: %s", info.device_file.name, exc.message)
+            continue
+        session = _settle_by_ping(device, info.device_file, device.server, seconds)
+        if session is None:
+            continue
+        session.close()
+        try:
+            settled.append(confirm_pending(info.device_file))
+        except ParsecTrayError as exc:
+            log.info("cannot settle %s: %s", info.device_file.name, exc.message)
+    return settled
 
 
 def find_device(selector: str | Path | None = None, *, config_dir: Path | None = None) -> DeviceInfo:
@@ -357,10 +383,11 @@ def _run_bootstrap(
         log.info("organization %s: the earlier attempt had created it (%s)", org, session.device_file)
         return _created(server, org, session.device, session)
     # The connection ends in the returned session, or is closed on failure.
-    with contextlib.ExitStack() as on_failure:
+    with contextlib.ExitStack() as on_failure, contextlib.ExitStack() as flow:
         transport = Transport(server)
         on_failure.callback(transport.close)
-        on_failure.enter_context(transport.deadline(FLOW_DEADLINE))
+        # Ends with the flow, success or not: the session keeps the transport.
+        flow.enter_context(transport.deadline(FLOW_DEADLINE))
         plan = bootstrap_protocol.prepare(ParsecOrganizationBootstrapAddr(server, org, None), handle, label)
         progress(
             "Encrypting the keys with your password…"

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 from cli_runner import CLI, home_env
 from parsec_tray.core import devices as devices_mod
-from parsec_tray.core import flows
+from parsec_tray.core import flows, keyring_store
 from parsec_tray.core.devices import (
     DeviceSave,
     build_password_file,
@@ -65,6 +65,7 @@ def test_dropped_answer_is_settled_at_once_by_a_ping(
             org = f"{org_name}d{i}"
             created = create(proxied(proxy), org, config, parsec_server.admin_token)
             assert created.session is not None
+            assert created.session.transport.remaining() is None  # the flow's deadline ended with it
             created.session.close()
             assert created.device_file.name == f"{created.device_id}.keys" and created.device_file.exists()
             assert [u["user_id"] for u in parsec_server.users(org)] == [created.user_id]
@@ -230,20 +231,26 @@ def test_killed_when_the_answer_arrives(parsec_server: Any, org_name: str, tmp_p
     delays = [0.0 if i % 2 == 0 else rng.uniform(0.0, 0.3) for i in range(KILLS)]
     with TCPProxy(parsec_server.port) as proxy:
         for org, delay in zip(orgs, delays, strict=True):
-            proc = subprocess.Popen(
-                [*CLI, "create-org", "--server", proxied(proxy), "--org", org, "--email", "k@example.com",
-                 "--user-name", "K", "--device-label", "x", "--password-stdin"],
-                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
-            )
-            kill_at_answer(proxy, proc, delay)
-            assert proc.stdin is not None
-            proc.stdin.write(b"pw\n")
-            proc.stdin.close()
-            proc.wait(timeout=120)
+            create_org_killed_at_answer(proxy, org, env, delay)
         bootstrapped = [o for o in orgs if parsec_server.organization(o)["is_bootstrapped"]]
         assert bootstrapped, f"seed={seed}: no kill came after the request"
         proxy.on_reply_to(None)  # the devices' server is the proxy: the logins that settle go through it
         assert_nothing_lost(parsec_server, orgs, config_of(tmp_path), "pw", f"seed={seed} delays={delays}")
+
+
+def create_org_killed_at_answer(proxy: TCPProxy, org: str, env: dict[str, str], delay: float) -> None:
+    """``create-org`` through ``proxy``, killed when its bootstrap answer
+    arrives (``delay`` 0), or ``delay`` seconds after it was let through."""
+    proc = subprocess.Popen(
+        [*CLI, "create-org", "--server", proxied(proxy), "--org", org, "--email", "k@example.com",
+         "--user-name", "K", "--device-label", "x", "--password-stdin"],
+        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env,
+    )
+    kill_at_answer(proxy, proc, delay)
+    assert proc.stdin is not None
+    proc.stdin.write(b"pw\n")
+    proc.stdin.close()
+    proc.wait(timeout=120)
 
 
 def kill_at_answer(proxy: TCPProxy, proc: subprocess.Popen[bytes], delay: float) -> None:
@@ -264,3 +271,61 @@ def test_final_path_of() -> None:
     p = Path("/x/devices/ab.keys.pending")
     assert devices_mod.final_path_of(p) == Path("/x/devices/ab.keys")
     assert devices_mod.final_path_of(Path("/x/ab.keys")) == Path("/x/ab.keys")
+
+
+class MemoryKeyring(keyring_store.KeyringBackend):
+    """An in-memory OS keyring (the real one is tested in test_keyring_store)."""
+
+    def __init__(self) -> None:
+        self.items: dict[tuple[str, str], str] = {}
+
+    def get_password(self, service: str, user: str) -> str | None:
+        return self.items.get((service, user))
+
+    def set_password(self, service: str, user: str, password: str) -> None:
+        self.items[(service, user)] = password
+
+    def delete_password(self, service: str, user: str) -> None:
+        self.items.pop((service, user), None)
+
+    def available(self) -> bool:
+        return True
+
+
+@pytest.mark.server
+def test_listing_settles_a_keyring_device(
+    parsec_server: Any, org_name: str, config_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pending device that opens without a prompt is settled by the next
+    listing (``devices``), not only by a login."""
+    monkeypatch.setattr(keyring_store, "_backend", MemoryKeyring())
+    with TCPProxy(parsec_server.port) as proxy:
+        proxy.on_reply_to(BOOTSTRAP, lambda: "drop", then_refuse=True)
+        with pytest.raises(OutcomeUnknownError) as info:
+            flows.create_organization(
+                proxied(proxy), org_name, "k@example.com", "K", "desk", use_keyring=True,
+                admin_token=parsec_server.admin_token, config_dir=config_home,
+            )
+        assert flows.settle_pending_devices(config_home, seconds=1.0) == []  # still unreachable: kept
+        assert info.value.device_file.exists()
+        proxy.refuse(False)
+        final = config_home / "devices" / f"{info.value.device_id}.keys"
+        assert flows.settle_pending_devices(config_home) == [final]
+    assert final.exists() and not info.value.device_file.exists()
+    assert [(d.device_id, d.pending, d.protection) for d in flows.list_devices(config_home)] == [
+        (info.value.device_id, False, "keyring")
+    ]
+
+
+@pytest.mark.server
+def test_the_session_outlives_the_flows_deadline(
+    parsec_server: Any, org_name: str, tmp_path: Path, fast_argon2: None
+) -> None:
+    created = create(parsec_server.url, org_name, tmp_path / "cfg", parsec_server.admin_token)
+    assert created.session is not None
+    assert created.session.transport.remaining() is None  # a tray session runs for hours
+    created.session.ping()
+    created.session.close()
+    session = flows.login(created.device_id, password="pw", config_dir=tmp_path / "cfg")
+    assert session.transport.remaining() is None
+    session.close()
