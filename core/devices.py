@@ -478,19 +478,19 @@ class DeviceSave:
     organization bootstrap, a claimed invitation, a recovery import): the
     device must never exist on the server without its file here.
 
-    The caller does the network; the file goes through these states::
+    The caller does the network; the file follows :data:`_SAVE_STATES`
+    (state, event) -> next state, named after what we know::
 
-        prepare()  ->  temporary file, fsynced, locked     (nothing sent yet)
-          abort()          -> removed (only before sending)
-          sending()        -> "<device id>.keys.pending"    (the request may reach the server)
-            confirmed()    -> "<device id>.keys"            (the server said yes, or a ping with the keys did)
-            refused()      -> removed                       (the server answered a definitive no)
-            unknown()      -> kept pending, returns its path (no answer: settle later)
+        prepare()  -> nothing_sent     temporary file, fsynced, locked
+          abort()      -> not_created      removed
+          sending()    -> maybe_created    "<device id>.keys.pending" (call it just before the request)
+            confirmed()  -> created          "<device id>.keys" (the server said yes, or a ping with the keys did)
+            refused()    -> not_created      removed (the server answered a definitive no, or nothing left)
+            unknown()    -> outcome_unknown  kept pending; returns its path (settled by a later login)
 
-    A pending file is listed (``ListedDevice.pending``) and settled by the
-    next login with it (:func:`confirm_pending` once a ping succeeds).  A
-    process killed at any point leaves a temporary file (recovered by
-    :func:`recover_device_files`), a pending file, or the final file.
+    An illegal event raises ``RuntimeError`` and changes nothing.  A process
+    killed at any point leaves a temporary file (recovered by
+    :func:`recover_device_files`), the pending file, or the final file.
     """
 
     def __init__(self, path: Path, data: bytes) -> None:
@@ -498,7 +498,7 @@ class DeviceSave:
         self.path = path
         self.pending_path = pending_path_of(path)
         self._state = "new"
-        self._fd: int | None = None  # holds the pending file's lock while sent
+        self._fd: int | None = None  # holds the pending file's lock while maybe_created
 
     @classmethod
     def prepare(cls, file: DeviceFile, path: Path | None = None, *, config: Path | None = None) -> DeviceSave:
@@ -506,74 +506,92 @@ class DeviceSave:
         device's file in ``config``).  Raises :class:`DeviceFileWriteError`
         (disk full, rights, a file already there) before anything is sent."""
         save = cls(path or default_device_file(file.device_id.hex, config), file.dump())
-        if save.pending_path.exists():
-            raise save._write._exists_error()
-        save._write.prepare()
-        save._state = "prepared"
+        save._move("prepare")
         return save
 
     @property
     def state(self) -> str:
         return self._state
 
-    def _check(self, *allowed: str) -> None:
-        if self._state not in allowed:
-            raise RuntimeError(f"DeviceSave: not allowed in state {self._state!r}")
+    def _move(self, event: str) -> None:
+        """Do ``event``'s file operation, then take its next state (the state
+        does not change when the operation fails)."""
+        next_state = _SAVE_STATES.get((self._state, event))
+        if next_state is None:
+            raise RuntimeError(f"DeviceSave: {event!r} is not allowed in state {self._state!r}")
+        getattr(self, f"_on_{event}")()
+        self._state = next_state
 
     def abort(self) -> None:
         """Nothing was sent: remove the temporary file."""
-        self._check("new", "prepared")
-        self._write.abort()
-        self._state = "aborted"
+        self._move("abort")
 
     def sending(self) -> None:
         """Call just before the irreversible request: from now on the file
         is only removed on a definitive refusal."""
-        self._check("prepared")
+        self._move("sending")
+
+    def confirmed(self) -> Path:
+        """The device exists on the server: its file goes in place."""
+        self._move("confirmed")
+        return self.path
+
+    def refused(self) -> None:
+        """The server answered that it did not create the device."""
+        self._move("refused")
+
+    def unknown(self) -> Path:
+        """No answer (lost, late, interrupted): the pending file stays."""
+        self._move("unknown")
+        return self.pending_path
+
+    # --- the file operations of each event ----------------------------------------------
+
+    def _on_prepare(self) -> None:
+        if self.pending_path.exists():
+            raise self._write._exists_error()
+        self._write.prepare()
+
+    def _on_abort(self) -> None:
+        self._write.abort()
+
+    def _on_sending(self) -> None:
         w = self._write
-        with _undo_on_error(self.path, self.abort):
+        with _undo_on_error(self.path, w.abort):
             if not _link_no_overwrite(w.tmp, self.pending_path):
                 raise w._exists_error()
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(w.tmp)  # the descriptor, and its lock, now hold the pending file
             _fsync_dir(self.path.parent)
         self._fd, w._fd = w._fd, None
-        self._state = "sent"
 
-    def confirmed(self) -> Path:
-        """The device exists on the server: put its file in place."""
-        self._check("sent")
+    def _on_confirmed(self) -> None:
         try:
-            path = confirm_pending(self.pending_path)
+            self.path = confirm_pending(self.pending_path)
         finally:
             self._unlock()
-        self._state = "confirmed"
-        return path
 
-    def refused(self) -> None:
-        """The server answered that it did not create the device."""
-        self._check("sent", "prepared")
-        if self._state == "prepared":
-            self.abort()
-            return
+    def _on_refused(self) -> None:
         with contextlib.suppress(OSError):
             os.unlink(self.pending_path)
         self._unlock()
-        self._state = "refused"
 
-    def unknown(self) -> Path:
-        """No answer (lost, late, interrupted): the pending file stays."""
-        self._check("sent", "prepared")
-        if self._state == "prepared":
-            self.abort()
-            return self.path
+    def _on_unknown(self) -> None:
         self._unlock()
-        self._state = "unknown"
-        return self.pending_path
 
     def _unlock(self) -> None:
         _close(self._fd)
         self._fd = None
+
+
+_SAVE_STATES: dict[tuple[str, str], str] = {
+    ("new", "prepare"): "nothing_sent",
+    ("nothing_sent", "abort"): "not_created",
+    ("nothing_sent", "sending"): "maybe_created",
+    ("maybe_created", "confirmed"): "created",
+    ("maybe_created", "refused"): "not_created",
+    ("maybe_created", "unknown"): "outcome_unknown",
+}
 
 
 def confirm_pending(pending: Path) -> Path:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -72,6 +73,7 @@ __all__ = [
     "list_devices",
     "login",
     "protect_with_keyring",
+    "send_creating_device",
     "settle_pending_devices",
     "validate_person",
 ]
@@ -172,9 +174,10 @@ def list_devices(config_dir: Path | None = None) -> list[DeviceInfo]:
 def settle_pending_devices(config_dir: Path | None = None, *, seconds: float = 5.0) -> list[Path]:
     """Settle the pending devices that open without a prompt (OS keyring):
     an authenticated ping each (within ``seconds``); those the server
-    knows become final.  Returns their new paths.  Password devices wait
+    knows become final (``seconds`` for all).  Returns their new paths.  Password devices wait
     for their login; never raises for one device."""
     settled = []
+    deadline = time.monotonic() + seconds  # for all of them: a listing stays quick
     for info in list_devices(config_dir):
         if not info.pending or info.protection != "keyring":
             continue
@@ -183,7 +186,7 @@ def settle_pending_devices(config_dir: Path | None = None, *, seconds: float = 5
         except ParsecTrayError as exc:
             log.info("cannot settle %s now: %s", info.device_file.name, exc.message)
             continue
-        session = _settle_by_ping(device, info.device_file, device.server, seconds)
+        session = _settle_by_ping(device, info.device_file, device.server, deadline - time.monotonic())
         if session is None:
             continue
         session.close()
@@ -309,20 +312,65 @@ def _settle_by_ping(
     return session
 
 
-def _outcome_unknown(org: OrganizationID, device: LocalDevice, pending: Path, cause: BaseException) -> OutcomeUnknownError:
+def _outcome_unknown(what: str, device: LocalDevice, pending: Path, cause: BaseException) -> OutcomeUnknownError:
     why = cause.message if isinstance(cause, ParsecTrayError) else "the request was interrupted"
     return OutcomeUnknownError(
-        f"It is not known yet whether the organization {org} was created: {why} "
+        f"It is not known yet whether {what}: {why} "
         f"Nothing is lost: the new device's keys are saved in {pending}.",
         device_file=pending,
         device_id=device.device_id.hex,
-        organization_id=str(org),
+        organization_id=str(device.organization_id),
         cause=cause if isinstance(cause, ParsecTrayError) else None,
         hint=(
             f"Log in with it once the server answers (parsec-tray login --device {device.device_id.hex[:8]}): "
-            "that finishes the setup, or tells that the organization was not created."
+            "that finishes, or tells that it did not happen."
         ),
     )
+
+
+def send_creating_device(
+    save: DeviceSave,
+    device: LocalDevice,
+    send: Callable[[], object],
+    *,
+    what: str,
+    seconds_left: Callable[[], float | None] = lambda: None,
+    progress: Progress = _noop,
+) -> Session | None:
+    """Run ``send()``, the irreversible request that creates ``device`` on
+    its server (a bootstrap, the step of an invitation or of a recovery
+    import that makes the server create it), so that its keys are never
+    lost.  ``save`` is prepared (:meth:`DeviceSave.prepare`); ``send``
+    returns on success and raises the server's refusal otherwise.
+
+    - success: the file is final (``save.path``); returns ``None``;
+    - a definitive refusal (the server answered no, or nothing was sent):
+      the file is removed and the refusal re-raised;
+    - no usable answer: an authenticated ping with ``device``'s keys, within
+      ``seconds_left()`` (the flow's deadline) and :data:`SETTLE_DEADLINE`,
+      settles it: the device exists → the file is final and the ping's
+      :class:`Session` returned; else the file stays pending and
+      :class:`OutcomeUnknownError` ("It is not known yet whether {what}…")
+      is raised.
+    """
+    save.sending()
+    try:
+        send()
+    except BaseException as exc:
+        if _definitive(exc):
+            save.refused()
+            raise
+        settled = None
+        if isinstance(exc, Exception):
+            progress("The server's answer was lost; checking with the new keys…")
+            settled = _settle_by_ping(device, save.pending_path, device.server, seconds_left())
+        if settled is None:
+            raise _outcome_unknown(what, device, save.unknown(), exc) from None
+        settled.device_file = save.confirmed()
+        log.info("%s: answer lost, the ping with the new keys settled it (%s)", what, settled.device_file)
+        return settled
+    save.confirmed()
+    return None
 
 
 def _earlier_attempts(server: ParsecAddr, org: OrganizationID, config_dir: Path | None) -> list[DeviceInfo]:
@@ -406,44 +454,38 @@ def _run_bootstrap(
                     preparing.result().abort()
                 raise
             save = preparing.result()
-        save.sending()  # from here on, the keys are never removed unless the server says no
         progress("Creating the organization on the server…")
-        try:
+
+        def send() -> None:
             reply = AnonymousClient(transport, org).send("organization_bootstrap", **plan.with_token(token).fields)
             bootstrap_protocol.check_reply(reply, str(org), token, from_link=from_link)
-        except BaseException as exc:
-            if not _definitive(exc):
-                settled = None
-                if isinstance(exc, Exception):
-                    progress("The server's answer was lost; checking whether the organization was created…")
-                    # Within what is left of the flow's deadline.
-                    settled = _settle_by_ping(plan.device, save.pending_path, server, transport.remaining())
-                if settled is None:
-                    pending = save.unknown()
-                    raise _outcome_unknown(org, plan.device, pending, exc) from None
-                settled.device_file = save.confirmed()
-                log.info("organization %s bootstrapped (answer lost, ping ok), saved to %s", org, settled.device_file)
-                _drop_other_attempts(server, org, settled.device_file, config_dir)
-                return _created(server, org, plan.device, settled)
-            save.refused()
-            if isinstance(exc, OrganizationNotFoundError) and spontaneous:
+
+        try:
+            settled = send_creating_device(
+                save, plan.device, send, what=f"the organization {org} was created",
+                seconds_left=transport.remaining, progress=progress,
+            )
+        except OrganizationNotFoundError as exc:
+            if spontaneous:
                 raise OrganizationNotFoundError(
                     "This server does not create organizations on request.",
                     status=exc.status,
                     hint="Ask the server's administrator for a bootstrap link or an administration token.",
                 ) from None
-            if isinstance(exc, OrganizationAlreadyExistsError):
-                earlier = _earlier_attempts(server, org, config_dir)
-                if earlier:
-                    exc.hint = (
-                        f"An earlier attempt from this computer may have set it up: its keys are in "
-                        f"{earlier[0].device_file}; log in with that device to finish."
-                    )
             raise
-        progress("Saving the device…")
-        path = save.confirmed()
+        except OrganizationAlreadyExistsError as exc:
+            earlier = _earlier_attempts(server, org, config_dir)
+            if earlier:
+                exc.hint = (
+                    f"An earlier attempt from this computer may have set it up: its keys are in "
+                    f"{earlier[0].device_file}; log in with that device to finish."
+                )
+            raise
+        _drop_other_attempts(server, org, save.path, config_dir)
+        if settled is not None:
+            return _created(server, org, plan.device, settled)
+        path = save.path
         log.info("organization %s bootstrapped, device saved to %s", org, path)
-        _drop_other_attempts(server, org, path, config_dir)
         progress("Logging in…")
         session = Session(plan.device, path, transport)
         try:
@@ -568,7 +610,9 @@ def login(
     except (ServerUnreachableError, ServerUnavailableError) as exc:
         if info.pending:
             session.close()
-            raise _outcome_unknown(local.organization_id, local, info.device_file, exc) from None
+            raise _outcome_unknown(
+                f"this device was created on the server of {local.organization_id}", local, info.device_file, exc
+            ) from None
         if not allow_offline:
             session.close()
             raise
@@ -577,8 +621,8 @@ def login(
         session.close()
         if info.pending:
             raise DeviceFileError(
-                f"The server does not know this device: the organization {local.organization_id} was not "
-                f"created by that attempt ({exc.message}).",
+                f"The server does not know this device of {local.organization_id}: it was not created on "
+                f"the server ({exc.message}).",
                 hint=f"The file {info.device_file} opens no organization; you may delete it and try again.",
             ) from None
         raise

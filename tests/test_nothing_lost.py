@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from cli_runner import CLI, home_env
+from parsec_server import free_port
 from parsec_tray.core import devices as devices_mod
 from parsec_tray.core import flows, keyring_store
 from parsec_tray.core.devices import (
@@ -29,7 +30,13 @@ from parsec_tray.core.devices import (
     list_device_files,
     recover_device_files,
 )
-from parsec_tray.core.errors import DeviceFileError, OutcomeUnknownError
+from parsec_tray.core.errors import (
+    DeviceFileError,
+    OutcomeUnknownError,
+    ProtocolError,
+    ServerRefusedError,
+    ServerUnreachableError,
+)
 from tcp_proxy import TCPProxy
 from test_faults import assert_nothing_lost, config_of, fast_params, make_local
 
@@ -138,7 +145,7 @@ def test_a_pending_device_the_server_does_not_know_is_said_so(
     pending = save.unknown()
     with pytest.raises(DeviceFileError) as info:
         flows.login(local.device_id.hex, password="pw", config_dir=config)
-    assert "was not created" in str(info.value) and str(pending) in str(info.value)
+    assert "was not created on the server" in str(info.value) and str(pending) in str(info.value)
     assert pending.exists()
 
 
@@ -154,13 +161,15 @@ def test_device_save_states(tmp_path: Path) -> None:
     assert tmp.name.startswith(f".{local.device_id.hex}.keys.") and tmp.stat().st_mode & 0o777 == 0o600
     with pytest.raises(RuntimeError):
         save.confirmed()  # not sent yet: an illegal event changes nothing
-    assert save.state == "prepared" and tmp.exists()
+    assert save.state == "nothing_sent" and tmp.exists()
     save.sending()
     assert [p.name for p in folder.iterdir()] == [f"{local.device_id.hex}.keys.pending"]
+    assert save.state == "maybe_created"
     with pytest.raises(RuntimeError):
         save.abort()  # sent: never removed without the server's answer
-    assert save.pending_path.exists()
+    assert save.pending_path.exists() and save.state == "maybe_created"
     path = save.confirmed()
+    assert save.state == "created"
     assert [p.name for p in folder.iterdir()] == [path.name] == [f"{local.device_id.hex}.keys"]
     assert path.read_bytes() == file.dump()
     # A definitive refusal removes; before sending, abort removes.
@@ -329,3 +338,42 @@ def test_the_session_outlives_the_flows_deadline(
     session = flows.login(created.device_id, password="pw", config_dir=tmp_path / "cfg")
     assert session.transport.remaining() is None
     session.close()
+
+
+@pytest.mark.parametrize(
+    "raised, kept",
+    [
+        (ServerRefusedError("no", status="invalid_certificate"), False),  # the server said no
+        (ServerUnreachableError("refused", request_sent=False), False),  # never left this computer
+        (ServerUnreachableError("reset", request_sent=True), True),  # may have reached the server
+        (ProtocolError("garbled"), True),
+        (KeyboardInterrupt(), True),  # SIGTERM, Ctrl-C while waiting for the answer
+    ],
+)
+def test_send_creating_device_outcomes(raised: BaseException, kept: bool, tmp_path: Path) -> None:
+    """The reusable path of every device-creating request (bootstrap,
+    claim, recovery import), with the device's server not answering the
+    settling ping."""
+    local = make_local(free_port())
+    save = DeviceSave.prepare(build_password_file(local, "pw", params=fast_params()), config=tmp_path)
+
+    def send() -> None:
+        raise raised
+
+    expected: type[BaseException] = OutcomeUnknownError if kept else type(raised)
+    with pytest.raises(expected) as info:
+        flows.send_creating_device(save, local, send, what="the test device was created")
+    assert save.pending_path.exists() == kept and not save.path.exists()
+    if kept:
+        assert isinstance(info.value, OutcomeUnknownError)
+        assert info.value.device_file == save.pending_path and save.state == "outcome_unknown"
+        assert "whether the test device was created" in str(info.value)
+    else:
+        assert save.state == "not_created" and list((tmp_path / "devices").iterdir()) == []
+
+
+def test_send_creating_device_success(tmp_path: Path) -> None:
+    local = make_local(1)
+    save = DeviceSave.prepare(build_password_file(local, "pw", params=fast_params()), config=tmp_path)
+    assert flows.send_creating_device(save, local, lambda: None, what="x") is None
+    assert save.state == "created" and [p.name for p in (tmp_path / "devices").iterdir()] == [save.path.name]
