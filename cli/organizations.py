@@ -15,6 +15,7 @@ from typing import Any
 from ..core.errors import OrganizationNotFoundError
 from .common import (
     EXIT_OK,
+    CliError,
     admin_token,
     created_text,
     emit,
@@ -22,6 +23,7 @@ from .common import (
     new_device_password,
     open_session,
     progress,
+    read_secret_file,
     subparser,
 )
 
@@ -68,11 +70,14 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     from ..core import api
     from ..core.addr import ParsecOrganizationBootstrapAddr
 
-    ParsecOrganizationBootstrapAddr.parse(args.link)
+    if (args.link is None) == (args.link_file is None):
+        raise CliError("Give the bootstrap link, or --link-file FILE (which keeps its token off the command line).")
+    link = args.link if args.link is not None else read_secret_file(args.link_file, "bootstrap link")
+    ParsecOrganizationBootstrapAddr.parse(link)
     api.validate_person(args.email, args.user_name, args.device_label)
     password = new_device_password(args)
     created = api.bootstrap_organization(
-        args.link,
+        link,
         args.email,
         args.user_name,
         args.device_label,
@@ -151,7 +156,13 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_create_org)
 
     p = subparser(sub, "bootstrap", help="set up an organization from a bootstrap link")
-    p.add_argument("link", help="parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)")
+    p.add_argument(
+        "link", nargs="?", help="parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)"
+    )
+    p.add_argument(
+        "--link-file", metavar="FILE", help="read the link from a file only you can read (its token stays off "
+        "the command line, which other local users can read)",
+    )
     p.add_argument("--email", required=True)
     p.add_argument("--user-name", required=True)
     p.add_argument("--device-label", required=True)

@@ -281,3 +281,28 @@ def test_forced_backend_without_display_says_so(tmp_path: Path) -> None:
     r = subprocess.run([sys.executable, "-m", "parsec_tray"], capture_output=True, text=True, env=env, timeout=60)
     assert r.returncode != 0 and "Traceback" not in r.stderr, r.stderr
     assert "window backend" in r.stderr and "DISPLAY" in r.stderr
+
+
+def test_bootstrap_link_from_a_file_stays_off_the_command_line(tmp_path: Path) -> None:
+    with HostileServer("slow") as server:
+        link = f"parsec3://127.0.0.1:{server.port}/Org?no_ssl=true&a=bootstrap_organization&p=xBCgAAAAAAAAAAAAAAAAAAAB"
+        path = tmp_path / "link"
+        path.write_text(link + "\n")
+        path.chmod(0o644)
+        r = cli("bootstrap", "--link-file", str(path), "--email", "a@example.com", "--user-name", "A",
+                "--device-label", "x", "--password-stdin", home=tmp_path, stdin="pw\n")
+        assert_error(r, "other users")
+        path.chmod(0o600)
+        proc = subprocess.Popen(
+            [*CLI, "bootstrap", "--link-file", str(path), "--email", "a@example.com", "--user-name", "A",
+             "--device-label", "x", "--password-stdin"],
+            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=home_env(tmp_path),
+        )
+        assert proc.stdin is not None
+        proc.stdin.write(b"pw\n")
+        proc.stdin.close()
+        assert server.got_request.wait(60)  # the link was read and used
+        cmdline = Path(f"/proc/{proc.pid}/cmdline").read_bytes()
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(60)
+    assert b"xBCgAAAAAAAAAAAAAAAAAAAB" not in cmdline and b"bootstrap" in cmdline
