@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import os
+import stat
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -46,9 +48,11 @@ __all__ = [
     "exit_status_help",
     "login_options",
     "new_device_password",
+    "admin_token",
     "open_session",
     "progress",
     "read_password",
+    "read_secret_file",
     "subparser",
 ]
 
@@ -129,6 +133,61 @@ def read_password(
     return password
 
 
+MAX_SECRET_FILE = 4096
+ADMIN_TOKEN_ENV = "PARSEC_TRAY_ADMIN_TOKEN"
+
+
+def read_secret_file(path: str, what: str) -> str:
+    """The secret in the file ``path`` (one line, surrounding white space
+    dropped), refused unless it is a regular file that only this user can
+    read (other local users could have read the secret already)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        raise CliError(f"The {what} file {path} cannot be read ({exc.strerror}).") from None
+    try:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise CliError(f"The {what} file {path} is not a regular file.")
+        if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077):
+            raise CliError(
+                f"The {what} file {path} can be read by other users of this computer; it was not used.",
+                hint=f"Make it yours and private first: chmod 600 {path}",
+            )
+        raw = os.read(fd, MAX_SECRET_FILE + 1)
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_SECRET_FILE:
+        raise CliError(f"The {what} file {path} is too large to hold a {what}.")
+    try:
+        secret = raw.decode("utf-8").strip()
+    except UnicodeDecodeError:
+        raise CliError(f"The {what} file {path} is not text.") from None
+    if not secret:
+        raise CliError(f"The {what} file {path} is empty.")
+    return secret
+
+
+def admin_token(args: argparse.Namespace) -> str | None:
+    """The administration token: ``--admin-token-file``, then
+    ``$PARSEC_TRAY_ADMIN_TOKEN``; ``--admin-token`` still works but every
+    local user can read it in the process list, so it warns."""
+    given = getattr(args, "admin_token", None)
+    path = getattr(args, "admin_token_file", None)
+    if given and path:
+        raise CliError("--admin-token and --admin-token-file exclude each other.")
+    if path:
+        return read_secret_file(path, "administration token")
+    if given:
+        print(
+            "Warning: --admin-token is visible to other users of this computer (in the process list); "
+            f"use --admin-token-file FILE or ${ADMIN_TOKEN_ENV} instead.",
+            file=sys.stderr,
+        )
+        return str(given)
+    return os.environ.get(ADMIN_TOKEN_ENV, "").strip() or None
+
+
 def new_device_password(args: argparse.Namespace) -> str | None:
     """The new device's password, or None when it goes to the OS keyring."""
     if args.keyring:
@@ -190,6 +249,7 @@ def open_session(args: argparse.Namespace, **login_options: Any) -> tuple[Any, A
         password: str | None = read_password(args, confirm=False)
     else:
         password = None
+    login_options.setdefault("allow_slow_kdf", getattr(args, "allow_slow_kdf", False))
     return info, api.login(info, password=password, progress=progress(args), **login_options)
 
 
@@ -206,6 +266,11 @@ def subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
 def login_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
     p.add_argument("--password-stdin", action="store_true")
+    p.add_argument(
+        "--allow-slow-kdf",
+        action="store_true",
+        help="open a device file whose password check costs more than 8 times Parsec's default",
+    )
     p.add_argument("--json", action="store_true")
 
 

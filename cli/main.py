@@ -87,6 +87,7 @@ def run(args: argparse.Namespace) -> int:
     from .common import EXIT_ERROR, EXIT_INTERRUPTED, exit_status
 
     debug = getattr(args, "debug", False)
+    _interrupt_on_sigterm()
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -111,6 +112,19 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
+
+
+def _interrupt_on_sigterm() -> None:
+    """SIGTERM stops a command like Ctrl-C: its cleanup runs (a temporary
+    file removed, a pending device file kept) instead of an abrupt end."""
+    import signal
+    import threading
+
+    def interrupt(_signum: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, interrupt)
 
 
 def _app_launch(argv: Sequence[str]) -> tuple[bool, str | None, str | None, bool] | None:

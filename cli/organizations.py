@@ -15,12 +15,15 @@ from typing import Any
 from ..core.errors import OrganizationNotFoundError
 from .common import (
     EXIT_OK,
+    CliError,
+    admin_token,
     emit,
     emit_created,
     login_options,
     new_device_password,
     open_session,
     progress,
+    read_secret_file,
     subparser,
 )
 
@@ -36,6 +39,7 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     parse_server(args.server)
     OrganizationID(args.org)
     api.validate_person(args.email, args.user_name, args.device_label)
+    token = admin_token(args)
     password = new_device_password(args)
     try:
         created = api.create_organization(
@@ -46,14 +50,14 @@ def cmd_create_org(args: argparse.Namespace) -> int:
             args.device_label,
             password=password,
             use_keyring=args.keyring,
-            admin_token=args.admin_token,
+            admin_token=token,
             progress=progress(args),
         )
     except OrganizationNotFoundError as exc:
-        if not args.admin_token:  # spontaneous bootstrap refused: say it in CLI terms
+        if not token:  # spontaneous bootstrap refused: say it in CLI terms
             exc.hint = (
                 "Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
-                "or for an administration token (--admin-token)."
+                "or for an administration token (--admin-token-file FILE or $PARSEC_TRAY_ADMIN_TOKEN)."
             )
         raise
     emit_created(args, created)
@@ -64,11 +68,14 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     from ..core import api
     from ..core.addr import ParsecOrganizationBootstrapAddr
 
-    ParsecOrganizationBootstrapAddr.parse(args.link)
+    if (args.link is None) == (args.link_file is None):
+        raise CliError("Give the bootstrap link, or --link-file FILE (which keeps its token off the command line).")
+    link = args.link if args.link is not None else read_secret_file(args.link_file, "bootstrap link")
+    ParsecOrganizationBootstrapAddr.parse(link)
     api.validate_person(args.email, args.user_name, args.device_label)
     password = new_device_password(args)
     created = api.bootstrap_organization(
-        args.link,
+        link,
         args.email,
         args.user_name,
         args.device_label,
@@ -83,6 +90,7 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 def cmd_devices(args: argparse.Namespace) -> int:
     from ..core import api
 
+    api.settle_pending_devices()  # those that open without a prompt; the others at their login
     devices = api.list_devices()
     if args.json:
         emit(args, [d.to_json() for d in devices], "")
@@ -92,6 +100,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
         return EXIT_OK
     for d in devices:
         print(f"{d.device_id}  {d.describe()}  [{d.protection}]  {d.server_url}")
+        if d.pending:
+            print(f"    keys kept in {d.device_file}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -134,14 +144,28 @@ def register(sub: Any) -> None:
     p.add_argument("--email", required=True)
     p.add_argument("--user-name", required=True)
     p.add_argument("--device-label", required=True)
-    p.add_argument("--admin-token", help="the server's administration token (otherwise: spontaneous bootstrap)")
+    p.add_argument(
+        "--admin-token-file",
+        metavar="FILE",
+        help="a file only you can read holding the server's administration token "
+        "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either: spontaneous bootstrap)",
+    )
+    p.add_argument(
+        "--admin-token", help="the administration token itself (visible to other local users: prefer the file)"
+    )
     p.add_argument("--password-stdin", action="store_true", help="read the password as one line of stdin")
     p.add_argument("--keyring", action="store_true", help="protect the device with the OS keyring, not a password")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_create_org)
 
     p = subparser(sub, "bootstrap", help="set up an organization from a bootstrap link")
-    p.add_argument("link", help="parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)")
+    p.add_argument(
+        "link", nargs="?", help="parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)"
+    )
+    p.add_argument(
+        "--link-file", metavar="FILE", help="read the link from a file only you can read (its token stays off "
+        "the command line, which other local users can read)",
+    )
     p.add_argument("--email", required=True)
     p.add_argument("--user-name", required=True)
     p.add_argument("--device-label", required=True)

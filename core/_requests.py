@@ -15,7 +15,7 @@ from __future__ import annotations
 import sys
 import warnings
 
-__all__ = ["requests"]
+__all__ = ["requests", "urllib3"]
 
 
 def _import_without_guessing() -> None:
@@ -37,3 +37,7 @@ def _import_without_guessing() -> None:
 _import_without_guessing()
 
 import requests  # noqa: E402
+import requests.adapters  # noqa: E402, F401  (the transport subclasses these)
+import urllib3  # noqa: E402
+import urllib3.connection  # noqa: E402, F401
+import urllib3.connectionpool  # noqa: E402, F401

@@ -33,6 +33,7 @@ __all__ = [
     "protect_with_keyring",
     "read_recovery_file",
     "session_security_warnings",
+    "settle_pending_devices",
     "validate_person",
 ]
 
@@ -46,6 +47,7 @@ from .flows import (
     list_devices,
     login,
     protect_with_keyring,
+    settle_pending_devices,
     validate_person,
 )
 from .own_devices import OwnDevice, SecurityWarnings, fetch_own_devices, session_security_warnings

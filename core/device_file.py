@@ -117,7 +117,7 @@ class DeviceFile:
             kind = obj[0]
         else:
             raise DeviceFileCorruptError("This is not a Parsec device file.")
-        if kind not in _FIELDS:
+        if not isinstance(kind, str) or kind not in _FIELDS:
             raise DeviceFileCorruptError("This is not a Parsec device file (unknown type).")
         names = _FIELDS[kind]
         required = tuple(n for n in names if n not in _OPTIONAL)

@@ -13,6 +13,7 @@ where they happen; nothing above ``core`` should ever see them.
     │   ├── DeviceFileError
     │   │   ├── DeviceFileCorruptError   unreadable, truncated, tampered
     │   │   ├── UnsupportedDeviceFileError  TOTP, smartcard, unknown kind
+    │   │   │   └── SlowKeyDerivationError  Argon2id costs far above the defaults: ask first
     │   │   ├── WrongPasswordError       decryption failed
     │   │   └── DeviceFileWriteError     disk full, permission, exists
     │   ├── DeviceNotFoundError          no device / ambiguous choice
@@ -22,10 +23,13 @@ where they happen; nothing above ``core`` should ever see them.
     │   └── GreetingStateError           a greeting step out of order (a bug)
     └── RemoteError                      something between us and the server
         ├── ServerUnreachableError       connection refused, DNS, timeout
-        │   └── TLSError                 certificate or handshake failure
+        │   ├── TLSError                 certificate or handshake failure
+        │   └── DeadlineExceededError    no complete answer within the overall deadline
+        ├── OutcomeUnknownError          the reply to an irreversible request was lost; the keys are kept
         ├── ServerUnavailableError       5xx
         ├── ProtocolError                undecodable reply
-        │   └── IncompatibleServerError  422: no API version in common
+        │   ├── IncompatibleServerError  422: no API version in common
+        │   └── ReplyTooLargeError       a reply beyond the size cap (compressed or not)
         ├── AuthenticationError          device unknown, bad token
         │   ├── ClockOutOfSyncError      498 / timestamp_out_of_ballpark
         │   ├── OrganizationExpiredError 460
@@ -42,12 +46,15 @@ where they happen; nothing above ``core`` should ever see them.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 __all__ = [
     "AutostartError",
     "AuthenticationError",
     "CliError",
     "ClockOutOfSyncError",
     "CryptoError",
+    "DeadlineExceededError",
     "DeviceFileCorruptError",
     "DeviceFileError",
     "DeviceFileWriteError",
@@ -64,12 +71,15 @@ __all__ = [
     "OrganizationAlreadyExistsError",
     "OrganizationExpiredError",
     "OrganizationNotFoundError",
+    "OutcomeUnknownError",
     "ParsecTrayError",
     "ProtocolError",
     "RemoteError",
+    "ReplyTooLargeError",
     "ServerRefusedError",
     "ServerUnavailableError",
     "ServerUnreachableError",
+    "SlowKeyDerivationError",
     "TLSError",
     "TosNotAcceptedError",
     "UnsupportedDeviceFileError",
@@ -125,6 +135,22 @@ class UnsupportedDeviceFileError(DeviceFileError):
     """A valid device file protected in a way this app does not handle."""
 
 
+class SlowKeyDerivationError(UnsupportedDeviceFileError):
+    """The file's Argon2id costs are far above libparsec's defaults: deriving
+    would take long and much memory.  A shell asks the person, then retries
+    with ``allow_slow_kdf=True``."""
+
+    def __init__(
+        self, message: str, *, memlimit_kb: int, opslimit: int, parallelism: int, factor: float,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.memlimit_kb = memlimit_kb
+        self.opslimit = opslimit
+        self.parallelism = parallelism
+        self.factor = factor  # times libparsec's default cost
+
+
 class WrongPasswordError(DeviceFileError):
     """The password (or keyring secret) does not decrypt the device."""
 
@@ -154,11 +180,45 @@ class RemoteError(ParsecTrayError):
 
 
 class ServerUnreachableError(RemoteError):
-    """No answer: connection refused, name not resolved, timeout."""
+    """No answer: connection refused, name not resolved, timeout.
+
+    ``request_sent`` is False when the request certainly never left (no
+    connection, TLS handshake failed): a caller may then undo its
+    preparations; True when it may have reached the server."""
+
+    def __init__(self, message: str, *, hint: str | None = None, request_sent: bool = True) -> None:
+        super().__init__(message, hint=hint)
+        self.request_sent = request_sent
 
 
 class TLSError(ServerUnreachableError):
     """The TLS handshake or certificate check failed."""
+
+
+class DeadlineExceededError(ServerUnreachableError):
+    """The server did not complete its answer within the overall deadline
+    (a slow or stalling server: every byte in time, the whole too late)."""
+
+    def __init__(self, message: str, *, seconds: float, hint: str | None = None, request_sent: bool = True) -> None:
+        super().__init__(message, hint=hint, request_sent=request_sent)
+        self.seconds = seconds
+
+
+class OutcomeUnknownError(RemoteError):
+    """An irreversible request (organization bootstrap, claim, import) may
+    have reached the server but its answer did not come back.  Nothing is
+    lost: the new device's file is kept at ``device_file`` (pending) and the
+    outcome is settled at the next login with it (or a retry)."""
+
+    def __init__(
+        self, message: str, *, device_file: Path, device_id: str, organization_id: str,
+        cause: ParsecTrayError | None = None, hint: str | None = None,
+    ) -> None:
+        super().__init__(message, hint=hint)
+        self.device_file = device_file
+        self.device_id = device_id
+        self.organization_id = organization_id
+        self.cause = cause
 
 
 class ServerUnavailableError(RemoteError):
@@ -182,6 +242,14 @@ class IncompatibleServerError(ProtocolError):
         super().__init__(message, hint=hint)
         self.client_versions = client_versions
         self.server_versions = server_versions
+
+
+class ReplyTooLargeError(ProtocolError):
+    """A reply (or its decompressed content) exceeds the size cap."""
+
+    def __init__(self, message: str, *, limit: int, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.limit = limit
 
 
 class AuthenticationError(RemoteError):

@@ -35,6 +35,7 @@ from .serialization import unpackb
 from .values import AccessToken, DateTime
 
 __all__ = [
+    "MAX_FRAME",
     "MAX_LINE",
     "CommonCertificate",
     "Event",
@@ -56,6 +57,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_LINE = 4 * 1024 * 1024  # the server's biggest event (VLOB) carries < 1 MiB of blob
+# A frame is many data: lines; beyond this many characters it is dropped
+# whole (an endless frame must not grow memory without bound).
+MAX_FRAME = 2 * MAX_LINE
 
 
 # --- layer 1: the text/event-stream format ------------------------------------
@@ -90,6 +94,8 @@ class SSEParser:
         self._pending_cr = False  # last chunk ended with CR: a following LF belongs to it
         self._skipping = False  # inside an over-long line
         self._data: list[str] = []
+        self._data_size = 0
+        self._frame_too_large = False
         self._event = ""
         self._id: str | None = None  # id: seen in the current frame
         self._retry: int | None = None
@@ -150,6 +156,14 @@ class SSEParser:
         if sep and value.startswith(" "):
             value = value[1:]
         if name == "data":
+            if self._frame_too_large:
+                return None
+            self._data_size += len(value) + 1
+            if self._data_size > MAX_FRAME:
+                log.warning("dropping an event-stream frame longer than %d characters", MAX_FRAME)
+                self._frame_too_large = True
+                self._data = []
+                return None
             self._data.append(value)
         elif name == "event":
             self._event = value
@@ -166,7 +180,8 @@ class SSEParser:
     def _dispatch(self) -> RawEvent | None:
         data, event, frame_id, retry = self._data, self._event, self._id, self._retry
         self._data, self._event, self._id, self._retry = [], "", None, None
-        if not data:
+        too_large, self._frame_too_large, self._data_size = self._frame_too_large, False, 0
+        if too_large or not data:
             # No data: line at all: the spec dispatches nothing (an id: alone
             # still moved last_event_id).
             return None

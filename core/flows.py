@@ -3,14 +3,25 @@ organization, list devices, log in.
 
 Order matters for "nothing lost": inputs are validated before any network
 call; the device file is encrypted and written to a temporary file (full
-disk, no rights) *before* the server is asked to bootstrap, and put in
-place only once the server said yes.  A failing flow leaves no file.
+disk, no rights) *before* the server is asked to bootstrap
+(:class:`~parsec_tray.core.devices.DeviceSave`).  Just before the request it
+becomes ``<device id>.keys.pending``: from then on it is removed only when
+the server answers a definitive no.  A lost or late answer (or an
+interruption) is settled by an authenticated ping with the new keys: at
+once if the server answers, else at the next login with that device or the
+next attempt for the same organization
+(:class:`~parsec_tray.core.errors.OutcomeUnknownError` says so, with the
+file's path).  A flow that fails before sending leaves no file.
+
+Every flow has an overall deadline (:data:`FLOW_DEADLINE`) on top of each
+request's own.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -23,24 +34,30 @@ from .addr import ParsecAddr, ParsecOrganizationAddr, ParsecOrganizationBootstra
 from .administration import AdministrationClient
 from .device_file import DeviceFile
 from .devices import (
-    AtomicWrite,
+    DeviceSave,
     build_password_file,
+    confirm_pending,
+    final_path_of,
     list_device_files,
     load_device_with_password,
     read_device_file,
 )
 from .errors import (
+    AuthenticationError,
+    DeviceFileError,
     DeviceNotFoundError,
     InvalidValueError,
     KeyringError,
+    OrganizationAlreadyExistsError,
     OrganizationNotFoundError,
+    OutcomeUnknownError,
     ParsecTrayError,
+    ServerRefusedError,
     ServerUnavailableError,
     ServerUnreachableError,
     TosNotAcceptedError,
 )
 from .local_device import LocalDevice
-from .paths import default_device_file
 from .protection import reprotect_device_file
 from .session import Session
 from .transport import AnonymousClient, Transport
@@ -56,12 +73,18 @@ __all__ = [
     "list_devices",
     "login",
     "protect_with_keyring",
+    "send_creating_device",
+    "settle_pending_devices",
     "validate_person",
 ]
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str], None]
+
+FLOW_DEADLINE = 120.0  # create-org / bootstrap, end to end (Argon2id aside)
+LOGIN_DEADLINE = 60.0
+SETTLE_DEADLINE = 20.0  # the ping that settles a lost bootstrap answer
 
 
 def _noop(_: str) -> None:
@@ -81,9 +104,11 @@ class DeviceInfo:
     device_label: str
     server_url: str  # parsec3://host[:port][?no_ssl=true]
     protection: str  # "password", "keyring", "recovery", "pki", ...
+    # Created by a request whose answer was lost: the next login settles it.
+    pending: bool = False
 
     @classmethod
-    def from_file(cls, path: Path, f: DeviceFile) -> DeviceInfo:
+    def from_file(cls, path: Path, f: DeviceFile, pending: bool = False) -> DeviceInfo:
         return cls(
             device_file=path,
             organization_id=str(f.organization_id),
@@ -94,10 +119,12 @@ class DeviceInfo:
             device_label=str(f.device_label),
             server_url=f.server.to_url(),
             protection=f.type,
+            pending=pending,
         )
 
     def describe(self) -> str:
-        return f"{self.organization_id}: {self.user_name} <{self.email}> on {self.device_label} ({self.device_id[:8]})"
+        text = f"{self.organization_id}: {self.user_name} <{self.email}> on {self.device_label} ({self.device_id[:8]})"
+        return text + (" (not confirmed by the server yet: log in to finish)" if self.pending else "")
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -109,6 +136,7 @@ class DeviceInfo:
             "device_label": self.device_label,
             "server_url": self.server_url,
             "protection": self.protection,
+            **({"pending": True} if self.pending else {}),
         }
 
 
@@ -152,7 +180,34 @@ class CreatedDevice:
 
 
 def list_devices(config_dir: Path | None = None) -> list[DeviceInfo]:
-    return [DeviceInfo.from_file(d.path, d.file) for d in list_device_files(config_dir)]
+    """The devices on this computer; never raises for a bad file (skipped)."""
+    return [DeviceInfo.from_file(d.path, d.file, d.pending) for d in list_device_files(config_dir)]
+
+
+def settle_pending_devices(config_dir: Path | None = None, *, seconds: float = 5.0) -> list[Path]:
+    """Settle the pending devices that open without a prompt (OS keyring):
+    an authenticated ping each (within ``seconds``); those the server
+    knows become final (``seconds`` for all).  Returns their new paths.  Password devices wait
+    for their login; never raises for one device."""
+    settled = []
+    deadline = time.monotonic() + seconds  # for all of them: a listing stays quick
+    for info in list_devices(config_dir):
+        if not info.pending or info.protection != "keyring":
+            continue
+        try:
+            device = _unlock(read_device_file(info.device_file), None)
+        except ParsecTrayError as exc:
+            log.info("cannot settle %s now: %s", info.device_file.name, exc.message)
+            continue
+        session = _settle_by_ping(device, info.device_file, device.server, deadline - time.monotonic())
+        if session is None:
+            continue
+        session.close()
+        try:
+            settled.append(confirm_pending(info.device_file))
+        except ParsecTrayError as exc:
+            log.info("cannot settle %s: %s", info.device_file.name, exc.message)
+    return settled
 
 
 def find_device(selector: str | Path | None = None, *, config_dir: Path | None = None) -> DeviceInfo:
@@ -162,8 +217,8 @@ def find_device(selector: str | Path | None = None, *, config_dir: Path | None =
         text = str(selector)
         path = Path(text).expanduser()
         looks_like_id = bool(text) and all(c in "0123456789abcdefABCDEF-" for c in text)
-        if text.endswith(".keys") or (not looks_like_id and path.is_file()):
-            return DeviceInfo.from_file(path, read_device_file(path))
+        if text.endswith((".keys", ".keys.pending")) or (not looks_like_id and path.exists()):
+            return DeviceInfo.from_file(path, read_device_file(path), path.name.endswith(".pending"))
     devices = list_devices(config_dir)
     if selector is None:
         if len(devices) == 1:
@@ -222,13 +277,152 @@ def _check_protection(password: str | None, use_keyring: bool) -> str | None:
     return _check_password(password)
 
 
-def _prepare_file(device: LocalDevice, password: str | None, config_dir: Path | None) -> AtomicWrite:
+def _prepare_file(device: LocalDevice, password: str | None, config_dir: Path | None) -> DeviceSave:
     if password is None:
         file = keyring_store.build_keyring_file(device)
     else:
         file = build_password_file(device, password)
-    target = default_device_file(device.device_id.hex, config_dir)
-    return AtomicWrite(target, file.dump()).prepare()
+    return DeviceSave.prepare(file, config=config_dir)
+
+
+def _unlock(file: DeviceFile, password: str | None, *, allow_slow_kdf: bool = False) -> LocalDevice:
+    file.check_supported()
+    if file.type == "keyring":
+        return keyring_store.load_device_with_keyring(file)
+    if file.type == "password":
+        return load_device_with_password(file, _check_password(password), allow_slow=allow_slow_kdf)
+    raise ParsecTrayError(f"This device is protected by its {file.type}; Parsec Tray cannot unlock it.")
+
+
+def _definitive(exc: BaseException) -> bool:
+    """The request did not take: the server answered so, or the request was
+    never sent (no connection, TLS handshake failed)."""
+    if isinstance(exc, ServerUnreachableError):
+        return not exc.request_sent
+    return isinstance(exc, (ServerRefusedError, AuthenticationError))
+
+
+def _settle_by_ping(
+    device: LocalDevice, path: Path, server: ParsecAddr, seconds: float | None = None
+) -> Session | None:
+    """Did the server create ``device``?  A session when an authenticated
+    ping with its keys succeeds (within ``seconds``, default
+    :data:`SETTLE_DEADLINE`), ``None`` when it cannot tell now."""
+    seconds = SETTLE_DEADLINE if seconds is None else min(seconds, SETTLE_DEADLINE)
+    if seconds <= 0:
+        return None
+    session = Session(device, path, Transport(server))
+    try:
+        with session.transport.deadline(seconds):
+            session.ping()
+    except ParsecTrayError as exc:
+        log.info("settling %s: %s", path.name, exc.message)
+        session.close()
+        return None
+    except BaseException:
+        session.close()
+        raise
+    return session
+
+
+def _outcome_unknown(what: str, device: LocalDevice, pending: Path, cause: BaseException) -> OutcomeUnknownError:
+    why = cause.message if isinstance(cause, ParsecTrayError) else "the request was interrupted"
+    return OutcomeUnknownError(
+        f"It is not known yet whether {what}: {why} "
+        f"Nothing is lost: the new device's keys are saved in {pending}.",
+        device_file=pending,
+        device_id=device.device_id.hex,
+        organization_id=str(device.organization_id),
+        cause=cause if isinstance(cause, ParsecTrayError) else None,
+        hint=(
+            f"Log in with it once the server answers (parsec-tray login --device {device.device_id.hex[:8]}): "
+            "that finishes, or tells that it did not happen."
+        ),
+    )
+
+
+def send_creating_device(
+    save: DeviceSave,
+    device: LocalDevice,
+    send: Callable[[], object],
+    *,
+    what: str,
+    seconds_left: Callable[[], float | None] = lambda: None,
+    progress: Progress = _noop,
+) -> Session | None:
+    """Run ``send()``, the irreversible request that creates ``device`` on
+    its server (a bootstrap, the step of an invitation or of a recovery
+    import that makes the server create it), so that its keys are never
+    lost.  ``save`` is prepared (:meth:`DeviceSave.prepare`); ``send``
+    returns on success and raises the server's refusal otherwise.
+
+    - success: the file is final (``save.path``); returns ``None``;
+    - a definitive refusal (the server answered no, or nothing was sent):
+      the file is removed and the refusal re-raised;
+    - no usable answer: an authenticated ping with ``device``'s keys, within
+      ``seconds_left()`` (the flow's deadline) and :data:`SETTLE_DEADLINE`,
+      settles it: the device exists → the file is final and the ping's
+      :class:`Session` returned; else the file stays pending and
+      :class:`OutcomeUnknownError` ("It is not known yet whether {what}…")
+      is raised.
+    """
+    save.sending()
+    try:
+        send()
+    except BaseException as exc:
+        if _definitive(exc):
+            save.refused()
+            raise
+        settled = None
+        if isinstance(exc, Exception):
+            progress("The server's answer was lost; checking with the new keys…")
+            settled = _settle_by_ping(device, save.pending_path, device.server, seconds_left())
+        if settled is None:
+            raise _outcome_unknown(what, device, save.unknown(), exc) from None
+        settled.device_file = save.confirmed()
+        log.info("%s: answer lost, the ping with the new keys settled it (%s)", what, settled.device_file)
+        return settled
+    save.confirmed()
+    return None
+
+
+def _earlier_attempts(server: ParsecAddr, org: OrganizationID, config_dir: Path | None) -> list[DeviceInfo]:
+    return [
+        d for d in list_devices(config_dir)
+        if d.pending and d.organization_id == str(org) and d.server_url == server.to_url()
+    ]
+
+
+def _resume_earlier_attempt(
+    server: ParsecAddr, org: OrganizationID, password: str | None, config_dir: Path | None, progress: Progress
+) -> tuple[DeviceInfo, Session] | None:
+    """A retry: an earlier attempt for this organization left a pending file
+    that opens with this password (or keyring) and that the server knows."""
+    for info in _earlier_attempts(server, org, config_dir):
+        try:
+            device = _unlock(read_device_file(info.device_file), password)
+        except ParsecTrayError:
+            continue  # another password: a login with it settles that one
+        progress("Checking the earlier attempt for this organization…")
+        session = _settle_by_ping(device, info.device_file, server)
+        if session is not None:
+            session.device_file = confirm_pending(info.device_file)
+            return info, session
+    return None
+
+
+def _created(server: ParsecAddr, org: OrganizationID, device: LocalDevice, session: Session) -> CreatedDevice:
+    assert session.device_file is not None
+    org_addr = ParsecOrganizationAddr(server, org, device.root_verify_key.encode())
+    return CreatedDevice(
+        device_file=session.device_file,
+        organization_id=str(org),
+        user_id=device.user_id.hex,
+        device_id=device.device_id.hex,
+        server_url=server.to_url(),
+        organization_url=org_addr.to_url(),
+        session=session,
+    )
 
 
 def _run_bootstrap(
@@ -244,10 +438,17 @@ def _run_bootstrap(
     spontaneous: bool = False,
     from_link: bool = False,
 ) -> CreatedDevice:
+    resumed = _resume_earlier_attempt(server, org, password, config_dir, progress)
+    if resumed is not None:
+        info, session = resumed
+        log.info("organization %s: the earlier attempt had created it (%s)", org, session.device_file)
+        return _created(server, org, session.device, session)
     # The connection ends in the returned session, or is closed on failure.
-    with contextlib.ExitStack() as on_failure:
+    with contextlib.ExitStack() as on_failure, contextlib.ExitStack() as flow:
         transport = Transport(server)
         on_failure.callback(transport.close)
+        # Ends with the flow, success or not: the session keeps the transport.
+        flow.enter_context(transport.deadline(FLOW_DEADLINE))
         plan = bootstrap_protocol.prepare(ParsecOrganizationBootstrapAddr(server, org, None), handle, label)
         progress(
             "Encrypting the keys with your password…"
@@ -265,26 +466,38 @@ def _run_bootstrap(
                 with contextlib.suppress(BaseException):
                     preparing.result().abort()
                 raise
-            pending = preparing.result()
-        try:
-            progress("Creating the organization on the server…")
-            client = AnonymousClient(transport, org)
-            try:
-                reply = client.send("organization_bootstrap", **plan.with_token(token).fields)
-            except OrganizationNotFoundError as exc:
-                if spontaneous:
-                    raise OrganizationNotFoundError(
-                        "This server does not create organizations on request.",
-                        status=exc.status,
-                        hint="Ask the server's administrator for a bootstrap link or an administration token.",
-                    ) from None
-                raise
+            save = preparing.result()
+        progress("Creating the organization on the server…")
+
+        def send() -> None:
+            reply = AnonymousClient(transport, org).send("organization_bootstrap", **plan.with_token(token).fields)
             bootstrap_protocol.check_reply(reply, str(org), token, from_link=from_link)
-        except BaseException:
-            pending.abort()
+
+        try:
+            settled = send_creating_device(
+                save, plan.device, send, what=f"the organization {org} was created",
+                seconds_left=transport.remaining, progress=progress,
+            )
+        except OrganizationNotFoundError as exc:
+            if spontaneous:
+                raise OrganizationNotFoundError(
+                    "This server does not create organizations on request.",
+                    status=exc.status,
+                    hint="Ask the server's administrator for a bootstrap link or an administration token.",
+                ) from None
             raise
-        progress("Saving the device…")
-        path = pending.commit()
+        except OrganizationAlreadyExistsError as exc:
+            earlier = _earlier_attempts(server, org, config_dir)
+            if earlier:
+                exc.hint = (
+                    f"An earlier attempt from this computer may have set it up: its keys are in "
+                    f"{earlier[0].device_file}; log in with that device to finish."
+                )
+            raise
+        _drop_other_attempts(server, org, save.path, config_dir)
+        if settled is not None:
+            return _created(server, org, plan.device, settled)
+        path = save.path
         log.info("organization %s bootstrapped, device saved to %s", org, path)
         progress("Logging in…")
         session = Session(plan.device, path, transport)
@@ -297,17 +510,19 @@ def _run_bootstrap(
                 f"but logging in failed: {exc.message}"
             )
             raise
-        org_addr = ParsecOrganizationAddr(server, org, plan.device.root_verify_key.encode())
         on_failure.pop_all()
-        return CreatedDevice(
-            device_file=path,
-            organization_id=str(org),
-            user_id=plan.device.user_id.hex,
-            device_id=plan.device.device_id.hex,
-            server_url=server.to_url(),
-            organization_url=org_addr.to_url(),
-            session=session,
-        )
+        return _created(server, org, plan.device, session)
+
+
+def _drop_other_attempts(server: ParsecAddr, org: OrganizationID, kept: Path, config_dir: Path | None) -> None:
+    """The server just bootstrapped ``org`` with our keys: it can be
+    bootstrapped once only, and nobody can join it before, so an earlier
+    pending file for it holds no device the server knows."""
+    for info in _earlier_attempts(server, org, config_dir):
+        if info.device_file != kept:
+            with contextlib.suppress(OSError):
+                info.device_file.unlink()
+                log.info("removed %s: the organization was set up by a later attempt", info.device_file)
 
 
 def create_organization(
@@ -378,44 +593,73 @@ def login(
     progress: Progress | None = None,
     allow_offline: bool = False,
     allow_pending_tos: bool = False,
+    allow_slow_kdf: bool = False,
 ) -> Session:
     """Unlock a device and prove its keys to the server (authenticated ping).
 
     With ``allow_offline``, a server that cannot be reached (or answers 5xx)
     does not fail the login: the unlocked session is returned with
-    ``offline_error`` set, for a shell that shows "offline" and retries.
+    ``offline_error`` set, for a shell that shows "offline" and retries.  The
+    server refusing the device still fails.
+
+    A pending device (its creation's answer was lost) is settled here: the
+    ping succeeds → its file becomes final; the server does not know it →
+    an error that says the organization was not created (the file stays,
+    for the person to delete); no answer → :class:`OutcomeUnknownError`
+    (``allow_offline`` too: a device that may not exist is not "offline").
+
+    A file whose Argon2id costs are far above libparsec's defaults raises
+    :class:`~parsec_tray.core.errors.SlowKeyDerivationError` before deriving,
+    unless ``allow_slow_kdf``.
+
     With ``allow_pending_tos``, new terms of service to accept do not fail
-    it either: the session is returned with ``tos_error`` set, for a shell
-    that shows the terms (``core.tos``).  The server refusing the device
-    still fails."""
+    the login: the session is returned with ``tos_error`` set, for a shell
+    that shows the terms (``core.tos``)."""
     progress = progress or _noop
     info = device if isinstance(device, DeviceInfo) else find_device(device, config_dir=config_dir)
     file = read_device_file(info.device_file)
-    file.check_supported()
     progress("Unlocking the device…")
-    if file.type == "keyring":
-        local = keyring_store.load_device_with_keyring(file)
-    elif file.type == "password":
-        local = load_device_with_password(file, _check_password(password))
-    else:
-        raise ParsecTrayError(f"This device is protected by its {file.type}; Parsec Tray cannot unlock it.")
+    local = _unlock(file, password, allow_slow_kdf=allow_slow_kdf)
     progress("Connecting to the server…")
     session = Session(local, info.device_file)
+    pending_settled = False
     try:
-        session.ping()
+        with session.transport.deadline(LOGIN_DEADLINE):
+            session.ping()
     except (ServerUnreachableError, ServerUnavailableError) as exc:
+        if info.pending:
+            session.close()
+            raise _outcome_unknown(
+                f"this device was created on the server of {local.organization_id}", local, info.device_file, exc
+            ) from None
         if not allow_offline:
             session.close()
             raise
         session.offline_error = exc
     except TosNotAcceptedError as exc:
+        # The server knows the device: only its terms of service wait.
+        if info.pending:
+            session.device_file = confirm_pending(info.device_file)
+            pending_settled = True
         if not allow_pending_tos:
             session.close()
             raise
         session.tos_error = exc
+    except (AuthenticationError, OrganizationNotFoundError) as exc:
+        session.close()
+        if info.pending:
+            raise DeviceFileError(
+                f"The server does not know this device of {local.organization_id}: it was not created on "
+                f"the server ({exc.message}).",
+                hint=f"The file {info.device_file} opens no organization; you may delete it and try again.",
+            ) from None
+        raise
     except BaseException:
         session.close()
         raise
+    if info.pending and session.offline_error is None and not pending_settled:
+        session.device_file = confirm_pending(info.device_file)
+        log.info("pending device %s confirmed by the server", final_path_of(info.device_file).name)
     return session
 
 

@@ -31,24 +31,21 @@ from typing import Any
 from .certificates import new_device_certificates
 from .crypto import SecretKey, SigningKey, key_to_passphrase, passphrase_to_key
 from .device_file import DeviceFile, decrypt_device
-from .devices import AtomicWrite, build_key_file, read_key_file_bytes
+from .devices import DeviceSave, build_key_file, confirm_pending, read_key_file_bytes
 from .errors import (
-    AuthenticationError,
     DeviceFileCorruptError,
     DeviceFileError,
     DeviceFileWriteError,
+    OutcomeUnknownError,
     ParsecTrayError,
     ProtocolError,
     ServerRefusedError,
-    ServerUnavailableError,
-    ServerUnreachableError,
     WrongPasswordError,
 )
-from .flows import CreatedDevice, Progress, _check_protection, _noop, _prepare_file
+from .flows import CreatedDevice, Progress, _check_protection, _noop, _prepare_file, send_creating_device
 from .local_device import LocalDevice
 from .protocol import clock_error
 from .session import Session
-from .transport import Transport
 from .values import DateTime, DeviceID, DeviceLabel, OrganizationID
 
 __all__ = [
@@ -204,40 +201,18 @@ def register_device(session: Session, new: LocalDevice, purpose: str, *, timesta
     )
 
 
-def _device_exists(transport: Transport, device: LocalDevice) -> bool | None:
-    """Whether the server knows ``device`` (a ping with its keys); ``None``
-    when it cannot tell."""
-    try:
-        Session(device, transport=transport).ping()
-    except AuthenticationError as exc:
-        return False if exc.status == 403 else None
-    except (ServerUnreachableError, ServerUnavailableError, ProtocolError):
-        return None
-    return True
-
-
-def _register_and_keep(session: Session, new: LocalDevice, purpose: str, pending: AtomicWrite) -> Path:
-    """Certify ``new`` as ``session``'s user's device, then put its prepared
-    file in place: the one place that decides whether a new device's file is
-    kept.  A refusal drops it; when the request may have reached the server
-    but no answer came back, a ping with the new keys settles it."""
-    try:
-        try:
-            register_device(session, new, purpose)
-        except (ServerUnreachableError, ServerUnavailableError, ProtocolError) as exc:
-            exists = _device_exists(session.transport, new)
-            if exists is None:
-                exc.message = (
-                    f"{exc.message} Whether the server added the device is not known; nothing was saved on this computer."
-                )
-                raise
-            if not exists:
-                raise
-            log.info("device_create's answer was lost, but the device exists")
-    except BaseException:
-        pending.abort()
-        raise
-    return pending.commit()
+def _register_and_keep(session: Session, new: LocalDevice, purpose: str, save: DeviceSave, *, what: str) -> Path:
+    """Certify ``new`` as ``session``'s user's device with its file kept the
+    way every device-creating request keeps it
+    (:func:`~parsec_tray.core.flows.send_creating_device`): final on
+    success, removed on a refusal, settled by a ping with the new keys when
+    the answer is lost, else left pending (:class:`OutcomeUnknownError`)."""
+    settled = send_creating_device(
+        save, new, lambda: register_device(session, new, purpose), what=what, seconds_left=session.transport.remaining
+    )
+    if settled is not None:
+        settled.close()
+    return save.path
 
 
 @dataclass(frozen=True, repr=False)
@@ -246,6 +221,11 @@ class RecoveryExport:
     passphrase: str
     device_id: str  # the recovery device's
     organization_id: str
+
+    # False: the server's answer was lost and no check could settle it; the
+    # file is kept (it is the person's only copy), to be tried with
+    # import-recovery or made again.
+    registered: bool = True
 
     def __repr__(self) -> str:  # never print the passphrase
         return f"RecoveryExport({self.recovery_file}, device={self.device_id})"
@@ -256,6 +236,7 @@ class RecoveryExport:
             "passphrase": self.passphrase,
             "device_id": self.device_id,
             "organization_id": self.organization_id,
+            "registered": self.registered,
         }
 
 
@@ -284,11 +265,20 @@ def export_recovery_device(
     target = check_recovery_target(output or default_recovery_path(d.organization_id))
     recovery = new_device_for_user(d, recovery_device_label(DateTime.now()))
     passphrase, raw = dump_recovery_device(recovery)
-    pending = AtomicWrite(target, raw).prepare()
+    save = DeviceSave.prepare_data(target, raw)
     progress("Registering the recovery device on the server…")
-    path = _register_and_keep(session, recovery, "PASSPHRASE_RECOVERY", pending)
-    log.info("recovery device %s saved to %s", recovery.device_id.hex, path)
-    return RecoveryExport(path, passphrase, recovery.device_id.hex, str(d.organization_id))
+    registered = True
+    try:
+        path = _register_and_keep(
+            session, recovery, "PASSPHRASE_RECOVERY", save, what=f"the recovery device was registered in {d.organization_id}"
+        )
+    except OutcomeUnknownError:
+        # Unlike a device file, a recovery file is of no use under a pending
+        # name nobody looks for: keep it where the person asked, and say so.
+        path = confirm_pending(save.pending_path)
+        registered = False
+    log.info("recovery device %s saved to %s (registered: %s)", recovery.device_id.hex, path, registered)
+    return RecoveryExport(path, passphrase, recovery.device_id.hex, str(d.organization_id), registered)
 
 
 def import_recovery_device(
@@ -313,11 +303,13 @@ def import_recovery_device(
     progress(
         "Encrypting the keys with your password…" if protection is not None else "Storing the key in the OS keyring…"
     )
-    pending = _prepare_file(new, protection, config_dir)
+    save = _prepare_file(new, protection, config_dir)
     recovery_session = Session(recovery)
     try:
         progress("Adding this device on the server…")
-        path = _register_and_keep(recovery_session, new, "STANDARD", pending)
+        path = _register_and_keep(
+            recovery_session, new, "STANDARD", save, what=f"this device was added to {new.organization_id}"
+        )
         progress("Logging in…")
         session = Session(new, path, recovery_session.transport)
         try:

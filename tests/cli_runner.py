@@ -39,7 +39,8 @@ def cli(
     cwd: Path | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run the CLI (in ``cwd`` if given); without ``stdin`` its standard
-    input is empty (not a TTY)."""
+    input is empty (not a TTY).  ``env``: more environment variables
+    (``PARSEC_TRAY_ADMIN_TOKEN``...)."""
     return subprocess.run(
         [*(exe or CLI), *args],
         input=stdin if stdin is not None else "",

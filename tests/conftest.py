@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import secrets
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -56,3 +57,13 @@ def config_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     return cfg
+
+
+@pytest.fixture
+def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
+    """In-process flows only: cheap Argon2id (key strength is not under test)."""
+    from parsec_tray.core.crypto import Argon2idParams
+
+    monkeypatch.setattr(
+        Argon2idParams, "new_default", classmethod(lambda cls: cls(8, 1, 1, secrets.token_bytes(16)))
+    )

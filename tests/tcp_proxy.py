@@ -8,7 +8,11 @@ connection to ``127.0.0.1:port``.  From the tests' thread:
   silent network, the case only a keepalive timeout detects;
 - :meth:`refuse`: new connections are reset as soon as they are accepted
   (a server that went away);
-- :meth:`kill_connections`: reset every open connection, both sides.
+- :meth:`kill_connections`: reset every open connection, both sides;
+- :meth:`on_reply_to`: when the answer to a request containing some bytes
+  (``b"POST /anonymous/"``) arrives, call a function (kill the client, count)
+  and pass the answer on or drop it (the connection is reset: the request
+  reached the server, its answer is lost).
 
 One thread runs a ``selectors`` loop; control calls are executed by that
 thread and return once done.
@@ -54,6 +58,11 @@ class TCPProxy:
         self._running = False
         self._thread = threading.Thread(target=self._loop, name="tcp-proxy", daemon=True)
         self.accepted = 0  # connections accepted so far (refused ones included)
+        self._clients: set[socket.socket] = set()
+        self._marker: bytes | None = None
+        self._reply_action: Callable[[], str] | None = None
+        self._armed: set[socket.socket] = set()  # upstream sockets whose next bytes are the watched answer
+        self._then_refuse = False
 
     # --- control (any thread) ---------------------------------------------------
 
@@ -85,6 +94,22 @@ class TCPProxy:
 
     def kill_connections(self) -> None:
         self._call(self._kill_all)
+
+    def on_reply_to(
+        self, marker: bytes | None, action: Callable[[], str] | None = None, *, then_refuse: bool = False
+    ) -> None:
+        """From now on, the first bytes of the answer to a request containing
+        ``marker`` call ``action()`` in the proxy thread, before being relayed;
+        it returns ``"pass"`` or ``"drop"``.  ``then_refuse``: after a drop,
+        refuse new connections (the server is gone) until :meth:`refuse`
+        ``(False)``.  ``None``: stop watching."""
+
+        def go() -> None:
+            self._marker, self._reply_action = marker, action
+            self._then_refuse = then_refuse
+            self._armed.clear()
+
+        self._call(go)
 
     @property
     def open_connections(self) -> int:
@@ -131,6 +156,8 @@ class TCPProxy:
             if sock is None:
                 continue
             self._peers.pop(sock, None)
+            self._clients.discard(sock)
+            self._armed.discard(sock)
             try:
                 self._sel.unregister(sock)
             except (KeyError, ValueError):
@@ -156,6 +183,7 @@ class TCPProxy:
             s.settimeout(5)
         self._peers[client] = upstream
         self._peers[upstream] = client
+        self._clients.add(client)
         if not self._paused:
             self._sel.register(client, selectors.EVENT_READ, "relay")
             self._sel.register(upstream, selectors.EVENT_READ, "relay")
@@ -168,12 +196,26 @@ class TCPProxy:
             data = s.recv(65536)
         except OSError:
             data = b""
+        if data and self._marker is not None:
+            if s in self._clients and self._marker in data:
+                self._armed.add(other)
+            elif s in self._armed:
+                self._armed.discard(s)
+                assert self._reply_action is not None
+                if self._reply_action() == "drop":
+                    self._drop(s)
+                    if self._then_refuse:
+                        self._refusing = True
+                        self._kill_all()
+                    return
         if not data:
             # Half-close would be more faithful; a full close is enough here.
             other_peer = other
             self._peers.pop(s, None)
             self._peers.pop(other_peer, None)
             for sock in (s, other_peer):
+                self._clients.discard(sock)
+                self._armed.discard(sock)
                 try:
                     self._sel.unregister(sock)
                 except (KeyError, ValueError):

@@ -266,8 +266,8 @@ def test_create_org_without_token_on_a_server_that_refuses(parsec_server: Any, o
 def test_create_org_that_already_exists(created: Created, parsec_server: Any, tmp_path: Path) -> None:
     r = cli(
         "create-org", "--server", parsec_server.url, "--org", created.org, "--email", "eve@example.com",
-        "--user-name", "Eve", "--device-label", "x", "--admin-token", parsec_server.admin_token,
-        "--password-stdin", home=tmp_path, stdin="pw\n",
+        "--user-name", "Eve", "--device-label", "x", "--password-stdin", home=tmp_path, stdin="pw\n",
+        env={"PARSEC_TRAY_ADMIN_TOKEN": parsec_server.admin_token},
     )
     assert_error(r, "already exists")
     assert device_files_in(tmp_path) == []

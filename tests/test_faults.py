@@ -62,7 +62,7 @@ from parsec_tray.core.values import DeviceLabel, HumanHandle
 pytestmark = pytest.mark.server
 
 PASSWORD = "Faults-pa55word-Zq8"
-TEMP_NAME = re.compile(r"^\..+\.keys\.[0-9a-f]{12}\.tmp$")
+FINAL_OR_PENDING = re.compile(r"^[0-9a-f]{32}\.keys(\.pending)?$")
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -91,14 +91,6 @@ def files_under(home: Path) -> list[Path]:
 
 def org_state(server: Any, org: str) -> Any:
     return server.admin("GET", f"/administration/organizations/{org}", expect_error=True)
-
-
-@pytest.fixture
-def fast_argon2(monkeypatch: pytest.MonkeyPatch) -> None:
-    """In-process flows only: cheap Argon2id (key strength is not under test)."""
-    monkeypatch.setattr(
-        Argon2idParams, "new_default", classmethod(lambda cls: cls(8, 1, 1, secrets.token_bytes(16)))
-    )
 
 
 class Listener:
@@ -255,9 +247,12 @@ def test_debug_successful_login_shows_no_password(device: Device) -> None:
 
 def test_unreachable_server_writes_nothing(tmp_path: Path) -> None:
     port = free_port()  # nothing listens there
+    token_file = tmp_path.parent / f"{tmp_path.name}-token"
+    token_file.write_text("t\n")
+    token_file.chmod(0o600)
     cases = [
         ["create-org", "--server", f"http://127.0.0.1:{port}", "--org", "O1", "--email", "a@example.com",
-         "--user-name", "A", "--device-label", "x", "--admin-token", "t", "--password-stdin"],
+         "--user-name", "A", "--device-label", "x", "--admin-token-file", str(token_file), "--password-stdin"],
         # Spontaneous: the key file is prepared (temporary) before the request.
         ["create-org", "--server", f"parsec3://127.0.0.1:{port}?no_ssl=true", "--org", "O2", "--email",
          "a@example.com", "--user-name", "A", "--device-label", "x", "--password-stdin"],
@@ -358,8 +353,8 @@ def test_tls_certificate_not_trusted(self_signed_https: dict[str, int], tmp_path
     tmp_path = tmp_path / "home"
     r = cli(
         "create-org", "--server", f"https://127.0.0.1:{port}", "--org", "Org", "--email", "a@example.com",
-        "--user-name", "A", "--device-label", "x", "--admin-token", "t", "--password-stdin",
-        home=tmp_path, stdin="pw\n",
+        "--user-name", "A", "--device-label", "x", "--password-stdin",
+        home=tmp_path, stdin="pw\n", env={"PARSEC_TRAY_ADMIN_TOKEN": "t"},
     )
     assert_error(r, "secure connection")
     assert self_signed_https["accepted"] >= 1  # it did try, over TLS...
@@ -605,8 +600,8 @@ set -u
 mount -t tmpfs -o size=128k tmpfs "$PARSEC_BASE_CONFIG_DIR" || exit 97
 mkdir -p "$PARSEC_BASE_CONFIG_DIR/parsec3/libparsec/devices"
 dd if=/dev/zero of="$PARSEC_BASE_CONFIG_DIR/filler" bs=4096 2>/dev/null
-printf 'pw\n' | "$PT_PY" -m parsec_tray.cli create-org --server "$PT_SERVER" --org "$PT_ORG" \
-    --email a@example.com --user-name A --device-label x --admin-token "$PT_TOKEN" --password-stdin \
+printf 'pw\n' | PARSEC_TRAY_ADMIN_TOKEN="$PT_TOKEN" "$PT_PY" -m parsec_tray.cli create-org --server "$PT_SERVER" \
+    --org "$PT_ORG" --email a@example.com --user-name A --device-label x --password-stdin \
     >"$PT_OUT/stdout" 2>"$PT_OUT/stderr"
 echo $? >"$PT_OUT/rc"
 find "$PARSEC_BASE_CONFIG_DIR/parsec3" -type f >"$PT_OUT/files"
@@ -629,6 +624,37 @@ find "$PARSEC_BASE_CONFIG_DIR/parsec3" -type f >"$PT_OUT/files"
 
 
 # --- killed processes -------------------------------------------------------------------------------------
+
+
+def assert_nothing_lost(server: Any, orgs: list[str], config: Path, password: str, context: str) -> None:
+    """After kills: the listing (which recovers leftovers) leaves only device
+    files and pending ones; every organization the server bootstrapped has
+    its keys here, and a login settles a pending one."""
+    root = config / "devices"
+    listed = list_device_files(config)
+    everything = sorted(p.name for p in root.rglob("*") if not p.is_dir())
+    context = f"{context} files={everything}"
+    assert all(FINAL_OR_PENDING.match(name) for name in everything), context  # no temporary file left
+    assert sorted(d.path.name for d in listed) == everything, context
+    kept = {}
+    for d in listed:
+        local = load_device_with_password(d.file, password)
+        kept[str(local.organization_id)] = (d, local)
+    for org in orgs:
+        state = org_state(server, org)
+        if not (isinstance(state, dict) and state.get("is_bootstrapped")):
+            continue
+        assert org in kept, f"{org} was bootstrapped but its keys are lost; {context}"
+        d, local = kept[org]
+        assert [u["user_id"] for u in server.users(org)] == [local.user_id.hex], context
+        if d.pending:
+            session = flows.login(flows.DeviceInfo.from_file(d.path, d.file, True), password=password)
+            session.close()
+            assert session.device_file == devices_mod.final_path_of(d.path) and session.device_file.exists()
+            assert not d.path.exists(), context
+    for org, (d, _local) in kept.items():
+        if not d.pending:  # a final file only once the server said yes
+            assert server.organization(org)["is_bootstrapped"] is True, context
 
 
 def test_killed_create_org_leaves_only_complete_files(parsec_server: Any, org_name: str, tmp_path: Path) -> None:
@@ -664,22 +690,7 @@ def test_killed_create_org_leaves_only_complete_files(parsec_server: Any, org_na
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=60)
 
-    root = config_of(tmp_path) / "devices"
-    everything = sorted(p for p in root.rglob("*") if not p.is_dir())
-    keys = [p for p in everything if p.name.endswith(".keys")]
-    others = [p.name for p in everything if p not in keys]
-    context = f"seed={seed} delays={delays} files={[p.name for p in everything]}"
-    assert all(TEMP_NAME.match(name) for name in others), context  # only our temporary names
-    assert len(keys) >= 1, context
-    assert sorted(d.path for d in list_device_files(config_of(tmp_path))) == keys, context
-    for path in keys:
-        f = DeviceFile.load(path.read_bytes())
-        assert str(f.organization_id) in orgs, context
-        local = load_device_with_password(f, "pw")
-        # A file is put in place only once the server said yes.
-        org = str(local.organization_id)
-        assert parsec_server.organization(org)["is_bootstrapped"] is True, context
-        assert [u["user_id"] for u in parsec_server.users(org)] == [local.user_id.hex], context
+    assert_nothing_lost(parsec_server, orgs, config_of(tmp_path), "pw", f"seed={seed} delays={delays}")
 
 
 REPLACER = r"""

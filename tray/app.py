@@ -69,6 +69,13 @@ def run(
         if choice.name == "none":
             print(NO_DISPLAY.format(reason=choice.reason), file=out)
             return EXIT_NO_DISPLAY
+        if choice.name not in ("win32", "darwin") and sys.platform not in ("win32", "darwin"):
+            from . import hosts
+
+            if not hosts.has_display():  # a forced X11/Wayland backend cannot start either
+                reason = f"the {choice.name} backend was chosen, but neither DISPLAY nor WAYLAND_DISPLAY is set"
+                print(NO_DISPLAY.format(reason=reason), file=out)
+                return EXIT_NO_DISPLAY
         log.info("backend %s: %s", choice.name, choice.reason)
         if autostart:
             import dataclasses

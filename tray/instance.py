@@ -10,13 +10,18 @@ Where (the only platform-specific part):
 
 - Linux/macOS: a Unix socket ``instance.sock`` in the runtime directory:
   ``$PARSEC_TRAY_RUNTIME_DIR``, else ``$XDG_RUNTIME_DIR/parsec-tray``, else
-  ``<tmp>/parsec-tray-<uid>``; the directory is created mode 0700 and refused
-  if another user owns it.  Only the user can connect.
+  ``<tmp>/parsec-tray-<uid>``; the directory (and any parent it creates) is
+  made mode 0700 whatever the umask, and refused, with one sentence, if it
+  is a symbolic link, not a folder, or another user's.  Only the user can
+  connect.
 - Windows: a loopback TCP port and a random token, written to
   ``instance.json`` in the per-user runtime directory; a request without the
   token is refused (any local user could reach the port).
 
 ``PARSEC_TRAY_RUNTIME_DIR`` lets tests run two instances side by side.
+
+The server answers each client in its own short-lived thread with a
+:data:`CLIENT_TIMEOUT`: one slow or silent local client blocks nobody.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ Handler = Callable[[dict[str, Any]], dict[str, Any]]
 AFTER_REPLY = "__after_reply__"
 IS_WINDOWS = sys.platform == "win32"
 MAX_LINE = 1 << 20
+CLIENT_TIMEOUT = 2.0  # seconds a client has to send its request and read the reply
 
 
 class NotRunning(Exception):
@@ -59,13 +65,37 @@ def runtime_dir() -> Path:
         path = Path(os.environ["XDG_RUNTIME_DIR"]) / "parsec-tray"
     else:
         path = Path(tempfile.gettempdir()) / f"parsec-tray-{os.getuid()}"
-    path.mkdir(mode=0o700, parents=True, exist_ok=True)
-    if not IS_WINDOWS:
-        st = path.stat()
-        if st.st_uid != os.getuid():
-            raise PermissionError(f"{path} belongs to another user; refusing to use it")
-        if st.st_mode & 0o077:
-            path.chmod(0o700)
+    return _private_dir(path)
+
+
+def _private_dir(path: Path) -> Path:
+    """``path`` as a folder of ours, mode 0700, never through a symbolic
+    link (in a shared /tmp another user could have made it first)."""
+    from ..core.errors import LocalError
+    from ..core.paths import make_private_dirs
+
+    hint = "Remove it, or set PARSEC_TRAY_RUNTIME_DIR to a folder of yours."
+    try:
+        make_private_dirs(path)
+        st = os.lstat(path)
+    except OSError as exc:
+        raise LocalError(f"The runtime folder {path} cannot be created ({exc.strerror}).", hint=hint) from None
+    if IS_WINDOWS:
+        return path
+    import stat
+
+    if stat.S_ISLNK(st.st_mode):
+        raise LocalError(f"The runtime folder {path} is a symbolic link; it was not used.", hint=hint)
+    if not stat.S_ISDIR(st.st_mode):
+        raise LocalError(f"The runtime folder {path} is not a folder; it was not used.", hint=hint)
+    if st.st_uid != os.getuid():
+        raise LocalError(f"The runtime folder {path} belongs to another user; it was not used.", hint=hint)
+    if st.st_mode & 0o077:
+        try:
+            os.chmod(path, 0o700, follow_symlinks=False)
+        except (OSError, NotImplementedError):
+            raise LocalError(f"The runtime folder {path} is open to other users and cannot be made private.",
+                             hint=hint) from None
     return path
 
 
@@ -170,8 +200,9 @@ def _read_line(sock: socket.socket) -> bytes:
 
 
 class InstanceServer:
-    """Answers requests from later launches, one connection at a time, in a
-    daemon thread blocked in ``accept()`` (no CPU while idle)."""
+    """Answers requests from later launches: a daemon thread blocked in
+    ``accept()`` (no CPU while idle) hands each connection to a thread of
+    its own, which gives up after :data:`CLIENT_TIMEOUT`."""
 
     def __init__(self, lock: InstanceLock, directory: Path) -> None:
         self.lock = lock
@@ -179,6 +210,7 @@ class InstanceServer:
         self._sock, self._token = _listen(directory)
         self._thread: threading.Thread | None = None
         self._closed = False
+        self._handler_lock = threading.Lock()
 
     def serve(self, handler: Handler) -> None:
         self._thread = threading.Thread(
@@ -192,12 +224,17 @@ class InstanceServer:
                 conn, _ = self._sock.accept()
             except OSError:
                 return
-            with conn:
-                conn.settimeout(10)
-                try:
-                    self._answer(conn, handler)
-                except (OSError, ValueError):
-                    continue
+            threading.Thread(
+                target=self._client, args=(conn, handler), name="instance-client", daemon=True
+            ).start()
+
+    def _client(self, conn: socket.socket, handler: Handler) -> None:
+        with conn:
+            conn.settimeout(CLIENT_TIMEOUT)
+            try:
+                self._answer(conn, handler)
+            except (OSError, ValueError):
+                pass
 
     def _answer(self, conn: socket.socket, handler: Handler) -> None:
         try:
@@ -211,7 +248,8 @@ class InstanceServer:
         else:
             req.pop("token", None)
             try:
-                reply = handler(req)
+                with self._handler_lock:  # reads and writes are concurrent; the handler runs one at a time
+                    reply = handler(req)
             except Exception as exc:  # a bug must not kill the server thread
                 reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
         after = reply.pop(AFTER_REPLY, None)

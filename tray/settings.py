@@ -61,7 +61,9 @@ def update(**changes: Any) -> dict[str, Any]:
         target = path()
         tmp: str | None = None
         try:
-            target.parent.mkdir(parents=True, exist_ok=True)
+            from ..core.paths import make_private_dirs
+
+            make_private_dirs(target.parent)  # 0700 whatever the umask
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{FILENAME}.", suffix=".tmp")
             with os.fdopen(fd, "w", encoding="utf-8") as f:
                 json.dump(data, f, indent=1, sort_keys=True)
