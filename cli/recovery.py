@@ -60,7 +60,14 @@ def cmd_export_recovery(args: argparse.Namespace) -> int:
         args,
         exported.to_json(),
         f"Recovery file saved at {exported.recovery_file}\n"
-        f"Recovery passphrase (shown only now): {exported.passphrase}\n{_KEEP_APART}",
+        f"Recovery passphrase (shown only now): {exported.passphrase}\n{_KEEP_APART}"
+        + (
+            ""
+            if exported.registered
+            else "\nThe server's answer was lost, so it is not known whether it registered this recovery file: "
+            "keep it, and once the server answers again check it with 'parsec-tray login --json' (at_risk) or "
+            "make another one."
+        ),
     )
     return EXIT_OK
 

@@ -55,6 +55,7 @@ from .errors import (
     ServerRefusedError,
     ServerUnavailableError,
     ServerUnreachableError,
+    TLSError,
     TosNotAcceptedError,
 )
 from .local_device import LocalDevice
@@ -372,6 +373,13 @@ def send_creating_device(
     except BaseException as exc:
         if _definitive(exc):
             save.refused()
+            if type(exc) in (ServerUnreachableError, TLSError) and isinstance(exc, ServerUnreachableError):
+                # Nothing left this computer: say that nothing was kept either.
+                raise type(exc)(
+                    f"{exc.message} Nothing was sent, and nothing was saved on this computer.",
+                    hint=exc.hint,
+                    request_sent=False,
+                ) from exc
             raise
         settled = None
         if isinstance(exc, Exception):

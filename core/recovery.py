@@ -231,13 +231,15 @@ class RecoveryExport:
         return f"RecoveryExport({self.recovery_file}, device={self.device_id})"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "recovery_file": str(self.recovery_file),
             "passphrase": self.passphrase,
             "device_id": self.device_id,
             "organization_id": self.organization_id,
-            "registered": self.registered,
         }
+        if not self.registered:
+            out["registered"] = False
+        return out
 
 
 def default_recovery_path(organization_id: OrganizationID | str, folder: Path | None = None) -> Path:
