@@ -31,8 +31,9 @@ class FakeShell:
 
 
 class FakeSession:
-    def __init__(self, org: str = "MyOrg") -> None:
+    def __init__(self, org: str = "MyOrg", device_id: str = "d" * 32) -> None:
         self.org = org
+        self.device_id = device_id
         self.closed = threading.Event()
         self.gate = threading.Event()
         self.gate.set()
@@ -43,7 +44,7 @@ class FakeSession:
         return {
             "organization_id": self.org,
             "user_id": "u" * 32,
-            "device_id": "d" * 32,
+            "device_id": self.device_id,
             "server_url": "parsec3://h",
         }
 
@@ -62,6 +63,7 @@ class Info:
     user_name: str = "Alice"
     email: str = "alice@example.com"
     device_label: str = "laptop"
+    key: str = ""
 
 
 @pytest.fixture
@@ -75,7 +77,7 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, Fa
 
 def wait_state(c: Controller, state: State) -> None:
     for _ in range(200):
-        if c.state is state and not c._checking:
+        if c.state is state and not c.checking:
             return
         threading.Event().wait(0.01)
     raise AssertionError(f"state is {c.state}, not {state}")
@@ -125,13 +127,63 @@ def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
     assert [e.text for e in c.menu()][:2] == ["MyOrg: Alice", "Needs attention: This device was revoked."]
 
 
-def test_switching_device_closes_the_old_session(ctl: tuple[Controller, FakeShell]) -> None:
+def test_a_second_device_keeps_the_first_online(ctl: tuple[Controller, FakeShell]) -> None:
     c, _ = ctl
-    s1, s2 = FakeSession("One"), FakeSession("Two")
-    c._adopt(s1, Info())
-    c._adopt(s2, Info(user_name="Bob"))
+    s1, s2 = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32)
+    c._adopt(s1, Info(key="/d/one.keys"))
+    c._adopt(s2, Info(user_name="Bob", key="/d/two.keys"))
+    assert not s1.closed.is_set() and not s2.closed.is_set()
+    st = c.handle_request({"cmd": "status"})
+    # The top-level fields are the most recently used session's.
+    assert (st["state"], st["organization_id"], st["user_name"]) == ("online", "Two", "Bob")
+    assert [(x["organization_id"], x["device_id"], x["state"]) for x in st["sessions"]] == [
+        ("One", "1" * 32, "online"),
+        ("Two", "2" * 32, "online"),
+    ]
+    headers = [e.text for e in c.menu() if not e.enabled and not e.separator]
+    assert headers[:4] == ["One: Alice", "Online", "Two: Bob", "Online"]
+    logouts = [e.arg for e in c.menu() if e.action is not None and e.action.value == "logout"]
+    assert logouts == ["/d/one.keys", "/d/two.keys"]
+
+    # The icon shows the most urgent state; a check of one leaves the other.
+    s1.error = E.ServerUnreachableError("The server cannot be reached.")
+    c.check_connection(force=True, key="/d/one.keys")
+    wait_state(c, State.OFFLINE)
+    st = c.handle_request({"cmd": "status"})
+    assert [x["state"] for x in st["sessions"]] == ["offline", "online"] and s2.pings == 0
+    assert st["organization_id"] == "Two" and "reason" not in st  # Two's: online, no reason
+
+    # Logging out of one leaves the other as it was.
+    c.perform("logout", "/d/one.keys")
     assert s1.closed.wait(5) and not s2.closed.is_set()
-    assert c.handle_request({"cmd": "status"})["organization_id"] == "Two"
+    st = c.handle_request({"cmd": "status"})
+    assert st["state"] == "online" and [x["organization_id"] for x in st["sessions"]] == ["Two"]
+
+    # A new login to a device already logged in replaces its session.
+    s3 = FakeSession("Two", "2" * 32)
+    c._adopt(s3, Info(user_name="Bob", key="/d/two.keys"))
+    assert s2.closed.wait(5) and not s3.closed.is_set()
+    assert len(c.handle_request({"cmd": "status"})["sessions"]) == 1
+
+    c.logout()  # without a device: the current one
+    assert s3.closed.wait(5) and c.state is State.LOGGED_OUT
+    assert c.handle_request({"cmd": "status"})["sessions"] == []
+
+
+def test_the_settings_name_the_logged_in_devices(ctl: tuple[Controller, FakeShell]) -> None:
+    from parsec_tray.tray import settings
+
+    c, _ = ctl
+    one, two, again = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32), FakeSession("Two", "2" * 32)
+    c._adopt(one, Info(key="/d/one.keys"))
+    c._adopt(two, Info(key="/d/two.keys"))
+    assert settings.load() == {"logged_in": ["/d/one.keys", "/d/two.keys"], "last_device": "/d/two.keys"}
+    c.logout("/d/two.keys")
+    assert settings.load() == {"logged_in": ["/d/one.keys"], "last_device": "/d/two.keys"}
+    c._adopt(again, Info(key="/d/two.keys"))
+    c.shutdown()  # quitting logs out of all, and remembers them for --autostart
+    assert c.state is State.LOGGED_OUT and one.closed.is_set() and again.closed.is_set()
+    assert settings.load()["logged_in"] == ["/d/one.keys", "/d/two.keys"]
 
 
 def test_requests(ctl: tuple[Controller, FakeShell]) -> None:

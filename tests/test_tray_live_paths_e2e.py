@@ -113,17 +113,8 @@ def devices(app: TrayApp) -> list[dict[str, Any]]:
 def running(app: TrayApp, name: str, *args: str) -> Iterator[TrayApp]:
     """The app started with ``args``; stopped at the end, where it must exit
     0 with no traceback in its log (kept in the artifacts)."""
-    app.start(*args)
-    try:
+    with app.running(ARTIFACTS / name, *args):
         yield app
-    finally:
-        rc = app.stop()
-        log = app.log_text()
-        out = ARTIFACTS / name
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "parsec-tray.log").write_text(log)
-    assert rc == 0, log[-3000:]
-    assert "Traceback" not in log, log[-4000:]
 
 
 def dialog(st: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -8,14 +8,18 @@ flows (Argon2id, network) run in short-lived worker threads, so the menu
 never waits for them.  One lock guards the state; the shell is told about
 every change through ``shell.refresh(snapshot, entries)``.
 
-Session results carry a generation number: a ping that was started before a
-logout (or before switching device) cannot change the new state.
+Several devices can be logged in at once, each in its own
+:class:`~.sessions.SessionHolder` (its session, state machine, event stream,
+invitation tracker); the icon shows the most urgent state of all.  Results
+of work started for a holder (a ping, a stream state) are about that
+holder: once it is logged out (or replaced by a new login to the same
+device) they change nothing.
 
-While logged in with a real session, a :class:`~.live.LiveSession` keeps
-the server's event stream open: its online/offline/error drive the state
+Each real session has a :class:`~.live.LiveSession` keeping the server's
+event stream open: its online/offline/error drive that session's state
 (quietly: no notification), its invitation intents go through one
 :class:`~.live.NotificationPump` to the notifier (chosen at the first
-notification, not at start-up).  Invitation dialogs, start at login and the
+notification, not at start-up); every notification names its organization.  Invitation dialogs, start at login and the
 quick login of ``--autostart`` live here too; every network call runs in a
 worker thread.
 """
@@ -36,12 +40,13 @@ from .devices import DeviceLister
 from .dialogs import DialogProcess
 from .instance import AFTER_REPLY
 from .menu import Action, Entry, build_menu, to_json
-from .state import DeviceSummary, Event, Identity, IllegalTransition, Snapshot, State, StateMachine
+from .sessions import SessionHolder, Sessions, session_key
+from .state import DeviceSummary, Event, Identity, Snapshot, State
 
 if TYPE_CHECKING:
     from .backends.base import Shell
     from .coalesce import Intent, Notification
-    from .live import LiveSession, NotificationPump
+    from .live import NotificationPump
 
 __all__ = ["AppOptions", "Controller"]
 
@@ -61,7 +66,8 @@ class AppOptions:
     default_server: str | None = None
     admin_token: str | None = None
     demo_server: str | None = None
-    # Started at login (``--autostart``): log in to the last device at once.
+    # Started at login (``--autostart``): log in at once to the devices that
+    # were logged in when the app last quit.
     autostart: bool = False
 
 
@@ -108,22 +114,16 @@ class Controller:
     def __init__(self, options: AppOptions | None = None) -> None:
         self.options = options or AppOptions()
         self._lock = threading.RLock()
-        self._machine = StateMachine()
-        self._session: Any = None
-        self._identity: Identity | None = None
-        self._reason: str | None = None
-        self._generation = 0
+        self._sessions = Sessions()
+        self._settings_lock = threading.Lock()
         self._devices: tuple[DeviceSummary, ...] = ()
         self._lister = DeviceLister(self._devices_changed)
         self._dialogs: dict[str, DialogProcess] = {}
         self._dialog_status: dict[str, dict[str, Any]] = {}
         self._shell: Shell | None = None
-        self._checking = False
-        self._last_check = 0.0
         self._quitting = False
         self._pending_link: str | None = None
         self._flows: list[threading.Thread] = []
-        self._live: LiveSession | None = None
         self._pump: NotificationPump | None = None
         self._autostart_enabled: bool | None = None
         self._login_dialog_at_start = False
@@ -136,27 +136,38 @@ class Controller:
 
     @property
     def state(self) -> State:
-        return self._machine.state
+        """The icon's state: the most urgent of the sessions'."""
+        with self._lock:
+            return self._sessions.icon_state()
+
+    @property
+    def checking(self) -> bool:
+        """Whether a connection check is in flight."""
+        with self._lock:
+            return any(h.checking for h in self._sessions)
 
     def snapshot(self) -> Snapshot:
         with self._lock:
             dialogs = {k: dict(v) for k, v in self._dialog_status.items()}
-            live = self._live
+            views = self._sessions.views()
+            current = self._sessions.current
+            view = next((v for v in views if current is not None and v.key == current.key), None)
             extra: dict[str, Any] = {"dialogs": dialogs, "backend": self._shell.name if self._shell else None}
-            if live is not None:
-                extra["stream"] = live.stream_state
+            if view is not None and view.live:
+                extra["stream"] = view.stream
             if self._notified:
                 extra["notified"] = list(self._notified)
             return Snapshot(
-                state=self._machine.state,
-                identity=self._identity,
+                state=self._sessions.icon_state(),
+                identity=view.identity if view else None,
                 devices=self._devices,
-                reason=self._reason,
+                reason=view.reason if view else None,
                 demo_server=self.options.demo_server,
-                live=live is not None,
-                waiting=live.waiting() if live is not None else (),
+                live=view.live if view else False,
+                waiting=view.waiting if view else (),
                 autostart=self._autostart_enabled,
                 login_dialog_at_start=self._login_dialog_at_start,
+                sessions=views,
                 extra=extra,
             )
 
@@ -169,17 +180,13 @@ class Controller:
             snap = self.snapshot()
             shell.refresh(snap, build_menu(snap))
 
-    def _fire(self, event: Event, generation: int | None = None) -> bool:
+    def _fire(self, holder: SessionHolder, event: Event) -> bool:
+        """Apply ``event`` to ``holder``'s state (nothing once it is gone)."""
         with self._lock:
-            if generation is not None and generation != self._generation:
-                return False  # a result about a session that is gone
-            try:
-                self._machine.handle(event)
-            except IllegalTransition as exc:
-                log.debug("ignored: %s", exc)
-                return False
-        self._changed()
-        return True
+            fired = holder.fire(event)
+        if fired:
+            self._changed()
+        return fired
 
     # -- start-up ---------------------------------------------------------------
 
@@ -197,7 +204,7 @@ class Controller:
         if self._autostart_enabled is not None:
             self._changed()  # the "Start at login" entry
         if self.options.autostart and not link:
-            threading.Thread(target=self._quick_login, name="quick-login", daemon=True).start()
+            threading.Thread(target=self._quick_login_all, name="quick-login", daemon=True).start()
             return
         timer = threading.Timer(STARTUP_LISTING_DELAY, self._lister.refresh, kwargs={"force": True})
         timer.daemon = True
@@ -227,15 +234,15 @@ class Controller:
         elif action is Action.LOGIN:
             self.open_login(arg)
         elif action is Action.LOGOUT:
-            self.logout()
+            self.logout(arg)
         elif action is Action.CHECK:
-            self.check_connection(force=True)
+            self.check_connection(force=True, key=arg)
         elif action is Action.INVITE_USER:
-            self.open_invite("user")
+            self.open_invite("user", arg)
         elif action is Action.INVITE_DEVICE:
-            self.open_invite("device")
+            self.open_invite("device", arg)
         elif action is Action.INVITATIONS:
-            self.open_invitations()
+            self.open_invitations(arg)
         elif action is Action.TOGGLE_AUTOSTART:
             self._in_thread(self._toggle_autostart, "autostart")
         elif action is Action.TOGGLE_LOGIN_DIALOG:
@@ -249,7 +256,7 @@ class Controller:
         before = self._autostart_enabled
         self._read_autostart()
         with self._lock:
-            waiting = self._live is not None and bool(self._live.tracker.waiting)
+            waiting = any(h.live is not None and h.live.tracker.waiting for h in self._sessions)
         if waiting or before != self._autostart_enabled:
             self._changed()  # "is waiting" entries age out; autostart changed outside
         self.check_connection(force=False)
@@ -332,15 +339,31 @@ class Controller:
             target=info.key,
         )
 
-    def open_invite(self, mode: str) -> None:
+    def _holder(self, key: str | None, *, touch: bool = True) -> SessionHolder | None:
+        """The session of device ``key`` (the current one without a key)."""
         with self._lock:
-            ident = self._identity
-        if ident is None:
-            return
-        self._open_dialog(f"invite_{mode}", {"mode": mode, "organization_id": ident.organization_id})
+            holder = self._sessions.get(key)
+            if holder is not None and touch:
+                self._sessions.touch(holder.key)
+            return holder
 
-    def open_invitations(self) -> None:
-        dlg = self._open_dialog("invitations", {})
+    def open_invite(self, mode: str, key: str | None = None) -> None:
+        holder = self._holder(key)
+        if holder is None:
+            return
+        self._open_dialog(
+            f"invite_{mode}",
+            {"mode": mode, "organization_id": holder.identity.organization_id},
+            target=holder.key,
+        )
+
+    def open_invitations(self, key: str | None = None) -> None:
+        holder = self._holder(key)
+        if holder is None:
+            return
+        dlg = self._open_dialog(
+            "invitations", {"organization_id": holder.identity.organization_id}, target=holder.key
+        )
         if dlg is not None:
             self._in_thread(self._send_invitations, "invite-list", dlg)
 
@@ -518,8 +541,10 @@ class Controller:
             )
 
     def _adopt(self, session: Any, info: Any) -> None:
-        """Make ``session`` (already pinged by core, or unlocked offline with
-        ``offline_error`` set) the app's session, and open its event stream."""
+        """Hold ``session`` (already pinged by core, or unlocked offline with
+        ``offline_error`` set) beside the other logged-in devices, and open
+        its event stream.  A new login to a device already logged in
+        replaces its session."""
         summary = session.summary()
         device = getattr(session, "device", None)
         profile = getattr(getattr(device, "initial_profile", None), "value", "")
@@ -534,77 +559,84 @@ class Controller:
             profile=str(profile or ""),
         )
         offline = getattr(session, "offline_error", None)
+        holder = SessionHolder(
+            session_key(info, summary),
+            session,
+            ident,
+            offline_reason=str(offline) if offline is not None else None,
+        )
         with self._lock:
             if self._quitting:
                 session.close()
                 return
-            old, self._session = self._session, session
-            old_live, self._live = self._live, None
-            self._identity = ident
-            self._reason = str(offline) if offline is not None else None
-            self._generation += 1
-            generation = self._generation
-            self._last_check = time.monotonic()
-        self._fire(Event.UNLOCKED, generation)
+            old = self._sessions.add(holder)
+        self._fire(holder, Event.UNLOCKED)
         # core's login and bootstrap end with an authenticated ping.
-        self._fire(Event.UNREACHABLE if offline is not None else Event.REACHED, generation)
-        if old_live is not None:
-            self._in_thread(old_live.stop, "stream-stop")
+        self._fire(holder, Event.UNREACHABLE if offline is not None else Event.REACHED)
         if old is not None:
-            threading.Thread(target=old.close, daemon=True).start()
+            self._in_thread(old.close, "logout")
         if device is not None:  # a real session (tests use stand-ins without one)
-            self._start_live(session, generation)
-        key = str(getattr(info, "device_file", "") or getattr(info, "key", ""))
-        if key:
-            from . import settings
+            self._start_live(holder)
+        self._remember_sessions(last=holder.key)
 
-            settings.update(last_device=key)
+    def _remember_sessions(self, last: str | None = None) -> None:
+        """The settings say which devices are logged in (what ``--autostart``
+        logs in to again); quitting leaves them as they are."""
+        from . import settings
+
+        with self._settings_lock:
+            with self._lock:
+                keys = [k for k in self._sessions.keys() if not k.startswith("device:")]
+            changes: dict[str, Any] = {"logged_in": keys}
+            if last is not None and not last.startswith("device:"):
+                changes["last_device"] = last
+            settings.update(**changes)
 
     # -- the live session (event stream) -------------------------------------------------------
 
-    def _start_live(self, session: Any, generation: int) -> None:
+    def _start_live(self, holder: SessionHolder) -> None:
         from .live import LiveSession
 
         options: dict[str, Any] = {}
         if os.environ.get("PARSEC_TRAY_BACKOFF_MAX"):  # tests: reconnect fast after a cut
             options["backoff_max"] = float(os.environ["PARSEC_TRAY_BACKOFF_MAX"])
         live = LiveSession(
-            session,
-            on_state=lambda state, message: self._on_stream_state(generation, state, message),
-            on_intents=lambda intents: self._on_intents(generation, intents),
+            holder.session,
+            on_state=lambda state, message: self._on_stream_state(holder, state, message),
+            on_intents=lambda intents: self._on_intents(holder, intents),
             on_change=self._changed,
             stream_options=options,
         )
         with self._lock:
-            if generation != self._generation or self._quitting:
+            if holder.closed or self._quitting:
                 return
-            self._live = live
+            holder.live = live
         try:
             live.start()
         except Exception:
             log.exception("the event stream could not start")
             with self._lock:
-                if self._live is live:
-                    self._live = None
+                if holder.live is live:
+                    holder.live = None
             return
         self._changed()
 
-    def _on_stream_state(self, generation: int, state: str, message: str | None) -> None:
+    def _on_stream_state(self, holder: SessionHolder, state: str, message: str | None) -> None:
         """Quiet on purpose: the icon and the menu change, nothing pops up."""
         event = {"online": Event.REACHED, "offline": Event.UNREACHABLE, "error": Event.REFUSED}.get(state)
         if event is None:
             return
         with self._lock:
-            if generation != self._generation:
+            if holder.closed:
                 return
-            self._reason = message if event is not Event.REACHED else None
-            self._last_check = time.monotonic()
-        if not self._fire(event, generation):
+            holder.reason = message if event is not Event.REACHED else None
+            holder.last_check = time.monotonic()
+        if not self._fire(holder, event):
             self._changed()  # same state, new reason
 
-    def _on_intents(self, generation: int, intents: list[Intent]) -> None:
+    def _on_intents(self, holder: SessionHolder, intents: list[Intent]) -> None:
         with self._lock:
-            if generation != self._generation or self._quitting:
+            if holder.closed or self._quitting:
                 return
             if self._pump is None:
                 from .live import NotificationPump
@@ -614,10 +646,16 @@ class Controller:
         pump.post(intents)
 
     def _show(self, n: Notification) -> None:
-        """In the notification thread: the notifier is chosen at the first one."""
+        """In the notification thread: the notifier is chosen at the first one.
+        A click opens the invitations of the organization it names."""
         from .notifications import get_notifier
 
-        on_click = self.open_invitations if n.topic in ("waiting", "created", "mixed") else None
+        on_click = None
+        if n.topic in ("waiting", "created", "mixed"):
+            with self._lock:
+                holder = self._sessions.for_org(n.org)
+            key = holder.key if holder is not None else None
+            on_click = lambda: self.open_invitations(key)  # noqa: E731
         delivered = get_notifier().notify(n.title, n.body, urgency=n.urgency, on_click=on_click)
         with self._lock:
             self._notified.append({"title": n.title, "body": n.body, "delivered": str(delivered).lower()})
@@ -625,17 +663,18 @@ class Controller:
 
     # -- invitations (worker threads) -------------------------------------------------------------
 
-    def _session_or_fail(self) -> Any:
+    def _holder_or_fail(self, dlg: DialogProcess) -> SessionHolder:
+        """The session a dialog was opened for (its ``_target``)."""
         with self._lock:
-            session = self._session
-        if session is None or getattr(session, "device", None) is None:
+            holder = self._sessions.get(str(dlg.init.get("_target")))
+        if holder is None or getattr(holder.session, "device", None) is None:
             raise E.ParsecTrayError("You are not logged in any more.")
-        return session
+        return holder
 
     def _run_invite(self, dlg: DialogProcess, v: dict[str, Any], progress: Any) -> dict[str, Any]:
         from ..core import invitations
 
-        session = self._session_or_fail()
+        session = self._holder_or_fail(dlg).session
         send_email = bool(v.get("send_email"))
         progress("Creating the invitation…")
         if dlg.kind == "invite_user":
@@ -653,7 +692,8 @@ class Controller:
         from ..core import invitations
 
         try:
-            session = self._session_or_fail()
+            holder = self._holder_or_fail(dlg)
+            session = holder.session
             items = invitations.invite_list(session)
         except E.ParsecTrayError as exc:
             dlg.send({"type": "error", "message": str(exc)})
@@ -663,7 +703,7 @@ class Controller:
             dlg.send({"type": "error", "message": f"Something unexpected went wrong ({type(exc).__name__})."})
             return
         with self._lock:
-            live = self._live
+            live = holder.live
         if live is not None:
             live.learn(items)
         d = session.device
@@ -696,12 +736,17 @@ class Controller:
     def _cancel_invitation(self, dlg: DialogProcess, token: str) -> None:
         from ..core import invitations
 
+        try:
+            holder = self._holder_or_fail(dlg)
+        except E.ParsecTrayError as exc:
+            dlg.send({"type": "error", "message": str(exc)})
+            return
         with self._lock:
-            live = self._live
+            live = holder.live
         if live is not None:
             live.cancelling(token)
         try:
-            invitations.invite_cancel(self._session_or_fail(), token)
+            invitations.invite_cancel(holder.session, token)
         except E.ParsecTrayError as exc:
             if live is not None:
                 live.cancel_failed(token)
@@ -752,10 +797,11 @@ class Controller:
 
     # -- quick login (--autostart) -------------------------------------------------------------------
 
-    def _quick_login(self) -> None:
-        """Started at login: the last device, without a prompt when the OS
-        keyring holds its key; else a "Click to log in" notification (or the
-        dialog, as the person chose)."""
+    def _quick_login_all(self) -> None:
+        """Started at login: every device that was logged in when the app
+        last quit (the last one used becomes the current session again),
+        without a prompt when the OS keyring holds its key; else a "Click to
+        log in" notification (or the dialog, as the person chose)."""
         from . import settings
 
         try:
@@ -765,99 +811,106 @@ class Controller:
             return
         prefs = settings.load()
         last = prefs.get("last_device")
-        info = next((d for d in devices if d.key == last), None)
-        if info is None and len(devices) == 1:
-            info = devices[0]
-        if info is None:
-            return
-        if info.protection == "keyring":
-            from ..core import api
+        # None logged in at the last quit (or settings older than several
+        # sessions): the last device used, as before.
+        keys = [k for k in prefs.get("logged_in") or [last] if isinstance(k, str)]
+        if last in keys:  # last in, so that it is the current one
+            keys = [k for k in keys if k != last] + [last]
+        infos = [d for k in keys for d in devices if d.key == k]
+        if not infos and len(devices) == 1:
+            infos = [devices[0]]
+        prompts = [info for info in infos if info.protection != "keyring"]
+        for info in infos:
+            if info.protection == "keyring":
+                self._quick_login(info)
+        for i, info in enumerate(prompts):
+            self._offer_login(info, dialog=i == 0)
 
-            try:
-                session = api.login(api.find_device(info.key), password=None, allow_offline=True)
-            except E.KeyringError as exc:
-                log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
-                self.open_login(
-                    info.key,
-                    # The keyring error says what to do (unlock it, or use a password device).
-                    error=f"Parsec Tray could not open this device without a prompt: {exc}",
-                )
-                return
-            except E.ParsecTrayError as exc:
-                log.warning("quick login to %s failed: %s", info.key, exc)
-                self.open_login(info.key, error=str(exc))
-                return
-            self._adopt(session, info)
+    def _quick_login(self, info: DeviceSummary) -> None:
+        """A keyring device: logged in without a prompt, or its Log in dialog
+        saying why not."""
+        from ..core import api
+
+        try:
+            session = api.login(api.find_device(info.key), password=None, allow_offline=True)
+        except E.KeyringError as exc:
+            log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
+            self.open_login(
+                info.key,
+                # The keyring error says what to do (unlock it, or use a password device).
+                error=f"Parsec Tray could not open this device without a prompt: {exc}",
+            )
             return
-        if prefs.get("login_dialog_at_start"):
+        except E.ParsecTrayError as exc:
+            log.warning("quick login to %s failed: %s", info.key, exc)
+            self.open_login(info.key, error=str(exc))
+            return
+        self._adopt(session, info)
+
+    def _offer_login(self, info: DeviceSummary, *, dialog: bool) -> None:
+        """A password device: the Log in dialog at once if the person chose
+        so (one dialog at a time: ``dialog`` is False for the others), else a
+        "Click to log in" notification (the dialog when nothing is clickable)."""
+        from . import settings
+
+        if settings.load().get("login_dialog_at_start") and dialog:
             self.open_login(info.key)
             return
         from .notifications import get_notifier
 
         notifier = get_notifier()
-        who = info.user_name or info.email
+        body = f"Click to log in to {info.organization_id} as {info.user_name or info.email}."
         delivered = notifier.HAS_ACTIONS and notifier.notify(
-            "Parsec Tray",
-            f"Click to log in to {info.organization_id} as {who}.",
-            on_click=lambda: self.open_login(info.key),
+            "Parsec Tray", body, on_click=lambda: self.open_login(info.key)
         )
         if delivered:
             with self._lock:
-                self._notified.append(
-                    {
-                        "title": "Parsec Tray",
-                        "body": f"Click to log in to {info.organization_id} as {who}.",
-                        "delivered": "true",
-                    }
-                )
-        else:  # nothing to click on: the dialog itself
+                self._notified.append({"title": "Parsec Tray", "body": body, "delivered": "true"})
+        elif dialog:  # nothing to click on: the dialog itself
             self.open_login(info.key)
 
     # -- session ----------------------------------------------------------------------------
 
-    def logout(self) -> None:
+    def logout(self, key: str | None = None) -> None:
+        """Log out of device ``key`` (the current one without a key); the
+        other sessions stay as they are."""
         with self._lock:
-            session, self._session = self._session, None
-            if session is None and not self._machine.state.logged_in:
+            holder = self._sessions.get(key)
+            if holder is None:
                 return
-            live, self._live = self._live, None
-            self._identity = None
-            self._reason = None
-            self._generation += 1
-        self._fire(Event.LOGGED_OUT)
-        if live is not None or session is not None:
+            self._sessions.remove(holder.key)
+        self._changed()
+        self._in_thread(holder.close, "logout")
+        self._remember_sessions()
 
-            def close() -> None:
-                if live is not None:
-                    live.stop()
-                if session is not None:
-                    session.close()
-
-            threading.Thread(target=close, name="logout", daemon=True).start()
-
-    def check_connection(self, *, force: bool) -> None:
+    def check_connection(self, *, force: bool, key: str | None = None) -> None:
+        """Ping the server of device ``key`` (every session without a key)."""
         with self._lock:
-            session = self._session
-            state = self._machine.state
-            if session is None or self._checking:
+            holders = list(self._sessions) if key is None else [h for h in [self._sessions.get(key)] if h]
+        for holder in holders:
+            self._check(holder, force=force)
+
+    def _check(self, holder: SessionHolder, *, force: bool) -> None:
+        with self._lock:
+            state = holder.state
+            if holder.closed or holder.checking:
                 return
-            if not force and state is State.ONLINE and time.monotonic() - self._last_check < CHECK_INTERVAL:
+            if not force and state is State.ONLINE and time.monotonic() - holder.last_check < CHECK_INTERVAL:
                 return
-            if not force and self._live is not None:
+            if not force and holder.live is not None:
                 return  # the event stream watches the server's keepalive
-            self._checking = True
-            generation = self._generation
+            holder.checking = True
         if force and state in (State.OFFLINE, State.NEEDS_ATTENTION):
             # Asked for: show "connecting" while we try.  A check on menu
             # open stays silent until its result, so that the menu being
             # shown does not change under the pointer.
-            self._fire(Event.RETRY, generation)
-        threading.Thread(target=self._ping, args=(session, generation), name="ping", daemon=True).start()
+            self._fire(holder, Event.RETRY)
+        self._in_thread(self._ping, "ping", holder)
 
-    def _ping(self, session: Any, generation: int) -> None:
+    def _ping(self, holder: SessionHolder) -> None:
         reason: str | None = None
         try:
-            session.ping()
+            holder.session.ping()
             event = Event.REACHED
         except (E.ServerUnreachableError, E.ServerUnavailableError) as exc:
             event, reason = Event.UNREACHABLE, str(exc)
@@ -867,12 +920,12 @@ class Controller:
             log.exception("ping failed")
             event, reason = Event.UNREACHABLE, f"unexpected {type(exc).__name__}"
         with self._lock:
-            self._checking = False
-            self._last_check = time.monotonic()
-            if generation != self._generation:
+            holder.checking = False
+            holder.last_check = time.monotonic()
+            if holder.closed:
                 return
-            self._reason = reason
-        self._fire(event, generation)
+            holder.reason = reason
+        self._fire(holder, event)
 
     # -- requests from other launches ----------------------------------------------------------
 
@@ -928,21 +981,12 @@ class Controller:
         for flow in flows:
             flow.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
-            session, self._session = self._session, None
-            live, self._live = self._live, None
+            holders = self._sessions.pop_all()  # the settings still name them: --autostart
             pump, self._pump = self._pump, None
             dialogs = list(self._dialogs.values())
         for dlg in dialogs:
             dlg.close(timeout=1.0)
         if pump is not None:
             pump.stop()
-        if live is not None:
-            try:
-                live.stop(timeout=2.0)
-            except Exception:
-                log.debug("stopping the event stream failed", exc_info=True)
-        if session is not None:
-            try:
-                session.close()
-            except Exception:
-                log.debug("closing the session failed", exc_info=True)
+        for holder in holders:
+            holder.close(timeout=2.0)

@@ -1,0 +1,168 @@
+"""The logged-in devices: one :class:`SessionHolder` per device, kept by
+:class:`Sessions` in the order they were logged in to.  No GUI import, no
+thread of its own.
+
+A holder is everything the tray knows about one logged-in device: its core
+session, its state machine (:mod:`.state`), why it is offline, its event
+stream and invitation tracker (:class:`~.live.LiveSession`), whether a check
+is in flight.  Results of work started for a holder (a ping, a stream state)
+name the holder they are about: once it is closed (logged out, or replaced
+by a new login to the same device) they change nothing.
+
+Invariants: at most one holder per device file (``key``); ``current`` is
+the most recently used holder (the one ``status``'s top-level fields and
+actions without a device describe); the icon's state is
+:func:`~.state.most_urgent` of the holders' states.  :class:`Sessions` is
+not thread-safe: the controller holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from .state import Event, Identity, IllegalTransition, SessionView, State, StateMachine, most_urgent
+
+if TYPE_CHECKING:
+    from .live import LiveSession
+
+__all__ = ["SessionHolder", "Sessions", "session_key"]
+
+log = logging.getLogger(__name__)
+
+
+def session_key(info: Any, summary: dict[str, str]) -> str:
+    """The device file a session was opened from (its key everywhere in the
+    tray); stand-ins without a file are told apart by their device id."""
+    key = str(getattr(info, "device_file", "") or getattr(info, "key", ""))
+    return key or f"device:{summary['device_id']}"
+
+
+class SessionHolder:
+    """One logged-in device (see the module header)."""
+
+    def __init__(self, key: str, session: Any, identity: Identity, *, offline_reason: str | None) -> None:
+        self.key = key
+        self.session = session
+        self.identity = identity
+        self.machine = StateMachine()
+        self.reason = offline_reason
+        self.live: LiveSession | None = None
+        self.checking = False
+        self.last_check = time.monotonic()
+        self.closed = False
+
+    @property
+    def state(self) -> State:
+        return self.machine.state
+
+    def fire(self, event: Event) -> bool:
+        """Apply ``event``; False (and nothing changed) when it is illegal
+        or the holder is closed."""
+        if self.closed:
+            return False
+        try:
+            self.machine.handle(event)
+        except IllegalTransition as exc:
+            log.debug("ignored: %s", exc)
+            return False
+        return True
+
+    def view(self) -> SessionView:
+        live = self.live
+        return SessionView(
+            key=self.key,
+            identity=self.identity,
+            state=self.machine.state,
+            reason=self.reason,
+            live=live is not None,
+            waiting=live.waiting() if live is not None else (),
+            stream=live.stream_state if live is not None else None,
+        )
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the event stream and close the session (blocking: call it
+        off the menu's thread).  Errors are logged: logging out never fails."""
+        self.closed = True
+        live, self.live = self.live, None
+        if live is not None:
+            try:
+                live.stop(timeout)
+            except Exception:
+                log.debug("stopping the event stream failed", exc_info=True)
+        try:
+            self.session.close()
+        except Exception:
+            log.debug("closing the session failed", exc_info=True)
+
+
+class Sessions:
+    """The holders, in login order, and which one was used last."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, SessionHolder] = {}
+        self._current: str | None = None
+
+    def __iter__(self) -> Iterator[SessionHolder]:
+        return iter(list(self._by_key.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def keys(self) -> list[str]:
+        return list(self._by_key)
+
+    def add(self, holder: SessionHolder) -> SessionHolder | None:
+        """Hold ``holder`` (now the current one); returns the holder it
+        replaces (the same device logged in to again), closed-marked."""
+        old = self._by_key.pop(holder.key, None)
+        if old is not None:
+            old.closed = True
+        self._by_key[holder.key] = holder
+        self._current = holder.key
+        return old
+
+    def remove(self, key: str) -> SessionHolder | None:
+        holder = self._by_key.pop(key, None)
+        if holder is not None:
+            holder.closed = True
+        if self._current == key:
+            self._current = next(reversed(self._by_key), None) if self._by_key else None
+        return holder
+
+    def pop_all(self) -> list[SessionHolder]:
+        holders = list(self._by_key.values())
+        self._by_key.clear()
+        self._current = None
+        for h in holders:
+            h.closed = True
+        return holders
+
+    def get(self, key: str | None) -> SessionHolder | None:
+        """The holder of device ``key``; without one, the current holder."""
+        return self._by_key.get(key) if key is not None else self.current
+
+    def touch(self, key: str) -> None:
+        """``key`` was used (an action about it): it becomes the current one."""
+        if key in self._by_key:
+            self._current = key
+
+    def for_org(self, organization_id: str | None) -> SessionHolder | None:
+        """The holder a notification about ``organization_id`` is about."""
+        matching = [h for h in self._by_key.values() if h.identity.organization_id == organization_id]
+        current = self.current
+        if current is not None and (current in matching or not matching):
+            return current
+        return matching[-1] if matching else None
+
+    @property
+    def current(self) -> SessionHolder | None:
+        return self._by_key.get(self._current) if self._current is not None else None
+
+    def icon_state(self) -> State:
+        return most_urgent(h.state for h in self._by_key.values())
+
+    def views(self) -> tuple[SessionView, ...]:
+        return tuple(h.view() for h in self._by_key.values())
