@@ -49,13 +49,13 @@ def read_password(args: argparse.Namespace, *, confirm: bool, stdin: TextIO | No
         password = line[:-1] if line.endswith("\n") else line
         password = password[:-1] if password.endswith("\r") else password
         if not password:
-            raise InvalidValueError("The password read from standard input is empty.")
+            raise InvalidValueError("The password read from standard input is empty.", field="password")
         return password
     if not stdin.isatty():
         raise CliError("No terminal to ask the password on; pass it on standard input with --password-stdin.")
     password = getpass.getpass("Password: ")
     if not password:
-        raise InvalidValueError("The password cannot be empty.")
+        raise InvalidValueError("The password cannot be empty.", field="password")
     if confirm:
         print(
             "This password encrypts the device's keys on this computer. If it is lost, the keys"
@@ -63,7 +63,7 @@ def read_password(args: argparse.Namespace, *, confirm: bool, stdin: TextIO | No
             file=sys.stderr,
         )
         if getpass.getpass("Password (again): ") != password:
-            raise InvalidValueError("The two passwords differ; nothing was created.")
+            raise InvalidValueError("The two passwords differ; nothing was created.", field="password")
     return password
 
 

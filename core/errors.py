@@ -92,7 +92,17 @@ class CliError(LocalError):
 
 
 class InvalidValueError(LocalError, ValueError):
-    """A value typed or read does not follow Parsec's rules."""
+    """A value typed or read does not follow Parsec's rules.
+
+    ``field`` names the value it is about, as the forms name their fields
+    (``organization``, ``email``, ``user_name``, ``device_label``,
+    ``password``...), or is None: a shell highlights that field without
+    ever reading the message.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
 
 
 class InvalidLinkError(LocalError, ValueError):

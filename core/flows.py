@@ -190,7 +190,7 @@ def validate_person(email: str, user_name: str, device_label: str) -> tuple[Huma
 
 def _check_password(password: str | None) -> str:
     if not password:
-        raise InvalidValueError("A password is needed to protect the device's keys.")
+        raise InvalidValueError("A password is needed to protect the device's keys.", field="password")
     return password
 
 

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from parsec_tray.core import errors as E
-from parsec_tray.tray.controller import Controller, _error_target
+from parsec_tray.tray.controller import Controller
+from parsec_tray.tray.dialog_flows import error_target
 from parsec_tray.tray.instance import AFTER_REPLY
 from parsec_tray.tray.state import State
 
@@ -86,7 +87,7 @@ def wait_state(c: Controller, state: State) -> None:
 def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> None:
     c, shell = ctl
     s1 = FakeSession()
-    c._adopt(s1, Info())
+    c.adopt(s1, Info())
     assert c.state is State.ONLINE and shell.refreshes[-2:] == [State.CONNECTING, State.ONLINE]
     st = c.handle_request({"cmd": "status"})
     assert (st["state"], st["organization_id"], st["user_name"]) == ("online", "MyOrg", "Alice")
@@ -105,7 +106,7 @@ def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> No
 def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
     c, _ = ctl
     s = FakeSession()
-    c._adopt(s, Info())
+    c.adopt(s, Info())
     c.check_connection(force=False)  # checked at login: too soon
     assert s.pings == 0
     s.error = E.ServerUnreachableError("The server cannot be reached.")
@@ -130,8 +131,8 @@ def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
 def test_a_second_device_keeps_the_first_online(ctl: tuple[Controller, FakeShell]) -> None:
     c, _ = ctl
     s1, s2 = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32)
-    c._adopt(s1, Info(key="/d/one.keys"))
-    c._adopt(s2, Info(user_name="Bob", key="/d/two.keys"))
+    c.adopt(s1, Info(key="/d/one.keys"))
+    c.adopt(s2, Info(user_name="Bob", key="/d/two.keys"))
     assert not s1.closed.is_set() and not s2.closed.is_set()
     st = c.handle_request({"cmd": "status"})
     # The top-level fields are the most recently used session's.
@@ -161,7 +162,7 @@ def test_a_second_device_keeps_the_first_online(ctl: tuple[Controller, FakeShell
 
     # A new login to a device already logged in replaces its session.
     s3 = FakeSession("Two", "2" * 32)
-    c._adopt(s3, Info(user_name="Bob", key="/d/two.keys"))
+    c.adopt(s3, Info(user_name="Bob", key="/d/two.keys"))
     assert s2.closed.wait(5) and not s3.closed.is_set()
     assert len(c.handle_request({"cmd": "status"})["sessions"]) == 1
 
@@ -175,12 +176,12 @@ def test_the_settings_name_the_logged_in_devices(ctl: tuple[Controller, FakeShel
 
     c, _ = ctl
     one, two, again = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32), FakeSession("Two", "2" * 32)
-    c._adopt(one, Info(key="/d/one.keys"))
-    c._adopt(two, Info(key="/d/two.keys"))
+    c.adopt(one, Info(key="/d/one.keys"))
+    c.adopt(two, Info(key="/d/two.keys"))
     assert settings.load() == {"logged_in": ["/d/one.keys", "/d/two.keys"], "last_device": "/d/two.keys"}
     c.logout("/d/two.keys")
     assert settings.load() == {"logged_in": ["/d/one.keys"], "last_device": "/d/two.keys"}
-    c._adopt(again, Info(key="/d/two.keys"))
+    c.adopt(again, Info(key="/d/two.keys"))
     c.shutdown()  # quitting logs out of all, and remembers them for --autostart
     assert c.state is State.LOGGED_OUT and one.closed.is_set() and again.closed.is_set()
     assert settings.load()["logged_in"] == ["/d/one.keys", "/d/two.keys"]
@@ -212,9 +213,9 @@ def test_requests(ctl: tuple[Controller, FakeShell]) -> None:
         ("join", E.InvalidBootstrapTokenError("used"), (1, "link")),
         ("create", E.ServerUnreachableError("x"), (1, "server")),
         ("join", E.ServerUnreachableError("x"), (1, "link")),
-        ("create", E.InvalidValueError("'x' is not a valid email address."), (1, "email")),
+        ("create", E.InvalidValueError("'x' is not a valid email address.", field="email"), (1, "email")),
         ("create", E.DeviceFileWriteError("disk full"), (None, None)),
     ],
 )
 def test_errors_go_to_their_step_and_field(kind: str, exc: Exception, target: tuple[Any, Any]) -> None:
-    assert _error_target(kind, exc) == target
+    assert error_target(kind, exc) == target

@@ -10,6 +10,7 @@ Screenshots go to ``test-artifacts/tray-dialogs/``.
 from __future__ import annotations
 
 import queue
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -43,10 +44,15 @@ class Tray:
     def __init__(self, s: DesktopSession, kind: str, init: dict[str, Any]) -> None:
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self.exit: queue.Queue[int] = queue.Queue()
-        self.dlg = DialogProcess(
-            kind, init, lambda d, m: self.inbox.put(m), lambda d, rc: self.exit.put(rc), env=s.env
-        )
+        self.shown = threading.Event()  # the dialog says it is mapped and focused
+        self.dlg = DialogProcess(kind, init, self._received, lambda d, rc: self.exit.put(rc), env=s.env)
         self.dlg.start()
+
+    def _received(self, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+        if msg == {"type": "shown"}:
+            self.shown.set()
+        else:
+            self.inbox.put(msg)
 
     def next(self, timeout: float = 20) -> dict[str, Any]:
         return self.inbox.get(timeout=timeout)
@@ -70,6 +76,7 @@ def type_fields(s: DesktopSession, *values: str) -> None:
 def test_create_dialog(xs: DesktopSession) -> None:
     tray = Tray(xs, "create", {"server": "", "admin_token": "", "device_label": "suggested-name"})
     xs.wait_dialog("^Create organization")
+    assert tray.shown.wait(20)  # its own word: mapped, the first field focused
 
     # Step 1 with two bad fields: Return stays on step 1 and says why.
     type_fields(xs, "alice", "my org", SERVER)
@@ -152,6 +159,7 @@ def test_login_dialog_wrong_then_right_password(xs: DesktopSession) -> None:
     }
     tray = Tray(xs, "login", {"device": device})
     xs.wait_dialog("^Log in")
+    assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     xs.key("Return")  # empty password: refused inline
     tray.nothing_for(0.3)
     xs.type("wrong password")
@@ -178,6 +186,7 @@ def test_join_dialog_with_a_link_starts_at_the_email(xs: DesktopSession) -> None
     ).to_url()
     tray = Tray(xs, "join", {"link": link, "device_label": "pc"})
     xs.wait_dialog("^Join organization")
+    assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     xs.screenshot("01-link-given")
     xs.type("bob@example.com")
     xs.key("Return")
@@ -201,12 +210,14 @@ def test_join_dialog_with_a_link_starts_at_the_email(xs: DesktopSession) -> None
 def test_escape_cancels_and_a_dead_tray_closes_the_dialog(xs: DesktopSession) -> None:
     tray = Tray(xs, "create", {})
     xs.wait_dialog("^Create organization")
+    assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     xs.key("Escape")
     assert tray.next() == {"type": "cancel"}
     assert tray.exit_status() == 0
 
     tray = Tray(xs, "message", {"title": "Open link", "text": "This link cannot be used."})
     xs.wait_dialog("^Open link")
+    assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     assert tray.dlg.proc is not None and tray.dlg.proc.stdin is not None
     tray.dlg.proc.stdin.close()  # what the dialog sees when the tray dies
     assert tray.exit_status() == 0

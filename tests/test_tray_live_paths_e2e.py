@@ -252,7 +252,7 @@ def test_autostart_keyring_device_without_a_usable_keyring(
                 assert "The OS keyring is locked." in error and "Unlock the OS keyring" in error, error
             assert "Traceback" not in error and "Error(" not in error
             assert (
-                "WARNING parsec_tray.tray.controller: quick login: the OS keyring did not open"
+                "WARNING parsec_tray.tray.startup: quick login: the OS keyring did not open"
                 in app.log_text()
             )
             time.sleep(0.3)

@@ -5,7 +5,9 @@ thread of its own.
 A holder is everything the tray knows about one logged-in device: its core
 session, its state machine (:mod:`.state`), why it is offline, its event
 stream and invitation tracker (:class:`~.live.LiveSession`), whether a check
-is in flight.  Results of work started for a holder (a ping, a stream state)
+is in flight.  It is the only place that calls the server about that
+device's invitations (the event stream's lists included).  Results of work
+started for a holder (a ping, a stream state)
 name the holder they are about: once it is closed (logged out, or replaced
 by a new login to the same device) they change nothing.
 
@@ -20,12 +22,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
+from ..core.errors import ParsecTrayError, ServerUnavailableError, ServerUnreachableError
 from .state import Event, Identity, IllegalTransition, SessionView, State, StateMachine, most_urgent
 
 if TYPE_CHECKING:
+    from .coalesce import Intent
     from .live import LiveSession
 
 __all__ = ["SessionHolder", "Sessions", "session_key"]
@@ -69,6 +73,114 @@ class SessionHolder:
             log.debug("ignored: %s", exc)
             return False
         return True
+
+    # -- the server (worker threads: each call is a network round trip) ----------------
+
+    def ping(self) -> tuple[Event, str | None]:
+        """An authenticated request: the event it makes, and why (offline)."""
+        try:
+            self.session.ping()
+        except (ServerUnreachableError, ServerUnavailableError) as exc:
+            return Event.UNREACHABLE, str(exc)
+        except ParsecTrayError as exc:
+            return Event.REFUSED, str(exc)
+        except Exception as exc:
+            log.exception("ping failed")
+            return Event.UNREACHABLE, f"unexpected {type(exc).__name__}"
+        return Event.REACHED, None
+
+    def start_live(
+        self,
+        *,
+        on_state: Callable[[str, str | None], None],
+        on_intents: Callable[[list[Intent]], None],
+        on_change: Callable[[], None],
+        stream_options: dict[str, Any],
+    ) -> LiveSession | None:
+        """Open the event stream (a real session only); None when it cannot."""
+        from .live import LiveSession
+
+        if getattr(self.session, "device", None) is None or self.closed:
+            return None  # a stand-in (tests)
+        live = LiveSession(
+            self.session,
+            on_state=on_state,
+            on_intents=on_intents,
+            on_change=on_change,
+            stream_options=stream_options,
+            invite_list=self.invite_list,
+        )
+        self.live = live
+        try:
+            live.start()
+        except Exception:
+            log.exception("the event stream could not start")
+            self.live = None
+            return None
+        return live
+
+    def _require_session(self) -> Any:
+        if self.closed or getattr(self.session, "device", None) is None:
+            raise ParsecTrayError("You are not logged in any more.")
+        return self.session
+
+    def invite_list(self) -> list[Any]:
+        """Every invitation of the organization, as the server lists them."""
+        from ..core import invitations
+
+        return list(invitations.invite_list(self._require_session()))
+
+    def invite(self, email: str | None, *, send_email: bool) -> Any:
+        """A new invitation: of ``email`` as a user, or (None) of a new
+        device of this user."""
+        from ..core import invitations
+
+        session = self._require_session()
+        if email is not None:
+            return invitations.invite_new_user(session, email, send_email=send_email)
+        return invitations.invite_new_device(session, send_email=send_email)
+
+    def pending_invitations(self) -> list[dict[str, Any]]:
+        """The pending invitations, as the Pending invitations dialog shows
+        them; what the list teaches is passed to the invitation tracker."""
+        items = self.invite_list()
+        live = self.live
+        if live is not None:
+            live.learn(items)
+        d = self.session.device
+        rows = []
+        for it in items:
+            if not it.is_pending:
+                continue
+            email = getattr(it, "claimer_email", None)
+            rows.append(
+                {
+                    "token": bytes(it.token).hex(),
+                    "type": it.type,
+                    "label": str(email)
+                    if email
+                    else ("A new device" if it.type == "DEVICE" else it.type.title()),
+                    "created_by": it.created_by.describe(),
+                    "created_on": str(it.created_on),
+                    "link": it.link(d.server, d.organization_id).to_url(),
+                }
+            )
+        return rows
+
+    def cancel_invitation(self, token: str) -> None:
+        """Cancel ``token`` (hex); this app's own cancel is not announced."""
+        from ..core import invitations
+
+        session = self._require_session()
+        live = self.live
+        if live is not None:
+            live.cancelling(token)
+        try:
+            invitations.invite_cancel(session, token)
+        except ParsecTrayError:
+            if live is not None:
+                live.cancel_failed(token)
+            raise
 
     def view(self) -> SessionView:
         live = self.live
