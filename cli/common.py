@@ -70,7 +70,7 @@ def read_password(args: argparse.Namespace, *, confirm: bool, stdin: TextIO | No
 def new_device_password(args: argparse.Namespace) -> str | None:
     """The new device's password, or None when it goes to the OS keyring."""
     if args.keyring:
-        from ..core.keyring_store import keyring_available
+        from ..core import keyring_available
 
         if args.password_stdin:
             raise CliError("--keyring and --password-stdin exclude each other: the keyring needs no password.")
@@ -109,16 +109,16 @@ def created_text(created: Any) -> str:
 
 def open_session(args: argparse.Namespace) -> tuple[Any, Any]:
     """Find the device named by --device and log in to it."""
-    from ..core import api
+    from ..core import find_device, login
 
-    info = api.find_device(args.device)
+    info = find_device(args.device)
     if info.protection == "password":
         if not args.password_stdin and sys.stdin.isatty():
             print(f"Logging in to {info.describe()}", file=sys.stderr)
         password: str | None = read_password(args, confirm=False)
     else:
         password = None
-    return info, api.login(info, password=password, progress=progress(args))
+    return info, login(info, password=password, progress=progress(args))
 
 
 def subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:

@@ -28,17 +28,15 @@ __all__ = ["register"]
 
 
 def cmd_create_org(args: argparse.Namespace) -> int:
-    from ..core import api
-    from ..core.addr import parse_server
-    from ..core.values import OrganizationID
+    from ..core import OrganizationID, create_organization, parse_server, validate_person
 
     # Refuse bad input before asking for a password.
     parse_server(args.server)
     OrganizationID(args.org)
-    api.validate_person(args.email, args.user_name, args.device_label)
+    validate_person(args.email, args.user_name, args.device_label)
     password = new_device_password(args)
     try:
-        created = api.create_organization(
+        created = create_organization(
             args.server,
             args.org,
             args.email,
@@ -63,13 +61,12 @@ def cmd_create_org(args: argparse.Namespace) -> int:
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
-    from ..core import api
-    from ..core.addr import ParsecOrganizationBootstrapAddr
+    from ..core import ParsecOrganizationBootstrapAddr, bootstrap_organization, validate_person
 
     ParsecOrganizationBootstrapAddr.parse(args.link)
-    api.validate_person(args.email, args.user_name, args.device_label)
+    validate_person(args.email, args.user_name, args.device_label)
     password = new_device_password(args)
-    created = api.bootstrap_organization(
+    created = bootstrap_organization(
         args.link,
         args.email,
         args.user_name,
@@ -85,9 +82,9 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from ..core import api
+    from ..core import list_devices
 
-    devices = api.list_devices()
+    devices = list_devices()
     if args.json:
         emit(args, [d.to_json() for d in devices], "")
         return EXIT_OK
@@ -100,13 +97,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from ..core import api
+    from ..core import protect_with_keyring
 
     info, session = open_session(args)
     try:
         summary = session.summary()
         if args.keyring and info.protection != "keyring":
-            api.protect_with_keyring(session)
+            protect_with_keyring(session)
             if not args.json:
                 print(
                     "The device is now protected by the OS keyring: it opens without a password"

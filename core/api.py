@@ -1,5 +1,7 @@
-"""What the CLI and the tray do, as plain functions: the only module of
-``core`` that the shells (``cli/``, ``tray/``) need.
+"""What the CLI and the tray do, as plain functions (the flows of
+:mod:`.flows`).  The shells reach them through core's facade,
+``parsec_tray.core``; this module keeps the name for the tests and scripts
+that import it.
 
 Every function either returns or raises a
 :class:`~parsec_tray.core.errors.ParsecTrayError` whose ``str()`` is a
@@ -13,9 +15,9 @@ UI thread.
 from __future__ import annotations
 
 __all__ = [
-    "Progress",
     "CreatedDevice",
     "DeviceInfo",
+    "Progress",
     "Session",
     "bootstrap_organization",
     "create_organization",

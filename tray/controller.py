@@ -299,7 +299,7 @@ class Controller:
         self._dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
 
     def open_link(self, link: str) -> None:
-        from ..core.addr import ParsecOrganizationBootstrapAddr, parse_link
+        from ..core import ParsecOrganizationBootstrapAddr, parse_link
 
         link = link.strip()
         try:

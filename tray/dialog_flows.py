@@ -68,9 +68,9 @@ def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]
 
 
 def _run_create(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
-    from ..core import api
+    from ..core import create_organization
 
-    created = api.create_organization(
+    created = create_organization(
         str(v.get("server", "")).strip(),
         str(v.get("organization", "")),
         str(v.get("email", "")).strip(),
@@ -84,9 +84,9 @@ def _run_create(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None
 
 
 def _run_join(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
-    from ..core import api
+    from ..core import bootstrap_organization
 
-    created = api.bootstrap_organization(
+    created = bootstrap_organization(
         str(v.get("link", "")).strip(),
         str(v.get("email", "")).strip(),
         str(v.get("user_name", "")).strip(),
@@ -98,26 +98,26 @@ def _run_join(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
 
 
 def _adopt_created(host: Controller, created: Any, password: str, dlg: DialogProcess) -> None:
-    from ..core import api
+    from ..core import find_device, login
 
-    info = api.find_device(created.device_file)
+    info = find_device(created.device_file)
     session = created.session
     if session is None:
-        session = api.login(info, password=password, progress=dlg.progress)
+        session = login(info, password=password, progress=dlg.progress)
     host.adopt(session, info)
     host.refresh_devices()
 
 
 def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
-    from ..core import api
+    from ..core import find_device, login, protect_with_keyring
 
-    info = api.find_device(str(dlg.init.get("_key")))
-    session = api.login(info, password=v.get("password") or None, progress=dlg.progress, allow_offline=True)
+    info = find_device(str(dlg.init.get("_key")))
+    session = login(info, password=v.get("password") or None, progress=dlg.progress, allow_offline=True)
     keyring_error: str | None = None
     if v.get("keyring") and info.protection != "keyring":
         dlg.progress("Storing the key in the OS keyring…")
         try:
-            api.protect_with_keyring(session)
+            protect_with_keyring(session)
         except E.ParsecTrayError as exc:  # logged in all the same
             keyring_error = str(exc)
     host.adopt(session, info)

@@ -141,18 +141,18 @@ class InvitationTracker:
 
     def needs_list(self, event: Any) -> bool:
         """Whether ``event`` names an invitation this tracker does not know."""
-        from ..core import events as ev
+        from ..core import GreetingAttemptReady, Invitation
 
-        if isinstance(event, (ev.Invitation, ev.GreetingAttemptReady)):
+        if isinstance(event, (Invitation, GreetingAttemptReady)):
             return _token_hex(event.token) not in self.known
         return False
 
     def event(self, event: Any, now: float) -> list[Intent]:
         """The intents for one server event (call :meth:`learn` first when
         :meth:`needs_list` says so)."""
-        from ..core import events as ev
+        from ..core import GreetingAttemptCancelled, GreetingAttemptReady, Invitation
 
-        if isinstance(event, ev.Invitation):
+        if isinstance(event, Invitation):
             token = _token_hex(event.token)
             k = self.known.get(token)
             if k is None:  # still unknown after a list: say what we can
@@ -160,7 +160,7 @@ class InvitationTracker:
                 self.known[token] = k
             before, k.status = k.status, event.invitation_status
             return self._transition(token, k, before, k.status)
-        if isinstance(event, ev.GreetingAttemptReady):
+        if isinstance(event, GreetingAttemptReady):
             token = _token_hex(event.token)
             k = self.known.get(token)
             if k is not None and k.status in (CANCELLED, FINISHED):
@@ -170,7 +170,7 @@ class InvitationTracker:
             intent = Waiting(org=self.org, token=token, email=email, kind=kind)
             self.waiting[token] = (intent.label[:1].upper() + intent.label[1:] if not email else email, now)
             return [intent]
-        if isinstance(event, ev.GreetingAttemptCancelled):
+        if isinstance(event, GreetingAttemptCancelled):
             self.waiting.pop(_token_hex(event.token), None)
         return []
 
@@ -290,7 +290,7 @@ class LiveSession:
         self.stream: Any = None
 
     def start(self) -> LiveSession:
-        from ..core.event_stream import EventStream
+        from ..core import EventStream
 
         self.stream = EventStream(
             self.session, self._event, self._state, self._resync, **self._stream_options
@@ -327,7 +327,7 @@ class LiveSession:
     # -- the stream's callbacks (its thread) ---------------------------------------------------------
 
     def _list(self) -> list[Any] | None:
-        from ..core.invitations import invite_list
+        from ..core import invite_list
 
         try:
             if self._invite_list is not None:  # the session holder's

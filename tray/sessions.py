@@ -126,19 +126,19 @@ class SessionHolder:
 
     def invite_list(self) -> list[Any]:
         """Every invitation of the organization, as the server lists them."""
-        from ..core import invitations
+        from ..core import invite_list
 
-        return list(invitations.invite_list(self._require_session()))
+        return list(invite_list(self._require_session()))
 
     def invite(self, email: str | None, *, send_email: bool) -> Any:
         """A new invitation: of ``email`` as a user, or (None) of a new
         device of this user."""
-        from ..core import invitations
+        from ..core import invite_new_device, invite_new_user
 
         session = self._require_session()
         if email is not None:
-            return invitations.invite_new_user(session, email, send_email=send_email)
-        return invitations.invite_new_device(session, send_email=send_email)
+            return invite_new_user(session, email, send_email=send_email)
+        return invite_new_device(session, send_email=send_email)
 
     def pending_invitations(self) -> list[dict[str, Any]]:
         """The pending invitations, as the Pending invitations dialog shows
@@ -169,14 +169,14 @@ class SessionHolder:
 
     def cancel_invitation(self, token: str) -> None:
         """Cancel ``token`` (hex); this app's own cancel is not announced."""
-        from ..core import invitations
+        from ..core import invite_cancel
 
         session = self._require_session()
         live = self.live
         if live is not None:
             live.cancelling(token)
         try:
-            invitations.invite_cancel(session, token)
+            invite_cancel(session, token)
         except ParsecTrayError:
             if live is not None:
                 live.cancel_failed(token)

@@ -38,7 +38,7 @@ _lock = threading.Lock()
 
 
 def path() -> Path:
-    from ..core.paths import app_config_dir
+    from ..core import app_config_dir
 
     return app_config_dir() / FILENAME
 

@@ -57,10 +57,10 @@ def quick_login_all(host: Controller) -> None:
 def _quick_login(host: Controller, info: DeviceSummary) -> None:
     """A keyring device: logged in without a prompt, or its Log in dialog
     saying why not."""
-    from ..core import api
+    from ..core import find_device, login
 
     try:
-        session = api.login(api.find_device(info.key), password=None, allow_offline=True)
+        session = login(find_device(info.key), password=None, allow_offline=True)
     except E.KeyringError as exc:
         log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
         host.open_login(
