@@ -57,35 +57,18 @@ __all__ = [
 ]
 
 # Which module of core defines each name of the facade.
-_HOME = {
-    **dict.fromkeys(
-        (
-            "CreatedDevice",
-            "DeviceInfo",
-            "Progress",
-            "bootstrap_organization",
-            "create_organization",
-            "find_device",
-            "list_devices",
-            "login",
-            "protect_with_keyring",
-            "validate_person",
-        ),
-        "flows",
-    ),
-    **dict.fromkeys(
-        ("ParsecInvitationAddr", "ParsecOrganizationBootstrapAddr", "parse_link", "parse_server"), "addr"
-    ),
-    **dict.fromkeys(
-        ("AccessToken", "DeviceLabel", "EmailAddress", "HumanHandle", "OrganizationID"), "values"
-    ),
-    **dict.fromkeys(("GreetingAttemptCancelled", "GreetingAttemptReady", "Invitation"), "events"),
-    **dict.fromkeys(("invite_cancel", "invite_list", "invite_new_device", "invite_new_user"), "invitations"),
-    **dict.fromkeys(("app_config_dir", "devices_dir"), "paths"),
-    "EventStream": "event_stream",
-    "Session": "session",
-    "keyring_available": "keyring_store",
+_HOMES = {
+    "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
+    "event_stream": "EventStream",
+    "events": "GreetingAttemptCancelled GreetingAttemptReady Invitation",
+    "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring validate_person",
+    "invitations": "invite_cancel invite_list invite_new_device invite_new_user",
+    "keyring_store": "keyring_available",
+    "paths": "app_config_dir devices_dir",
+    "session": "Session",
+    "values": "AccessToken DeviceLabel EmailAddress HumanHandle OrganizationID",
 }
+_HOME = {name: module for module, names in _HOMES.items() for name in names.split()}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,30 +14,8 @@ UI thread.
 
 from __future__ import annotations
 
-__all__ = [
-    "CreatedDevice",
-    "DeviceInfo",
-    "Progress",
-    "Session",
-    "bootstrap_organization",
-    "create_organization",
-    "find_device",
-    "list_devices",
-    "login",
-    "protect_with_keyring",
-    "validate_person",
-]
-
-from .flows import (
-    CreatedDevice,
-    DeviceInfo,
-    Progress,
-    bootstrap_organization,
-    create_organization,
-    find_device,
-    list_devices,
-    login,
-    protect_with_keyring,
-    validate_person,
-)
+from . import flows
+from .flows import *  # noqa: F403
 from .session import Session
+
+__all__ = [*flows.__all__, "Session"]
