@@ -577,6 +577,28 @@ class TrayApp:
             self.command(*args), env=self.env, input=input, capture_output=True, text=True, timeout=timeout
         )
 
+    def create_org(
+        self,
+        server_url: str,
+        admin_token: str,
+        org: str,
+        *,
+        email: str,
+        user: str,
+        device: str,
+        password: str | None,
+    ) -> dict[str, Any]:
+        """``parsec-tray create-org``: the device protected by ``password``,
+        or by the OS keyring (None).  Its ``--json`` output."""
+        protection = ["--keyring"] if password is None else ["--password-stdin"]
+        made = self.cli(
+            "create-org", "--server", server_url, "--org", org, "--email", email, "--user-name", user,
+            "--device-label", device, "--admin-token", admin_token, *protection, "--json",
+            input="" if password is None else password + "\n",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        return dict(json.loads(made.stdout))
+
     def status(self) -> dict[str, Any]:
         out = self.cli("status", "--json")
         data = json.loads(out.stdout)

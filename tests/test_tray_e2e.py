@@ -364,3 +364,45 @@ def test_menu_stays_responsive_while_a_flow_waits_on_the_network(
         s.wait_window_gone("^Create organization", timeout=120)
         st = app.wait_state("online", timeout=30)
         assert st["organization_id"] == org_name
+
+
+def test_a_device_made_with_the_cli_is_in_the_next_menu(
+    desktop: DesktopSession, app: TrayApp, parsec_server: ParsecServer, org_name: str
+) -> None:
+    """The devices folder is watched: a device created while the tray runs
+    is listed without the menu being opened (nothing else would list it),
+    and is in the very next menu opened."""
+    s = desktop
+
+    def login_entries() -> list[str]:
+        return [e["text"] for e in app.menu() if e.get("action") == "login"]
+
+    def create(org: str) -> None:
+        app.create_org(
+            parsec_server.url,
+            parsec_server.admin_token,
+            org,
+            email=EMAIL,
+            user=USER,
+            device=DEVICE,
+            password=PASSWORD,
+        )
+
+    first, second = org_name, f"{org_name}x"
+    create(first)
+    app.start()
+    s.wait_tray_icon(TrayApp.CLASSNAME)
+    # The start-up listing has run: the device made before the start is there.
+    wait_until(lambda: login_entries() == [f"Log in to {first} as {USER}…"], 30, "the first device")
+
+    create(second)  # the CLI, while the tray runs; no menu is opened meanwhile
+    entries = wait_until(lambda: len(login_entries()) == 2 and login_entries(), 20, "the second device")
+    assert sorted(entries) == [f"Log in to {first} as {USER}…", f"Log in to {second} as {USER}…"]
+
+    app.pick(f"Log in to {second} as {USER}", screenshot="01-menu-with-the-new-device")
+    s.wait_dialog("^Log in")
+    st = app.wait_status(lambda x: (x["dialogs"].get("login") or {}).get("shown"), 20, "the dialog shown")
+    assert st["dialogs"]["login"]["open"] is True
+    s.screenshot("02-login-to-the-new-device")
+    s.key("Escape")
+    s.wait_window_gone("^Log in", timeout=10)

@@ -68,13 +68,10 @@ def save_log(app: TrayApp, name: str) -> str:
 
 def create_keyring_org(app: TrayApp, server_url: str, org: str, admin_token: str) -> str:
     """A new organization, Alice's device protected by the OS keyring: its file."""
-    made = app.cli(
-        "create-org", "--server", server_url, "--org", org, "--email", EMAIL, "--user-name", "Alice",
-        "--device-label", "desk", "--admin-token", admin_token, "--keyring", "--json",
-        input="",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    return str(json.loads(made.stdout)["device_file"])
+    made = app.create_org(
+        server_url, admin_token, org, email=EMAIL, user="Alice", device="desk", password=None
+    )
+    return str(made["device_file"])
 
 
 def test_autostart_keyring_login_notifications_and_a_cut(

@@ -93,14 +93,10 @@ def settings(app: TrayApp) -> dict[str, Any]:
 
 
 def create_org(app: TrayApp, server: ParsecServer, org: str, *, keyring: bool) -> dict[str, Any]:
-    protection = ["--keyring"] if keyring else ["--password-stdin"]
-    made = app.cli(
-        "create-org", "--server", server.url, "--org", org, "--email", EMAIL, "--user-name", USER,
-        "--device-label", DEVICE, "--admin-token", server.admin_token, *protection, "--json",
-        input="" if keyring else PASSWORD + "\n",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    return dict(json.loads(made.stdout))
+    password = None if keyring else PASSWORD
+    return app.create_org(
+        server.url, server.admin_token, org, email=EMAIL, user=USER, device=DEVICE, password=password
+    )
 
 
 def devices(app: TrayApp) -> list[dict[str, Any]]:
@@ -252,8 +248,7 @@ def test_autostart_keyring_device_without_a_usable_keyring(
                 assert "The OS keyring is locked." in error and "Unlock the OS keyring" in error, error
             assert "Traceback" not in error and "Error(" not in error
             assert (
-                "WARNING parsec_tray.tray.startup: quick login: the OS keyring did not open"
-                in app.log_text()
+                "WARNING parsec_tray.tray.startup: quick login: the OS keyring did not open" in app.log_text()
             )
             time.sleep(0.3)
             s.screenshot("01-login-with-banner")

@@ -186,6 +186,7 @@ class Controller:
         startup.read_autostart(self)
         if self.autostart_enabled is not None:
             self.changed()  # the "Start at login" entry
+        self._watch_devices()
         if self.options.autostart and not link:
             _in_thread(startup.quick_login_all, "quick-login", self)
             return
@@ -196,6 +197,23 @@ class Controller:
     def queue_link(self, link: str) -> None:
         """A link given on the command line of the first launch."""
         self._pending_link = link
+
+    def _watch_devices(self) -> None:
+        """A device made elsewhere (the CLI, the official client) is in the
+        very next menu: the shell watches the devices folder where it can;
+        elsewhere the menu-open hook scans it."""
+        shell = self._shell
+        if shell is None or not shell.HAS_FILE_WATCH:
+            return
+        from ..core import devices_dir
+
+        folder = devices_dir()
+        try:  # watched from the start: a missing folder would be polled
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            log.warning("cannot watch the devices folder %s: %s", folder, exc)
+            return
+        shell.watch_directory(folder, self._lister.refresh)
 
     def _devices_changed(self, devices: tuple[DeviceSummary, ...]) -> None:
         with self._lock:
