@@ -177,18 +177,20 @@ class InvitationTracker:
     def _transition(self, token: str, k: Known, before: str | None, after: str | None) -> list[Intent]:
         if before == after:
             return []
-        kw = {"org": self.org, "token": token, "email": k.email, "kind": k.kind}
+        def intent(cls: type[Intent]) -> Intent:
+            return cls(org=self.org, token=token, email=k.email, kind=k.kind)
+
         if after == PENDING:
-            return [] if (k.mine or before is not None) else [InvitationCreated(**kw)]
+            return [] if (k.mine or before is not None) else [intent(InvitationCreated)]
         if after in (CANCELLED, FINISHED):
             self.waiting.pop(token, None)
         if after == CANCELLED:
             if token in self.cancelled_here:
                 self.cancelled_here.discard(token)
                 return []
-            return [InvitationCancelled(**kw)]
+            return [intent(InvitationCancelled)]
         if after == FINISHED:
-            return [InvitationCompleted(**kw)]
+            return [intent(InvitationCompleted)]
         return []
 
     # -- output ---------------------------------------------------------------------------

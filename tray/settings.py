@@ -40,7 +40,7 @@ _lock = threading.Lock()
 def path() -> Path:
     from ..core import app_config_dir
 
-    return app_config_dir() / FILENAME
+    return Path(app_config_dir()) / FILENAME
 
 
 def load() -> dict[str, Any]:
