@@ -49,10 +49,10 @@ def cmd_create_org(args: argparse.Namespace) -> int:
         )
     except OrganizationNotFoundError as exc:
         if not args.admin_token:  # spontaneous bootstrap refused: say it in CLI terms
-            exc.hint = (
-                "Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
+            raise exc.reworded(
+                hint="Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
                 "or for an administration token (--admin-token)."
-            )
+            ) from exc
         raise
     if created.session is not None:
         created.session.close()

@@ -35,6 +35,8 @@ where they happen; nothing above ``core`` should ever see them.
 
 from __future__ import annotations
 
+from typing import Self
+
 __all__ = [
     "AutostartError",
     "AuthenticationError",
@@ -81,6 +83,17 @@ class ParsecTrayError(Exception):
         if self.hint:
             return f"{self.message} {self.hint}"
         return self.message
+
+    def reworded(self, *, message: str | None = None, hint: str | None = None) -> Self:
+        """A new error of the same class and facts, with another message or
+        hint (what a caller that knows more says).  Raise it ``from`` this
+        one: a raised error is never changed."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.message = self.message if message is None else message
+        new.hint = self.hint if hint is None else hint
+        new.args = (new.message,)
+        return new
 
 
 class LocalError(ParsecTrayError):

@@ -279,11 +279,10 @@ def _run_bootstrap(
             session.ping()
         except ParsecTrayError as exc:
             # Nothing is lost: say so, or the person would think it all failed.
-            exc.message = (
-                f"The organization {org} is created and your device is saved in {path}, "
+            raise exc.reworded(
+                message=f"The organization {org} is created and your device is saved in {path}, "
                 f"but logging in failed: {exc.message}"
-            )
-            raise
+            ) from exc
         org_addr = ParsecOrganizationAddr(server, org, plan.device.root_verify_key.encode())
         on_failure.pop_all()
         return CreatedDevice(

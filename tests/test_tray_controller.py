@@ -215,6 +215,20 @@ def test_requests(ctl: tuple[Controller, FakeShell]) -> None:
         ("join", E.ServerUnreachableError("x"), (1, "link")),
         ("create", E.InvalidValueError("'x' is not a valid email address.", field="email"), (1, "email")),
         ("create", E.DeviceFileWriteError("disk full"), (None, None)),
+        (
+            "create",
+            E.InvalidValueError("A user name must be 1 to 255 bytes long.", field="user_name"),
+            (2, "user_name"),
+        ),
+        (
+            "join",
+            E.InvalidValueError("A device name must be text.", field="device_label"),
+            (2, "device_label"),
+        ),
+        ("join", E.InvalidValueError("Not a valid organization name.", field="organization"), (None, None)),
+        ("create", E.InvalidValueError("The password cannot be empty.", field="password"), (2, "password")),
+        # The message's words do not matter any more, only the field.
+        ("create", E.InvalidValueError("This email address is not valid.", field=None), (None, None)),
     ],
 )
 def test_errors_go_to_their_step_and_field(kind: str, exc: Exception, target: tuple[Any, Any]) -> None:
