@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from pathlib import Path
 
@@ -191,14 +190,25 @@ def test_learning_does_not_swallow_events_on_their_way() -> None:
 # -- the pump -----------------------------------------------------------------------------------
 
 
-class Shown:
+class FakeClock:
+    """The pump's monotonic clock, moved by the test (then ``pump.wake()``)."""
+
     def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Shown:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
         self.items: list[tuple[float, Notification]] = []
         self.cond = threading.Condition()
 
     def __call__(self, n: Notification) -> None:
         with self.cond:
-            self.items.append((time.monotonic(), n))
+            self.items.append((self.clock(), n))
             self.cond.notify_all()
 
     def wait(self, count: int, timeout: float = 5.0) -> None:
@@ -207,36 +217,39 @@ class Shown:
 
 
 def test_pump_shows_the_first_at_once_and_a_burst_after_the_window() -> None:
-    shown = Shown()
-    pump = NotificationPump(shown, coalescer=Coalescer(window=0.3))
+    clock = FakeClock()
+    shown, co = Shown(clock), Coalescer(window=30)
+    pump = NotificationPump(shown, coalescer=co, clock=clock)
     try:
-        t0 = time.monotonic()
         pump.post([InvitationCreated(org=ORG, token="01" * 16, email="a@example.com")])
         shown.wait(1)
-        assert shown.items[0][0] - t0 < 0.2
+        assert shown.items[0][0] == 1000.0  # at once: the clock has not moved
         burst = [
             InvitationCreated(org=ORG, token=f"{i:032x}", email=f"p{i}@example.com") for i in range(2, 6)
         ]
         pump.post(burst)
+        assert co.next_deadline() == 1030.0 and len(shown.items) == 1  # held until the window's end
+        clock.now = 1030.0
+        pump.wake()
         shown.wait(2)
         at, n = shown.items[1]
         assert n.count == 4 and n.title == f"4 new invitations in {ORG}"
-        assert at - t0 >= 0.29  # held until the window's end, then merged
-        time.sleep(0.5)
-        assert len(shown.items) == 2
+        assert at == 1030.0  # shown when the window ended, merged
+        assert co.next_deadline() is None  # nothing else held: nothing more to show
     finally:
         pump.stop()
+    assert len(shown.items) == 2
 
 
 def test_pump_thread_sleeps_without_deadline() -> None:
     """Nothing held: the thread waits on its condition with no timeout."""
-    shown = Shown()
-    pump = NotificationPump(shown, coalescer=Coalescer(window=0.1))
+    clock = FakeClock()
+    shown, co = Shown(clock), Coalescer(window=10)
+    pump = NotificationPump(shown, coalescer=co, clock=clock)
     try:
         pump.post([Waiting(org=ORG, token="02" * 16, email="w@example.com")])
         shown.wait(1)
-        time.sleep(0.3)
-        assert pump._co.next_deadline() is None
+        assert co.next_deadline() is None
         assert pump._thread is not None and pump._thread.is_alive()
     finally:
         pump.stop()

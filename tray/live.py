@@ -231,6 +231,12 @@ class NotificationPump:
                 self._thread.start()
             self._cond.notify()
 
+    def wake(self) -> None:
+        """Read the clock again now: its time jumped (a resume from sleep,
+        a test's clock), so a held notification may be due."""
+        with self._cond:
+            self._cond.notify()
+
     def stop(self) -> None:
         with self._cond:
             self._stopped = True
