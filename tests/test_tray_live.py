@@ -10,6 +10,7 @@ import json
 import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from parsec_tray.cli import main as tray_main
@@ -340,3 +341,56 @@ def test_autostart_flag_is_accepted() -> None:
     assert tray_main._app_launch(["--autostart"]) == (False, None, None, True)
     assert tray_main._app_launch(["--debug", "--autostart", "--backend", "gtk"]) == (True, "gtk", None, True)
     assert tray_main.build_parser().parse_args(["--autostart"]).autostart is True
+
+
+# -- notifications and the sessions they are about ------------------------------------------------
+
+
+def test_a_click_on_an_invitation_notification_opens_its_organization(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from parsec_tray.tray import notifications
+    from parsec_tray.tray.notices import Notices
+
+    handed: list[tuple[str, Any]] = []
+
+    class Notifier:  # the edge: what the notifier was handed
+        def notify(self, title: str, body: str, *, urgency: str = "normal", on_click: Any = None) -> bool:
+            handed.append((title, on_click))
+            return True
+
+    monkeypatch.setattr(notifications, "get_notifier", lambda: Notifier())
+    clicks: list[str | None] = []
+    notices = Notices(clicks.append)
+
+    def note(topic: str, org: str | None) -> Notification:
+        return Notification(f"{topic} in {org}", "body", "normal", topic, org, (), (), 0.0)
+
+    for topic, org in (("waiting", "Club"), ("completed", "Work"), ("mixed", None)):
+        notices._show(note(topic, org))
+    assert [t for t, _ in handed] == ["waiting in Club", "completed in Work", "mixed in None"]
+    assert handed[1][1] is None  # nothing to open for a completed invitation
+    handed[0][1]()
+    handed[2][1]()
+    assert clicks == ["Club", None]
+    assert [n["title"] for n in notices.recent()] == ["waiting in Club", "completed in Work", "mixed in None"]
+
+
+def test_a_notification_is_about_the_session_of_its_organization() -> None:
+    from parsec_tray.tray.sessions import SessionHolder, Sessions
+
+    def holder(key: str, org: str) -> SessionHolder:
+        return SessionHolder(
+            key, object(), Identity(org, "a" * 32, "d" * 32, "parsec3://h"), offline_reason=None
+        )
+
+    s = Sessions()
+    for key, org in (("/d/w1.keys", "Work"), ("/d/c.keys", "Club"), ("/d/w2.keys", "Work")):
+        s.add(holder(key, org))
+    assert s.current is not None and s.current.key == "/d/w2.keys"
+    assert [h.key for h in (s.for_org("Club"), s.for_org("Work"))] == ["/d/c.keys", "/d/w2.keys"]
+    s.touch("/d/w1.keys")  # used last: the one of its organization a click opens
+    assert s.for_org("Work").key == "/d/w1.keys"  # type: ignore[union-attr]
+    assert s.for_org("Elsewhere") is s.current and s.for_org(None) is s.current
+    s.remove("/d/w1.keys")
+    assert s.current is not None and s.current.key == "/d/w2.keys"

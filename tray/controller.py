@@ -9,6 +9,9 @@ It holds small rooms, each named after what it holds, and wires them:
 - :class:`~.dialogs.DialogManager`: the dialog processes, whose status is
   computed from them; :mod:`.dialog_flows` holds one handler per (dialog
   kind, message) and the flows ``submit`` starts;
+- :class:`~.notices.Notices`: the notifications (one pump for every
+  session's invitation intents; a click opens that organization's
+  invitations);
 - :mod:`.startup`: the quick login of ``--autostart`` and the start-at-login
   settings; :mod:`.requests`: what other launches ask on the instance socket;
 - :class:`~.devices.DeviceLister`: the devices on this computer.
@@ -22,10 +25,7 @@ about every change through ``shell.refresh(snapshot, entries)``.
 
 Results of work started for a holder (a ping, a stream state) are about that
 holder: once it is logged out (or replaced by a new login to the same
-device) they change nothing.  Each event stream's invitation intents go
-through one :class:`~.live.NotificationPump` to the notifier (chosen at the
-first notification, not at start-up); every notification names its
-organization.
+device) they change nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ import os
 import socket
 import threading
 import time
-from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -46,13 +45,13 @@ from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
 from .menu import Action, Entry, build_menu
+from .notices import Notices
 from .sessions import SessionHolder, Sessions, session_key
 from .state import DeviceSummary, Event, Identity, Snapshot, State
 
 if TYPE_CHECKING:
     from .backends.base import Shell
-    from .coalesce import Intent, Notification
-    from .live import NotificationPump
+    from .coalesce import Intent
 
 __all__ = ["ACTIONS", "AppOptions", "Controller"]
 
@@ -100,10 +99,9 @@ class Controller:
         self._quitting = False
         self._pending_link: str | None = None
         self._flows: list[threading.Thread] = []
-        self._pump: NotificationPump | None = None
+        self._notices = Notices(self._open_invitations_of)
         self.autostart_enabled: bool | None = None
         self.login_dialog_at_start = False
-        self._notified: deque[dict[str, str]] = deque(maxlen=20)
 
     # -- state ----------------------------------------------------------------
 
@@ -133,8 +131,9 @@ class Controller:
             }
             if view is not None and view.live:
                 extra["stream"] = view.stream
-            if self._notified:
-                extra["notified"] = list(self._notified)
+            notified = self._notices.recent()
+            if notified:
+                extra["notified"] = notified
             return Snapshot(
                 state=self._sessions.icon_state(),
                 identity=view.identity if view else None,
@@ -160,8 +159,7 @@ class Controller:
 
     def notified(self, title: str, body: str, *, delivered: bool) -> None:
         """A notification was handed to the notifier (``status`` lists them)."""
-        with self._lock:
-            self._notified.append({"title": title, "body": body, "delivered": str(delivered).lower()})
+        self._notices.notified(title, body, delivered=delivered)
 
     def _fire(self, holder: SessionHolder, event: Event) -> bool:
         """Apply ``event`` to ``holder``'s state (nothing once it is gone)."""
@@ -421,27 +419,13 @@ class Controller:
         with self._lock:
             if holder.closed or self._quitting:
                 return
-            if self._pump is None:
-                from .live import NotificationPump
+        self._notices.post(intents)
 
-                self._pump = NotificationPump(self._show)
-            pump = self._pump
-        pump.post(intents)
-
-    def _show(self, n: Notification) -> None:
-        """In the notification thread: the notifier is chosen at the first one.
-        A click opens the invitations of the organization it names."""
-        from .notifications import get_notifier
-
-        on_click = None
-        if n.topic in ("waiting", "created", "mixed"):
-            with self._lock:
-                holder = self._sessions.for_org(n.org)
-            key = holder.key if holder is not None else None
-            on_click = lambda: self.open_invitations(key)  # noqa: E731
-        delivered = get_notifier().notify(n.title, n.body, urgency=n.urgency, on_click=on_click)
-        self.notified(n.title, n.body, delivered=delivered)
-        log.info("notification %r: %s", n.title, "shown" if delivered else "not delivered")
+    def _open_invitations_of(self, organization_id: str | None) -> None:
+        """A notification was clicked: the invitations of its organization."""
+        with self._lock:
+            holder = self._sessions.for_org(organization_id)
+        self.open_invitations(holder.key if holder is not None else None)
 
     def logout(self, key: str | None = None) -> None:
         """Log out of device ``key`` (the current one without a key); the
@@ -513,10 +497,8 @@ class Controller:
             flow.join(max(0.0, deadline - time.monotonic()))
         with self._lock:
             holders = self._sessions.pop_all()  # the settings still name them: --autostart
-            pump, self._pump = self._pump, None
         self._dialogs.close_all(timeout=1.0)
-        if pump is not None:
-            pump.stop()
+        self._notices.stop()
         for holder in holders:
             holder.close(timeout=2.0)
 
