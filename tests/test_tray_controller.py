@@ -233,3 +233,49 @@ def test_requests(ctl: tuple[Controller, FakeShell]) -> None:
 )
 def test_errors_go_to_their_step_and_field(kind: str, exc: Exception, target: tuple[Any, Any]) -> None:
     assert error_target(kind, exc) == target
+
+
+@pytest.mark.parametrize(
+    ("saved", "expected"),
+    [
+        # Every device logged in at the last quit; the last one used last (the current one).
+        (
+            {"logged_in": ["/d/a.keys", "/d/b.keys", "/d/c.keys"], "last_device": "/d/a.keys"},
+            ["keyring /d/b.keys", "keyring /d/a.keys", "offer /d/c.keys dialog"],
+        ),
+        # Two password devices: one dialog at most, the other a notification.
+        ({"logged_in": ["/d/c.keys", "/d/d.keys"]}, ["offer /d/c.keys dialog", "offer /d/d.keys"]),
+        # None logged in at the last quit, or settings from before several sessions: the last device.
+        ({"logged_in": [], "last_device": "/d/b.keys"}, ["keyring /d/b.keys"]),
+        ({"last_device": "/d/c.keys"}, ["offer /d/c.keys dialog"]),
+        # A device gone since: skipped.
+        ({"logged_in": ["/d/gone.keys", "/d/a.keys"]}, ["keyring /d/a.keys"]),
+    ],
+)
+def test_autostart_logs_in_again_to_every_device_logged_in_at_the_last_quit(
+    ctl: tuple[Controller, FakeShell],
+    monkeypatch: pytest.MonkeyPatch,
+    saved: dict[str, Any],
+    expected: list[str],
+) -> None:
+    from parsec_tray.tray import settings, startup
+    from parsec_tray.tray.state import DeviceSummary
+
+    def dev(name: str, protection: str) -> DeviceSummary:
+        return DeviceSummary(
+            f"/d/{name}.keys", name.upper(), "u" * 32, name * 32, "Al", "a@x", "pc", "h", protection
+        )
+
+    devices = (dev("a", "keyring"), dev("b", "keyring"), dev("c", "password"), dev("d", "password"))
+    c, _ = ctl
+    done: list[str] = []
+    monkeypatch.setattr(c, "refresh_devices", lambda: devices)
+    monkeypatch.setattr(startup, "_quick_login", lambda host, info: done.append(f"keyring {info.key}"))
+    monkeypatch.setattr(
+        startup,
+        "_offer_login",
+        lambda host, info, dialog: done.append(f"offer {info.key}" + (" dialog" if dialog else "")),
+    )
+    settings.update(**saved)
+    startup.quick_login_all(c)
+    assert done == expected
