@@ -70,6 +70,7 @@ class Info:
 @pytest.fixture
 def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, FakeShell]:
     monkeypatch.setenv("PARSEC_BASE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("PARSEC_TRAY_CONFIG_DIR", str(tmp_path / "tray"))  # settings.json
     c = Controller()
     shell = FakeShell()
     c.attach(shell)  # type: ignore[arg-type]
