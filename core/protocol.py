@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .crypto import SigningKey
@@ -30,6 +31,8 @@ from .values import DateTime, DeviceID
 
 __all__ = [
     "API_VERSION",
+    "HTTP_ERRORS",
+    "HttpReply",
     "USER_AGENT",
     "auth_header",
     "clock_error",
@@ -75,86 +78,100 @@ def _detail(body: bytes) -> str:
     return detail if isinstance(detail, str) else ""
 
 
+@dataclass(frozen=True)
+class HttpReply:
+    """What a non-200 reply says, for :data:`HTTP_ERRORS`."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    family: str  # anonymous | invited | authenticated
+    org: str
+
+
+_ADMIN = "Contact your Parsec administrator."
+_FORBIDDEN = {
+    "invited": ("The server does not know this invitation.", "Check the link, or ask for a new invitation."),
+    "authenticated": (
+        "The server does not recognise this device.",
+        "It may belong to another server, or its organization was reset.",
+    ),
+}
+
+
+def _auth(message: str, hint: str | None = None) -> Callable[[HttpReply], RemoteError]:
+    return lambda r: AuthenticationError(message, status=r.status, hint=hint)
+
+
+def _forbidden(r: HttpReply) -> RemoteError:
+    message, hint = _FORBIDDEN.get(r.family, ("The server refused access.", None))
+    return AuthenticationError(message, status=r.status, hint=hint)
+
+
+def _api_version(r: HttpReply) -> RemoteError:
+    supported = r.headers.get("Supported-Api-Versions", "")
+    return ProtocolError(
+        f"The server does not speak the API version of this app ({API_VERSION}); "
+        f"it supports {supported or 'another version'}."
+    )
+
+
+def _not_understood(r: HttpReply) -> RemoteError:
+    detail = _detail(r.body)
+    return ProtocolError(
+        f"The server could not understand the request (HTTP {r.status}{': ' + detail if detail else ''})."
+    )
+
+
+def _unavailable(r: HttpReply) -> RemoteError:
+    return ServerUnavailableError(
+        f"The server is unavailable (HTTP {r.status}).", status=r.status, hint="Try again in a moment."
+    )
+
+
+# The one table from a non-200 reply's HTTP status to its error; a status
+# not in it is an unexpected answer (ProtocolError).
+HTTP_ERRORS: dict[int, Callable[[HttpReply], RemoteError]] = {
+    401: _auth("The server rejected the request's credentials."),
+    403: _forbidden,
+    404: lambda r: OrganizationNotFoundError(
+        f"The organization {r.org!r} does not exist on this server.",
+        status="organization_not_found",
+        hint="Check the organization name and the server address.",
+    ),
+    410: lambda r: InvitationGoneError(
+        "This invitation has already been used or was cancelled.",
+        status="invitation_gone",
+        hint="Ask for a new invitation.",
+    ),
+    422: _api_version,
+    460: _auth("The organization has expired.", _ADMIN),
+    461: _auth("This user has been revoked from the organization.", _ADMIN),
+    462: _auth("This user is frozen by the organization's administrator.", _ADMIN),
+    463: _auth(
+        "The organization's terms of service must be accepted first.",
+        "Open the official Parsec client once to accept them.",
+    ),
+    464: _auth(
+        "The organization does not accept this kind of client.",
+        "Use the official Parsec client for this organization.",
+    ),
+    498: lambda r: ClockOutOfSyncError(
+        "The server refused the request because this computer's clock is off.",
+        hint="Set the clock right (automatic time) and try again.",
+    ),
+    **dict.fromkeys((406, 413, 415), _not_understood),
+    **dict.fromkeys(range(500, 600), _unavailable),
+}
+
+
 def http_error(status: int, headers: Mapping[str, str], body: bytes, family: str, org: str) -> RemoteError:
     """The error for a non-200 reply to a ``family`` request
-    (``anonymous``, ``invited``, ``authenticated``)."""
-    if status == 401:
-        return AuthenticationError("The server rejected the request's credentials.", status=status)
-    if status == 403:
-        if family == "invited":
-            return AuthenticationError(
-                "The server does not know this invitation.",
-                status=status,
-                hint="Check the link, or ask for a new invitation.",
-            )
-        if family == "authenticated":
-            return AuthenticationError(
-                "The server does not recognise this device.",
-                status=status,
-                hint="It may belong to another server, or its organization was reset.",
-            )
-        return AuthenticationError("The server refused access.", status=status)
-    if status == 404:
-        return OrganizationNotFoundError(
-            f"The organization {org!r} does not exist on this server.",
-            status="organization_not_found",
-            hint="Check the organization name and the server address.",
-        )
-    if status == 410:
-        return InvitationGoneError(
-            "This invitation has already been used or was cancelled.",
-            status="invitation_gone",
-            hint="Ask for a new invitation.",
-        )
-    if status == 422:
-        supported = headers.get("Supported-Api-Versions", "")
-        return ProtocolError(
-            f"The server does not speak the API version of this app ({API_VERSION}); "
-            f"it supports {supported or 'another version'}."
-        )
-    if status == 460:
-        return AuthenticationError(
-            "The organization has expired.", status=status, hint="Contact your Parsec administrator."
-        )
-    if status == 461:
-        return AuthenticationError(
-            "This user has been revoked from the organization.",
-            status=status,
-            hint="Contact your Parsec administrator.",
-        )
-    if status == 462:
-        return AuthenticationError(
-            "This user is frozen by the organization's administrator.",
-            status=status,
-            hint="Contact your Parsec administrator.",
-        )
-    if status == 463:
-        return AuthenticationError(
-            "The organization's terms of service must be accepted first.",
-            status=status,
-            hint="Open the official Parsec client once to accept them.",
-        )
-    if status == 464:
-        return AuthenticationError(
-            "The organization does not accept this kind of client.",
-            status=status,
-            hint="Use the official Parsec client for this organization.",
-        )
-    if status == 498:
-        return ClockOutOfSyncError(
-            "The server refused the request because this computer's clock is off.",
-            hint="Set the clock right (automatic time) and try again.",
-        )
-    if status in (406, 413, 415):
-        detail = _detail(body)
-        return ProtocolError(
-            f"The server could not understand the request (HTTP {status}{': ' + detail if detail else ''})."
-        )
-    if 500 <= status <= 599:
-        return ServerUnavailableError(
-            f"The server is unavailable (HTTP {status}).", status=status, hint="Try again in a moment."
-        )
-    return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
+    (``anonymous``, ``invited``, ``authenticated``): see :data:`HTTP_ERRORS`."""
+    make = HTTP_ERRORS.get(status)
+    if make is None:
+        return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
+    return make(HttpReply(status, headers, body, family, org))
 
 
 def clock_error(reply: Mapping[str, Any]) -> ClockOutOfSyncError:
