@@ -280,3 +280,30 @@ def test_autostart_logs_in_again_to_every_device_logged_in_at_the_last_quit(
     settings.update(**saved)
     startup.quick_login_all(c)
     assert done == expected
+
+
+def test_the_timings_the_environment_may_shorten() -> None:
+    from parsec_tray.tray.controller import AppOptions
+
+    assert AppOptions.from_environment({}) == AppOptions()
+    assert (AppOptions().check_interval, AppOptions().reconnect_max) == (60.0, None)
+    got = AppOptions.from_environment(
+        {"PARSEC_TRAY_CHECK_INTERVAL": "0", "PARSEC_TRAY_BACKOFF_MAX": "1"}, demo_server="parsec3://x"
+    )
+    assert (got.check_interval, got.reconnect_max, got.demo_server) == (0.0, 1.0, "parsec3://x")
+
+
+def test_a_check_on_menu_open_waits_for_the_check_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from parsec_tray.tray.controller import AppOptions
+
+    monkeypatch.setenv("PARSEC_TRAY_CONFIG_DIR", str(tmp_path / "tray"))
+    for interval, pings in ((60.0, 0), (0.0, 1)):
+        c = Controller(AppOptions(check_interval=interval))
+        c.attach(FakeShell())  # type: ignore[arg-type]
+        s = FakeSession()
+        c.adopt(s, Info())
+        c.check_connection(force=False)  # what opening the menu does
+        wait_state(c, State.ONLINE)
+        assert s.pings == pings

@@ -31,11 +31,10 @@ device) they change nothing.
 from __future__ import annotations
 
 import logging
-import os
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -57,10 +56,6 @@ __all__ = ["ACTIONS", "AppOptions", "Controller"]
 
 log = logging.getLogger(__name__)
 
-# While online, opening the menu checks the server at most this often
-# (seconds; the environment variable is for tests).  No timer ever runs:
-# an idle tray uses no CPU.
-CHECK_INTERVAL = float(os.environ.get("PARSEC_TRAY_CHECK_INTERVAL", "60"))
 STARTUP_LISTING_DELAY = 1.0
 
 
@@ -74,6 +69,25 @@ class AppOptions:
     # Started at login (``--autostart``): log in at once to the devices that
     # were logged in when the app last quit.
     autostart: bool = False
+    # While online without an event stream, opening the menu checks the
+    # server at most this often (seconds).  No timer ever runs: an idle tray
+    # uses no CPU.
+    check_interval: float = 60.0
+    # The longest wait between two reconnections of an event stream
+    # (seconds; None: the stream's own default).
+    reconnect_max: float | None = None
+
+    @classmethod
+    def from_environment(cls, env: Mapping[str, str], **fields: Any) -> AppOptions:
+        """``fields``, and the two timings the environment may override
+        (``PARSEC_TRAY_CHECK_INTERVAL``, ``PARSEC_TRAY_BACKOFF_MAX``: the
+        end-to-end tests make them short)."""
+        timings: dict[str, Any] = {}
+        if env.get("PARSEC_TRAY_CHECK_INTERVAL"):
+            timings["check_interval"] = float(env["PARSEC_TRAY_CHECK_INTERVAL"])
+        if env.get("PARSEC_TRAY_BACKOFF_MAX"):
+            timings["reconnect_max"] = float(env["PARSEC_TRAY_BACKOFF_MAX"])
+        return cls(**{**timings, **fields})
 
 
 def _server_display(url: str) -> str:
@@ -375,8 +389,8 @@ class Controller:
 
     def _start_live(self, holder: SessionHolder) -> None:
         options: dict[str, Any] = {}
-        if os.environ.get("PARSEC_TRAY_BACKOFF_MAX"):  # tests: reconnect fast after a cut
-            options["backoff_max"] = float(os.environ["PARSEC_TRAY_BACKOFF_MAX"])
+        if self.options.reconnect_max is not None:
+            options["backoff_max"] = self.options.reconnect_max
         with self._lock:
             if self._quitting:
                 return
@@ -448,7 +462,7 @@ class Controller:
                 state = holder.state
                 if holder.closed or holder.checking:
                     continue
-                recent = time.monotonic() - holder.last_check < CHECK_INTERVAL
+                recent = time.monotonic() - holder.last_check < self.options.check_interval
                 if not force and (holder.live is not None or (state is State.ONLINE and recent)):
                     continue  # checked a moment ago, or the event stream watches the keepalive
                 holder.checking = True
