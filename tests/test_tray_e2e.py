@@ -71,6 +71,11 @@ def _icon_shows(
     return all(_count(img, c) >= 3 for c in present) and all(_count(img, c) == 0 for c in absent)
 
 
+def _dialog(st: dict[str, Any], kind: str) -> dict[str, Any]:
+    """What ``status`` says about dialog ``kind`` (empty when none was opened)."""
+    return dict(st.get("dialogs", {}).get(kind) or {})
+
+
 def _type_fields(s: DesktopSession, *values: str) -> None:
     """Type into consecutive fields (Tab between), starting at the focused one."""
     for i, value in enumerate(values):
@@ -96,12 +101,14 @@ def test_create_organization_logout_login(
     s.screenshot("02-create-step1")
     _type_fields(s, EMAIL, org_name, parsec_server.url, parsec_server.admin_token)
     s.key("Return")
-    time.sleep(0.3)
+    app.wait_status(lambda x: _dialog(x, "create").get("step") == 2, 20, "step 2 of the dialog")
     s.screenshot("03-create-step2")
     _type_fields(s, USER, DEVICE, PASSWORD, PASSWORD)
     s.screenshot("04-create-step2-filled")
     s.key("Return")
-    time.sleep(0.2)
+    app.wait_status(
+        lambda x: _dialog(x, "create").get("busy") or _dialog(x, "create").get("done"), 20, "busy"
+    )
     s.screenshot("05-create-busy")
     s.wait_window_gone("^Create organization", timeout=120)
 
@@ -185,7 +192,7 @@ def test_join_link_handed_to_running_instance(
     # The link is valid, so the email field has the focus.
     s.type("bob@example.com")
     s.key("Return")
-    time.sleep(0.3)
+    app.wait_status(lambda x: _dialog(x, "join").get("step") == 2, 20, "step 2 of the dialog")
     _type_fields(s, "Bob", "desk", PASSWORD, PASSWORD)
     s.screenshot("02-join-step2")
     s.key("Return")

@@ -227,6 +227,11 @@ def _shown(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     dlg.shown = True
 
 
+def _state(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    step = msg.get("step")
+    dlg.step = step if isinstance(step, int) else None
+
+
 def _rendered(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     count = msg.get("count")
     dlg.rendered = count if isinstance(count, int) else None
@@ -250,6 +255,7 @@ def _action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
 HANDLERS: dict[tuple[str, str], Handler] = {
     **{(kind, FromDialog.SUBMIT): _submit for kind in FLOWS},
     **{(kind, FromDialog.SHOWN): _shown for kind in Kind},
+    **{(kind, FromDialog.STATE): _state for kind in Kind},
     (Kind.INVITATIONS, FromDialog.RENDERED): _rendered,
     (Kind.INVITATIONS, FromDialog.REFRESH): _refresh,
     (Kind.INVITATIONS, FromDialog.CANCEL_INVITATION): _cancel,

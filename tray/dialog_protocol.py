@@ -26,6 +26,11 @@ Tray -> dialog (:class:`ToDialog`)
 Dialog -> tray (:class:`FromDialog`)
 ------------------------------------
 ``shown``              the window is mapped and has the focus
+``state``              what it shows changed: ``step`` (wizards; else null),
+                       ``busy``, ``errors`` (field -> message) and ``banner``
+                       (the message shown without a field, or null); sent
+                       after ``shown`` and after each key press or message
+                       that changed it
 ``submit``             ``values``: the fields, validated
 ``cancel``             the person closed the dialog
 ``cancel_invitation``  ``token`` (hex) to cancel (Pending invitations)
@@ -56,6 +61,7 @@ __all__ = [
     "ProgressMsg",
     "RenderedMsg",
     "ResultMsg",
+    "StateMsg",
     "SubmitMsg",
     "ToDialog",
     "decode",
@@ -92,6 +98,7 @@ class ToDialog(StrEnum):
 
 class FromDialog(StrEnum):
     SHOWN = "shown"
+    STATE = "state"
     SUBMIT = "submit"
     CANCEL = "cancel"
     CANCEL_INVITATION = "cancel_invitation"
@@ -134,6 +141,14 @@ class MenuMsg(TypedDict):
 
 
 # -- dialog -> tray ---------------------------------------------------------------
+
+
+class StateMsg(TypedDict):
+    type: Literal[FromDialog.STATE]
+    step: int | None
+    busy: bool
+    errors: dict[str, str]
+    banner: str | None
 
 
 class SubmitMsg(TypedDict):

@@ -63,6 +63,7 @@ class DialogProcess:
         self.count: int | None = None  # invitations sent to it
         self.rendered: int | None = None  # ... and on its screen
         self.shown = False
+        self.step: int | None = None  # the wizard's step on screen (its ``state``)
         self._wlock = threading.Lock()
 
     # -- what it shows (the flows' outcomes) ------------------------------------------
@@ -86,6 +87,8 @@ class DialogProcess:
             out["rendered"] = self.rendered
         if self.shown:
             out["shown"] = True
+        if self.step is not None:
+            out["step"] = self.step
         return out
 
     def working(self) -> None:

@@ -56,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     def shown() -> None:
         dialog.first_focus()
         chan.send({"type": FromDialog.SHOWN})
+        dialog.report()
 
     root.after(50, shown)
     root.mainloop()

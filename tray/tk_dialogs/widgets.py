@@ -155,15 +155,42 @@ class Dialog:
         self.init = init
         self.busy = False
         self.fields: dict[str, Field] = {}
+        self._reported: dict[str, Any] | None = None
         root.title(f"{self.heading} – {APP}")
         root.protocol("WM_DELETE_WINDOW", self.cancel)
         root.bind("<Escape>", lambda _e: self.cancel())
-        root.bind("<Return>", lambda _e: self.default_action())
-        root.bind("<KP_Enter>", lambda _e: self.default_action())
+        root.bind("<Return>", lambda _e: self._then_report(self.default_action))
+        root.bind("<KP_Enter>", lambda _e: self._then_report(self.default_action))
         self.outer = ttk.Frame(root, padding=(20, 16, 20, 16))
         self.outer.pack(fill="both", expand=True)
         self.build()
-        chan.watch(root, self.on_message)
+        chan.watch(root, lambda msg: self._then_report(lambda: self.on_message(msg)))
+
+    # -- what the person sees, told to the tray (``state``) -----------------------------
+
+    def state(self) -> dict[str, Any]:
+        """The step shown, busy or not, the fields in error and the banner."""
+        banner = getattr(self, "banner", None)
+        return {
+            "step": getattr(self, "step", None),
+            "busy": self.busy,
+            "errors": {name: str(f.msg.cget("text")) for name, f in self.fields.items() if f.in_error},
+            "banner": str(banner.cget("text")) if banner is not None and banner.winfo_manager() else None,
+        }
+
+    def report(self) -> None:
+        """Send ``state`` if it changed since it was last sent."""
+        try:
+            state = self.state()
+        except tk.TclError:  # the window is gone
+            return
+        if state != self._reported:
+            self._reported = state
+            self.chan.send({"type": P.FromDialog.STATE, **state})
+
+    def _then_report(self, fn: Callable[[], None]) -> None:
+        fn()
+        self.report()
 
     # to override
     def build(self) -> None:
