@@ -115,13 +115,13 @@ def read_password(
         password = line[:-1] if line.endswith("\n") else line
         password = password[:-1] if password.endswith("\r") else password
         if not password:
-            raise InvalidValueError(f"The {what} read from standard input is empty.")
+            raise InvalidValueError(f"The {what} read from standard input is empty.", field="password")
         return password
     if not stdin.isatty():
         raise CliError(f"No terminal to ask the {what} on; pass it on standard input with --password-stdin.")
     password = getpass.getpass(prompt)
     if not password:
-        raise InvalidValueError(f"The {what} cannot be empty.")
+        raise InvalidValueError(f"The {what} cannot be empty.", field="password")
     if confirm:
         print(
             "This password encrypts the device's keys on this computer. If it is lost, the keys"
@@ -129,7 +129,7 @@ def read_password(
             file=sys.stderr,
         )
         if getpass.getpass(f"{prompt.rstrip(': ')} (again): ") != password:
-            raise InvalidValueError("The two passwords differ; nothing was created.")
+            raise InvalidValueError("The two passwords differ; nothing was created.", field="password")
     return password
 
 
@@ -191,7 +191,7 @@ def admin_token(args: argparse.Namespace) -> str | None:
 def new_device_password(args: argparse.Namespace) -> str | None:
     """The new device's password, or None when it goes to the OS keyring."""
     if args.keyring:
-        from ..core.keyring_store import keyring_available
+        from ..core import keyring_available
 
         if args.password_stdin:
             raise CliError(
@@ -240,9 +240,9 @@ def emit_created(args: argparse.Namespace, created: Any) -> None:
 def open_session(args: argparse.Namespace, **login_options: Any) -> tuple[Any, Any]:
     """Find the device named by --device and log in to it (``login_options``
     go to ``login``)."""
-    from ..core import api
+    from ..core import find_device, login
 
-    info = api.find_device(args.device)
+    info = find_device(args.device)
     if info.protection == "password":
         if not args.password_stdin and sys.stdin.isatty():
             print(f"Logging in to {info.describe()}", file=sys.stderr)
@@ -250,7 +250,7 @@ def open_session(args: argparse.Namespace, **login_options: Any) -> tuple[Any, A
     else:
         password = None
     login_options.setdefault("allow_slow_kdf", getattr(args, "allow_slow_kdf", False))
-    return info, api.login(info, password=password, progress=progress(args), **login_options)
+    return info, login(info, password=password, progress=progress(args), **login_options)
 
 
 def subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:

@@ -43,7 +43,7 @@ def _ask(args: argparse.Namespace, prompt: str) -> str:
 
 
 def _choose(args: argparse.Namespace, choices: list[str], question: str) -> str | None:
-    from ..core.invite.sas import pick_choice
+    from ..core import pick_choice
 
     emit(
         args,
@@ -74,7 +74,7 @@ class _GreeterPrompts:
         return _choose(self.args, choices, "The guest found your code. Which code do they read to you?")
 
     def review(self, claim: Any) -> Any:
-        from ..core.invite import Approval, UserClaim
+        from ..core import Approval, UserClaim
 
         if isinstance(claim, UserClaim):
             handle = claim.requested_human_handle
@@ -98,9 +98,7 @@ class _GreeterPrompts:
 
 
 def cmd_greet(args: argparse.Namespace) -> int:
-    from ..core.addr import ParsecInvitationAddr
-    from ..core.invite import find_invitation, greet
-    from ..core.values import AccessToken, UserProfile
+    from ..core import AccessToken, ParsecInvitationAddr, UserProfile, find_invitation, greet
 
     # Bad input is refused before the password is asked.
     target = args.invitation.strip()
@@ -157,10 +155,7 @@ def _greeter_json(info: Any) -> dict[str, Any]:
 
 
 def cmd_claim(args: argparse.Namespace) -> int:
-    from ..core.addr import ParsecInvitationAddr
-    from ..core.invitations import UserInviteInfo, invite_info
-    from ..core.invite import claim
-    from ..core.values import DeviceLabel, HumanHandle
+    from ..core import DeviceLabel, HumanHandle, ParsecInvitationAddr, UserInviteInfo, claim, invite_info
 
     addr = ParsecInvitationAddr.parse(args.link)
     if addr.invitation_type not in ("USER", "DEVICE"):

@@ -27,14 +27,14 @@ def _invitation_json(item: Any, session: Any) -> dict[str, Any]:
 
 
 def cmd_invite(args: argparse.Namespace) -> int:
-    from ..core import invitations
+    from ..core import invite_new_device, invite_new_user
 
     _info, session = open_session(args)
     try:
         if args.command == "invite-user":
-            new = invitations.invite_new_user(session, args.email, send_email=args.send_email)
+            new = invite_new_user(session, args.email, send_email=args.send_email)
         else:
-            new = invitations.invite_new_device(session, send_email=args.send_email)
+            new = invite_new_device(session, send_email=args.send_email)
     finally:
         session.close()
     sent = {"SUCCESS": "sent", "SERVER_UNAVAILABLE": "not sent (the server's mail is down)",
@@ -47,11 +47,11 @@ def cmd_invite(args: argparse.Namespace) -> int:
 
 
 def cmd_invitations(args: argparse.Namespace) -> int:
-    from ..core import invitations
+    from ..core import invite_list
 
     _info, session = open_session(args)
     try:
-        items = [i for i in invitations.invite_list(session) if args.all or i.is_pending]
+        items = [i for i in invite_list(session) if args.all or i.is_pending]
         rows = [_invitation_json(i, session) for i in items]
     finally:
         session.close()
@@ -67,16 +67,14 @@ def cmd_invitations(args: argparse.Namespace) -> int:
 
 
 def cmd_cancel_invitation(args: argparse.Namespace) -> int:
-    from ..core import invitations
-    from ..core.addr import ParsecInvitationAddr
-    from ..core.values import AccessToken
+    from ..core import AccessToken, ParsecInvitationAddr, invite_cancel
 
     token = (
         ParsecInvitationAddr.parse(args.token).token if "://" in args.token else AccessToken(args.token.strip())
     )
     _info, session = open_session(args)
     try:
-        invitations.invite_cancel(session, token)
+        invite_cancel(session, token)
     finally:
         session.close()
     emit(args, {"token": token.hex(), "status": "CANCELLED"}, "The invitation is cancelled.")

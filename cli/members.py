@@ -32,15 +32,15 @@ def user_locales(env: dict[str, str] | None = None) -> list[str]:
 
 
 def cmd_terms(args: argparse.Namespace) -> int:
-    from ..core import tos as tos_mod
+    from ..core import tos_accept, tos_get
 
     _info, session = open_session(args, allow_pending_tos=True)
     try:
         org = str(session.device.organization_id)
-        terms = tos_mod.tos_get(session)
+        terms = tos_get(session)
         pending = session.tos_error is not None
         if terms is not None and args.accept:
-            tos_mod.tos_accept(session, terms)
+            tos_accept(session, terms)
             pending = False
     finally:
         session.close()
@@ -74,11 +74,11 @@ def cmd_terms(args: argparse.Namespace) -> int:
 
 
 def cmd_users(args: argparse.Namespace) -> int:
-    from ..core import members
+    from ..core import list_members
 
     _info, session = open_session(args)
     try:
-        people = [m for m in members.list_members(session) if args.all or not m.is_revoked]
+        people = [m for m in list_members(session) if args.all or not m.is_revoked]
         me = session.device.user_id
     finally:
         session.close()
@@ -97,12 +97,12 @@ def cmd_users(args: argparse.Namespace) -> int:
 
 
 def cmd_revoke(args: argparse.Namespace) -> int:
-    from ..core import members
+    from ..core import find_member, list_members, revoke_user
 
     _info, session = open_session(args)
     try:
-        member = members.find_member(members.list_members(session), args.email)
-        members.revoke_user(session, member.user_id, name=member.describe())
+        member = find_member(list_members(session), args.email)
+        revoke_user(session, member.user_id, name=member.describe())
     finally:
         session.close()
     emit(

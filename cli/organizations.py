@@ -31,18 +31,16 @@ __all__ = ["register"]
 
 
 def cmd_create_org(args: argparse.Namespace) -> int:
-    from ..core import api
-    from ..core.addr import parse_server
-    from ..core.values import OrganizationID
+    from ..core import OrganizationID, create_organization, parse_server, validate_person
 
     # Refuse bad input before asking for a password.
     parse_server(args.server)
     OrganizationID(args.org)
-    api.validate_person(args.email, args.user_name, args.device_label)
+    validate_person(args.email, args.user_name, args.device_label)
     token = admin_token(args)
     password = new_device_password(args)
     try:
-        created = api.create_organization(
+        created = create_organization(
             args.server,
             args.org,
             args.email,
@@ -55,26 +53,25 @@ def cmd_create_org(args: argparse.Namespace) -> int:
         )
     except OrganizationNotFoundError as exc:
         if not token:  # spontaneous bootstrap refused: say it in CLI terms
-            exc.hint = (
-                "Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
+            raise exc.reworded(
+                hint="Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
                 "or for an administration token (--admin-token-file FILE or $PARSEC_TRAY_ADMIN_TOKEN)."
-            )
+            ) from exc
         raise
     emit_created(args, created)
     return EXIT_OK
 
 
 def cmd_bootstrap(args: argparse.Namespace) -> int:
-    from ..core import api
-    from ..core.addr import ParsecOrganizationBootstrapAddr
+    from ..core import ParsecOrganizationBootstrapAddr, bootstrap_organization, validate_person
 
     if (args.link is None) == (args.link_file is None):
         raise CliError("Give the bootstrap link, or --link-file FILE (which keeps its token off the command line).")
     link = args.link if args.link is not None else read_secret_file(args.link_file, "bootstrap link")
     ParsecOrganizationBootstrapAddr.parse(link)
-    api.validate_person(args.email, args.user_name, args.device_label)
+    validate_person(args.email, args.user_name, args.device_label)
     password = new_device_password(args)
-    created = api.bootstrap_organization(
+    created = bootstrap_organization(
         link,
         args.email,
         args.user_name,
@@ -88,10 +85,10 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from ..core import api
+    from ..core import list_devices, settle_pending_devices
 
-    api.settle_pending_devices()  # those that open without a prompt; the others at their login
-    devices = api.list_devices()
+    settle_pending_devices()  # those that open without a prompt; the others at their login
+    devices = list_devices()
     if args.json:
         emit(args, [d.to_json() for d in devices], "")
         return EXIT_OK
@@ -106,14 +103,14 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from ..core import api
+    from ..core import protect_with_keyring, session_security_warnings
 
     info, session = open_session(args)
     try:
         summary = session.summary()
-        summary["at_risk"] = at_risk = api.session_security_warnings(session).at_risk
+        summary["at_risk"] = at_risk = session_security_warnings(session).at_risk
         if args.keyring and info.protection != "keyring":
-            api.protect_with_keyring(session)
+            protect_with_keyring(session)
             if not args.json:
                 print(
                     "The device is now protected by the OS keyring: it opens without a password"

@@ -35,7 +35,7 @@ _KEEP_APART = (
 
 
 def _check_keyring() -> None:
-    from ..core.keyring_store import keyring_available
+    from ..core import keyring_available
 
     if not keyring_available():
         raise KeyringError(
@@ -45,15 +45,14 @@ def _check_keyring() -> None:
 
 
 def cmd_export_recovery(args: argparse.Namespace) -> int:
-    from ..core import api
-    from ..core.recovery import check_recovery_target, default_recovery_path
+    from ..core import check_recovery_target, default_recovery_path, export_recovery_device, find_device
 
     output = Path(args.output).expanduser().absolute() if args.output else None
     # Before the password is asked: the device and where its file goes.
-    target = check_recovery_target(output or default_recovery_path(api.find_device(args.device).organization_id))
+    target = check_recovery_target(output or default_recovery_path(find_device(args.device).organization_id))
     _info, session = open_session(args)
     try:
-        exported = api.export_recovery_device(session, target, progress=progress(args))
+        exported = export_recovery_device(session, target, progress=progress(args))
     finally:
         session.close()
     emit(
@@ -73,11 +72,10 @@ def cmd_export_recovery(args: argparse.Namespace) -> int:
 
 
 def cmd_import_recovery(args: argparse.Namespace) -> int:
-    from ..core import api
-    from ..core.values import DeviceLabel
+    from ..core import DeviceLabel, import_recovery_device, read_recovery_file
 
     path = Path(args.file).expanduser()
-    api.read_recovery_file(path)  # a recovery file, before any secret is asked
+    read_recovery_file(path)  # a recovery file, before any secret is asked
     DeviceLabel(args.device_label)
     if args.keyring:
         _check_keyring()
@@ -87,7 +85,7 @@ def cmd_import_recovery(args: argparse.Namespace) -> int:
         if args.keyring
         else read_password(args, confirm=True, prompt="Password for the new device: ", what="password")
     )
-    created = api.import_recovery_device(
+    created = import_recovery_device(
         path,
         passphrase,
         args.device_label,
@@ -100,10 +98,10 @@ def cmd_import_recovery(args: argparse.Namespace) -> int:
 
 
 def cmd_change_auth(args: argparse.Namespace) -> int:
-    from ..core import api
+    from ..core import DeviceInfo, change_authentication, check_authentication_change, find_device
 
-    info = api.find_device(args.device)
-    api.check_authentication_change(info.device_file)  # before any password is asked
+    info = find_device(args.device)
+    check_authentication_change(info.device_file)  # before any password is asked
     if args.keyring:
         _check_keyring()
     current = None
@@ -112,10 +110,10 @@ def cmd_change_auth(args: argparse.Namespace) -> int:
     new_password = (
         read_password(args, confirm=True, prompt="New password: ", what="new password") if args.new_password else None
     )
-    file = api.change_authentication(
+    file = change_authentication(
         info.device_file, current_password=current, new_password=new_password, use_keyring=args.keyring
     )
-    changed = api.DeviceInfo.from_file(info.device_file, file)
+    changed = DeviceInfo.from_file(info.device_file, file)
     emit(
         args,
         changed.to_json(),

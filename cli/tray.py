@@ -17,7 +17,11 @@ def cmd_tray(args: argparse.Namespace) -> int:
     from ..tray.app import run
 
     return int(
-        run(getattr(args, "link", None), backend=args.backend, autostart=bool(getattr(args, "autostart", False)))
+        run(
+            getattr(args, "link", None),
+            backend=args.backend,
+            autostart=bool(getattr(args, "autostart", False)),
+        )
     )
 
 
@@ -38,6 +42,9 @@ def _status_text(st: dict[str, Any]) -> str:
     line += f" ({st.get('server_url')})."
     if st.get("reason"):
         line += f"\n{st['reason']}"
+    for other in st.get("sessions") or ():
+        if other.get("device_id") != st.get("device_id"):
+            line += f"\nAlso logged in to {other.get('organization_id')}: {str(other.get('state')).replace('_', ' ')}."
     return line
 
 

@@ -1,1 +1,158 @@
-"""Parsec v3 protocol, keys and device files, free of any GUI import."""
+"""Parsec v3 protocol, keys and device files, free of any GUI import.
+
+This module is core's facade: the shells (``parsec_tray.cli``,
+``parsec_tray.tray``) use the names of :data:`__all__` and nothing else
+from core, apart from the error tree (``parsec_tray.core.errors``); a test
+(tests/test_core_facade.py) holds that line.  Inside core, and in the
+tests, the modules are imported directly.
+
+Names load lazily (PEP 562): importing ``parsec_tray.core`` imports no
+submodule, and the first use of a name imports the module that defines it.
+An idle tray that has not logged in yet so never pays for requests, PyNaCl
+or zstandard (about 14 MB).
+
+Every function either returns or raises a
+:class:`~parsec_tray.core.errors.ParsecTrayError` whose ``str()`` is a
+sentence for a person.  They block (Argon2id ~0.5 s, the network): call
+them off any UI thread.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__all__ = [
+    "AccessToken",
+    "Approval",
+    "CreatedDevice",
+    "DeviceInfo",
+    "DeviceLabel",
+    "EmailAddress",
+    "EventStream",
+    "GreetingAttemptCancelled",
+    "GreetingAttemptReady",
+    "HumanHandle",
+    "Invitation",
+    "OrganizationID",
+    "ParsecInvitationAddr",
+    "ParsecOrganizationBootstrapAddr",
+    "Progress",
+    "Session",
+    "UserClaim",
+    "UserInviteInfo",
+    "UserProfile",
+    "app_config_dir",
+    "bootstrap_organization",
+    "change_authentication",
+    "check_authentication_change",
+    "check_recovery_target",
+    "claim",
+    "create_organization",
+    "default_recovery_path",
+    "devices_dir",
+    "export_recovery_device",
+    "find_device",
+    "find_invitation",
+    "find_member",
+    "greet",
+    "import_recovery_device",
+    "invite_cancel",
+    "invite_info",
+    "invite_list",
+    "invite_new_device",
+    "invite_new_user",
+    "keyring_available",
+    "list_devices",
+    "list_members",
+    "login",
+    "parse_link",
+    "parse_server",
+    "pick_choice",
+    "protect_with_keyring",
+    "read_recovery_file",
+    "revoke_user",
+    "session_security_warnings",
+    "settle_pending_devices",
+    "tos_accept",
+    "tos_get",
+    "validate_person",
+]
+
+# Which module of core defines each name of the facade.
+_HOMES = {
+    "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
+    "event_stream": "EventStream",
+    "events": "GreetingAttemptCancelled GreetingAttemptReady Invitation",
+    "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
+    "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
+    "invite": "Approval UserClaim claim find_invitation greet",
+    "invite.sas": "pick_choice",
+    "keyring_store": "keyring_available",
+    "members": "find_member list_members revoke_user",
+    "own_devices": "session_security_warnings",
+    "paths": "app_config_dir devices_dir",
+    "protection": "change_authentication check_authentication_change",
+    "recovery": "check_recovery_target default_recovery_path export_recovery_device import_recovery_device read_recovery_file",
+    "session": "Session",
+    "tos": "tos_accept tos_get",
+    "values": "AccessToken DeviceLabel EmailAddress HumanHandle OrganizationID UserProfile",
+}
+_HOME = {name: module for module, names in _HOMES.items() for name in names.split()}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOME.get(name)
+    if home is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{home}"), name)
+    globals()[name] = value  # the next use is a plain lookup
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:
+    from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
+    from .event_stream import EventStream
+    from .events import GreetingAttemptCancelled, GreetingAttemptReady, Invitation
+    from .flows import (
+        CreatedDevice,
+        DeviceInfo,
+        Progress,
+        bootstrap_organization,
+        create_organization,
+        find_device,
+        list_devices,
+        login,
+        protect_with_keyring,
+        settle_pending_devices,
+        validate_person,
+    )
+    from .invitations import (
+        UserInviteInfo,
+        invite_cancel,
+        invite_info,
+        invite_list,
+        invite_new_device,
+        invite_new_user,
+    )
+    from .invite import Approval, UserClaim, claim, find_invitation, greet
+    from .invite.sas import pick_choice
+    from .keyring_store import keyring_available
+    from .members import find_member, list_members, revoke_user
+    from .own_devices import session_security_warnings
+    from .paths import app_config_dir, devices_dir
+    from .protection import change_authentication, check_authentication_change
+    from .recovery import (
+        check_recovery_target,
+        default_recovery_path,
+        export_recovery_device,
+        import_recovery_device,
+        read_recovery_file,
+    )
+    from .session import Session
+    from .tos import tos_accept, tos_get
+    from .values import AccessToken, DeviceLabel, EmailAddress, HumanHandle, OrganizationID, UserProfile

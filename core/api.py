@@ -1,5 +1,7 @@
-"""What the CLI and the tray do, as plain functions: the only module of
-``core`` that the shells (``cli/``, ``tray/``) need.
+"""What the CLI and the tray do, as plain functions (the flows of
+:mod:`.flows`).  The shells reach them through core's facade,
+``parsec_tray.core``; this module keeps the name for the tests and scripts
+that import it.
 
 Every function either returns or raises a
 :class:`~parsec_tray.core.errors.ParsecTrayError` whose ``str()`` is a
@@ -12,45 +14,24 @@ UI thread.
 
 from __future__ import annotations
 
-__all__ = [
-    "Progress",
-    "CreatedDevice",
-    "DeviceInfo",
-    "OwnDevice",
-    "RecoveryExport",
-    "SecurityWarnings",
-    "Session",
-    "bootstrap_organization",
-    "change_authentication",
-    "check_authentication_change",
-    "create_organization",
-    "export_recovery_device",
-    "fetch_own_devices",
-    "find_device",
-    "import_recovery_device",
-    "list_devices",
-    "login",
-    "protect_with_keyring",
-    "read_recovery_file",
-    "session_security_warnings",
-    "settle_pending_devices",
-    "validate_person",
-]
-
-from .flows import (
-    CreatedDevice,
-    DeviceInfo,
-    Progress,
-    bootstrap_organization,
-    create_organization,
-    find_device,
-    list_devices,
-    login,
-    protect_with_keyring,
-    settle_pending_devices,
-    validate_person,
-)
+from . import flows
+from .flows import *  # noqa: F403
 from .own_devices import OwnDevice, SecurityWarnings, fetch_own_devices, session_security_warnings
 from .protection import change_authentication, check_authentication_change
 from .recovery import RecoveryExport, export_recovery_device, import_recovery_device, read_recovery_file
 from .session import Session
+
+__all__ = [
+    *flows.__all__,
+    "OwnDevice",
+    "RecoveryExport",
+    "SecurityWarnings",
+    "Session",
+    "change_authentication",
+    "check_authentication_change",
+    "export_recovery_device",
+    "fetch_own_devices",
+    "import_recovery_device",
+    "read_recovery_file",
+    "session_security_warnings",
+]

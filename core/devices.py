@@ -284,7 +284,7 @@ def build_password_file(
     created_on: DateTime | None = None,
 ) -> DeviceFile:
     if not password:
-        raise InvalidValueError("The password cannot be empty.")
+        raise InvalidValueError("The password cannot be empty.", field="password")
     params = params or Argon2idParams.new_default()
     key = derive_password_key(password, params)
     return build_key_file(device, "password", key, created_on=created_on, algorithm=params)

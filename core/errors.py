@@ -47,6 +47,7 @@ where they happen; nothing above ``core`` should ever see them.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Self
 
 __all__ = [
     "AutostartError",
@@ -106,6 +107,17 @@ class ParsecTrayError(Exception):
             return f"{self.message} {self.hint}"
         return self.message
 
+    def reworded(self, *, message: str | None = None, hint: str | None = None) -> Self:
+        """A new error of the same class and facts, with another message or
+        hint (what a caller that knows more says).  Raise it ``from`` this
+        one: a raised error is never changed."""
+        new = type(self).__new__(type(self))
+        new.__dict__.update(self.__dict__)
+        new.message = self.message if message is None else message
+        new.hint = self.hint if hint is None else hint
+        new.args = (new.message,)
+        return new
+
 
 class LocalError(ParsecTrayError):
     """The problem is on this computer (input, files, keyring)."""
@@ -116,7 +128,17 @@ class CliError(LocalError):
 
 
 class InvalidValueError(LocalError, ValueError):
-    """A value typed or read does not follow Parsec's rules."""
+    """A value typed or read does not follow Parsec's rules.
+
+    ``field`` names the value it is about, as the forms name their fields
+    (``organization``, ``email``, ``user_name``, ``device_label``,
+    ``password``...), or is None: a shell highlights that field without
+    ever reading the message.
+    """
+
+    def __init__(self, message: str, *, field: str | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.field = field
 
 
 class InvalidLinkError(LocalError, ValueError):

@@ -259,7 +259,7 @@ def validate_person(email: str, user_name: str, device_label: str) -> tuple[Huma
 
 def _check_password(password: str | None) -> str:
     if not password:
-        raise InvalidValueError("A password is needed to protect the device's keys.")
+        raise InvalidValueError("A password is needed to protect the device's keys.", field="password")
     return password
 
 
@@ -497,10 +497,10 @@ def _run_bootstrap(
         except OrganizationAlreadyExistsError as exc:
             earlier = _earlier_attempts(server, org, config_dir)
             if earlier:
-                exc.hint = (
-                    f"An earlier attempt from this computer may have set it up: its keys are in "
+                raise exc.reworded(
+                    hint=f"An earlier attempt from this computer may have set it up: its keys are in "
                     f"{earlier[0].device_file}; log in with that device to finish."
-                )
+                ) from exc
             raise
         _drop_other_attempts(server, org, save.path, config_dir)
         if settled is not None:
@@ -513,11 +513,10 @@ def _run_bootstrap(
             session.ping()
         except ParsecTrayError as exc:
             # Nothing is lost: say so, or the person would think it all failed.
-            exc.message = (
-                f"The organization {org} is created and your device is saved in {path}, "
+            raise exc.reworded(
+                message=f"The organization {org} is created and your device is saved in {path}, "
                 f"but logging in failed: {exc.message}"
-            )
-            raise
+            ) from exc
         on_failure.pop_all()
         return _created(server, org, plan.device, session)
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from .crypto import SigningKey
@@ -35,6 +36,8 @@ from .values import DateTime, DeviceID
 
 __all__ = [
     "API_VERSION",
+    "HTTP_ERRORS",
+    "HttpReply",
     "USER_AGENT",
     "auth_header",
     "clock_error",
@@ -81,90 +84,116 @@ def _detail(body: bytes) -> str:
     return detail if isinstance(detail, str) else ""
 
 
+@dataclass(frozen=True)
+class HttpReply:
+    """What a non-200 reply says, for :data:`HTTP_ERRORS`."""
+
+    status: int
+    headers: Mapping[str, str]
+    body: bytes
+    family: str  # anonymous | invited | authenticated
+    org: str
+    now: float  # this computer's clock (Unix seconds) when the reply came
+
+
+_ADMIN = "Contact an administrator of the organization."
+_FORBIDDEN = {
+    "invited": ("The server does not know this invitation.", "Check the link, or ask for a new invitation."),
+    "authenticated": (
+        "The server does not recognise this device.",
+        "It may belong to another server, or its organization was reset.",
+    ),
+}
+
+
+def _auth(message: str, hint: str | None = None) -> Callable[[HttpReply], RemoteError]:
+    return lambda r: AuthenticationError(message, status=r.status, hint=hint)
+
+
+def _forbidden(r: HttpReply) -> RemoteError:
+    message, hint = _FORBIDDEN.get(r.family, ("The server refused access.", None))
+    return AuthenticationError(message, status=r.status, hint=hint)
+
+
+def _api_version(r: HttpReply) -> RemoteError:
+    supported = r.headers.get("Supported-Api-Versions", "") or "another version"
+    return IncompatibleServerError(
+        f"This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, "
+        f"the server speaks {supported}.",
+        client_versions=API_VERSION,
+        server_versions=supported,
+        hint="Check for a newer version of Parsec Tray; if it is up to date, contact the server's administrator.",
+    )
+
+
+def _not_understood(r: HttpReply) -> RemoteError:
+    detail = _detail(r.body)
+    return ProtocolError(
+        f"The server could not understand the request (HTTP {r.status}{': ' + detail if detail else ''})."
+    )
+
+
+def _unavailable(r: HttpReply) -> RemoteError:
+    return ServerUnavailableError(
+        f"The server is unavailable (HTTP {r.status}).", status=r.status, hint="Try again in a moment."
+    )
+
+
+# The one table from a non-200 reply's HTTP status to its error; a status
+# not in it is an unexpected answer (ProtocolError).  The refusals of the
+# organization or of this user (460-463) are each their own class, so that
+# a shell tells them apart without reading any text.
+HTTP_ERRORS: dict[int, Callable[[HttpReply], RemoteError]] = {
+    401: _auth("The server rejected the request's credentials."),
+    403: _forbidden,
+    404: lambda r: OrganizationNotFoundError(
+        f"The organization {r.org!r} does not exist on this server.",
+        status="organization_not_found",
+        hint="Check the organization name and the server address.",
+    ),
+    410: lambda r: InvitationGoneError(
+        "This invitation has already been used or was cancelled.",
+        status="invitation_gone",
+        hint="Ask for a new invitation.",
+    ),
+    422: _api_version,
+    460: lambda r: OrganizationExpiredError(f"The organization {r.org} has expired.", status=r.status, hint=_ADMIN),
+    461: lambda r: UserRevokedError(
+        f"You have been revoked from the organization {r.org}; this device can no longer open it.",
+        status=r.status,
+        hint="If you think this is a mistake, contact an administrator of the organization.",
+    ),
+    462: lambda r: UserFrozenError(
+        f"Your user is frozen in the organization {r.org}.",
+        status=r.status,
+        hint="Contact an administrator of the organization to be unfrozen.",
+    ),
+    463: lambda r: TosNotAcceptedError(
+        f"The organization {r.org} has new terms of service, to accept before you go on.",
+        status=r.status,
+        hint="Read and accept them from the tray menu, or with 'parsec-tray terms --accept'.",
+    ),
+    464: _auth(
+        "The organization does not accept this kind of client.",
+        "Use the official Parsec client for this organization.",
+    ),
+    498: lambda r: _handshake_clock_error(r.headers, r.now),
+    **dict.fromkeys((406, 413, 415), _not_understood),
+    **dict.fromkeys(range(500, 600), _unavailable),
+}
+
+
 def http_error(
     status: int, headers: Mapping[str, str], body: bytes, family: str, org: str, *, now: float | None = None
 ) -> RemoteError:
     """The error for a non-200 reply to a ``family`` request
-    (``anonymous``, ``invited``, ``authenticated``).  ``now`` (this
-    computer's clock, Unix seconds) is compared with the reply's ``Date``
-    to say how far off the clock is on a 498."""
-    if status == 401:
-        return AuthenticationError("The server rejected the request's credentials.", status=status)
-    if status == 403:
-        if family == "invited":
-            return AuthenticationError(
-                "The server does not know this invitation.",
-                status=status,
-                hint="Check the link, or ask for a new invitation.",
-            )
-        if family == "authenticated":
-            return AuthenticationError(
-                "The server does not recognise this device.",
-                status=status,
-                hint="It may belong to another server, or its organization was reset.",
-            )
-        return AuthenticationError("The server refused access.", status=status)
-    if status == 404:
-        return OrganizationNotFoundError(
-            f"The organization {org!r} does not exist on this server.",
-            status="organization_not_found",
-            hint="Check the organization name and the server address.",
-        )
-    if status == 410:
-        return InvitationGoneError(
-            "This invitation has already been used or was cancelled.",
-            status="invitation_gone",
-            hint="Ask for a new invitation.",
-        )
-    if status == 422:
-        supported = headers.get("Supported-Api-Versions", "") or "another version"
-        return IncompatibleServerError(
-            f"This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, "
-            f"the server speaks {supported}.",
-            client_versions=API_VERSION,
-            server_versions=supported,
-            hint="Check for a newer version of Parsec Tray; if it is up to date, contact the server's administrator.",
-        )
-    if status == 460:
-        return OrganizationExpiredError(
-            f"The organization {org} has expired.", status=status, hint="Contact an administrator of the organization."
-        )
-    if status == 461:
-        return UserRevokedError(
-            f"You have been revoked from the organization {org}; this device can no longer open it.",
-            status=status,
-            hint="If you think this is a mistake, contact an administrator of the organization.",
-        )
-    if status == 462:
-        return UserFrozenError(
-            f"Your user is frozen in the organization {org}.",
-            status=status,
-            hint="Contact an administrator of the organization to be unfrozen.",
-        )
-    if status == 463:
-        return TosNotAcceptedError(
-            f"The organization {org} has new terms of service, to accept before you go on.",
-            status=status,
-            hint="Read and accept them from the tray menu, or with 'parsec-tray terms --accept'.",
-        )
-    if status == 464:
-        return AuthenticationError(
-            "The organization does not accept this kind of client.",
-            status=status,
-            hint="Use the official Parsec client for this organization.",
-        )
-    if status == 498:
-        return _handshake_clock_error(headers, time.time() if now is None else now)
-    if status in (406, 413, 415):
-        detail = _detail(body)
-        return ProtocolError(
-            f"The server could not understand the request (HTTP {status}{': ' + detail if detail else ''})."
-        )
-    if 500 <= status <= 599:
-        return ServerUnavailableError(
-            f"The server is unavailable (HTTP {status}).", status=status, hint="Try again in a moment."
-        )
-    return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
+    (``anonymous``, ``invited``, ``authenticated``): see :data:`HTTP_ERRORS`.
+    ``now`` (this computer's clock, Unix seconds) is compared with the
+    reply's ``Date`` to say how far off the clock is on a 498."""
+    make = HTTP_ERRORS.get(status)
+    if make is None:
+        return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
+    return make(HttpReply(status, headers, body, family, org, time.time() if now is None else now))
 
 
 CLOCK_HINT = "Set this computer's clock right (automatic date and time), then try again."

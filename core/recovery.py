@@ -318,8 +318,9 @@ def import_recovery_device(
             session.ping()
         except ParsecTrayError as exc:
             # Nothing is lost: say so, or the person would think it all failed.
-            exc.message = f"The new device is saved in {path}, but logging in failed: {exc.message}"
-            raise
+            raise exc.reworded(
+                message=f"The new device is saved in {path}, but logging in failed: {exc.message}"
+            ) from exc
     except BaseException:
         recovery_session.close()
         raise

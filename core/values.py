@@ -181,12 +181,13 @@ class OrganizationID(str):
 
     def __new__(cls, value: str) -> OrganizationID:
         if not isinstance(value, str):
-            raise InvalidValueError("An organization name must be text.")
+            raise InvalidValueError("An organization name must be text.", field="organization")
         v = unicodedata.normalize("NFC", value)
         if not all(_word_or_dash(c) for c in v) or not 1 <= (_utf8_size(v) or 0) <= 32:
             raise InvalidValueError(
                 f"{value!r} is not a valid organization name: use 1 to 32 letters, "
-                "digits, '-' or '_' (no spaces or dots)."
+                "digits, '-' or '_' (no spaces or dots).",
+                field="organization",
             )
         return super().__new__(cls, v)
 
@@ -198,10 +199,10 @@ class DeviceLabel(str):
 
     def __new__(cls, value: str) -> DeviceLabel:
         if not isinstance(value, str):
-            raise InvalidValueError("A device name must be text.")
+            raise InvalidValueError("A device name must be text.", field="device_label")
         v = unicodedata.normalize("NFC", value)
         if not 1 <= (_utf8_size(v) or 0) <= 255:
-            raise InvalidValueError("A device name must be 1 to 255 bytes long.")
+            raise InvalidValueError("A device name must be 1 to 255 bytes long.", field="device_label")
         return super().__new__(cls, v)
 
 
@@ -357,20 +358,21 @@ class EmailAddress(str):
 
     def __new__(cls, value: str, *, _allow_redacted: bool = False) -> EmailAddress:
         if not isinstance(value, str):
-            raise InvalidValueError("An email address must be text.")
+            raise InvalidValueError("An email address must be text.", field="email")
         if not value.isascii():
             raise InvalidValueError(
                 f"{value!r} is not a valid email address: only ASCII is allowed "
-                "(write an international domain in punycode)."
+                "(write an international domain in punycode).",
+                field="email",
             )
         try:
             parts = _AddrSpec(value).split()
         except RecursionError:  # comments nested hundreds deep
             parts = None
         if parts is None:
-            raise InvalidValueError(f"{value!r} is not a valid email address (expected name@example.com).")
+            raise InvalidValueError(f"{value!r} is not a valid email address (expected name@example.com).", field="email")
         if parts[1] == REDACTED_DOMAIN and not _allow_redacted:
-            raise InvalidValueError(f"The domain {REDACTED_DOMAIN} is reserved by Parsec.")
+            raise InvalidValueError(f"The domain {REDACTED_DOMAIN} is reserved by Parsec.", field="email")
         return super().__new__(cls, value)
 
 
@@ -387,12 +389,13 @@ class HumanHandle:
     def __init__(self, email: str, label: str) -> None:
         e = email if isinstance(email, EmailAddress) else EmailAddress(email)
         if not isinstance(label, str):
-            raise InvalidValueError("A user name must be text.")
+            raise InvalidValueError("A user name must be text.", field="user_name")
         lab = unicodedata.normalize("NFC", label)
         if not 1 <= (_utf8_size(lab) or 0) <= 254 or _LABEL_FORBIDDEN & set(lab):
             raise InvalidValueError(
                 f"{label!r} is not a valid user name: use 1 to 254 bytes without "
-                'any of < > @ , : ; \\ " [ ].'
+                'any of < > @ , : ; \\ " [ ].',
+                field="user_name",
             )
         object.__setattr__(self, "email", e)
         object.__setattr__(self, "label", lab)

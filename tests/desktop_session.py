@@ -16,6 +16,7 @@ checks the XEMBED selection with python-xlib, not with the app's own code.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -25,7 +26,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -576,6 +577,28 @@ class TrayApp:
             self.command(*args), env=self.env, input=input, capture_output=True, text=True, timeout=timeout
         )
 
+    def create_org(
+        self,
+        server_url: str,
+        admin_token: str,
+        org: str,
+        *,
+        email: str,
+        user: str,
+        device: str,
+        password: str | None,
+    ) -> dict[str, Any]:
+        """``parsec-tray create-org``: the device protected by ``password``,
+        or by the OS keyring (None).  Its ``--json`` output."""
+        protection = ["--keyring"] if password is None else ["--password-stdin"]
+        made = self.cli(
+            "create-org", "--server", server_url, "--org", org, "--email", email, "--user-name", user,
+            "--device-label", device, "--admin-token", admin_token, *protection, "--json",
+            input="" if password is None else password + "\n",
+        )  # fmt: skip
+        assert made.returncode == 0, made.stderr
+        return dict(json.loads(made.stdout))
+
     def status(self) -> dict[str, Any]:
         out = self.cli("status", "--json")
         data = json.loads(out.stdout)
@@ -599,18 +622,19 @@ class TrayApp:
     def menu(self) -> list[dict[str, Any]]:
         return list(self.request({"cmd": "menu"})["entries"])
 
-    def menu_index(self, prefix: str) -> int:
-        """1-based position of the entry among those Down stops on."""
+    def menu_index(self, prefix: str, arg: str | None = None) -> int:
+        """1-based position of the entry among those Down stops on (with
+        ``arg``: the one whose action is about that device file)."""
         selectable = [e for e in self.menu() if not e.get("separator") and e.get("enabled")]
         for i, e in enumerate(selectable, start=1):
-            if e["text"].startswith(prefix):
+            if e["text"].startswith(prefix) and (arg is None or e.get("arg") == arg):
                 return i
         raise LookupError(
-            f"no enabled menu entry starts with {prefix!r}: {[e.get('text') for e in selectable]}"
+            f"no enabled menu entry starts with {prefix!r} (arg {arg!r}): {[e.get('text') for e in selectable]}"
         )
 
-    def pick(self, prefix: str, screenshot: str | None = None) -> None:
-        index = self.menu_index(prefix)
+    def pick(self, prefix: str, screenshot: str | None = None, *, arg: str | None = None) -> None:
+        index = self.menu_index(prefix, arg)
         self.session.open_tray_menu(self.CLASSNAME)
         if screenshot:
             self.session.screenshot(screenshot)
@@ -651,6 +675,21 @@ class TrayApp:
             self._log.close()
             self._log = None
         return self.proc.returncode
+
+    @contextlib.contextmanager
+    def running(self, artifacts: Path, *args: str) -> Iterator[TrayApp]:
+        """Started with ``args``; stopped at the end, where it must exit 0
+        with no traceback in its log (kept in ``artifacts``)."""
+        self.start(*args)
+        try:
+            yield self
+        finally:
+            rc = self.stop()
+            log = self.log_text()
+            artifacts.mkdir(parents=True, exist_ok=True)
+            (artifacts / "parsec-tray.log").write_text(log)
+        assert rc == 0, log[-3000:]
+        assert "Traceback" not in log, log[-4000:]
 
     def log_text(self) -> str:
         try:

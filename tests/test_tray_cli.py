@@ -211,3 +211,23 @@ def test_no_tray_host_on_a_display_that_does_not_exist() -> None:
     assert hosts.xembed_tray_present(":4242") is False
     assert hosts.has_display({"WAYLAND_DISPLAY": "wayland-0"}) is True
     assert hosts.has_display({}) is False
+
+
+def test_status_text_names_the_other_sessions() -> None:
+    from parsec_tray.cli.tray import _status_text
+    from parsec_tray.tray.state import Identity, SessionView, Snapshot, State
+
+    work = Identity("Work", "a" * 32, "1" * 32, "parsec3://h", "Alice", "alice@example.com", "desk")
+    club = Identity("Club", "b" * 32, "2" * 32, "parsec3://h", "Alice", "alice@example.com", "desk")
+    snap = Snapshot(
+        state=State.OFFLINE,
+        identity=work,
+        sessions=(
+            SessionView("/d/w.keys", work, State.ONLINE),
+            SessionView("/d/c.keys", club, State.OFFLINE),
+        ),
+    )
+    assert _status_text(snap.status_json()).splitlines() == [
+        "Parsec Tray is running: offline, Work as Alice on desk (parsec3://h).",
+        "Also logged in to Club: offline.",
+    ]

@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 from parsec_tray.core import errors as E
-from parsec_tray.tray.controller import Controller, _error_target
+from parsec_tray.tray.controller import Controller
+from parsec_tray.tray.dialog_flows import error_target
 from parsec_tray.tray.instance import AFTER_REPLY
 from parsec_tray.tray.state import State
 
@@ -31,8 +32,9 @@ class FakeShell:
 
 
 class FakeSession:
-    def __init__(self, org: str = "MyOrg") -> None:
+    def __init__(self, org: str = "MyOrg", device_id: str = "d" * 32) -> None:
         self.org = org
+        self.device_id = device_id
         self.closed = threading.Event()
         self.gate = threading.Event()
         self.gate.set()
@@ -43,7 +45,7 @@ class FakeSession:
         return {
             "organization_id": self.org,
             "user_id": "u" * 32,
-            "device_id": "d" * 32,
+            "device_id": self.device_id,
             "server_url": "parsec3://h",
         }
 
@@ -62,11 +64,13 @@ class Info:
     user_name: str = "Alice"
     email: str = "alice@example.com"
     device_label: str = "laptop"
+    key: str = ""
 
 
 @pytest.fixture
 def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, FakeShell]:
     monkeypatch.setenv("PARSEC_BASE_CONFIG_DIR", str(tmp_path / "config"))
+    monkeypatch.setenv("PARSEC_TRAY_CONFIG_DIR", str(tmp_path / "tray"))  # settings.json
     c = Controller()
     shell = FakeShell()
     c.attach(shell)  # type: ignore[arg-type]
@@ -75,7 +79,7 @@ def ctl(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Controller, Fa
 
 def wait_state(c: Controller, state: State) -> None:
     for _ in range(200):
-        if c.state is state and not c._checking:
+        if c.state is state and not c.checking:
             return
         threading.Event().wait(0.01)
     raise AssertionError(f"state is {c.state}, not {state}")
@@ -84,7 +88,7 @@ def wait_state(c: Controller, state: State) -> None:
 def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> None:
     c, shell = ctl
     s1 = FakeSession()
-    c._adopt(s1, Info())
+    c.adopt(s1, Info())
     assert c.state is State.ONLINE and shell.refreshes[-2:] == [State.CONNECTING, State.ONLINE]
     st = c.handle_request({"cmd": "status"})
     assert (st["state"], st["organization_id"], st["user_name"]) == ("online", "MyOrg", "Alice")
@@ -103,7 +107,7 @@ def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> No
 def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
     c, _ = ctl
     s = FakeSession()
-    c._adopt(s, Info())
+    c.adopt(s, Info())
     c.check_connection(force=False)  # checked at login: too soon
     assert s.pings == 0
     s.error = E.ServerUnreachableError("The server cannot be reached.")
@@ -125,13 +129,63 @@ def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
     assert [e.text for e in c.menu()][:2] == ["MyOrg: Alice", "Needs attention: This device was revoked."]
 
 
-def test_switching_device_closes_the_old_session(ctl: tuple[Controller, FakeShell]) -> None:
+def test_a_second_device_keeps_the_first_online(ctl: tuple[Controller, FakeShell]) -> None:
     c, _ = ctl
-    s1, s2 = FakeSession("One"), FakeSession("Two")
-    c._adopt(s1, Info())
-    c._adopt(s2, Info(user_name="Bob"))
+    s1, s2 = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32)
+    c.adopt(s1, Info(key="/d/one.keys"))
+    c.adopt(s2, Info(user_name="Bob", key="/d/two.keys"))
+    assert not s1.closed.is_set() and not s2.closed.is_set()
+    st = c.handle_request({"cmd": "status"})
+    # The top-level fields are the most recently used session's.
+    assert (st["state"], st["organization_id"], st["user_name"]) == ("online", "Two", "Bob")
+    assert [(x["organization_id"], x["device_id"], x["state"]) for x in st["sessions"]] == [
+        ("One", "1" * 32, "online"),
+        ("Two", "2" * 32, "online"),
+    ]
+    headers = [e.text for e in c.menu() if not e.enabled and not e.separator]
+    assert headers[:4] == ["One: Alice", "Online", "Two: Bob", "Online"]
+    logouts = [e.arg for e in c.menu() if e.action is not None and e.action.value == "logout"]
+    assert logouts == ["/d/one.keys", "/d/two.keys"]
+
+    # The icon shows the most urgent state; a check of one leaves the other.
+    s1.error = E.ServerUnreachableError("The server cannot be reached.")
+    c.check_connection(force=True, key="/d/one.keys")
+    wait_state(c, State.OFFLINE)
+    st = c.handle_request({"cmd": "status"})
+    assert [x["state"] for x in st["sessions"]] == ["offline", "online"] and s2.pings == 0
+    assert st["organization_id"] == "Two" and "reason" not in st  # Two's: online, no reason
+
+    # Logging out of one leaves the other as it was.
+    c.perform("logout", "/d/one.keys")
     assert s1.closed.wait(5) and not s2.closed.is_set()
-    assert c.handle_request({"cmd": "status"})["organization_id"] == "Two"
+    st = c.handle_request({"cmd": "status"})
+    assert st["state"] == "online" and [x["organization_id"] for x in st["sessions"]] == ["Two"]
+
+    # A new login to a device already logged in replaces its session.
+    s3 = FakeSession("Two", "2" * 32)
+    c.adopt(s3, Info(user_name="Bob", key="/d/two.keys"))
+    assert s2.closed.wait(5) and not s3.closed.is_set()
+    assert len(c.handle_request({"cmd": "status"})["sessions"]) == 1
+
+    c.logout()  # without a device: the current one
+    assert s3.closed.wait(5) and c.state is State.LOGGED_OUT
+    assert c.handle_request({"cmd": "status"})["sessions"] == []
+
+
+def test_the_settings_name_the_logged_in_devices(ctl: tuple[Controller, FakeShell]) -> None:
+    from parsec_tray.tray import settings
+
+    c, _ = ctl
+    one, two, again = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32), FakeSession("Two", "2" * 32)
+    c.adopt(one, Info(key="/d/one.keys"))
+    c.adopt(two, Info(key="/d/two.keys"))
+    assert settings.load() == {"logged_in": ["/d/one.keys", "/d/two.keys"], "last_device": "/d/two.keys"}
+    c.logout("/d/two.keys")
+    assert settings.load() == {"logged_in": ["/d/one.keys"], "last_device": "/d/two.keys"}
+    c.adopt(again, Info(key="/d/two.keys"))
+    c.shutdown()  # quitting logs out of all, and remembers them for --autostart
+    assert c.state is State.LOGGED_OUT and one.closed.is_set() and again.closed.is_set()
+    assert settings.load()["logged_in"] == ["/d/one.keys", "/d/two.keys"]
 
 
 def test_requests(ctl: tuple[Controller, FakeShell]) -> None:
@@ -160,9 +214,96 @@ def test_requests(ctl: tuple[Controller, FakeShell]) -> None:
         ("join", E.InvalidBootstrapTokenError("used"), (1, "link")),
         ("create", E.ServerUnreachableError("x"), (1, "server")),
         ("join", E.ServerUnreachableError("x"), (1, "link")),
-        ("create", E.InvalidValueError("'x' is not a valid email address."), (1, "email")),
+        ("create", E.InvalidValueError("'x' is not a valid email address.", field="email"), (1, "email")),
         ("create", E.DeviceFileWriteError("disk full"), (None, None)),
+        (
+            "create",
+            E.InvalidValueError("A user name must be 1 to 255 bytes long.", field="user_name"),
+            (2, "user_name"),
+        ),
+        (
+            "join",
+            E.InvalidValueError("A device name must be text.", field="device_label"),
+            (2, "device_label"),
+        ),
+        ("join", E.InvalidValueError("Not a valid organization name.", field="organization"), (None, None)),
+        ("create", E.InvalidValueError("The password cannot be empty.", field="password"), (2, "password")),
+        # The message's words do not matter any more, only the field.
+        ("create", E.InvalidValueError("This email address is not valid.", field=None), (None, None)),
     ],
 )
 def test_errors_go_to_their_step_and_field(kind: str, exc: Exception, target: tuple[Any, Any]) -> None:
-    assert _error_target(kind, exc) == target
+    assert error_target(kind, exc) == target
+
+
+@pytest.mark.parametrize(
+    ("saved", "expected"),
+    [
+        # Every device logged in at the last quit; the last one used last (the current one).
+        (
+            {"logged_in": ["/d/a.keys", "/d/b.keys", "/d/c.keys"], "last_device": "/d/a.keys"},
+            ["keyring /d/b.keys", "keyring /d/a.keys", "offer /d/c.keys dialog"],
+        ),
+        # Two password devices: one dialog at most, the other a notification.
+        ({"logged_in": ["/d/c.keys", "/d/d.keys"]}, ["offer /d/c.keys dialog", "offer /d/d.keys"]),
+        # None logged in at the last quit, or settings from before several sessions: the last device.
+        ({"logged_in": [], "last_device": "/d/b.keys"}, ["keyring /d/b.keys"]),
+        ({"last_device": "/d/c.keys"}, ["offer /d/c.keys dialog"]),
+        # A device gone since: skipped.
+        ({"logged_in": ["/d/gone.keys", "/d/a.keys"]}, ["keyring /d/a.keys"]),
+    ],
+)
+def test_autostart_logs_in_again_to_every_device_logged_in_at_the_last_quit(
+    ctl: tuple[Controller, FakeShell],
+    monkeypatch: pytest.MonkeyPatch,
+    saved: dict[str, Any],
+    expected: list[str],
+) -> None:
+    from parsec_tray.tray import settings, startup
+    from parsec_tray.tray.state import DeviceSummary
+
+    def dev(name: str, protection: str) -> DeviceSummary:
+        return DeviceSummary(
+            f"/d/{name}.keys", name.upper(), "u" * 32, name * 32, "Al", "a@x", "pc", "h", protection
+        )
+
+    devices = (dev("a", "keyring"), dev("b", "keyring"), dev("c", "password"), dev("d", "password"))
+    c, _ = ctl
+    done: list[str] = []
+    monkeypatch.setattr(c, "refresh_devices", lambda: devices)
+    monkeypatch.setattr(startup, "_quick_login", lambda host, info: done.append(f"keyring {info.key}"))
+    monkeypatch.setattr(
+        startup,
+        "_offer_login",
+        lambda host, info, dialog: done.append(f"offer {info.key}" + (" dialog" if dialog else "")),
+    )
+    settings.update(**saved)
+    startup.quick_login_all(c)
+    assert done == expected
+
+
+def test_the_timings_the_environment_may_shorten() -> None:
+    from parsec_tray.tray.controller import AppOptions
+
+    assert AppOptions.from_environment({}) == AppOptions()
+    assert (AppOptions().check_interval, AppOptions().reconnect_max) == (60.0, None)
+    got = AppOptions.from_environment(
+        {"PARSEC_TRAY_CHECK_INTERVAL": "0", "PARSEC_TRAY_BACKOFF_MAX": "1"}, demo_server="parsec3://x"
+    )
+    assert (got.check_interval, got.reconnect_max, got.demo_server) == (0.0, 1.0, "parsec3://x")
+
+
+def test_a_check_on_menu_open_waits_for_the_check_interval(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from parsec_tray.tray.controller import AppOptions
+
+    monkeypatch.setenv("PARSEC_TRAY_CONFIG_DIR", str(tmp_path / "tray"))
+    for interval, pings in ((60.0, 0), (0.0, 1)):
+        c = Controller(AppOptions(check_interval=interval))
+        c.attach(FakeShell())  # type: ignore[arg-type]
+        s = FakeSession()
+        c.adopt(s, Info())
+        c.check_connection(force=False)  # what opening the menu does
+        wait_state(c, State.ONLINE)
+        assert s.pings == pings

@@ -71,6 +71,11 @@ def _icon_shows(
     return all(_count(img, c) >= 3 for c in present) and all(_count(img, c) == 0 for c in absent)
 
 
+def _dialog(st: dict[str, Any], kind: str) -> dict[str, Any]:
+    """What ``status`` says about dialog ``kind`` (empty when none was opened)."""
+    return dict(st.get("dialogs", {}).get(kind) or {})
+
+
 def _type_fields(s: DesktopSession, *values: str) -> None:
     """Type into consecutive fields (Tab between), starting at the focused one."""
     for i, value in enumerate(values):
@@ -96,12 +101,14 @@ def test_create_organization_logout_login(
     s.screenshot("02-create-step1")
     _type_fields(s, EMAIL, org_name, parsec_server.url, parsec_server.admin_token)
     s.key("Return")
-    time.sleep(0.3)
+    app.wait_status(lambda x: _dialog(x, "create").get("step") == 2, 20, "step 2 of the dialog")
     s.screenshot("03-create-step2")
     _type_fields(s, USER, DEVICE, PASSWORD, PASSWORD)
     s.screenshot("04-create-step2-filled")
     s.key("Return")
-    time.sleep(0.2)
+    app.wait_status(
+        lambda x: _dialog(x, "create").get("busy") or _dialog(x, "create").get("done"), 20, "busy"
+    )
     s.screenshot("05-create-busy")
     s.wait_window_gone("^Create organization", timeout=120)
 
@@ -185,7 +192,7 @@ def test_join_link_handed_to_running_instance(
     # The link is valid, so the email field has the focus.
     s.type("bob@example.com")
     s.key("Return")
-    time.sleep(0.3)
+    app.wait_status(lambda x: _dialog(x, "join").get("step") == 2, 20, "step 2 of the dialog")
     _type_fields(s, "Bob", "desk", PASSWORD, PASSWORD)
     s.screenshot("02-join-step2")
     s.key("Return")
@@ -364,3 +371,45 @@ def test_menu_stays_responsive_while_a_flow_waits_on_the_network(
         s.wait_window_gone("^Create organization", timeout=120)
         st = app.wait_state("online", timeout=30)
         assert st["organization_id"] == org_name
+
+
+def test_a_device_made_with_the_cli_is_in_the_next_menu(
+    desktop: DesktopSession, app: TrayApp, parsec_server: ParsecServer, org_name: str
+) -> None:
+    """The devices folder is watched: a device created while the tray runs
+    is listed without the menu being opened (nothing else would list it),
+    and is in the very next menu opened."""
+    s = desktop
+
+    def login_entries() -> list[str]:
+        return [e["text"] for e in app.menu() if e.get("action") == "login"]
+
+    def create(org: str) -> None:
+        app.create_org(
+            parsec_server.url,
+            parsec_server.admin_token,
+            org,
+            email=EMAIL,
+            user=USER,
+            device=DEVICE,
+            password=PASSWORD,
+        )
+
+    first, second = org_name, f"{org_name}x"
+    create(first)
+    app.start()
+    s.wait_tray_icon(TrayApp.CLASSNAME)
+    # The start-up listing has run: the device made before the start is there.
+    wait_until(lambda: login_entries() == [f"Log in to {first} as {USER}…"], 30, "the first device")
+
+    create(second)  # the CLI, while the tray runs; no menu is opened meanwhile
+    entries = wait_until(lambda: len(login_entries()) == 2 and login_entries(), 20, "the second device")
+    assert sorted(entries) == [f"Log in to {first} as {USER}…", f"Log in to {second} as {USER}…"]
+
+    app.pick(f"Log in to {second} as {USER}", screenshot="01-menu-with-the-new-device")
+    s.wait_dialog("^Log in")
+    st = app.wait_status(lambda x: (x["dialogs"].get("login") or {}).get("shown"), 20, "the dialog shown")
+    assert st["dialogs"]["login"]["open"] is True
+    s.screenshot("02-login-to-the-new-device")
+    s.key("Escape")
+    s.wait_window_gone("^Log in", timeout=10)

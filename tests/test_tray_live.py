@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import json
 import threading
-import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import pytest
 from parsec_tray.cli import main as tray_main
@@ -191,14 +191,25 @@ def test_learning_does_not_swallow_events_on_their_way() -> None:
 # -- the pump -----------------------------------------------------------------------------------
 
 
-class Shown:
+class FakeClock:
+    """The pump's monotonic clock, moved by the test (then ``pump.wake()``)."""
+
     def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Shown:
+    def __init__(self, clock: FakeClock) -> None:
+        self.clock = clock
         self.items: list[tuple[float, Notification]] = []
         self.cond = threading.Condition()
 
     def __call__(self, n: Notification) -> None:
         with self.cond:
-            self.items.append((time.monotonic(), n))
+            self.items.append((self.clock(), n))
             self.cond.notify_all()
 
     def wait(self, count: int, timeout: float = 5.0) -> None:
@@ -207,36 +218,39 @@ class Shown:
 
 
 def test_pump_shows_the_first_at_once_and_a_burst_after_the_window() -> None:
-    shown = Shown()
-    pump = NotificationPump(shown, coalescer=Coalescer(window=0.3))
+    clock = FakeClock()
+    shown, co = Shown(clock), Coalescer(window=30)
+    pump = NotificationPump(shown, coalescer=co, clock=clock)
     try:
-        t0 = time.monotonic()
         pump.post([InvitationCreated(org=ORG, token="01" * 16, email="a@example.com")])
         shown.wait(1)
-        assert shown.items[0][0] - t0 < 0.2
+        assert shown.items[0][0] == 1000.0  # at once: the clock has not moved
         burst = [
             InvitationCreated(org=ORG, token=f"{i:032x}", email=f"p{i}@example.com") for i in range(2, 6)
         ]
         pump.post(burst)
+        assert co.next_deadline() == 1030.0 and len(shown.items) == 1  # held until the window's end
+        clock.now = 1030.0
+        pump.wake()
         shown.wait(2)
         at, n = shown.items[1]
         assert n.count == 4 and n.title == f"4 new invitations in {ORG}"
-        assert at - t0 >= 0.29  # held until the window's end, then merged
-        time.sleep(0.5)
-        assert len(shown.items) == 2
+        assert at == 1030.0  # shown when the window ended, merged
+        assert co.next_deadline() is None  # nothing else held: nothing more to show
     finally:
         pump.stop()
+    assert len(shown.items) == 2
 
 
 def test_pump_thread_sleeps_without_deadline() -> None:
     """Nothing held: the thread waits on its condition with no timeout."""
-    shown = Shown()
-    pump = NotificationPump(shown, coalescer=Coalescer(window=0.1))
+    clock = FakeClock()
+    shown, co = Shown(clock), Coalescer(window=10)
+    pump = NotificationPump(shown, coalescer=co, clock=clock)
     try:
         pump.post([Waiting(org=ORG, token="02" * 16, email="w@example.com")])
         shown.wait(1)
-        time.sleep(0.3)
-        assert pump._co.next_deadline() is None
+        assert co.next_deadline() is None
         assert pump._thread is not None and pump._thread.is_alive()
     finally:
         pump.stop()
@@ -327,3 +341,56 @@ def test_autostart_flag_is_accepted() -> None:
     assert tray_main._app_launch(["--autostart"]) == (False, None, None, True)
     assert tray_main._app_launch(["--debug", "--autostart", "--backend", "gtk"]) == (True, "gtk", None, True)
     assert tray_main.build_parser().parse_args(["--autostart"]).autostart is True
+
+
+# -- notifications and the sessions they are about ------------------------------------------------
+
+
+def test_a_click_on_an_invitation_notification_opens_its_organization(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from parsec_tray.tray import notifications
+    from parsec_tray.tray.notices import Notices
+
+    handed: list[tuple[str, Any]] = []
+
+    class Notifier:  # the edge: what the notifier was handed
+        def notify(self, title: str, body: str, *, urgency: str = "normal", on_click: Any = None) -> bool:
+            handed.append((title, on_click))
+            return True
+
+    monkeypatch.setattr(notifications, "get_notifier", lambda: Notifier())
+    clicks: list[str | None] = []
+    notices = Notices(clicks.append)
+
+    def note(topic: str, org: str | None) -> Notification:
+        return Notification(f"{topic} in {org}", "body", "normal", topic, org, (), (), 0.0)
+
+    for topic, org in (("waiting", "Club"), ("completed", "Work"), ("mixed", None)):
+        notices._show(note(topic, org))
+    assert [t for t, _ in handed] == ["waiting in Club", "completed in Work", "mixed in None"]
+    assert handed[1][1] is None  # nothing to open for a completed invitation
+    handed[0][1]()
+    handed[2][1]()
+    assert clicks == ["Club", None]
+    assert [n["title"] for n in notices.recent()] == ["waiting in Club", "completed in Work", "mixed in None"]
+
+
+def test_a_notification_is_about_the_session_of_its_organization() -> None:
+    from parsec_tray.tray.sessions import SessionHolder, Sessions
+
+    def holder(key: str, org: str) -> SessionHolder:
+        return SessionHolder(
+            key, object(), Identity(org, "a" * 32, "d" * 32, "parsec3://h"), offline_reason=None
+        )
+
+    s = Sessions()
+    for key, org in (("/d/w1.keys", "Work"), ("/d/c.keys", "Club"), ("/d/w2.keys", "Work")):
+        s.add(holder(key, org))
+    assert s.current is not None and s.current.key == "/d/w2.keys"
+    assert [h.key for h in (s.for_org("Club"), s.for_org("Work"))] == ["/d/c.keys", "/d/w2.keys"]
+    s.touch("/d/w1.keys")  # used last: the one of its organization a click opens
+    assert s.for_org("Work").key == "/d/w1.keys"  # type: ignore[union-attr]
+    assert s.for_org("Elsewhere") is s.current and s.for_org(None) is s.current
+    s.remove("/d/w1.keys")
+    assert s.current is not None and s.current.key == "/d/w2.keys"

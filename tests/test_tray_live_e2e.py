@@ -66,6 +66,14 @@ def save_log(app: TrayApp, name: str) -> str:
     return log
 
 
+def create_keyring_org(app: TrayApp, server_url: str, org: str, admin_token: str) -> str:
+    """A new organization, Alice's device protected by the OS keyring: its file."""
+    made = app.create_org(
+        server_url, admin_token, org, email=EMAIL, user="Alice", device="desk", password=None
+    )
+    return str(made["device_file"])
+
+
 def test_autostart_keyring_login_notifications_and_a_cut(
     desktop: DesktopSession,
     ka_server: ParsecServer,
@@ -90,13 +98,7 @@ def test_autostart_keyring_login_notifications_and_a_cut(
             url = f"parsec3://127.0.0.1:{proxy.port}?no_ssl=true"
             # Reconnections after the cut retry within 1 s (the default caps at 30 s).
             app = TrayApp(s, tmp_path / "app", env={"PARSEC_TRAY_BACKOFF_MAX": "1"})
-            made = app.cli(
-                "create-org", "--server", url, "--org", org_name, "--email", EMAIL, "--user-name", "Alice",
-                "--device-label", "desk", "--admin-token", ka_server.admin_token, "--keyring", "--json",
-                input="",
-            )  # fmt: skip
-            assert made.returncode == 0, made.stderr
-            device_file = json.loads(made.stdout)["device_file"]
+            device_file = create_keyring_org(app, url, org_name, ka_server.admin_token)
 
             # -- started at login: online without any prompt.
             app.start("--autostart")
@@ -242,3 +244,114 @@ def test_start_at_login_menu_toggle(desktop: DesktopSession, tmp_path: Path) -> 
         log = save_log(app, "test_start_at_login_menu_toggle")
     assert rc == 0, log[-3000:]
     assert "Traceback" not in log, log[-4000:]
+
+
+def test_two_organizations_at_once(
+    tmp_path: Path,
+    desktop: DesktopSession,
+    ka_server: ParsecServer,
+    org_name: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two keyring devices of two organizations logged in at once, from the
+    menu; an invitation in the second is notified naming it while the first
+    stays online; logging out of one leaves the other; Quit logs out of all
+    and ``--autostart`` brings both back."""
+    from parsec_tray.core import api
+    from parsec_tray.core import invitations as inv
+
+    s = desktop
+    keyring = s.start_keyring("gk-e2e")
+    orgs = (f"Work{org_name}"[:32], f"Club{org_name}"[:32])
+    app = TrayApp(s, tmp_path / "app", env={"PARSEC_TRAY_CONFIG_DIR": str(tmp_path / "tray-config")})
+    sessions: list[Any] = []
+    name = "test_two_organizations_at_once"
+
+    def by_org(st: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        return {x["organization_id"]: x for x in st["sessions"]}
+
+    def both_online(st: dict[str, Any]) -> bool:
+        seen = by_org(st)
+        return all((seen.get(o) or {}).get("stream") == "online" for o in orgs) and st["state"] == "online"
+
+    try:
+        files = [create_keyring_org(app, ka_server.url, org, ka_server.admin_token) for org in orgs]
+
+        with app.running(ARTIFACTS / name):
+            s.wait_tray_icon(TrayApp.CLASSNAME)
+            for i, org in enumerate(orgs):
+                entry = f"Log in to {org} as Alice"
+                app.wait_status(
+                    lambda x, entry=entry: any(e.get("text", "").startswith(entry) for e in app.menu()),
+                    30,
+                    f"the entry {entry!r}",
+                )
+                app.pick(entry, screenshot=f"0{i + 1}-menu-before-login-{i + 1}")
+                s.wait_dialog("^Log in")
+                s.key("Return")  # a keyring device: nothing to type
+                s.wait_window_gone("^Log in", timeout=60)
+                app.wait_status(
+                    lambda x, org=org: (by_org(x).get(org) or {}).get("stream") == "online",
+                    60,
+                    f"{org} online",
+                )
+            st = app.wait_status(both_online, 60, "both organizations online")
+            # The top-level fields are the most recently used session's.
+            assert st["organization_id"] == orgs[1] and st["email"] == EMAIL
+            assert [x["organization_id"] for x in st["sessions"]] == list(orgs)
+            assert {x["device_id"] for x in st["sessions"]} == {Path(f).stem for f in files}
+            texts = [e.get("text") for e in app.menu()]
+            assert f"{orgs[0]}: Alice" in texts and f"{orgs[1]}: Alice" in texts
+            assert not [t for t in texts if t and t.startswith("Log in to")]  # both are logged in
+            s.open_tray_menu(TrayApp.CLASSNAME)
+            s.screenshot("03-menu-two-sessions")
+            s.key("Escape")
+
+            # -- another administrator of the second organization invites someone.
+            monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", s.env["DBUS_SESSION_BUS_ADDRESS"])
+            monkeypatch.setenv("PARSEC_BASE_DATA_DIR", app.env["PARSEC_BASE_DATA_DIR"])
+            alice_b = api.login(files[1])  # the keyring opens it: no password
+            sessions.append(alice_b)
+            bob = add_user(alice_b, "bob@example.com", "Bob")
+            sessions.append(bob)
+            inv.invite_new_user(bob, "carol@example.com")
+            s.wait_notification(f"New invitation in {orgs[1]}", "carol@example.com was invited.")
+            st = fast_status(app)
+            assert [(x["organization_id"], x["state"]) for x in st["sessions"]] == [
+                (orgs[0], "online"),
+                (orgs[1], "online"),
+            ]
+            assert s.notifications_shown() == [
+                (f"New invitation in {orgs[1]}", "carol@example.com was invited.")
+            ]
+
+            # -- log out of the second: the first stays online.
+            app.pick("Log out", arg=files[1], screenshot="04-menu-logout-second")
+            app.wait_status(lambda x: len(x["sessions"]) == 1, 15, "one session left")
+            st = fast_status(app)
+            assert [(x["organization_id"], x["state"]) for x in st["sessions"]] == [(orgs[0], "online")]
+            assert st["state"] == "online" and st["organization_id"] == orgs[0]
+            assert (by_org(st)[orgs[0]]).get("stream") == "online"
+
+            # -- ... and back in; then Quit from the menu logs out of both.
+            app.pick(f"Log in to {orgs[1]} as Alice")
+            s.wait_dialog("^Log in")
+            s.key("Return")
+            s.wait_window_gone("^Log in", timeout=60)
+            app.wait_status(both_online, 60, "both organizations online again")
+            app.pick("Quit")
+            assert app.proc is not None and app.proc.wait(20) == 0
+        # Quit logged out of both, and the settings still name them for --autostart.
+        saved = json.loads((tmp_path / "tray-config" / "settings.json").read_text())
+        assert saved["logged_in"] == files and saved["last_device"] == files[1]
+
+        # -- started at login: both back, without a prompt.
+        with app.running(ARTIFACTS / f"{name}-autostart", "--autostart"):
+            s.wait_tray_icon(TrayApp.CLASSNAME)
+            st = app.wait_status(both_online, 60, "both organizations online after --autostart")
+            assert st["organization_id"] == orgs[1]  # the last one used is the current one again
+            assert st["dialogs"] == {} and not s.search(name="^Log in")
+    finally:
+        for session in sessions:
+            session.close()
+        stop_process(keyring)

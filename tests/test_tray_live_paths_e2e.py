@@ -93,14 +93,10 @@ def settings(app: TrayApp) -> dict[str, Any]:
 
 
 def create_org(app: TrayApp, server: ParsecServer, org: str, *, keyring: bool) -> dict[str, Any]:
-    protection = ["--keyring"] if keyring else ["--password-stdin"]
-    made = app.cli(
-        "create-org", "--server", server.url, "--org", org, "--email", EMAIL, "--user-name", USER,
-        "--device-label", DEVICE, "--admin-token", server.admin_token, *protection, "--json",
-        input="" if keyring else PASSWORD + "\n",
-    )  # fmt: skip
-    assert made.returncode == 0, made.stderr
-    return dict(json.loads(made.stdout))
+    password = None if keyring else PASSWORD
+    return app.create_org(
+        server.url, server.admin_token, org, email=EMAIL, user=USER, device=DEVICE, password=password
+    )
 
 
 def devices(app: TrayApp) -> list[dict[str, Any]]:
@@ -113,17 +109,8 @@ def devices(app: TrayApp) -> list[dict[str, Any]]:
 def running(app: TrayApp, name: str, *args: str) -> Iterator[TrayApp]:
     """The app started with ``args``; stopped at the end, where it must exit
     0 with no traceback in its log (kept in the artifacts)."""
-    app.start(*args)
-    try:
+    with app.running(ARTIFACTS / name, *args):
         yield app
-    finally:
-        rc = app.stop()
-        log = app.log_text()
-        out = ARTIFACTS / name
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "parsec-tray.log").write_text(log)
-    assert rc == 0, log[-3000:]
-    assert "Traceback" not in log, log[-4000:]
 
 
 def dialog(st: dict[str, Any], kind: str) -> dict[str, Any]:
@@ -261,8 +248,7 @@ def test_autostart_keyring_device_without_a_usable_keyring(
                 assert "The OS keyring is locked." in error and "Unlock the OS keyring" in error, error
             assert "Traceback" not in error and "Error(" not in error
             assert (
-                "WARNING parsec_tray.tray.controller: quick login: the OS keyring did not open"
-                in app.log_text()
+                "WARNING parsec_tray.tray.startup: quick login: the OS keyring did not open" in app.log_text()
             )
             time.sleep(0.3)
             s.screenshot("01-login-with-banner")

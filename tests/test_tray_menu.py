@@ -14,9 +14,11 @@ from parsec_tray.tray.state import (
     Event,
     Identity,
     IllegalTransition,
+    SessionView,
     Snapshot,
     State,
     StateMachine,
+    most_urgent,
     next_state,
 )
 
@@ -160,7 +162,8 @@ def test_many_devices_become_a_picker() -> None:
     ],
 )
 def test_logged_in(state: State, status: str) -> None:
-    snap = Snapshot(state=state, identity=ALICE, devices=(dev(1),), reason="The server refused this device.")
+    mine = DeviceSummary("/d/1.keys", "MyOrg", ALICE.user_id, ALICE.device_id, "Alice", "a@x", "laptop", "h")
+    snap = Snapshot(state=state, identity=ALICE, devices=(mine,), reason="The server refused this device.")
     entries = M.build_menu(snap)
     header, status_entry = entries[0], entries[1]
     assert (header.text, header.enabled, header.action) == ("MyOrg: Alice", False, None)
@@ -168,7 +171,62 @@ def test_logged_in(state: State, status: str) -> None:
     actions = [e.action for e in M.selectable(entries)]
     check = [M.Action.CHECK] if state in (State.OFFLINE, State.NEEDS_ATTENTION) else []
     assert actions == [*check, M.Action.LOGOUT, M.Action.CREATE_ORG, M.Action.JOIN_ORG, M.Action.QUIT]
-    assert M.Action.LOGIN not in actions  # no second login while logged in
+    assert M.Action.LOGIN not in actions  # no second login to a device logged in
+
+
+def test_two_sessions_one_section_each_and_the_other_devices() -> None:
+    bob = Identity("Club", "b" * 32, "e" * 32, "parsec3://h", "Bob", "bob@example.com", "desk")
+    devices = (dev(1), dev(2, org="Club", user="Bob"), dev(3, org="Third"))
+    snap = Snapshot(
+        state=State.OFFLINE,
+        identity=bob,
+        devices=devices,
+        sessions=(
+            SessionView("/d/1.keys", ALICE, State.ONLINE),
+            SessionView("/d/2.keys", bob, State.OFFLINE, reason="The server cannot be reached."),
+        ),
+    )
+    entries = M.build_menu(snap)
+    assert texts(entries) == [
+        "MyOrg: Alice",
+        "Online",
+        "---",
+        "Log out",
+        "---",
+        "Club: Bob",
+        "Offline: the server cannot be reached",
+        "Check connection",
+        "---",
+        "Log out",
+        "---",
+        "Create organization…",
+        "Join organization…",
+        "---",
+        "Log in to Third as Alice…",
+        "---",
+        "Quit",
+    ]
+    assert [(e.action, e.arg) for e in M.selectable(entries)][:3] == [
+        (M.Action.LOGOUT, "/d/1.keys"),
+        (M.Action.CHECK, "/d/2.keys"),
+        (M.Action.LOGOUT, "/d/2.keys"),
+    ]
+    assert M.title(snap) == "Parsec Tray: Club: Bob and 1 more, offline"
+    out = snap.status_json()
+    assert out["state"] == "offline" and out["organization_id"] == "Club"
+    assert out["sessions"] == [
+        {"organization_id": "MyOrg", "user_id": "a" * 32, "device_id": "d" * 32,
+         "server_url": ALICE.server_url, "state": "online"},
+        {"organization_id": "Club", "user_id": "b" * 32, "device_id": "e" * 32,
+         "server_url": "parsec3://h", "state": "offline"},
+    ]  # fmt: skip
+
+
+def test_the_icon_shows_the_most_urgent_state() -> None:
+    assert most_urgent([]) is State.LOGGED_OUT
+    assert most_urgent([State.ONLINE, State.CONNECTING]) is State.CONNECTING
+    assert most_urgent([State.OFFLINE, State.ONLINE]) is State.OFFLINE
+    assert most_urgent([State.ONLINE, State.NEEDS_ATTENTION, State.OFFLINE]) is State.NEEDS_ATTENTION
 
 
 def test_demo_server_line_and_title() -> None:

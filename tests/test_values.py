@@ -9,6 +9,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 import parsec._parsec as oracle  # the reference: its absence is a failure, never a skip
 import pytest
@@ -500,3 +501,32 @@ def test_datetime_now_agrees_with_reference_clock() -> None:
     ours = DateTime.now().us
     after = oracle.DateTime.now().as_timestamp_micros()
     assert before <= ours <= after
+
+
+@pytest.mark.parametrize(
+    ("build", "field"),
+    [
+        (lambda: OrganizationID("no spaces allowed"), "organization"),
+        (lambda: OrganizationID(42), "organization"),
+        (lambda: DeviceLabel(""), "device_label"),
+        (lambda: EmailAddress("not-an-address"), "email"),
+        (lambda: HumanHandle("not-an-address", "Alice"), "email"),
+        (lambda: HumanHandle("alice@example.com", ""), "user_name"),
+    ],
+)
+def test_a_value_error_names_its_field(build: Any, field: str) -> None:
+    # The shells highlight the field from this, never from the message's text.
+    with pytest.raises(InvalidValueError) as info:
+        build()
+    assert info.value.field == field
+
+
+def test_an_error_is_reworded_into_a_new_one() -> None:
+    from parsec_tray.core.errors import AuthenticationError
+
+    original = AuthenticationError("The server refused access.", status=403, hint="Ask again.")
+    new = original.reworded(message="Created, but logging in failed: The server refused access.")
+    assert type(new) is AuthenticationError and new.status == 403 and new.hint == "Ask again."
+    assert str(new) == "Created, but logging in failed: The server refused access. Ask again."
+    assert str(original) == "The server refused access. Ask again."  # untouched
+    assert str(original.reworded(hint="Use --admin-token.")) == "The server refused access. Use --admin-token."

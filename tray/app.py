@@ -12,6 +12,7 @@ Order matters:
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from typing import TextIO
 
@@ -77,10 +78,12 @@ def run(
                 print(NO_DISPLAY.format(reason=reason), file=out)
                 return EXIT_NO_DISPLAY
         log.info("backend %s: %s", choice.name, choice.reason)
+        if options is None:
+            options = AppOptions.from_environment(os.environ)
         if autostart:
             import dataclasses
 
-            options = dataclasses.replace(options or AppOptions(), autostart=True)
+            options = dataclasses.replace(options, autostart=True)
         controller = Controller(options)
         if link:
             controller.queue_link(link)

@@ -144,8 +144,11 @@ def run_demo(*, backend: str | None = None, keep: bool = False, out: TextIO | No
 
             return run(
                 backend=backend,
-                options=AppOptions(
-                    default_server=server.url, admin_token=DEMO_ADMIN_TOKEN, demo_server=server.url
+                options=AppOptions.from_environment(
+                    os.environ,
+                    default_server=server.url,
+                    admin_token=DEMO_ADMIN_TOKEN,
+                    demo_server=server.url,
                 ),
                 out=out,
             )

@@ -3,7 +3,7 @@
 A *scan* (names, sizes and modification times of the ``*.keys`` files in
 core's devices directory) decides whether the list must be read again; it
 costs a directory listing, so it runs on every menu open.  The *listing*
-decodes the files through ``parsec_tray.core.api.list_devices``.
+decodes the files through ``parsec_tray.core.list_devices``.
 
 Until this process has imported core for another reason (a login, a
 creation), the listing runs as ``python -m parsec_tray devices --json`` in a
@@ -49,7 +49,7 @@ def summary_from_json(d: dict[str, Any]) -> DeviceSummary:
 
 
 def _devices_dir() -> Path:
-    from ..core.paths import devices_dir
+    from ..core import devices_dir
 
     return Path(devices_dir())
 
@@ -71,9 +71,9 @@ def scan(directory: Path | None = None) -> Scan:
 
 
 def _list_in_process() -> tuple[DeviceSummary, ...]:
-    from ..core import api
+    from ..core import list_devices
 
-    return tuple(summary_from_json(d.to_json()) for d in api.list_devices())
+    return tuple(summary_from_json(d.to_json()) for d in list_devices())
 
 
 def _list_in_child() -> tuple[DeviceSummary, ...]:
@@ -92,7 +92,7 @@ def _list_in_child() -> tuple[DeviceSummary, ...]:
 
 def list_devices() -> tuple[DeviceSummary, ...]:
     """The devices, by the cheapest way available right now (blocking)."""
-    if "parsec_tray.core.api" in sys.modules:
+    if "parsec_tray.core.flows" in sys.modules:  # what core.list_devices loads
         return _list_in_process()
     return _list_in_child()
 

@@ -6,26 +6,32 @@ tray process never imports Tk: GTK and Tk keep their own main loops in their
 own processes (measured the most reliable way here), a crashed dialog cannot
 take the tray down, and the tray's memory does not grow with Tk.
 
-The tray writes ``{"type": "init", ...}`` first, then ``busy``/``progress``/
-``error``/``done``/``raise``/``menu``/``close``; the dialog writes ``submit``,
-``cancel`` and ``action``.  A reader thread per dialog blocks on the pipe (no
-CPU while idle) and hands each message to ``on_message``; ``on_exit`` runs
-once the process has ended.  If the tray dies, the dialog reads EOF and
-closes itself.
+The messages are those of :mod:`.dialog_protocol`.  A reader thread per
+dialog blocks on the pipe (no CPU while idle) and hands each message to
+``on_message``; ``on_exit`` runs once the process has ended.  If the tray
+dies, the dialog reads EOF and closes itself.
+
+What ``parsec-tray status`` says about a dialog (:meth:`DialogProcess.status`)
+is computed from the process and what it was last told (busy, the error
+shown, the result shown, the rows rendered): the methods that send a
+flow's outcome are the only ones that change it.  :class:`DialogManager`
+keeps at most one dialog per kind, and the last one of each kind for its
+status once it has closed.
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
 import logging
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-__all__ = ["DialogProcess"]
+from . import dialog_protocol as P
+
+__all__ = ["DialogManager", "DialogProcess"]
 
 log = logging.getLogger(__name__)
 MODULE = "parsec_tray.tray.tk_dialogs"
@@ -48,8 +54,72 @@ class DialogProcess:
         self.on_exit = on_exit
         self.proc: subprocess.Popen[str] | None = None
         self.busy = False
-        self.last_error: str | None = None
+        # What the dialog shows (an error opened with it: the quick login's banner).
+        self.error: str | None = init.get("error")
+        self.error_type: str | None = None
+        self.field: str | None = None
+        self.result: dict[str, Any] = {}
+        self.done = False
+        self.count: int | None = None  # invitations sent to it
+        self.rendered: int | None = None  # ... and on its screen
+        self.shown = False
+        self.step: int | None = None  # the wizard's step on screen (its ``state``)
         self._wlock = threading.Lock()
+
+    # -- what it shows (the flows' outcomes) ------------------------------------------
+
+    def status(self) -> dict[str, Any]:
+        alive = self.alive
+        out: dict[str, Any] = {
+            "open": alive and not self.done,
+            "busy": self.busy and alive,
+            "error": self.error,
+        }
+        if self.error_type is not None:
+            out["error_type"] = self.error_type
+            out["field"] = self.field
+        if self.done:
+            out["done"] = True
+        out.update(self.result)
+        if self.count is not None:
+            out["count"] = self.count
+        if self.rendered is not None:
+            out["rendered"] = self.rendered
+        if self.shown:
+            out["shown"] = True
+        if self.step is not None:
+            out["step"] = self.step
+        return out
+
+    def working(self) -> None:
+        """A flow started for what the person submitted."""
+        self.busy, self.error, self.error_type, self.field = True, None, None, None
+
+    def progress(self, text: str) -> None:
+        self.send(P.progress(text))
+
+    def failed(self, message: str, *, error_type: str, step: int | None, field: str | None) -> None:
+        self.busy, self.error, self.error_type, self.field = False, message, error_type, field
+        self.send(P.error(message, step=step, field=field))
+
+    def error_shown(self, message: str) -> None:
+        """An error the dialog shows in its banner (no field, no flow)."""
+        self.busy, self.error = False, message
+        self.send(P.error(message))
+
+    def succeeded(self, result: dict[str, Any] | None = None) -> None:
+        """The flow is over: the dialog shows ``result``, or closes."""
+        self.busy = False
+        if result is not None:
+            self.result = dict(result)
+            self.send({"type": P.ToDialog.RESULT, **result})
+        else:
+            self.done = True
+            self.send({"type": P.ToDialog.DONE})
+
+    def listed(self, items: list[dict[str, Any]]) -> None:
+        self.busy, self.error, self.count = False, None, len(items)
+        self.send({"type": P.ToDialog.LIST, "items": items})
 
     def start(self) -> DialogProcess:
         kwargs: dict[str, Any] = {}
@@ -66,7 +136,7 @@ class DialogProcess:
             env=self.env,
             **kwargs,
         )
-        self.send({"type": "init", **self.init})
+        self.send({"type": P.ToDialog.INIT, **self.init})
         threading.Thread(target=self._read, name=f"dialog-{self.kind}", daemon=True).start()
         return self
 
@@ -74,13 +144,13 @@ class DialogProcess:
     def alive(self) -> bool:
         return self.proc is not None and self.proc.poll() is None
 
-    def send(self, msg: dict[str, Any]) -> None:
+    def send(self, msg: Mapping[str, object]) -> None:
         proc = self.proc
         if proc is None or proc.stdin is None:
             return
         with self._wlock:
             try:
-                proc.stdin.write(json.dumps(msg) + "\n")
+                proc.stdin.write(P.encode(msg))
                 proc.stdin.flush()
             except (OSError, ValueError):  # the dialog is gone
                 pass
@@ -88,16 +158,14 @@ class DialogProcess:
     def _read(self) -> None:
         assert self.proc is not None and self.proc.stdout is not None
         for line in self.proc.stdout:
-            try:
-                msg = json.loads(line)
-            except ValueError:
-                log.warning("dialog %s wrote a non-JSON line: %r", self.kind, line[:200])
+            msg = P.decode(line)
+            if msg is None:
+                log.warning("dialog %s wrote a line that is not a JSON object: %r", self.kind, line[:200])
                 continue
-            if isinstance(msg, dict):
-                try:
-                    self.on_message(self, msg)
-                except Exception:
-                    log.exception("handling a message from dialog %s failed", self.kind)
+            try:
+                self.on_message(self, msg)
+            except Exception:
+                log.exception("handling a message from dialog %s failed", self.kind)
         rc = self.proc.wait()
         with contextlib.suppress(OSError, ValueError):
             assert self.proc.stdin is not None
@@ -112,7 +180,7 @@ class DialogProcess:
         proc = self.proc
         if proc is None or proc.poll() is not None:
             return
-        self.send({"type": "close"})
+        self.send({"type": P.ToDialog.CLOSE})
         try:
             proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -121,3 +189,70 @@ class DialogProcess:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+class DialogManager:
+    """The dialogs, at most one per kind (see the module header).
+
+    ``on_message(dlg, msg)`` receives what the dialogs write, in their
+    reader threads.  Thread-safe.
+    """
+
+    def __init__(
+        self,
+        on_message: Callable[[DialogProcess, dict[str, Any]], None],
+        *,
+        process: Callable[..., DialogProcess] = DialogProcess,
+    ) -> None:
+        self._on_message = on_message
+        self._process = process
+        self._lock = threading.Lock()
+        self._open: dict[str, DialogProcess] = {}
+        self._last: dict[str, DialogProcess] = {}
+        self._closed = False
+
+    def open(self, kind: str, init: dict[str, Any], *, target: str | None = None) -> DialogProcess | None:
+        """Open dialog ``kind`` about ``target``.  The one already open is
+        raised when it is busy or about the same target, else replaced.
+        None once closed for good, or when the process cannot start."""
+        with self._lock:
+            if self._closed:
+                return None
+            current = self._open.get(kind)
+            if current is not None and current.alive:
+                if current.busy or current.init.get("_target") == target:
+                    current.send({"type": P.ToDialog.RAISE})
+                    return current
+                current.close()
+            dlg = self._process(kind, {**init, "_target": target}, self._on_message, self._exited)
+            self._open[kind] = self._last[kind] = dlg
+        try:
+            dlg.start()
+        except OSError as exc:
+            log.error("cannot start the %s dialog: %s", kind, exc)
+            with self._lock:
+                if self._open.get(kind) is dlg:
+                    del self._open[kind]
+                    del self._last[kind]
+            return None
+        return dlg
+
+    def _exited(self, dlg: DialogProcess, rc: int) -> None:
+        with self._lock:
+            if self._open.get(dlg.kind) is dlg:
+                del self._open[dlg.kind]
+        if rc not in (0, -15):
+            log.warning("the %s dialog exited with status %s", dlg.kind, rc)
+
+    def status(self) -> dict[str, dict[str, Any]]:
+        with self._lock:
+            last = dict(self._last)
+        return {kind: dlg.status() for kind, dlg in last.items()}
+
+    def close_all(self, timeout: float = 1.0) -> None:
+        """Close every dialog; none opens any more."""
+        with self._lock:
+            self._closed = True
+            dialogs = list(self._open.values())
+        for dlg in dialogs:
+            dlg.close(timeout=timeout)

@@ -5,6 +5,10 @@ window) render its entries and send the chosen entry's ``action`` (and
 ``arg``) back to the controller.  Entries carry action ids rather than
 callables so that the same menu can cross a process boundary (the fallback
 window), be printed as JSON (``status``/tests) and be compared in tests.
+
+Logged in, the menu has one section per logged-in device (who, status,
+its actions carrying the device file as ``arg``), then the entries to
+create, join or log in to another device.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .state import DeviceSummary, Snapshot, State
+from .state import DeviceSummary, Identity, SessionView, Snapshot, State
 
 __all__ = ["SEPARATOR", "Action", "Entry", "build_menu", "flatten", "selectable", "title", "to_json"]
 
@@ -26,8 +30,10 @@ class Action(StrEnum):
     CREATE_ORG = "create_org"
     JOIN_ORG = "join_org"
     LOGIN = "login"  # arg: DeviceSummary.key
+    # The session actions' arg is the session's device file (SessionView.key);
+    # without one they are about the most recently used session.
     LOGOUT = "logout"
-    CHECK = "check_connection"
+    CHECK = "check_connection"  # without an arg: every session
     INVITE_USER = "invite_user"
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
@@ -80,50 +86,68 @@ def _login_label(d: DeviceSummary, all_devices: tuple[DeviceSummary, ...]) -> st
     return text + "…"
 
 
-def _login_entries(s: Snapshot) -> list[Entry]:
-    if not s.devices:
+def _login_entries(shown: tuple[DeviceSummary, ...], all_devices: tuple[DeviceSummary, ...]) -> list[Entry]:
+    if not shown:
         return [Entry("Log in… (no device on this computer yet)", enabled=False)]
-    entries = [Entry(_login_label(d, s.devices), Action.LOGIN, d.key) for d in s.devices]
+    entries = [Entry(_login_label(d, all_devices), Action.LOGIN, d.key) for d in shown]
     if len(entries) > MAX_INLINE_DEVICES:
         return [Entry("Log in", submenu=tuple(entries))]
     return entries
 
 
-def header(s: Snapshot) -> str:
-    ident = s.identity
-    if ident is None:
-        return "Not logged in"
+def _who(ident: Identity) -> str:
     who = ident.user_name or ident.email or ident.user_id[:8]
     return f"{ident.organization_id}: {who}"
 
 
+def header(s: Snapshot) -> str:
+    """Who the most recently used session is (the tooltip's subject)."""
+    return "Not logged in" if s.identity is None else _who(s.identity)
+
+
 def title(s: Snapshot) -> str:
-    """The icon's tooltip."""
+    """The icon's tooltip: the most recently used session, and how many
+    others there are; the state is the icon's (the most urgent of all)."""
     base = "Parsec Tray (demo)" if s.demo_server else "Parsec Tray"
     if not s.state.logged_in:
         return f"{base}: not logged in"
-    return f"{base}: {header(s)}, {STATUS_TEXT[s.state].split(':')[0].lower()}"
+    views = s.views()
+    others = f" and {len(views) - 1} more" if len(views) > 1 else ""
+    return f"{base}: {header(s)}{others}, {STATUS_TEXT[s.state].split(':')[0].lower()}"
 
 
 def _waiting_text(label: str) -> str:
     return f"{label} is waiting to be greeted"
 
 
-def _live_entries(s: Snapshot) -> list[Entry]:
+def _live_entries(v: SessionView) -> list[Entry]:
     """Invitations (a real session only).  They need the server: shown but
     disabled while it cannot be reached."""
-    if not s.live or s.identity is None:
+    if not v.live:
         return []
-    online = s.state is State.ONLINE
-    items = [Entry(_waiting_text(w), enabled=False) for w in s.waiting]
-    if s.identity.is_admin:
-        items.append(Entry("Invite user…", Action.INVITE_USER, enabled=online))
+    online = v.state is State.ONLINE
+    arg = v.key or None
+    items = [Entry(_waiting_text(w), enabled=False) for w in v.waiting]
+    if v.identity.is_admin:
+        items.append(Entry("Invite user…", Action.INVITE_USER, arg, enabled=online))
     items += [
-        Entry("Add a device…", Action.INVITE_DEVICE, enabled=online),
-        Entry("Pending invitations…", Action.INVITATIONS, enabled=online),
+        Entry("Add a device…", Action.INVITE_DEVICE, arg, enabled=online),
+        Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online),
         SEPARATOR,
     ]
     return items
+
+
+def _session_entries(v: SessionView) -> list[Entry]:
+    """One logged-in device's section: who, its status, its actions."""
+    arg = v.key or None
+    status = STATUS_TEXT[v.state]
+    if v.state is State.NEEDS_ATTENTION and v.reason:
+        status = f"Needs attention: {v.reason}"
+    items = [Entry(_who(v.identity), enabled=False), Entry(status, enabled=False)]
+    if v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
+        items.append(Entry("Check connection", Action.CHECK, arg))
+    return [*items, SEPARATOR, *_live_entries(v), Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
 
 
 def _settings_entries(s: Snapshot) -> list[Entry]:
@@ -146,18 +170,19 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
         Entry("Create organization…", Action.CREATE_ORG),
         Entry("Join organization…", Action.JOIN_ORG),
     ]
+    views = s.views()
     items: list[Entry] = []
-    if s.state.logged_in:
-        items.append(Entry(header(s), enabled=False))
-        status = STATUS_TEXT[s.state]
-        if s.state is State.NEEDS_ATTENTION and s.reason:
-            status = f"Needs attention: {s.reason}"
-        items.append(Entry(status, enabled=False))
-        if s.state in (State.OFFLINE, State.NEEDS_ATTENTION):
-            items.append(Entry("Check connection", Action.CHECK))
-        items += [SEPARATOR, *_live_entries(s), Entry("Log out", Action.LOGOUT), SEPARATOR, *common]
+    if views:
+        for v in views:
+            items += _session_entries(v)
+        items += common
+        # The devices not logged in yet: logging in keeps the others online.
+        logged_in = {v.key for v in views} | {v.identity.device_id for v in views}
+        others = tuple(d for d in s.devices if not {d.key, d.device_id} & logged_in)
+        if others:
+            items += [SEPARATOR, *_login_entries(others, s.devices)]
     else:
-        items += [*common, SEPARATOR, *_login_entries(s)]
+        items += [*common, SEPARATOR, *_login_entries(s.devices, s.devices)]
     if s.demo_server:
         items += [SEPARATOR, Entry(f"Demo server: {s.demo_server}", enabled=False)]
     items += _settings_entries(s)

@@ -4,7 +4,10 @@
 Keys (all optional):
 
 - ``last_device``: the device file (``DeviceSummary.key``) of the last
-  successful login: the one ``--autostart`` opens;
+  successful login: the current session after ``--autostart``, and the one
+  it opens when none was logged in at the last quit;
+- ``logged_in``: the device files logged in to, in login order (kept as
+  they are when the app quits): the ones ``--autostart`` opens;
 - ``login_dialog_at_start``: with ``--autostart`` and a password device,
   open the Log in dialog at once (``true``) rather than a "Click to log in"
   notification (``false``, the default).
@@ -35,9 +38,9 @@ _lock = threading.Lock()
 
 
 def path() -> Path:
-    from ..core.paths import app_config_dir
+    from ..core import app_config_dir
 
-    return app_config_dir() / FILENAME
+    return Path(app_config_dir()) / FILENAME
 
 
 def load() -> dict[str, Any]:

@@ -1,6 +1,8 @@
 """What the tray app knows, as a table-driven state machine (no I/O, no GUI).
 
-States are named after what the app knows about its one session:
+States are named after what the app knows about one session (the app
+holds several at once, one per logged-in device: each has its own machine,
+and the icon shows :func:`most_urgent` of them):
 
 - ``logged_out``: no device is unlocked;
 - ``connecting``: a device is unlocked, the server has not answered yet;
@@ -12,11 +14,14 @@ States are named after what the app knows about its one session:
 Invariant: the state changes only through :data:`TRANSITIONS`; an event that
 has no entry for the current state raises :class:`IllegalTransition` and
 leaves the state as it was.  :class:`Snapshot` is an immutable picture of
-the state plus what the menu and ``parsec-tray status`` show.
+the sessions (:class:`SessionView`) plus what the menu and ``parsec-tray
+status`` show; its top-level ``identity``/``reason``/``live``/``waiting``
+are the most recently used session's, its ``state`` the icon's.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
@@ -27,9 +32,11 @@ __all__ = [
     "Event",
     "Identity",
     "IllegalTransition",
+    "SessionView",
     "Snapshot",
     "State",
     "StateMachine",
+    "most_urgent",
     "next_state",
 ]
 
@@ -69,6 +76,15 @@ TRANSITIONS: dict[tuple[State, Event], State] = {
     (_S.OFFLINE, _E.RETRY): _S.CONNECTING,
     (_S.NEEDS_ATTENTION, _E.RETRY): _S.CONNECTING,
 }
+
+
+# Least urgent first: the icon shows the last one any session is in.
+URGENCY = (_S.LOGGED_OUT, _S.ONLINE, _S.CONNECTING, _S.OFFLINE, _S.NEEDS_ATTENTION)
+
+
+def most_urgent(states: Iterable[State]) -> State:
+    """The state the icon shows for sessions in ``states`` (none: logged out)."""
+    return max(states, key=URGENCY.index, default=State.LOGGED_OUT)
 
 
 class IllegalTransition(Exception):
@@ -133,6 +149,35 @@ class Identity:
 
 
 @dataclass(frozen=True)
+class SessionView:
+    """One logged-in device as the menu and ``status`` show it.  ``key`` is
+    the device file (:attr:`DeviceSummary.key`): what the menu's actions for
+    this session carry as their ``arg``."""
+
+    key: str
+    identity: Identity
+    state: State
+    reason: str | None = None
+    live: bool = False
+    waiting: tuple[str, ...] = ()
+    # The event stream's own state (``connecting``/``online``/...), if any.
+    stream: str | None = None
+
+    def status_json(self) -> dict[str, Any]:
+        ident = self.identity
+        out: dict[str, Any] = {
+            "organization_id": ident.organization_id,
+            "user_id": ident.user_id,
+            "device_id": ident.device_id,
+            "server_url": ident.server_url,
+            "state": self.state.value,
+        }
+        if self.stream is not None:
+            out["stream"] = self.stream
+        return out
+
+
+@dataclass(frozen=True)
 class Snapshot:
     state: State = State.LOGGED_OUT
     identity: Identity | None = None
@@ -150,7 +195,19 @@ class Snapshot:
     # Started at login with a password device: open the Log in dialog at once
     # (True) or show a "Click to log in" notification (False).
     login_dialog_at_start: bool = False
+    # Every logged-in device, in the order they were logged in to.  Empty
+    # with a logged-in ``state``: one session, described by the top-level
+    # fields (see :meth:`views`).
+    sessions: tuple[SessionView, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    def views(self) -> tuple[SessionView, ...]:
+        """The sessions to show, one per logged-in device."""
+        if self.sessions:
+            return self.sessions
+        if self.state.logged_in and self.identity is not None:
+            return (SessionView("", self.identity, self.state, self.reason, self.live, self.waiting),)
+        return ()
 
     def status_json(self) -> dict[str, Any]:
         """What ``parsec-tray status --json`` prints."""
@@ -176,5 +233,6 @@ class Snapshot:
             out["waiting"] = list(self.waiting)
         if self.autostart is not None:
             out["autostart"] = self.autostart
+        out["sessions"] = [v.status_json() for v in self.views()]
         out.update(self.extra)
         return out

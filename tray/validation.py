@@ -46,7 +46,7 @@ def _strip_repr(message: str) -> str:
 
 
 def check_email(value: str) -> str | None:
-    from ..core.values import EmailAddress
+    from ..core import EmailAddress
 
     if not value.strip():
         return "Enter your email address."
@@ -58,7 +58,7 @@ def check_email(value: str) -> str | None:
 
 
 def check_organization(value: str) -> str | None:
-    from ..core.values import OrganizationID
+    from ..core import OrganizationID
 
     if not value:
         return "Enter a name for the organization."
@@ -70,7 +70,7 @@ def check_organization(value: str) -> str | None:
 
 
 def check_server(value: str) -> str | None:
-    from ..core.addr import parse_server
+    from ..core import parse_server
 
     if not value.strip():
         return "Enter the server's address (parsec3://host or https://host)."
@@ -82,7 +82,7 @@ def check_server(value: str) -> str | None:
 
 
 def check_link(value: str) -> str | None:
-    from ..core.addr import ParsecOrganizationBootstrapAddr
+    from ..core import ParsecOrganizationBootstrapAddr
 
     if not value.strip():
         return "Paste the bootstrap link you were given (parsec3://…)."
@@ -95,7 +95,7 @@ def check_link(value: str) -> str | None:
 
 def describe_link(value: str) -> str | None:
     """ "Organization X on host:port" for a valid bootstrap link."""
-    from ..core.addr import ParsecOrganizationBootstrapAddr
+    from ..core import ParsecOrganizationBootstrapAddr
 
     try:
         addr = ParsecOrganizationBootstrapAddr.parse(value.strip())
@@ -107,7 +107,7 @@ def describe_link(value: str) -> str | None:
 
 
 def check_user_name(value: str, email: str = "user@example.com") -> str | None:
-    from ..core.values import HumanHandle
+    from ..core import HumanHandle
 
     if not value.strip():
         return "Enter your name, as the others will see it."
@@ -119,7 +119,7 @@ def check_user_name(value: str, email: str = "user@example.com") -> str | None:
 
 
 def check_device_label(value: str) -> str | None:
-    from ..core.values import DeviceLabel
+    from ..core import DeviceLabel
 
     if not value.strip():
         return "Name this device, for example after this computer."

@@ -665,8 +665,10 @@ def claim(
         session.ping()
     except ParsecTrayError as exc:
         session.close()
-        exc.message = f"You joined {addr.organization_id} and the device is saved in {path}, but logging in failed: {exc.message}"
-        raise
+        raise exc.reworded(
+            message=f"You joined {addr.organization_id} and the device is saved in {path}, "
+            f"but logging in failed: {exc.message}"
+        ) from exc
     return CreatedDevice(
         device_file=path,
         organization_id=str(addr.organization_id),

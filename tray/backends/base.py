@@ -7,6 +7,8 @@ thread.  Feature flags, not platform checks, tell callers what a shell can do.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -22,6 +24,9 @@ class Shell:
     HAS_MENU_OPEN_HOOK = False
     #: An icon in a tray host (False: a plain window).
     IS_TRAY_ICON = True
+    #: ``watch_directory`` works: the shell's main loop is told when the
+    #: files of a folder change (GLib's file monitor, inotify on Linux).
+    HAS_FILE_WATCH = False
 
     name = "base"
 
@@ -32,4 +37,10 @@ class Shell:
         raise NotImplementedError
 
     def stop(self) -> None:
+        raise NotImplementedError
+
+    def watch_directory(self, path: Path, on_change: Callable[[], None]) -> None:
+        """Call ``on_change`` (in the shell's loop) whenever a file of
+        ``path`` is created, changed, renamed or removed.  Only when
+        :attr:`HAS_FILE_WATCH`."""
         raise NotImplementedError

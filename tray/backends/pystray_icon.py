@@ -13,6 +13,8 @@ On GTK backends:
   can auto-start a notification daemon (or fail without one) at start-up;
 - a left click opens the menu too (no default item to run);
 - the menu-open hook refreshes the menu synchronously before it is shown;
+- folders are watched with GLib's file monitor (``HAS_FILE_WATCH``): no
+  timer, the kernel (inotify) wakes the loop;
 - SIGTERM and SIGINT stop the main loop cleanly (socket removed, dialogs
   closed).
 """
@@ -23,6 +25,7 @@ import os
 import signal
 import threading
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..icons import state_image
@@ -89,6 +92,8 @@ class PystrayShell(Shell):
         self._glib: Any = None
         gtk = backend in ("gtk", "appindicator")
         self.HAS_MENU_OPEN_HOOK = backend == "gtk"
+        self.HAS_FILE_WATCH = gtk
+        self._monitors: list[Any] = []  # alive as long as the shell
         os.environ["PYSTRAY_BACKEND"] = backend
         if gtk:
             self._glib = _prepare_gtk()
@@ -149,6 +154,22 @@ class PystrayShell(Shell):
                 self.icon.icon = state_image(snapshot.state.value)
             self.icon.title = title(snapshot)
             self.icon.menu = self._menu(entries)  # pystray schedules the rebuild
+
+    def watch_directory(self, path: Path, on_change: Callable[[], None]) -> None:
+        def start() -> bool:  # in the GLib loop, so that events arrive there
+            import gi
+
+            gi.require_version("Gio", "2.0")
+            from gi.repository import Gio
+
+            monitor = Gio.File.new_for_path(str(path)).monitor_directory(
+                Gio.FileMonitorFlags.WATCH_MOVES, None
+            )
+            monitor.connect("changed", lambda *_args: on_change())
+            self._monitors.append(monitor)
+            return False  # once
+
+        self._glib.idle_add(start)
 
     def run(self) -> None:
         def setup(icon: Any) -> None:

@@ -11,6 +11,7 @@ import signal
 import threading
 from typing import TYPE_CHECKING, Any
 
+from .. import dialog_protocol as P
 from ..dialogs import DialogProcess
 from ..menu import Entry, title, to_json
 from .base import Shell
@@ -31,14 +32,14 @@ class WindowShell(Shell):
         self._done = threading.Event()
         snap = controller.snapshot()
         self._window = DialogProcess(
-            "window",
+            P.Kind.WINDOW,
             {"title": title(snap), "entries": to_json(controller.menu())},
             self._on_message,
             self._on_exit,
         )
 
     def _on_message(self, dlg: DialogProcess, msg: dict[str, Any]) -> None:
-        if msg.get("type") == "action":
+        if msg.get("type") == P.FromDialog.ACTION:
             try:
                 self.controller.perform(str(msg.get("action")), msg.get("arg"))
             except ValueError:
@@ -49,7 +50,7 @@ class WindowShell(Shell):
         self._done.set()
 
     def refresh(self, snapshot: Snapshot, entries: tuple[Entry, ...]) -> None:
-        self._window.send({"type": "menu", "title": title(snapshot), "entries": to_json(entries)})
+        self._window.send({"type": P.ToDialog.MENU, "title": title(snapshot), "entries": to_json(entries)})
 
     def run(self) -> None:
         for sig in (signal.SIGTERM, signal.SIGINT):

@@ -1,0 +1,270 @@
+"""What each dialog's messages do: one handler per (dialog kind, message
+type) in :data:`HANDLERS`, and the flows ``submit`` starts (create, join,
+log in, invite) in :data:`FLOWS`.  No GUI import.
+
+Flows run in worker threads (Argon2id and the network take seconds); a
+flow's outcome goes back to its dialog through
+:class:`~.dialogs.DialogProcess`'s methods (``succeeded``, ``failed``...),
+which also make what ``status`` shows.  An error is routed to the step and
+field it is about by :func:`error_target`, from the error's class and its
+structured ``field`` (never its text).
+
+The ``host`` is the :class:`~.controller.Controller`: these functions use
+its sessions, device list and dialogs, and own none of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..core import errors as E
+from .dialog_protocol import FromDialog, Kind
+from .dialogs import DialogProcess
+
+if TYPE_CHECKING:
+    from .controller import Controller
+
+__all__ = ["FLOWS", "HANDLERS", "error_target"]
+
+log = logging.getLogger(__name__)
+
+Flow = Callable[["Controller", DialogProcess, dict[str, Any]], "dict[str, Any] | None"]
+Handler = Callable[["Controller", DialogProcess, dict[str, Any]], None]
+
+# The fields of the wizards' two steps (the dialog puts the field on its step).
+_STEP = {"organization": 1, "email": 1, "server": 1, "link": 1, "admin_token": 1}
+_STEP.update({"user_name": 2, "device_label": 2, "password": 2})
+
+
+def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]:
+    """Which step and field of dialog ``kind`` an error belongs to."""
+    if kind == Kind.LOGIN:
+        if isinstance(exc, E.WrongPasswordError):
+            return None, "password"
+        return None, None
+    first = "server" if kind == Kind.CREATE else "link"
+    if isinstance(exc, E.OrganizationAlreadyExistsError):
+        return 1, "organization" if kind == Kind.CREATE else "link"
+    if isinstance(exc, (E.InvalidBootstrapTokenError, E.OrganizationNotFoundError)):
+        return 1, "admin_token" if kind == Kind.CREATE else "link"
+    if (
+        isinstance(exc, E.AuthenticationError)
+        and kind == Kind.CREATE
+        and not isinstance(exc, E.ClockOutOfSyncError)
+    ):
+        return 1, "admin_token"
+    if isinstance(exc, (E.InvalidLinkError, E.ServerUnreachableError)):
+        return 1, first
+    if isinstance(exc, E.InvalidValueError) and exc.field in _STEP:
+        if kind == Kind.CREATE or exc.field != "organization":
+            return _STEP[exc.field], exc.field
+    return None, None
+
+
+# -- the flows (worker threads) ---------------------------------------------------------------
+
+
+def _run_create(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    from ..core import create_organization
+
+    created = create_organization(
+        str(v.get("server", "")).strip(),
+        str(v.get("organization", "")),
+        str(v.get("email", "")).strip(),
+        str(v.get("user_name", "")).strip(),
+        str(v.get("device_label", "")).strip(),
+        password=str(v.get("password", "")),
+        admin_token=v.get("admin_token") or None,
+        progress=dlg.progress,
+    )
+    _adopt_created(host, created, str(v.get("password", "")), dlg)
+
+
+def _run_join(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    from ..core import bootstrap_organization
+
+    created = bootstrap_organization(
+        str(v.get("link", "")).strip(),
+        str(v.get("email", "")).strip(),
+        str(v.get("user_name", "")).strip(),
+        str(v.get("device_label", "")).strip(),
+        password=str(v.get("password", "")),
+        progress=dlg.progress,
+    )
+    _adopt_created(host, created, str(v.get("password", "")), dlg)
+
+
+def _adopt_created(host: Controller, created: Any, password: str, dlg: DialogProcess) -> None:
+    from ..core import find_device, login
+
+    info = find_device(created.device_file)
+    session = created.session
+    if session is None:
+        session = login(info, password=password, progress=dlg.progress)
+    host.adopt(session, info)
+    host.refresh_devices()
+
+
+def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    from ..core import find_device, login, protect_with_keyring
+
+    info = find_device(str(dlg.init.get("_key")))
+    session = login(info, password=v.get("password") or None, progress=dlg.progress, allow_offline=True)
+    keyring_error: str | None = None
+    if v.get("keyring") and info.protection != "keyring":
+        dlg.progress("Storing the key in the OS keyring…")
+        try:
+            protect_with_keyring(session)
+        except E.ParsecTrayError as exc:  # logged in all the same
+            keyring_error = str(exc)
+    host.adopt(session, info)
+    if v.get("keyring"):
+        host.refresh_devices()
+    if keyring_error:
+        host.message(
+            "Log in",
+            f"You are logged in, but this computer's keyring could not keep the device: {keyring_error} "
+            "You will type your password next time.",
+        )
+
+
+_EMAIL_NOTES = {
+    "SERVER_UNAVAILABLE": "The server could not send the email: give the link yourself.",
+    "RECIPIENT_REFUSED": "The email was refused by the recipient's server: give the link yourself.",
+}
+
+
+def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any]:
+    holder = host.holder_for(dlg)
+    send_email = bool(v.get("send_email"))
+    dlg.progress("Creating the invitation…")
+    email = str(v.get("email", "")).strip() if dlg.kind == Kind.INVITE_USER else None
+    new = holder.invite(email, send_email=send_email)
+    note = "The email was sent." if new.email_sent == "SUCCESS" and send_email else ""
+    return {"link": new.url, "email_sent": new.email_sent, "note": _EMAIL_NOTES.get(new.email_sent, note)}
+
+
+FLOWS: dict[str, Flow] = {
+    Kind.CREATE: _run_create,
+    Kind.JOIN: _run_join,
+    Kind.LOGIN: _run_login,
+    Kind.INVITE_USER: _run_invite,
+    Kind.INVITE_DEVICE: _run_invite,
+}
+
+
+def run_flow(host: Controller, flow: Flow, dlg: DialogProcess, values: dict[str, Any]) -> None:
+    """In a worker thread: ``flow``, its outcome sent to ``dlg``."""
+    try:
+        result = flow(host, dlg, values)
+    except E.ParsecTrayError as exc:
+        _failed(dlg, exc, str(exc))
+    except Exception as exc:  # a bug: say so in plain words, keep the fields
+        log.exception("the %s flow failed", dlg.kind)
+        _failed(
+            dlg,
+            exc,
+            f"Something unexpected went wrong ({type(exc).__name__}); nothing was changed. Please report it.",
+        )
+    else:
+        dlg.succeeded(result)  # a dict: the dialog stays open and shows it
+
+
+def _failed(dlg: DialogProcess, exc: BaseException, message: str) -> None:
+    step, field = error_target(dlg.kind, exc)
+    dlg.failed(message, error_type=type(exc).__name__, step=step, field=field)
+
+
+# -- Pending invitations ----------------------------------------------------------------------------
+
+
+def send_invitations(host: Controller, dlg: DialogProcess) -> None:
+    """In a worker thread: the pending invitations, to ``dlg``."""
+    try:
+        rows = host.holder_for(dlg).pending_invitations()
+    except E.ParsecTrayError as exc:
+        dlg.error_shown(str(exc))
+        return
+    except Exception as exc:
+        log.exception("listing the invitations failed")
+        dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
+        return
+    dlg.listed(rows)
+
+
+def _cancel_invitation(host: Controller, dlg: DialogProcess, token: str) -> None:
+    try:
+        host.holder_for(dlg).cancel_invitation(token)
+    except E.ParsecTrayError as exc:
+        dlg.error_shown(str(exc))
+        return
+    send_invitations(host, dlg)
+
+
+# -- what the dialogs write ---------------------------------------------------------------------------
+
+
+def _in_thread(fn: Callable[..., None], name: str, *args: Any) -> None:
+    threading.Thread(target=fn, args=args, name=name, daemon=True).start()
+
+
+def _submit(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    values = msg.get("values")
+    if not isinstance(values, dict) or dlg.busy:
+        return
+    dlg.working()
+    host.start_flow(
+        threading.Thread(
+            target=run_flow, args=(host, FLOWS[dlg.kind], dlg, values), name=f"flow-{dlg.kind}", daemon=True
+        )
+    )
+
+
+def _shown(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    dlg.shown = True
+
+
+def _state(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    step = msg.get("step")
+    dlg.step = step if isinstance(step, int) else None
+
+
+def _rendered(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    count = msg.get("count")
+    dlg.rendered = count if isinstance(count, int) else None
+
+
+def _refresh(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    _in_thread(send_invitations, "invite-list", host, dlg)
+
+
+def _cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    _in_thread(_cancel_invitation, "invite-cancel", host, dlg, str(msg.get("token", "")))
+
+
+def _action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    try:
+        host.perform(str(msg.get("action")), msg.get("arg"))
+    except ValueError:
+        log.warning("unknown action from the window: %r", msg)
+
+
+HANDLERS: dict[tuple[str, str], Handler] = {
+    **{(kind, FromDialog.SUBMIT): _submit for kind in FLOWS},
+    **{(kind, FromDialog.SHOWN): _shown for kind in Kind},
+    **{(kind, FromDialog.STATE): _state for kind in Kind},
+    (Kind.INVITATIONS, FromDialog.RENDERED): _rendered,
+    (Kind.INVITATIONS, FromDialog.REFRESH): _refresh,
+    (Kind.INVITATIONS, FromDialog.CANCEL_INVITATION): _cancel,
+    (Kind.WINDOW, FromDialog.ACTION): _action,
+}
+
+
+def on_dialog_message(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """One message from a dialog (its reader thread): its handler, if any."""
+    handler = HANDLERS.get((dlg.kind, str(msg.get("type"))))
+    if handler is not None:
+        handler(host, dlg, msg)

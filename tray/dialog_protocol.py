@@ -1,0 +1,197 @@
+"""The dialog protocol: how the tray process and a dialog process talk.
+
+Each dialog (and the fallback window) is its own process,
+``python -m parsec_tray.tray.tk_dialogs KIND`` (:class:`Kind`), started by
+:class:`~.dialogs.DialogProcess`.  Its stdin and stdout carry one JSON
+object per line (UTF-8, ``\\n``-terminated), each with a ``type``.  The
+dialog never calls the network or decrypts anything: it validates fields
+inline, sends what the person typed and shows what the tray answers.
+
+Tray -> dialog (:class:`ToDialog`)
+----------------------------------
+``init``      first line, always: the dialog's initial values (per kind:
+              ``server``, ``link``, ``device``, ``error``, ``mode``,
+              ``organization_id``, ``title``/``text``, ``entries``...)
+``raise``     show the window again (the menu entry was chosen once more)
+``progress``  ``text``: what the running flow is doing
+``error``     ``message``, and where it belongs: ``step`` (1, 2 or null) and
+              ``field`` (a field name or null); the dialog stays open
+``result``    the flow is over and the dialog stays open to show it
+              (an invitation's ``link``, ``email_sent``, ``note``)
+``done``      the flow succeeded: the dialog closes
+``list``      ``items``: the pending invitations (Pending invitations)
+``menu``      ``title`` and ``entries`` (the fallback window's menu)
+``close``     close now
+
+Dialog -> tray (:class:`FromDialog`)
+------------------------------------
+``shown``              the window is mapped and has the focus
+``state``              what it shows changed: ``step`` (wizards; else null),
+                       ``busy``, ``errors`` (field -> message) and ``banner``
+                       (the message shown without a field, or null); sent
+                       after ``shown`` and after each key press or message
+                       that changed it
+``submit``             ``values``: the fields, validated
+``cancel``             the person closed the dialog
+``cancel_invitation``  ``token`` (hex) to cancel (Pending invitations)
+``refresh``            read the invitations again (Pending invitations)
+``rendered``           ``count`` rows are on screen (Pending invitations)
+``action``             ``action`` and ``arg`` of a menu entry (the window)
+
+Invariants: ``init`` is the first line the tray writes; a dialog whose
+stdin ends (the tray is gone) closes itself; unknown types are ignored on
+both sides, so either side may be newer; no secret crosses except the
+``values`` of ``submit`` (a password on its way to core).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from typing import Any, Literal, NotRequired, TypedDict
+
+__all__ = [
+    "ActionMsg",
+    "CancelInvitationMsg",
+    "ErrorMsg",
+    "FromDialog",
+    "Kind",
+    "ListMsg",
+    "MenuMsg",
+    "ProgressMsg",
+    "RenderedMsg",
+    "ResultMsg",
+    "StateMsg",
+    "SubmitMsg",
+    "ToDialog",
+    "decode",
+    "encode",
+    "error",
+    "progress",
+]
+
+
+class Kind(StrEnum):
+    """What a dialog process shows (its command-line argument)."""
+
+    CREATE = "create"
+    JOIN = "join"
+    LOGIN = "login"
+    INVITE_USER = "invite_user"
+    INVITE_DEVICE = "invite_device"
+    INVITATIONS = "invitations"
+    MESSAGE = "message"
+    WINDOW = "window"
+
+
+class ToDialog(StrEnum):
+    INIT = "init"
+    RAISE = "raise"
+    PROGRESS = "progress"
+    ERROR = "error"
+    RESULT = "result"
+    DONE = "done"
+    LIST = "list"
+    MENU = "menu"
+    CLOSE = "close"
+
+
+class FromDialog(StrEnum):
+    SHOWN = "shown"
+    STATE = "state"
+    SUBMIT = "submit"
+    CANCEL = "cancel"
+    CANCEL_INVITATION = "cancel_invitation"
+    REFRESH = "refresh"
+    RENDERED = "rendered"
+    ACTION = "action"
+
+
+# -- tray -> dialog ---------------------------------------------------------------
+
+
+class ProgressMsg(TypedDict):
+    type: Literal[ToDialog.PROGRESS]
+    text: str
+
+
+class ErrorMsg(TypedDict):
+    type: Literal[ToDialog.ERROR]
+    message: str
+    step: NotRequired[int | None]
+    field: NotRequired[str | None]
+
+
+class ResultMsg(TypedDict, total=False):
+    type: Literal[ToDialog.RESULT]
+    link: str
+    email_sent: str
+    note: str
+
+
+class ListMsg(TypedDict):
+    type: Literal[ToDialog.LIST]
+    items: list[dict[str, Any]]
+
+
+class MenuMsg(TypedDict):
+    type: Literal[ToDialog.MENU]
+    title: str
+    entries: list[dict[str, Any]]
+
+
+# -- dialog -> tray ---------------------------------------------------------------
+
+
+class StateMsg(TypedDict):
+    type: Literal[FromDialog.STATE]
+    step: int | None
+    busy: bool
+    errors: dict[str, str]
+    banner: str | None
+
+
+class SubmitMsg(TypedDict):
+    type: Literal[FromDialog.SUBMIT]
+    values: dict[str, Any]
+
+
+class CancelInvitationMsg(TypedDict):
+    type: Literal[FromDialog.CANCEL_INVITATION]
+    token: str
+
+
+class RenderedMsg(TypedDict):
+    type: Literal[FromDialog.RENDERED]
+    count: int
+
+
+class ActionMsg(TypedDict):
+    type: Literal[FromDialog.ACTION]
+    action: str
+    arg: str | None
+
+
+# -- building and reading lines ------------------------------------------------------
+
+
+def progress(text: str) -> ProgressMsg:
+    return {"type": ToDialog.PROGRESS, "text": text}
+
+
+def error(message: str, *, step: int | None = None, field: str | None = None) -> ErrorMsg:
+    return {"type": ToDialog.ERROR, "message": message, "step": step, "field": field}
+
+
+def encode(msg: Any) -> str:
+    """One message as one line (with its ``\\n``)."""
+    return json.dumps(msg) + "\n"
+
+
+def decode(line: str | bytes) -> dict[str, Any] | None:
+    """One line as a message; None when it is not a JSON object."""
+    try:
+        msg = json.loads(line)
+    except ValueError:
+        return None
+    return msg if isinstance(msg, dict) else None

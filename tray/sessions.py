@@ -1,0 +1,280 @@
+"""The logged-in devices: one :class:`SessionHolder` per device, kept by
+:class:`Sessions` in the order they were logged in to.  No GUI import, no
+thread of its own.
+
+A holder is everything the tray knows about one logged-in device: its core
+session, its state machine (:mod:`.state`), why it is offline, its event
+stream and invitation tracker (:class:`~.live.LiveSession`), whether a check
+is in flight.  It is the only place that calls the server about that
+device's invitations (the event stream's lists included).  Results of work
+started for a holder (a ping, a stream state)
+name the holder they are about: once it is closed (logged out, or replaced
+by a new login to the same device) they change nothing.
+
+Invariants: at most one holder per device file (``key``); ``current`` is
+the most recently used holder (the one ``status``'s top-level fields and
+actions without a device describe); the icon's state is
+:func:`~.state.most_urgent` of the holders' states.  :class:`Sessions` is
+not thread-safe: the controller holds its lock around every call.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+from ..core.errors import ParsecTrayError, ServerUnavailableError, ServerUnreachableError
+from .state import Event, Identity, IllegalTransition, SessionView, State, StateMachine, most_urgent
+
+if TYPE_CHECKING:
+    from .coalesce import Intent
+    from .live import LiveSession
+
+__all__ = ["SessionHolder", "Sessions", "session_key"]
+
+log = logging.getLogger(__name__)
+
+
+def session_key(info: Any, summary: dict[str, str]) -> str:
+    """The device file a session was opened from (its key everywhere in the
+    tray); stand-ins without a file are told apart by their device id."""
+    key = str(getattr(info, "device_file", "") or getattr(info, "key", ""))
+    return key or f"device:{summary['device_id']}"
+
+
+class SessionHolder:
+    """One logged-in device (see the module header)."""
+
+    def __init__(self, key: str, session: Any, identity: Identity, *, offline_reason: str | None) -> None:
+        self.key = key
+        self.session = session
+        self.identity = identity
+        self.machine = StateMachine()
+        self.reason = offline_reason
+        self.live: LiveSession | None = None
+        self.checking = False
+        self.last_check = time.monotonic()
+        self.closed = False
+
+    @property
+    def state(self) -> State:
+        return self.machine.state
+
+    def fire(self, event: Event) -> bool:
+        """Apply ``event``; False (and nothing changed) when it is illegal
+        or the holder is closed."""
+        if self.closed:
+            return False
+        try:
+            self.machine.handle(event)
+        except IllegalTransition as exc:
+            log.debug("ignored: %s", exc)
+            return False
+        return True
+
+    # -- the server (worker threads: each call is a network round trip) ----------------
+
+    def ping(self) -> tuple[Event, str | None]:
+        """An authenticated request: the event it makes, and why (offline)."""
+        try:
+            self.session.ping()
+        except (ServerUnreachableError, ServerUnavailableError) as exc:
+            return Event.UNREACHABLE, str(exc)
+        except ParsecTrayError as exc:
+            return Event.REFUSED, str(exc)
+        except Exception as exc:
+            log.exception("ping failed")
+            return Event.UNREACHABLE, f"unexpected {type(exc).__name__}"
+        return Event.REACHED, None
+
+    def start_live(
+        self,
+        *,
+        on_state: Callable[[str, str | None], None],
+        on_intents: Callable[[list[Intent]], None],
+        on_change: Callable[[], None],
+        stream_options: dict[str, Any],
+    ) -> LiveSession | None:
+        """Open the event stream (a real session only); None when it cannot."""
+        from .live import LiveSession
+
+        if getattr(self.session, "device", None) is None or self.closed:
+            return None  # a stand-in (tests)
+        live = LiveSession(
+            self.session,
+            on_state=on_state,
+            on_intents=on_intents,
+            on_change=on_change,
+            stream_options=stream_options,
+            invite_list=self.invite_list,
+        )
+        self.live = live
+        try:
+            live.start()
+        except Exception:
+            log.exception("the event stream could not start")
+            self.live = None
+            return None
+        return live
+
+    def _require_session(self) -> Any:
+        if self.closed or getattr(self.session, "device", None) is None:
+            raise ParsecTrayError("You are not logged in any more.")
+        return self.session
+
+    def invite_list(self) -> list[Any]:
+        """Every invitation of the organization, as the server lists them."""
+        from ..core import invite_list
+
+        return list(invite_list(self._require_session()))
+
+    def invite(self, email: str | None, *, send_email: bool) -> Any:
+        """A new invitation: of ``email`` as a user, or (None) of a new
+        device of this user."""
+        from ..core import invite_new_device, invite_new_user
+
+        session = self._require_session()
+        if email is not None:
+            return invite_new_user(session, email, send_email=send_email)
+        return invite_new_device(session, send_email=send_email)
+
+    def pending_invitations(self) -> list[dict[str, Any]]:
+        """The pending invitations, as the Pending invitations dialog shows
+        them; what the list teaches is passed to the invitation tracker."""
+        items = self.invite_list()
+        live = self.live
+        if live is not None:
+            live.learn(items)
+        d = self.session.device
+        rows = []
+        for it in items:
+            if not it.is_pending:
+                continue
+            email = getattr(it, "claimer_email", None)
+            rows.append(
+                {
+                    "token": bytes(it.token).hex(),
+                    "type": it.type,
+                    "label": str(email)
+                    if email
+                    else ("A new device" if it.type == "DEVICE" else it.type.title()),
+                    "created_by": it.created_by.describe(),
+                    "created_on": str(it.created_on),
+                    "link": it.link(d.server, d.organization_id).to_url(),
+                }
+            )
+        return rows
+
+    def cancel_invitation(self, token: str) -> None:
+        """Cancel ``token`` (hex); this app's own cancel is not announced."""
+        from ..core import invite_cancel
+
+        session = self._require_session()
+        live = self.live
+        if live is not None:
+            live.cancelling(token)
+        try:
+            invite_cancel(session, token)
+        except ParsecTrayError:
+            if live is not None:
+                live.cancel_failed(token)
+            raise
+
+    def view(self) -> SessionView:
+        live = self.live
+        return SessionView(
+            key=self.key,
+            identity=self.identity,
+            state=self.machine.state,
+            reason=self.reason,
+            live=live is not None,
+            waiting=live.waiting() if live is not None else (),
+            stream=live.stream_state if live is not None else None,
+        )
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the event stream and close the session (blocking: call it
+        off the menu's thread).  Errors are logged: logging out never fails."""
+        self.closed = True
+        live, self.live = self.live, None
+        if live is not None:
+            try:
+                live.stop(timeout)
+            except Exception:
+                log.debug("stopping the event stream failed", exc_info=True)
+        try:
+            self.session.close()
+        except Exception:
+            log.debug("closing the session failed", exc_info=True)
+
+
+class Sessions:
+    """The holders, in login order, and which one was used last."""
+
+    def __init__(self) -> None:
+        self._by_key: dict[str, SessionHolder] = {}
+        self._current: str | None = None
+
+    def __iter__(self) -> Iterator[SessionHolder]:
+        return iter(list(self._by_key.values()))
+
+    def __len__(self) -> int:
+        return len(self._by_key)
+
+    def keys(self) -> list[str]:
+        return list(self._by_key)
+
+    def add(self, holder: SessionHolder) -> SessionHolder | None:
+        """Hold ``holder`` (now the current one); returns the holder it
+        replaces (the same device logged in to again), closed-marked."""
+        old = self._by_key.pop(holder.key, None)
+        if old is not None:
+            old.closed = True
+        self._by_key[holder.key] = holder
+        self._current = holder.key
+        return old
+
+    def remove(self, key: str) -> SessionHolder | None:
+        holder = self._by_key.pop(key, None)
+        if holder is not None:
+            holder.closed = True
+        if self._current == key:
+            self._current = next(reversed(self._by_key), None) if self._by_key else None
+        return holder
+
+    def pop_all(self) -> list[SessionHolder]:
+        holders = list(self._by_key.values())
+        self._by_key.clear()
+        self._current = None
+        for h in holders:
+            h.closed = True
+        return holders
+
+    def get(self, key: str | None) -> SessionHolder | None:
+        """The holder of device ``key``; without one, the current holder."""
+        return self._by_key.get(key) if key is not None else self.current
+
+    def touch(self, key: str) -> None:
+        """``key`` was used (an action about it): it becomes the current one."""
+        if key in self._by_key:
+            self._current = key
+
+    def for_org(self, organization_id: str | None) -> SessionHolder | None:
+        """The holder a notification about ``organization_id`` is about."""
+        matching = [h for h in self._by_key.values() if h.identity.organization_id == organization_id]
+        current = self.current
+        if current is not None and (current in matching or not matching):
+            return current
+        return matching[-1] if matching else None
+
+    @property
+    def current(self) -> SessionHolder | None:
+        return self._by_key.get(self._current) if self._current is not None else None
+
+    def icon_state(self) -> State:
+        return most_urgent(h.state for h in self._by_key.values())
+
+    def views(self) -> tuple[SessionView, ...]:
+        return tuple(h.view() for h in self._by_key.values())

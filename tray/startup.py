@@ -1,0 +1,140 @@
+"""Start-up at login: the quick login of ``--autostart``, and the two
+settings of the menu about it (start at login, ask for the password at once).
+
+Every device that was logged in when the app last quit is logged in again
+(the last one used last, so that it is the current session), without a
+prompt when the OS keyring holds its key; a password device gets a "Click
+to log in" notification, or its Log in dialog (at once if the person chose
+so, or when nothing can be clicked).  Runs in a worker thread.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..core import errors as E
+from .state import DeviceSummary
+
+if TYPE_CHECKING:
+    from .controller import Controller
+
+__all__ = ["quick_login_all", "read_autostart", "toggle_autostart", "toggle_login_dialog"]
+
+log = logging.getLogger(__name__)
+
+
+def quick_login_all(host: Controller) -> None:
+    """Started at login: every device that was logged in when the app
+    last quit (the last one used becomes the current session again),
+    without a prompt when the OS keyring holds its key; else a "Click to
+    log in" notification (or the dialog, as the person chose)."""
+    from . import settings
+
+    try:
+        devices = host.refresh_devices()
+    except Exception as exc:
+        log.warning("listing the devices failed: %s", exc)
+        return
+    prefs = settings.load()
+    last = prefs.get("last_device")
+    # None logged in at the last quit (or settings older than several
+    # sessions): the last device used, as before.
+    keys = [k for k in prefs.get("logged_in") or [last] if isinstance(k, str)]
+    if last in keys:  # last in, so that it is the current one
+        keys = [k for k in keys if k != last] + [last]
+    infos = [d for k in keys for d in devices if d.key == k]
+    if not infos and len(devices) == 1:
+        infos = [devices[0]]
+    prompts = [info for info in infos if info.protection != "keyring"]
+    for info in infos:
+        if info.protection == "keyring":
+            _quick_login(host, info)
+    for i, info in enumerate(prompts):
+        _offer_login(host, info, dialog=i == 0)
+
+
+def _quick_login(host: Controller, info: DeviceSummary) -> None:
+    """A keyring device: logged in without a prompt, or its Log in dialog
+    saying why not."""
+    from ..core import find_device, login
+
+    try:
+        session = login(find_device(info.key), password=None, allow_offline=True)
+    except E.KeyringError as exc:
+        log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
+        host.open_login(
+            info.key,
+            # The keyring error says what to do (unlock it, or use a password device).
+            error=f"Parsec Tray could not open this device without a prompt: {exc}",
+        )
+        return
+    except E.ParsecTrayError as exc:
+        log.warning("quick login to %s failed: %s", info.key, exc)
+        host.open_login(info.key, error=str(exc))
+        return
+    host.adopt(session, info)
+
+
+def _offer_login(host: Controller, info: DeviceSummary, *, dialog: bool) -> None:
+    """A password device: the Log in dialog at once if the person chose
+    so (one dialog at a time: ``dialog`` is False for the others), else a
+    "Click to log in" notification (the dialog when nothing is clickable)."""
+    from . import settings
+
+    if settings.load().get("login_dialog_at_start") and dialog:
+        host.open_login(info.key)
+        return
+    from .notifications import get_notifier
+
+    notifier = get_notifier()
+    body = f"Click to log in to {info.organization_id} as {info.user_name or info.email}."
+    delivered = notifier.HAS_ACTIONS and notifier.notify(
+        "Parsec Tray", body, on_click=lambda: host.open_login(info.key)
+    )
+    if delivered:
+        host.notified("Parsec Tray", body, delivered=True)
+    elif dialog:  # nothing to click on: the dialog itself
+        host.open_login(info.key)
+
+
+# -- the settings (worker threads, but read_autostart: it is cheap) -------------------------------
+
+
+def read_autostart(host: Controller) -> None:
+    """What the "Start at login" entries show, as the system has it now."""
+    try:
+        from .autostart import get_autostart
+
+        backend = get_autostart()
+        enabled = backend.is_enabled() if backend.SUPPORTED else None
+    except Exception:
+        log.debug("reading start at login failed", exc_info=True)
+        enabled = None
+    from . import settings
+
+    host.autostart_enabled = enabled
+    host.login_dialog_at_start = bool(settings.load().get("login_dialog_at_start", False))
+
+
+def toggle_autostart(host: Controller) -> None:
+    from .autostart import default_command, get_autostart
+
+    backend = get_autostart()
+    try:
+        if backend.is_enabled():
+            backend.disable()
+        else:
+            backend.enable(default_command())
+    except E.AutostartError as exc:
+        host.message("Start at login", str(exc))
+    read_autostart(host)
+    host.changed()
+
+
+def toggle_login_dialog(host: Controller) -> None:
+    from . import settings
+
+    settings.update(login_dialog_at_start=not host.login_dialog_at_start)
+    read_autostart(host)
+    host.changed()
