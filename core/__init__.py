@@ -66,6 +66,7 @@ __all__ = [
     "list_devices",
     "list_members",
     "login",
+    "make_private_dirs",
     "parse_link",
     "parse_server",
     "pick_choice",
@@ -91,7 +92,7 @@ _HOMES = {
     "keyring_store": "keyring_available",
     "members": "find_member list_members revoke_user",
     "own_devices": "session_security_warnings",
-    "paths": "app_config_dir devices_dir",
+    "paths": "app_config_dir devices_dir make_private_dirs",
     "protection": "change_authentication check_authentication_change",
     "recovery": "check_recovery_target default_recovery_path export_recovery_device import_recovery_device read_recovery_file",
     "session": "Session",
@@ -144,7 +145,7 @@ if TYPE_CHECKING:
     from .keyring_store import keyring_available
     from .members import find_member, list_members, revoke_user
     from .own_devices import session_security_warnings
-    from .paths import app_config_dir, devices_dir
+    from .paths import app_config_dir, devices_dir, make_private_dirs
     from .protection import change_authentication, check_authentication_change
     from .recovery import (
         check_recovery_target,

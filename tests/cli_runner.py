@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +15,10 @@ __all__ = ["CLI", "Spawned", "cli", "home_env", "ok_json"]
 
 # The code path the ``parsec-tray`` script delegates to for these commands.
 CLI = [sys.executable, "-m", "parsec_tray.cli"]
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def home_env(home: Path | None, **extra: str) -> dict[str, str]:
@@ -87,6 +92,10 @@ class Spawned:
             text=True,
             encoding="utf-8",
             env=full_env,
+            # A test run started in the background (no job control, as CI
+            # may start it) ignores SIGINT, and a child inherits that: give
+            # the command Ctrl-C as a terminal would.
+            preexec_fn=_default_sigint,
         )
         self._lines: queue.Queue[str] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)

@@ -71,8 +71,8 @@ def runtime_dir() -> Path:
 def _private_dir(path: Path) -> Path:
     """``path`` as a folder of ours, mode 0700, never through a symbolic
     link (in a shared /tmp another user could have made it first)."""
+    from ..core import make_private_dirs
     from ..core.errors import LocalError
-    from ..core.paths import make_private_dirs
 
     hint = "Remove it, or set PARSEC_TRAY_RUNTIME_DIR to a folder of yours."
     try:

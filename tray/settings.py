@@ -64,7 +64,7 @@ def update(**changes: Any) -> dict[str, Any]:
         target = path()
         tmp: str | None = None
         try:
-            from ..core.paths import make_private_dirs
+            from ..core import make_private_dirs
 
             make_private_dirs(target.parent)  # 0700 whatever the umask
             fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{FILENAME}.", suffix=".tmp")

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Mapping
 from pathlib import Path
 
+from ..platform_choice import by_platform, env_override
 from ._base import AUTOSTART_FLAG, Autostart, AutostartError, NoAutostart
 
 __all__ = [
@@ -42,21 +43,9 @@ def choose(
     override: str | None = None, *, platform: str | None = None, env: Mapping[str, str] | None = None
 ) -> str:
     env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
-    override = override or env.get(ENV_VAR) or None
-    if override:
-        if override not in AUTOSTARTS:
-            raise ValueError(
-                f"unknown autostart {override!r} in {ENV_VAR}; choose one of {', '.join(AUTOSTARTS)}"
-            )
-        return override
-    if platform == "win32":
-        return "windows"
-    if platform == "darwin":
-        return "macos"
-    if platform.startswith(("linux", "freebsd", "openbsd", "netbsd", "dragonfly", "sunos")):
-        return "xdg"
-    return "none"
+    return env_override(ENV_VAR, AUTOSTARTS, env=env, override=override, what="autostart") or by_platform(
+        sys.platform if platform is None else platform, windows="windows", macos="macos", freedesktop="xdg"
+    )
 
 
 def make_autostart(name: str) -> Autostart:

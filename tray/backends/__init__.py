@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..platform_choice import env_override
 from .base import Shell
 
 if TYPE_CHECKING:
@@ -53,10 +54,8 @@ def _appindicator_available() -> bool:
 
 
 def choose(override: str | None = None) -> Choice:
-    override = override or os.environ.get("PARSEC_TRAY_BACKEND") or None
+    override = env_override("PARSEC_TRAY_BACKEND", BACKENDS, env=os.environ, override=override, what="backend")
     if override:
-        if override not in BACKENDS:
-            raise ValueError(f"unknown backend {override!r}; choose one of {', '.join(BACKENDS)}")
         return Choice(override, "chosen by PARSEC_TRAY_BACKEND/--backend")
     if sys.platform == "win32":
         return Choice("win32", "Windows")

@@ -43,6 +43,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from ..platform_choice import env_override
 from ._base import APP_NAME, Notifier, log_once
 from ._freedesktop import FreedesktopNotifier, probe_server, session_bus_address
 from ._none import NoNotifier
@@ -83,12 +84,8 @@ def choose(
 ) -> Choice:
     env = os.environ if env is None else env
     platform = sys.platform if platform is None else platform
-    override = override or env.get(ENV_VAR) or None
+    override = env_override(ENV_VAR, NOTIFIERS, env=env, override=override, what="notifier")
     if override:
-        if override not in NOTIFIERS:
-            raise ValueError(
-                f"unknown notifier {override!r} in {ENV_VAR}; choose one of {', '.join(NOTIFIERS)}"
-            )
         return Choice(override, f"chosen by {ENV_VAR}", address=session_bus_address(env))
     if platform in ("win32", "darwin"):
         why = plyer_unusable_reason(platform, env)

@@ -21,6 +21,7 @@ import os
 import sys
 from collections.abc import Mapping
 
+from ..platform_choice import by_platform, env_override
 from ._base import LOCKED, UNLOCKED, LockTracker, NoScreenLock, ScreenLockMonitor
 
 __all__ = [
@@ -37,25 +38,11 @@ SCREENLOCKS = ("freedesktop", "windows", "macos", "none")
 ENV_VAR = "PARSEC_TRAY_SCREENLOCK"
 
 
-def choose(
-    override: str | None = None, *, platform: str | None = None, env: Mapping[str, str] | None = None
-) -> str:
+def choose(override: str | None = None, *, platform: str | None = None, env: Mapping[str, str] | None = None) -> str:
     env = os.environ if env is None else env
-    platform = sys.platform if platform is None else platform
-    override = override or env.get(ENV_VAR) or None
-    if override:
-        if override not in SCREENLOCKS:
-            raise ValueError(
-                f"unknown screen-lock backend {override!r} in {ENV_VAR}; choose one of {', '.join(SCREENLOCKS)}"
-            )
-        return override
-    if platform == "win32":
-        return "windows"
-    if platform == "darwin":
-        return "macos"
-    if platform.startswith(("linux", "freebsd", "openbsd", "netbsd", "dragonfly", "sunos")):
-        return "freedesktop"
-    return "none"
+    return env_override(ENV_VAR, SCREENLOCKS, env=env, override=override, what="screen-lock backend") or by_platform(
+        sys.platform if platform is None else platform, windows="windows", macos="macos", freedesktop="freedesktop"
+    )
 
 
 def make_screenlock(name: str | None = None) -> ScreenLockMonitor:
