@@ -30,6 +30,7 @@ from .errors import (
     UserFrozenError,
     UserRevokedError,
 )
+from .i18n import N_, _, ngettext
 from .serialization import packb, unpackb
 from .values import DateTime, DeviceID
 
@@ -56,12 +57,12 @@ def encode_request(cmd: str, **fields: Any) -> bytes:
 
 def decode_reply(body: bytes) -> dict[str, Any]:
     try:
-        reply = unpackb(body, error=ProtocolError, what="server's reply")
+        reply = unpackb(body, error=ProtocolError, what=N_("server's reply"))
     except ProtocolError:
         # unpackb's text names the decoder's exception class: not for people.
-        raise ProtocolError("The server's reply cannot be decoded; is this a Parsec v3 server?") from None
+        raise ProtocolError(_("The server's reply cannot be decoded; is this a Parsec v3 server?")) from None
     if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
-        raise ProtocolError("The server's reply has no status; is this a Parsec v3 server?")
+        raise ProtocolError(_("The server's reply has no status; is this a Parsec v3 server?"))
     return reply
 
 
@@ -89,106 +90,120 @@ def http_error(
     computer's clock, Unix seconds) is compared with the reply's ``Date``
     to say how far off the clock is on a 498."""
     if status == 401:
-        return AuthenticationError("The server rejected the request's credentials.", status=status)
+        return AuthenticationError(_("The server rejected the request's credentials."), status=status)
     if status == 403:
         if family == "invited":
             return AuthenticationError(
-                "The server does not know this invitation.",
+                _("The server does not know this invitation."),
                 status=status,
-                hint="Check the link, or ask for a new invitation.",
+                hint=_("Check the link, or ask for a new invitation."),
             )
         if family == "authenticated":
             return AuthenticationError(
-                "The server does not recognise this device.",
+                _("The server does not recognise this device."),
                 status=status,
-                hint="It may belong to another server, or its organization was reset.",
+                hint=_("It may belong to another server, or its organization was reset."),
             )
-        return AuthenticationError("The server refused access.", status=status)
+        return AuthenticationError(_("The server refused access."), status=status)
     if status == 404:
         return OrganizationNotFoundError(
-            f"The organization {org!r} does not exist on this server.",
+            _("The organization {org!r} does not exist on this server.").format(org=org),
             status="organization_not_found",
-            hint="Check the organization name and the server address.",
+            hint=_("Check the organization name and the server address."),
         )
     if status == 410:
         return InvitationGoneError(
-            "This invitation has already been used or was cancelled.",
+            _("This invitation has already been used or was cancelled."),
             status="invitation_gone",
-            hint="Ask for a new invitation.",
+            hint=_("Ask for a new invitation."),
         )
     if status == 422:
         supported = headers.get("Supported-Api-Versions", "") or "another version"
         return IncompatibleServerError(
-            f"This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, "
-            f"the server speaks {supported}.",
+            _("This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, the server speaks {supported}.").format(API_VERSION=API_VERSION, supported=supported),
             client_versions=API_VERSION,
             server_versions=supported,
-            hint="Check for a newer version of Parsec Tray; if it is up to date, contact the server's administrator.",
+            hint=_("Check for a newer version of Parsec Tray; if it is up to date, contact the server's administrator."),
         )
     if status == 460:
         return OrganizationExpiredError(
-            f"The organization {org} has expired.", status=status, hint="Contact an administrator of the organization."
+            _("The organization {org} has expired.").format(org=org), status=status, hint=_("Contact an administrator of the organization.")
         )
     if status == 461:
         return UserRevokedError(
-            f"You have been revoked from the organization {org}; this device can no longer open it.",
+            _("You have been revoked from the organization {org}; this device can no longer open it.").format(org=org),
             status=status,
-            hint="If you think this is a mistake, contact an administrator of the organization.",
+            hint=_("If you think this is a mistake, contact an administrator of the organization."),
         )
     if status == 462:
         return UserFrozenError(
-            f"Your user is frozen in the organization {org}.",
+            _("Your user is frozen in the organization {org}.").format(org=org),
             status=status,
-            hint="Contact an administrator of the organization to be unfrozen.",
+            hint=_("Contact an administrator of the organization to be unfrozen."),
         )
     if status == 463:
         return TosNotAcceptedError(
-            f"The organization {org} has new terms of service, to accept before you go on.",
+            _("The organization {org} has new terms of service, to accept before you go on.").format(org=org),
             status=status,
-            hint="Read and accept them from the tray menu, or with 'parsec-tray terms --accept'.",
+            hint=_("Read and accept them from the tray menu, or with 'parsec-tray terms --accept'."),
         )
     if status == 464:
         return AuthenticationError(
-            "The organization does not accept this kind of client.",
+            _("The organization does not accept this kind of client."),
             status=status,
-            hint="Use the official Parsec client for this organization.",
+            hint=_("Use the official Parsec client for this organization."),
         )
     if status == 498:
         return _handshake_clock_error(headers, time.time() if now is None else now)
     if status in (406, 413, 415):
         detail = _detail(body)
         return ProtocolError(
-            f"The server could not understand the request (HTTP {status}{': ' + detail if detail else ''})."
+            _("The server could not understand the request (HTTP {status}: {detail}).").format(status=status, detail=detail)
+            if detail
+            else _("The server could not understand the request (HTTP {status}).").format(status=status)
         )
     if 500 <= status <= 599:
         return ServerUnavailableError(
-            f"The server is unavailable (HTTP {status}).", status=status, hint="Try again in a moment."
+            _("The server is unavailable (HTTP {status}).").format(status=status), status=status, hint=_("Try again in a moment.")
         )
-    return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
+    return ProtocolError(_("Unexpected answer from the server (HTTP {status}).").format(status=status))
 
 
-CLOCK_HINT = "Set this computer's clock right (automatic date and time), then try again."
+CLOCK_HINT = N_("Set this computer's clock right (automatic date and time), then try again.")
 
 
+# (below this many seconds, the unit and its length in seconds)
 _OFFSET_UNITS = ((90, "second", 1), (90 * 60, "minute", 60), (36 * 3600, "hour", 3600))
 
 
+def _duration(n: int, unit: str) -> str:
+    if unit == "second":
+        return ngettext("{n} second", "{n} seconds", n).format(n=n)
+    if unit == "minute":
+        return ngettext("{n} minute", "{n} minutes", n).format(n=n)
+    if unit == "hour":
+        return ngettext("{n} hour", "{n} hours", n).format(n=n)
+    return ngettext("{n} day", "{n} days", n).format(n=n)
+
+
 def describe_offset(seconds: float) -> str:
-    """``about 7 minutes ahead of`` the server's clock, in words a person reads."""
+    """How far this computer's clock is from the server's (``seconds`` > 0:
+    ahead), as the sentence a person reads ("… about 7 minutes ahead of the
+    server's.")."""
     size = abs(seconds)
     unit, per = next(
         ((u, p) for limit, u, p in _OFFSET_UNITS if size < limit), ("day", 86400)
     )
-    n = round(size / per)
-    return f"about {n} {unit}{'' if n == 1 else 's'} {'ahead of' if seconds > 0 else 'behind'}"
+    duration = _duration(round(size / per), unit)
+    if seconds > 0:
+        return _("This computer's clock is about {duration} ahead of the server's.").format(duration=duration)
+    return _("This computer's clock is about {duration} behind the server's.").format(duration=duration)
 
 
 def _clock_error(offset: float | None) -> ClockOutOfSyncError:
     if offset is None:
-        return ClockOutOfSyncError("This computer's clock is too far from the server's.", hint=CLOCK_HINT)
-    return ClockOutOfSyncError(
-        f"This computer's clock is {describe_offset(offset)} the server's.", offset_seconds=offset, hint=CLOCK_HINT
-    )
+        return ClockOutOfSyncError(_("This computer's clock is too far from the server's."), hint=_(CLOCK_HINT))
+    return ClockOutOfSyncError(describe_offset(offset), offset_seconds=offset, hint=_(CLOCK_HINT))
 
 
 def _handshake_clock_error(headers: Mapping[str, str], now: float) -> ClockOutOfSyncError:
@@ -220,4 +235,4 @@ def unexpected_status(cmd: str, reply: Mapping[str, Any]) -> ServerRefusedError 
     status = reply.get("status")
     if status == "timestamp_out_of_ballpark":
         return clock_error(reply)
-    return ServerRefusedError(f"The server refused {cmd.replace('_', ' ')} ({status}).", status=str(status))
+    return ServerRefusedError(_("The server refused {command} ({status}).").format(command=cmd.replace('_', ' '), status=status), status=str(status))

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from .errors import InvalidValueError
+from .i18n import N_, _
 
 __all__ = [
     "AccessToken",
@@ -113,7 +114,7 @@ def _parse_uuid(value: object, what: str) -> uuid.UUID:
         return value
     if isinstance(value, str) and _UUID_TEXT_RE.fullmatch(value):
         return uuid.UUID(hex=value)
-    raise InvalidValueError(f"{value!r} is not a valid {what} (32 hexadecimal characters).")
+    raise InvalidValueError(_("{value!r} is not a valid {what} (32 hexadecimal characters).").format(value=value, what=_(what)))
 
 
 class UserID(uuid.UUID):
@@ -122,7 +123,7 @@ class UserID(uuid.UUID):
     __slots__ = ()
 
     def __init__(self, value: object) -> None:
-        super().__init__(bytes=_parse_uuid(value, "user id").bytes)
+        super().__init__(bytes=_parse_uuid(value, N_("user id")).bytes)
 
     @classmethod
     def new(cls) -> UserID:
@@ -138,7 +139,7 @@ class DeviceID(uuid.UUID):
     __slots__ = ()
 
     def __init__(self, value: object) -> None:
-        super().__init__(bytes=_parse_uuid(value, "device id").bytes)
+        super().__init__(bytes=_parse_uuid(value, N_("device id")).bytes)
 
     @classmethod
     def new(cls) -> DeviceID:
@@ -181,12 +182,11 @@ class OrganizationID(str):
 
     def __new__(cls, value: str) -> OrganizationID:
         if not isinstance(value, str):
-            raise InvalidValueError("An organization name must be text.")
+            raise InvalidValueError(_("An organization name must be text."))
         v = unicodedata.normalize("NFC", value)
         if not all(_word_or_dash(c) for c in v) or not 1 <= (_utf8_size(v) or 0) <= 32:
             raise InvalidValueError(
-                f"{value!r} is not a valid organization name: use 1 to 32 letters, "
-                "digits, '-' or '_' (no spaces or dots)."
+                _("{value!r} is not a valid organization name: use 1 to 32 letters, digits, '-' or '_' (no spaces or dots).").format(value=value)
             )
         return super().__new__(cls, v)
 
@@ -198,10 +198,10 @@ class DeviceLabel(str):
 
     def __new__(cls, value: str) -> DeviceLabel:
         if not isinstance(value, str):
-            raise InvalidValueError("A device name must be text.")
+            raise InvalidValueError(_("A device name must be text."))
         v = unicodedata.normalize("NFC", value)
         if not 1 <= (_utf8_size(v) or 0) <= 255:
-            raise InvalidValueError("A device name must be 1 to 255 bytes long.")
+            raise InvalidValueError(_("A device name must be 1 to 255 bytes long."))
         return super().__new__(cls, v)
 
 
@@ -357,20 +357,19 @@ class EmailAddress(str):
 
     def __new__(cls, value: str, *, _allow_redacted: bool = False) -> EmailAddress:
         if not isinstance(value, str):
-            raise InvalidValueError("An email address must be text.")
+            raise InvalidValueError(_("An email address must be text."))
         if not value.isascii():
             raise InvalidValueError(
-                f"{value!r} is not a valid email address: only ASCII is allowed "
-                "(write an international domain in punycode)."
+                _("{value!r} is not a valid email address: only ASCII is allowed (write an international domain in punycode).").format(value=value)
             )
         try:
             parts = _AddrSpec(value).split()
         except RecursionError:  # comments nested hundreds deep
             parts = None
         if parts is None:
-            raise InvalidValueError(f"{value!r} is not a valid email address (expected name@example.com).")
+            raise InvalidValueError(_("{value!r} is not a valid email address (expected name@example.com).").format(value=value))
         if parts[1] == REDACTED_DOMAIN and not _allow_redacted:
-            raise InvalidValueError(f"The domain {REDACTED_DOMAIN} is reserved by Parsec.")
+            raise InvalidValueError(_("The domain {REDACTED_DOMAIN} is reserved by Parsec.").format(REDACTED_DOMAIN=REDACTED_DOMAIN))
         return super().__new__(cls, value)
 
 
@@ -387,12 +386,11 @@ class HumanHandle:
     def __init__(self, email: str, label: str) -> None:
         e = email if isinstance(email, EmailAddress) else EmailAddress(email)
         if not isinstance(label, str):
-            raise InvalidValueError("A user name must be text.")
+            raise InvalidValueError(_("A user name must be text."))
         lab = unicodedata.normalize("NFC", label)
         if not 1 <= (_utf8_size(lab) or 0) <= 254 or _LABEL_FORBIDDEN & set(lab):
             raise InvalidValueError(
-                f"{label!r} is not a valid user name: use 1 to 254 bytes without "
-                'any of < > @ , : ; \\ " [ ].'
+                _('{label!r} is not a valid user name: use 1 to 254 bytes without any of < > @ , : ; \\ " [ ].').format(label=label)
             )
         object.__setattr__(self, "email", e)
         object.__setattr__(self, "label", lab)
@@ -428,14 +426,14 @@ class AccessToken(bytes):
             # Exactly what the hex crate decodes: no spaces (bytes.fromhex
             # skips them), no "0x".
             if not _TOKEN_HEX_RE.fullmatch(value):
-                raise InvalidValueError("A token must be 32 hexadecimal characters.")
+                raise InvalidValueError(_("A token must be 32 hexadecimal characters."))
             raw = bytes.fromhex(value)
         elif isinstance(value, (bytes, bytearray, memoryview)):
             raw = bytes(value)
         else:  # bytes(16) would be a zero token
-            raise InvalidValueError("A token must be bytes or hexadecimal text.")
+            raise InvalidValueError(_("A token must be bytes or hexadecimal text."))
         if len(raw) != 16:
-            raise InvalidValueError("A token must be 16 bytes (32 hexadecimal characters).")
+            raise InvalidValueError(_("A token must be 16 bytes (32 hexadecimal characters)."))
         return super().__new__(cls, raw)
 
     @classmethod
