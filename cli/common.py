@@ -125,7 +125,9 @@ def read_password(
         line = stdin.readline()
         if not line:
             raise CliError(
-                _("--password-stdin was given but standard input has no line left for the {what}.").format(what=what)
+                _("--password-stdin was given but standard input has no line left for the {what}.").format(
+                    what=what
+                )
             )
         password = line[:-1] if line.endswith("\n") else line
         password = password[:-1] if password.endswith("\r") else password
@@ -134,7 +136,9 @@ def read_password(
         return password
     if not stdin.isatty():
         raise CliError(
-            _("No terminal to ask the {what} on; pass it on standard input with --password-stdin.").format(what=what)
+            _("No terminal to ask the {what} on; pass it on standard input with --password-stdin.").format(
+                what=what
+            )
         )
     password = getpass.getpass(prompt)
     if not password:
@@ -166,7 +170,9 @@ def read_secret_file(path: str, what: str) -> str:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
         raise CliError(
-            _("The {what} file {path} cannot be read ({reason}).").format(what=what, path=path, reason=exc.strerror)
+            _("The {what} file {path} cannot be read ({reason}).").format(
+                what=what, path=path, reason=exc.strerror
+            )
         ) from None
     try:
         st = os.fstat(fd)
@@ -174,16 +180,18 @@ def read_secret_file(path: str, what: str) -> str:
             raise CliError(_("The {what} file {path} is not a regular file.").format(what=what, path=path))
         if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077):
             raise CliError(
-                _("The {what} file {path} can be read by other users of this computer; it was not used.").format(
-                    what=what, path=path
-                ),
+                _(
+                    "The {what} file {path} can be read by other users of this computer; it was not used."
+                ).format(what=what, path=path),
                 hint=_("Make it yours and private first: chmod 600 {path}").format(path=path),
             )
         raw = os.read(fd, MAX_SECRET_FILE + 1)
     finally:
         os.close(fd)
     if len(raw) > MAX_SECRET_FILE:
-        raise CliError(_("The {what} file {path} is too large to hold a {what}.").format(what=what, path=path))
+        raise CliError(
+            _("The {what} file {path} is too large to hold a {what}.").format(what=what, path=path)
+        )
     try:
         secret = raw.decode("utf-8").strip()
     except UnicodeDecodeError:

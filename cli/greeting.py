@@ -75,7 +75,9 @@ class _GreeterPrompts:
 
     def show_code(self, code: str) -> None:
         emit(
-            self.args, {"event": "your_code", "code": code}, _("The guest is there. Read them your code: {code}").format(code=code)
+            self.args,
+            {"event": "your_code", "code": code},
+            _("The guest is there. Read them your code: {code}").format(code=code),
         )
 
     def choose_code(self, choices: list[str]) -> str | None:
@@ -124,7 +126,11 @@ def cmd_greet(args: argparse.Namespace) -> int:
         invitation = find_invitation(session, target)
         if not args.json:
             who = getattr(invitation, "claimer_email", None) or _("your new device")
-            print(_("Waiting for {who} to open the invitation link…").format(who=who), file=sys.stderr, flush=True)
+            print(
+                _("Waiting for {who} to open the invitation link…").format(who=who),
+                file=sys.stderr,
+                flush=True,
+            )
         greeted = greet(session, invitation, _GreeterPrompts(args, session, profile))
     finally:
         session.close()
@@ -157,7 +163,9 @@ class _ClaimerPrompts:
         if greeter is not None:
             self.greeter = str(greeter)
         return _choose(
-            self.args, choices, _("{greeter} is there. Which code do they read to you?").format(greeter=self.greeter)
+            self.args,
+            choices,
+            _("{greeter} is there. Which code do they read to you?").format(greeter=self.greeter),
         )
 
     def show_code(self, code: str) -> None:
@@ -188,7 +196,9 @@ def _invitation_text(as_user: bool, org: Any, greeter: str, server: Any) -> str:
         "security": _("encrypted") if server.use_ssl else _("NOT encrypted"),
     }
     if as_user:
-        return str(_("You are invited to join {org} by {greeter} (server {host}, {security}).")).format(**facts)
+        return str(_("You are invited to join {org} by {greeter} (server {host}, {security}).")).format(
+            **facts
+        )
     return str(_("This adds a device to your account in {org} (server {host}, {security}).")).format(**facts)
 
 
@@ -256,7 +266,9 @@ def register(sub: Any) -> None:
     p.set_defaults(func=cmd_greet)
 
     p = subparser(sub, "claim", help=_("join an organization (or add this device) from an invitation link"))
-    p.add_argument("link", help=_("parsec3://…?a=claim_user|claim_device&p=… (or its https://…/redirect/… form)"))
+    p.add_argument(
+        "link", help=_("parsec3://…?a=claim_user|claim_device&p=… (or its https://…/redirect/… form)")
+    )
     p.add_argument("--user-name", help=_("your name (a user invitation; asked if missing)"))
     p.add_argument("--device-label", help=_("this device's name (default: the computer's name)"))
     keyring_option(p)

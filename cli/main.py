@@ -75,7 +75,9 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     parser.add_argument(
         "--autostart",
         action="store_true",
-        help=_("started at login: log in to the last used device (without a prompt when the OS keyring has it)"),
+        help=_(
+            "started at login: log in to the last used device (without a prompt when the OS keyring has it)"
+        ),
     )
     parser.set_defaults(func=cmd_tray)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -180,7 +182,9 @@ def _run_app(debug: bool, backend: str | None, link: str | None, autostart: bool
             print_error(exc)
         else:
             print_error(
-                _("unexpected {error}; run again with --debug and report it.").format(error=type(exc).__name__)
+                _("unexpected {error}; run again with --debug and report it.").format(
+                    error=type(exc).__name__
+                )
             )
         return 1
 

@@ -94,7 +94,9 @@ def cmd_users(args: argparse.Namespace) -> int:
         name = h.label if h else hidden
         if m.user_id == me:
             name = _("{name} (you)").format(name=name)
-        rows.append((name, str(h.email) if h else hidden, profile_name(m.profile), str(m.created_on)[:10], state))
+        rows.append(
+            (name, str(h.email) if h else hidden, profile_name(m.profile), str(m.created_on)[:10], state)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print("\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows))
     return EXIT_OK
@@ -112,20 +114,26 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     emit(
         args,
         {"user_id": member.user_id.hex, "email": args.email.strip(), "revoked": True},
-        _("{person} is revoked: their devices can no longer open the organization.").format(person=member.describe()),
+        _("{person} is revoked: their devices can no longer open the organization.").format(
+            person=member.describe()
+        ),
     )
     return EXIT_OK
 
 
 def register(sub: Any) -> None:
     """Add ``users``, ``revoke`` and ``terms``."""
-    p = subparser(sub, "users", help=_("list the organization's users (name, email, profile, revoked or frozen)"))
+    p = subparser(
+        sub, "users", help=_("list the organization's users (name, email, profile, revoked or frozen)")
+    )
     p.add_argument("--all", action="store_true", help=_("also the revoked users"))
     login_options(p)
     p.set_defaults(func=cmd_users)
 
     p = subparser(
-        sub, "revoke", help=_("revoke a user: their devices can no longer open the organization (administrators)")
+        sub,
+        "revoke",
+        help=_("revoke a user: their devices can no longer open the organization (administrators)"),
     )
     p.add_argument("email", help=_("the email of the user to revoke"))
     login_options(p)

@@ -132,7 +132,10 @@ def cmd_login(args: argparse.Namespace) -> int:
         args,
         summary,
         _("Logged in to {org} as {user_name} <{email}> on {device_label}.").format(
-            org=summary["organization_id"], user_name=info.user_name, email=info.email, device_label=info.device_label
+            org=summary["organization_id"],
+            user_name=info.user_name,
+            email=info.email,
+            device_label=info.device_label,
         ),
     )
     if at_risk and not args.json:
@@ -165,7 +168,8 @@ def register(sub: Any) -> None:
         ),
     )
     p.add_argument(
-        "--admin-token", help=_("the administration token itself (visible to other local users: prefer the file)")
+        "--admin-token",
+        help=_("the administration token itself (visible to other local users: prefer the file)"),
     )
     p.add_argument("--password-stdin", action="store_true", help=_("read the password as one line of stdin"))
     keyring_option(p)
@@ -174,7 +178,9 @@ def register(sub: Any) -> None:
 
     p = subparser(sub, "bootstrap", help=_("set up an organization from a bootstrap link"))
     p.add_argument(
-        "link", nargs="?", help=_("parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)")
+        "link",
+        nargs="?",
+        help=_("parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)"),
     )
     p.add_argument(
         "--link-file",

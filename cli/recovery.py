@@ -53,7 +53,9 @@ def cmd_export_recovery(args: argparse.Namespace) -> int:
         "\n".join(
             [
                 _("Recovery file saved at {recovery_file}").format(recovery_file=exported.recovery_file),
-                _("Recovery passphrase (shown only now): {passphrase}").format(passphrase=exported.passphrase),
+                _("Recovery passphrase (shown only now): {passphrase}").format(
+                    passphrase=exported.passphrase
+                ),
                 _(_KEEP_APART),
             ]
             + (
@@ -61,7 +63,8 @@ def cmd_export_recovery(args: argparse.Namespace) -> int:
                 if exported.registered
                 else [
                     _(
-                        "The server's answer was lost, so it is not known whether it registered this recovery "
+                        "The server's answer was lost, so it is not known whether it registered this "
+                        "recovery "
                         "file: keep it, and once the server answers again check it with 'parsec-tray login "
                         "--json' (at_risk) or make another one."
                     )
@@ -87,7 +90,9 @@ def cmd_import_recovery(args: argparse.Namespace) -> int:
     password = (
         None
         if args.keyring
-        else read_password(args, confirm=True, prompt=N_("Password for the new device: "), what=N_("password"))
+        else read_password(
+            args, confirm=True, prompt=N_("Password for the new device: "), what=N_("password")
+        )
     )
     created = api.import_recovery_device(
         path,
@@ -110,7 +115,9 @@ def cmd_change_auth(args: argparse.Namespace) -> int:
         check_keyring()
     current = None
     if info.protection == "password":
-        current = read_password(args, confirm=False, prompt=N_("Current password: "), what=N_("current password"))
+        current = read_password(
+            args, confirm=False, prompt=N_("Current password: "), what=N_("current password")
+        )
     new_password = (
         read_password(args, confirm=True, prompt=N_("New password: "), what=N_("new password"))
         if args.new_password
@@ -124,7 +131,10 @@ def cmd_change_auth(args: argparse.Namespace) -> int:
         args,
         changed.to_json(),
         (
-            _("{device} is now protected by the OS keyring: it opens without a password while your session is unlocked.")
+            _(
+                "{device} is now protected by the OS keyring: it opens without a password while your "
+                "session is unlocked."
+            )
             if args.keyring
             else _("{device} is now protected by the new password.")
         ).format(device=changed.describe()),
@@ -133,9 +143,13 @@ def cmd_change_auth(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
-    p = subparser(sub, "export-recovery", help=_("create a recovery file (and its passphrase) for a device's user"))
+    p = subparser(
+        sub, "export-recovery", help=_("create a recovery file (and its passphrase) for a device's user")
+    )
     login_options(p)
-    p.add_argument("--output", metavar="FILE", help=_("where to save it (default: Parsec_Recovery_File_<org>.psrk here)"))
+    p.add_argument(
+        "--output", metavar="FILE", help=_("where to save it (default: Parsec_Recovery_File_<org>.psrk here)")
+    )
     p.set_defaults(func=cmd_export_recovery)
 
     p = subparser(sub, "import-recovery", help=_("make a new device on this computer from a recovery file"))
@@ -149,7 +163,9 @@ def register(sub: Any) -> None:
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_recovery)
 
-    p = subparser(sub, "change-auth", help=_("change a device's password, or switch it to or from the OS keyring"))
+    p = subparser(
+        sub, "change-auth", help=_("change a device's password, or switch it to or from the OS keyring")
+    )
     p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--new-password", action="store_true", help=_("protect it with a new password"))

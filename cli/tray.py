@@ -100,7 +100,9 @@ def register(sub: Any) -> None:
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("demo", help=_("start a local Parsec server (parsec-cloud) and the tray pointed at it"))
+    p = sub.add_parser(
+        "demo", help=_("start a local Parsec server (parsec-cloud) and the tray pointed at it")
+    )
     tray_options(p)
     p.add_argument("--keep", action="store_true", help=_("keep the demo's temporary files"))
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)

@@ -175,7 +175,9 @@ def _split(url: str) -> _Parsed:
             path = "/" + "/".join(segments[2:])
     else:
         raise InvalidLinkError(
-            _("A Parsec link starts with parsec3://, http:// or https://, not {scheme!r}.").format(scheme=parts.scheme or url[:20])
+            _("A Parsec link starts with parsec3://, http:// or https://, not {scheme!r}.").format(
+                scheme=parts.scheme or url[:20]
+            )
         )
     params = [(k, v) for k, v in params if k != "no_ssl"]
     host = parts.hostname
@@ -207,7 +209,9 @@ def parse_server(url: str) -> ParsecAddr:
         try:
             parsed.organization_id()
         except InvalidLinkError:
-            raise InvalidLinkError(_("A server address has no path (expected parsec3://host[:port]).")) from None
+            raise InvalidLinkError(
+                _("A server address has no path (expected parsec3://host[:port]).")
+            ) from None
     return parsed.server
 
 
@@ -260,9 +264,14 @@ class ParsecOrganizationBootstrapAddr:
         if action != ACTION_BOOTSTRAP:
             if action in _INVITATION_ACTIONS:
                 raise InvalidLinkError(
-                    _("This is an invitation link, not an organization bootstrap link: use 'Join organization' with an invitation instead.")
+                    _(
+                        "This is an invitation link, not an organization bootstrap link: use 'Join "
+                        "organization' with an invitation instead."
+                    )
                 )
-            raise InvalidLinkError(_("This is not an organization bootstrap link (a=bootstrap_organization)."))
+            raise InvalidLinkError(
+                _("This is not an organization bootstrap link (a=bootstrap_organization).")
+            )
         org = parsed.organization_id()
         payload = _un_b64_msgpack(parsed.param("p") or "")
         if payload is None:

@@ -47,7 +47,8 @@ class AdministrationClient:
             )
         if resp.status_code >= 500:
             raise ServerUnavailableError(
-                _("The server is unavailable (HTTP {status}).").format(status=resp.status_code), status=resp.status_code
+                _("The server is unavailable (HTTP {status}).").format(status=resp.status_code),
+                status=resp.status_code,
             )
         return _Refusal(resp.status_code, detail)
 
@@ -56,12 +57,16 @@ class AdministrationClient:
         if isinstance(out, _Refusal):
             if out.status == 400 and out.detail and "already exists" in out.detail.lower():
                 raise OrganizationAlreadyExistsError(
-                    _("The organization {organization_id!r} already exists on this server.").format(organization_id=organization_id),
+                    _("The organization {organization_id!r} already exists on this server.").format(
+                        organization_id=organization_id
+                    ),
                     status="organization_already_exists",
                     hint=_("Choose another name, or ask its administrator for an invitation."),
                 )
             raise ProtocolError(
-                _("The server refused to create the organization (HTTP {status}: {detail}).").format(status=out.status, detail=out.detail or _("no detail"))
+                _("The server refused to create the organization (HTTP {status}: {detail}).").format(
+                    status=out.status, detail=out.detail or _("no detail")
+                )
             )
         if not isinstance(out, dict) or not isinstance(out.get("bootstrap_url"), str):
             raise ProtocolError(_("The server's answer to the organization creation has no bootstrap link."))
@@ -73,8 +78,14 @@ class AdministrationClient:
         out = self._call("GET", f"/organizations/{quote(str(organization_id), safe='')}")
         if isinstance(out, _Refusal):
             if out.status == 404:
-                raise OrganizationNotFoundError(_("The organization {organization_id!r} does not exist.").format(organization_id=organization_id))
-            raise ProtocolError(_("The administration API refused (HTTP {status}).").format(status=out.status))
+                raise OrganizationNotFoundError(
+                    _("The organization {organization_id!r} does not exist.").format(
+                        organization_id=organization_id
+                    )
+                )
+            raise ProtocolError(
+                _("The administration API refused (HTTP {status}).").format(status=out.status)
+            )
         if not isinstance(out, dict):
             raise ProtocolError(_("Unexpected answer from the administration API."))
         return out

@@ -104,10 +104,15 @@ def check_reply(
         return
     if status == "organization_already_bootstrapped":
         raise OrganizationAlreadyExistsError(
-            _("The organization {organization_id!r} has already been set up.").format(organization_id=organization_id),
+            _("The organization {organization_id!r} has already been set up.").format(
+                organization_id=organization_id
+            ),
             status=status,
             hint=(
-                _("This bootstrap link was already used: ask the organization's administrator for an invitation.")
+                _(
+                    "This bootstrap link was already used: ask the organization's administrator for an "
+                    "invitation."
+                )
                 if from_link
                 else _("Choose another name, or ask its administrator for an invitation.")
             ),
@@ -115,9 +120,14 @@ def check_reply(
     if status == "invalid_bootstrap_token":
         if token is None:
             raise InvalidBootstrapTokenError(
-                _("This server does not let anyone create organizations: {organization_id!r} needs a bootstrap link.").format(organization_id=organization_id),
+                _(
+                    "This server does not let anyone create organizations: {organization_id!r} needs a "
+                    "bootstrap link."
+                ).format(organization_id=organization_id),
                 status=status,
-                hint=_("Ask the server's administrator for a bootstrap link, or give an administration token."),
+                hint=_(
+                    "Ask the server's administrator for a bootstrap link, or give an administration token."
+                ),
             )
         raise InvalidBootstrapTokenError(
             _("This bootstrap link is no longer valid (already used, or replaced by a newer one)."),
@@ -126,7 +136,9 @@ def check_reply(
         )
     if status == "organization_not_found":
         raise OrganizationNotFoundError(
-            _("The organization {organization_id!r} does not exist on this server.").format(organization_id=organization_id),
+            _("The organization {organization_id!r} does not exist on this server.").format(
+                organization_id=organization_id
+            ),
             status=status,
             hint=_("Check the server address and the organization name in the link."),
         )
@@ -138,4 +150,7 @@ def check_reply(
             status=status,
             hint=_("This is a bug in Parsec Tray; please report it."),
         )
-    raise ServerRefusedError(_("The server refused to set up the organization ({status}).").format(status=status), status=str(status))
+    raise ServerRefusedError(
+        _("The server refused to set up the organization ({status}).").format(status=status),
+        status=str(status),
+    )

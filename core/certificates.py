@@ -50,7 +50,7 @@ def _author(value: Any) -> DeviceID | None:
 
 def _check_type(fields: dict[str, Any], expected: str) -> None:
     if fields.get("type") != expected:
-        raise CryptoError(_("Expected a {expected}.").format(expected=expected.replace('_', ' ')))
+        raise CryptoError(_("Expected a {expected}.").format(expected=expected.replace("_", " ")))
 
 
 _Cert = TypeVar("_Cert", "UserCertificate", "DeviceCertificate")
@@ -101,7 +101,9 @@ class UserCertificate:
 
     @classmethod
     def from_obj(cls, obj: Any) -> UserCertificate:
-        f = as_fields(obj, _USER_FIELDS, required=_USER_FIELDS, error=CryptoError, what=N_("user certificate"))
+        f = as_fields(
+            obj, _USER_FIELDS, required=_USER_FIELDS, error=CryptoError, what=N_("user certificate")
+        )
         _check_type(f, "user_certificate")
         try:
             hh = f["human_handle"]
@@ -164,7 +166,9 @@ class DeviceCertificate:
         # writer ever emitted certificates as arrays, and libparsec refuses
         # an 8-field array).
         required = tuple(n for n in _DEVICE_FIELDS if n != "purpose")
-        f = as_fields(obj, _DEVICE_FIELDS, required=required, error=CryptoError, what=N_("device certificate"))
+        f = as_fields(
+            obj, _DEVICE_FIELDS, required=required, error=CryptoError, what=N_("device certificate")
+        )
         _check_type(f, "device_certificate")
         try:
             label = f["device_label"]

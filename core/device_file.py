@@ -80,7 +80,9 @@ class DeviceFile:
 
     def dump(self) -> bytes:
         if self.type not in ("password", "keyring", "recovery"):
-            raise UnsupportedDeviceFileError(_("Writing {type} device files is not supported.").format(type=self.type))
+            raise UnsupportedDeviceFileError(
+                _("Writing {type} device files is not supported.").format(type=self.type)
+            )
         out: dict[str, Any] = {
             "type": self.type,
             "created_on": self.created_on,
@@ -142,11 +144,16 @@ class DeviceFile:
             keyring_service = keyring_user = None
             if kind == "password":
                 a = as_fields(
-                    f["algorithm"], _ALGO_FIELDS, required=_ALGO_FIELDS,
-                    error=DeviceFileCorruptError, what=N_("password algorithm"),
+                    f["algorithm"],
+                    _ALGO_FIELDS,
+                    required=_ALGO_FIELDS,
+                    error=DeviceFileCorruptError,
+                    what=N_("password algorithm"),
                 )
                 if a["type"] != "ARGON2ID":
-                    raise UnsupportedDeviceFileError(_("This device file uses an unknown password algorithm."))
+                    raise UnsupportedDeviceFileError(
+                        _("This device file uses an unknown password algorithm.")
+                    )
                 # libparsec: u32 integers and a 16-byte salt, else the file
                 # does not load at all.
                 for name in ("memlimit_kb", "opslimit", "parallelism"):
@@ -177,7 +184,9 @@ class DeviceFile:
                 extra={k: v for k, v in f.items() if k not in _COMMON and k not in ("ciphertext",)},
             )
         except (InvalidValueError, ValueError, TypeError):
-            raise DeviceFileCorruptError(_("The device file has an invalid field; it may be damaged.")) from None
+            raise DeviceFileCorruptError(
+                _("The device file has an invalid field; it may be damaged.")
+            ) from None
 
     @property
     def protection(self) -> str:
@@ -186,12 +195,17 @@ class DeviceFile:
     def check_supported(self) -> None:
         if self.totp_opaque_key_id is not None:
             raise UnsupportedDeviceFileError(
-                _("This device is also protected by a one-time code (TOTP), which Parsec Tray does not support yet."),
+                _(
+                    "This device is also protected by a one-time code (TOTP), which Parsec Tray does not "
+                    "support yet."
+                ),
                 hint=_("Open it with the official Parsec client."),
             )
         if self.type not in ("password", "keyring", "recovery"):
             raise UnsupportedDeviceFileError(
-                _("This device is protected by {protection}, which Parsec Tray does not support.").format(protection=_(PROTECTION_NAMES.get(self.type, self.type))),
+                _("This device is protected by {protection}, which Parsec Tray does not support.").format(
+                    protection=_(PROTECTION_NAMES.get(self.type, self.type))
+                ),
                 hint=_("Open it with the official Parsec client."),
             )
 

@@ -104,24 +104,38 @@ def _open_regular(path: Path, flags: int = os.O_RDONLY, what: str = N_("device f
     try:
         fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise DeviceFileError(_("The {what} {path} does not exist.").format(what=_(what), path=path)) from None
+        raise DeviceFileError(
+            _("The {what} {path} does not exist.").format(what=_(what), path=path)
+        ) from None
     except IsADirectoryError:
-        raise DeviceFileError(_("{path} is a folder, not a {what}.").format(path=path, what=_(what))) from None
+        raise DeviceFileError(
+            _("{path} is a folder, not a {what}.").format(path=path, what=_(what))
+        ) from None
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # a socket, or a FIFO nobody writes to (write side)
-            raise DeviceFileError(_("{path} is not a regular file, so not a {what}.").format(path=path, what=_(what))) from None
-        raise DeviceFileError(_("The {what} {path} cannot be read ({reason}).").format(what=_(what), path=path, reason=exc.strerror)) from None
+            raise DeviceFileError(
+                _("{path} is not a regular file, so not a {what}.").format(path=path, what=_(what))
+            ) from None
+        raise DeviceFileError(
+            _("The {what} {path} cannot be read ({reason}).").format(
+                what=_(what), path=path, reason=exc.strerror
+            )
+        ) from None
     try:
         mode = os.fstat(fd).st_mode
     except OSError:
         os.close(fd)
-        raise DeviceFileError(_("The {what} {path} cannot be read.").format(what=_(what), path=path)) from None
+        raise DeviceFileError(
+            _("The {what} {path} cannot be read.").format(what=_(what), path=path)
+        ) from None
     if stat.S_ISDIR(mode):
         os.close(fd)
         raise DeviceFileError(_("{path} is a folder, not a {what}.").format(path=path, what=_(what)))
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise DeviceFileError(_("{path} is not a regular file, so not a {what}.").format(path=path, what=_(what)))
+        raise DeviceFileError(
+            _("{path} is not a regular file, so not a {what}.").format(path=path, what=_(what))
+        )
     return fd
 
 
@@ -136,9 +150,15 @@ def _read_fd(fd: int, path: Path, what: str = N_("device file")) -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise DeviceFileError(_("The {what} {path} cannot be read ({reason}).").format(what=_(what), path=path, reason=exc.strerror)) from None
+        raise DeviceFileError(
+            _("The {what} {path} cannot be read ({reason}).").format(
+                what=_(what), path=path, reason=exc.strerror
+            )
+        ) from None
     if size > MAX_DEVICE_FILE_SIZE:
-        raise DeviceFileCorruptError(_("{path} is too large to be a Parsec {what}.").format(path=path, what=_(what)))
+        raise DeviceFileCorruptError(
+            _("{path} is too large to be a Parsec {what}.").format(path=path, what=_(what))
+        )
     return b"".join(chunks)
 
 
@@ -157,7 +177,9 @@ def _parse(raw: bytes, path: Path) -> DeviceFile:
     try:
         return DeviceFile.load(raw)
     except DeviceFileCorruptError as exc:
-        raise DeviceFileCorruptError(_("{path} is not a usable Parsec device file: {reason}").format(path=path, reason=exc)) from None
+        raise DeviceFileCorruptError(
+            _("{path} is not a usable Parsec device file: {reason}").format(path=path, reason=exc)
+        ) from None
 
 
 def read_device_file(path: Path) -> DeviceFile:
@@ -219,13 +241,22 @@ def _check_password_algorithm(params: Argon2idParams) -> None:
     """Refuse parameters that cannot be right before deriving anything (a
     crafted file could ask for terabytes of memory)."""
     if params.opslimit < 1 or params.parallelism < 1 or params.memlimit_kb < 8 * params.parallelism:
-        raise DeviceFileCorruptError(_("The device file's password parameters are invalid; it may be damaged."))
+        raise DeviceFileCorruptError(
+            _("The device file's password parameters are invalid; it may be damaged.")
+        )
     try:
         params.check()
     except CryptoError:
         raise UnsupportedDeviceFileError(
-            _("The device file asks for password parameters far beyond what Parsec uses ({memlimit_kb} KiB, {opslimit} passes, {parallelism} lanes); it was not opened.").format(memlimit_kb=params.memlimit_kb, opslimit=params.opslimit, parallelism=params.parallelism),
-            hint=_("It may be damaged or crafted; open it with the official Parsec client only if you trust it."),
+            _(
+                "The device file asks for password parameters far beyond what Parsec uses ({memlimit_kb} "
+                "KiB, {opslimit} passes, {parallelism} lanes); it was not opened."
+            ).format(
+                memlimit_kb=params.memlimit_kb, opslimit=params.opslimit, parallelism=params.parallelism
+            ),
+            hint=_(
+                "It may be damaged or crafted; open it with the official Parsec client only if you trust it."
+            ),
         ) from None
 
 
@@ -250,7 +281,10 @@ def check_kdf_cost(params: Argon2idParams) -> None:
     factor = kdf_cost_factor(params)
     if factor > SLOW_KDF_FACTOR:
         raise SlowKeyDerivationError(
-            _("This device file asks for a very slow password check ({mib} MiB of memory, {opslimit} passes: {factor:.0f} times Parsec's usual cost); it was not opened.").format(mib=params.memlimit_kb // 1024, opslimit=params.opslimit, factor=factor),
+            _(
+                "This device file asks for a very slow password check ({mib} MiB of memory, {opslimit} "
+                "passes: {factor:.0f} times Parsec's usual cost); it was not opened."
+            ).format(mib=params.memlimit_kb // 1024, opslimit=params.opslimit, factor=factor),
             memlimit_kb=params.memlimit_kb,
             opslimit=params.opslimit,
             parallelism=params.parallelism,
@@ -262,7 +296,9 @@ def check_kdf_cost(params: Argon2idParams) -> None:
 def load_device_with_password(file: DeviceFile, password: str, *, allow_slow: bool = False) -> LocalDevice:
     if file.type != "password":
         file.check_supported()
-        raise DeviceFileError(_("This device is protected by its {type}, not by a password.").format(type=file.type))
+        raise DeviceFileError(
+            _("This device is protected by its {type}, not by a password.").format(type=file.type)
+        )
     file.check_supported()
     assert file.algorithm is not None
     _check_password_algorithm(file.algorithm)
@@ -342,7 +378,11 @@ def _write_error(path: Path, exc: OSError) -> DeviceFileWriteError:
             _("Permission denied: the device file {path} could not be saved.").format(path=path),
             hint=_("Check the rights on that folder; nothing was saved."),
         )
-    return DeviceFileWriteError(_("The device file {path} could not be saved ({reason}).").format(path=path, reason=exc.strerror or exc))
+    return DeviceFileWriteError(
+        _("The device file {path} could not be saved ({reason}).").format(
+            path=path, reason=exc.strerror or exc
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -417,7 +457,9 @@ class AtomicWrite:
         self._fd: int | None = None
 
     def _exists_error(self) -> DeviceFileWriteError:
-        return DeviceFileWriteError(_("A device file already exists at {path}; it was left untouched.").format(path=self.path))
+        return DeviceFileWriteError(
+            _("A device file already exists at {path}; it was left untouched.").format(path=self.path)
+        )
 
     def _create_locked(self) -> int:
         for _attempt in range(3):
@@ -624,7 +666,9 @@ def confirm_pending(pending: Path) -> Path:
         raise _write_error(final, exc) from None
     if not linked and not _same_bytes(pending, final):
         raise DeviceFileWriteError(
-            _("A different device file already exists at {final}; the confirmed one stays at {pending}.").format(final=final, pending=pending)
+            _(
+                "A different device file already exists at {final}; the confirmed one stays at {pending}."
+            ).format(final=final, pending=pending)
         )
     with contextlib.suppress(OSError):
         os.unlink(pending)

@@ -134,7 +134,8 @@ class DeviceInfo:
         }
         if self.pending:
             return _(
-                "{org}: {user_name} <{email}> on {device_label} ({id}) (not confirmed by the server yet: log in to finish)"
+                "{org}: {user_name} <{email}> on {device_label} ({id}) (not confirmed by the server yet: "
+                "log in to finish)"
             ).format(**facts)
         return _("{org}: {user_name} <{email}> on {device_label} ({id})").format(**facts)
 
@@ -241,7 +242,9 @@ def find_device(selector: str | Path | None = None, *, config_dir: Path | None =
                 hint=_("Create an organization, join one, or copy a device file here."),
             )
         raise DeviceNotFoundError(
-            _("There are several devices; choose one with --device:\n{devices}").format(devices=_listing(devices))
+            _("There are several devices; choose one with --device:\n{devices}").format(
+                devices=_listing(devices)
+            )
         )
     prefix = str(selector).lower().replace("-", "")
     matches = [d for d in devices if d.device_id.startswith(prefix)] if prefix else []
@@ -309,7 +312,9 @@ def _unlock(file: DeviceFile, password: str | None, *, allow_slow_kdf: bool = Fa
     if file.type == "password":
         return load_device_with_password(file, _check_password(password), allow_slow=allow_slow_kdf)
     raise ParsecTrayError(
-        _("This device is protected by its {protection}; Parsec Tray cannot unlock it.").format(protection=file.type)
+        _("This device is protected by its {protection}; Parsec Tray cannot unlock it.").format(
+            protection=file.type
+        )
     )
 
 
@@ -347,9 +352,10 @@ def _settle_by_ping(
 def _outcome_unknown(what: str, device: LocalDevice, pending: Path, cause: BaseException) -> OutcomeUnknownError:
     why = cause.message if isinstance(cause, ParsecTrayError) else _("the request was interrupted")
     return OutcomeUnknownError(
-        _("It is not known yet whether {what}: {why} Nothing is lost: the new device's keys are saved in {pending}.").format(
-            what=what, why=why, pending=pending
-        ),
+        _(
+            "It is not known yet whether {what}: {why} Nothing is lost: the new device's keys are saved "
+            "in {pending}."
+        ).format(what=what, why=why, pending=pending),
         device_file=pending,
         device_id=device.device_id.hex,
         organization_id=str(device.organization_id),
@@ -395,7 +401,9 @@ def send_creating_device(
             if type(exc) in (ServerUnreachableError, TLSError) and isinstance(exc, ServerUnreachableError):
                 # Nothing left this computer: say that nothing was kept either.
                 raise type(exc)(
-                    _("{reason} Nothing was sent, and nothing was saved on this computer.").format(reason=exc.message),
+                    _("{reason} Nothing was sent, and nothing was saved on this computer.").format(
+                        reason=exc.message
+                    ),
                     hint=exc.hint,
                     request_sent=False,
                 ) from exc
@@ -502,8 +510,12 @@ def _run_bootstrap(
 
         try:
             settled = send_creating_device(
-                save, plan.device, send, what=_("the organization {org} was created").format(org=org),
-                seconds_left=transport.remaining, progress=progress,
+                save,
+                plan.device,
+                send,
+                what=_("the organization {org} was created").format(org=org),
+                seconds_left=transport.remaining,
+                progress=progress,
             )
         except OrganizationNotFoundError as exc:
             if spontaneous:
@@ -533,7 +545,8 @@ def _run_bootstrap(
         except ParsecTrayError as exc:
             # Nothing is lost: say so, or the person would think it all failed.
             exc.message = _(
-                "The organization {org} is created and your device is saved in {path}, but logging in failed: {reason}"
+                "The organization {org} is created and your device is saved in {path}, but logging in "
+                "failed: {reason}"
             ).format(org=org, path=path, reason=exc.message)
             raise
         on_failure.pop_all()
@@ -679,11 +692,12 @@ def login(
         if info.pending:
             raise DeviceFileError(
                 _(
-                    "The server does not know this device of {org}: it was not created on the server ({reason})."
+                    "The server does not know this device of {org}: it was not created on the server "
+                    "({reason})."
                 ).format(org=local.organization_id, reason=exc.message),
-                hint=_("The file {device_file} opens no organization; you may delete it and try again.").format(
-                    device_file=info.device_file
-                ),
+                hint=_(
+                    "The file {device_file} opens no organization; you may delete it and try again."
+                ).format(device_file=info.device_file),
             ) from None
         raise
     except BaseException:

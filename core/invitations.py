@@ -439,7 +439,10 @@ def invite_cancel(session: Session, token: AccessToken | bytes | str) -> None:
             "author_not_allowed": (
                 ServerRefusedError,
                 N_("You are not allowed to cancel this invitation."),
-                N_("Only administrators cancel user invitations; a device invitation is cancelled by its user."),
+                N_(
+                    "Only administrators cancel user invitations; a device invitation is cancelled by its "
+                    "user."
+                ),
             ),
             "invitation_completed": (
                 InvitationGoneError,
@@ -571,7 +574,9 @@ class Claimer:
         self, greeting_attempt: uuid.UUID, reason: str = "MANUALLY_CANCELLED"
     ) -> None:
         if reason not in CANCEL_REASONS:
-            raise InvalidValueError(_("{reason!r} is not a reason Parsec knows for cancelling.").format(reason=reason))
+            raise InvalidValueError(
+                _("{reason!r} is not a reason Parsec knows for cancelling.").format(reason=reason)
+            )
         self._send("invite_claimer_cancel_greeting_attempt", greeting_attempt=greeting_attempt, reason=reason)
 
 
@@ -582,7 +587,11 @@ _GREETER_REFUSALS: dict[str, tuple[type[ServerRefusedError], str, str | None]] =
         N_("Check the token; run 'parsec-tray invitations' to list them."),
     ),
     "invitation_completed": (InvitationGoneError, N_("This invitation was already used."), None),
-    "invitation_cancelled": (InvitationGoneError, N_("This invitation was cancelled."), N_("Invite them again.")),
+    "invitation_cancelled": (
+        InvitationGoneError,
+        N_("This invitation was cancelled."),
+        N_("Invite them again."),
+    ),
     "author_not_allowed": (
         ServerRefusedError,
         N_("You are not allowed to greet this invitation."),
@@ -653,7 +662,9 @@ class Greeter:
 
     def cancel_greeting_attempt(self, greeting_attempt: uuid.UUID, reason: str = "MANUALLY_CANCELLED") -> None:
         if reason not in CANCEL_REASONS:
-            raise InvalidValueError(_("{reason!r} is not a reason Parsec knows for cancelling.").format(reason=reason))
+            raise InvalidValueError(
+                _("{reason!r} is not a reason Parsec knows for cancelling.").format(reason=reason)
+            )
         self._send("invite_greeter_cancel_greeting_attempt", greeting_attempt=greeting_attempt, reason=reason)
 
     def create(self, cmd: str, fields: Mapping[str, Any]) -> DateTime | None:

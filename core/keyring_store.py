@@ -117,11 +117,17 @@ def translate_error(exc: BaseException, *, saving: bool) -> KeyringError:
         return KeyringError(_("The OS keyring refused the operation ({name}).").format(name=name), hint=hint)
     if name == "error" and module.startswith("pywintypes"):
         strerror = getattr(exc, "strerror", None) or "error"
-        return KeyringError(_("The Windows Credential Manager refused the operation ({strerror}).").format(strerror=strerror), hint=hint)
+        return KeyringError(
+            _("The Windows Credential Manager refused the operation ({strerror}).").format(strerror=strerror),
+            hint=hint,
+        )
     if isinstance(exc, TimeoutError):
         return KeyringError(_("The OS keyring was not unlocked in time."), hint=hint)
     if isinstance(exc, OSError):
-        return KeyringError(_("The connection to the OS keyring failed ({reason}).").format(reason=exc.strerror or name), hint=hint)
+        return KeyringError(
+            _("The connection to the OS keyring failed ({reason}).").format(reason=exc.strerror or name),
+            hint=hint,
+        )
     return KeyringError(_("The OS keyring failed ({name}).").format(name=name), hint=hint)
 
 
@@ -309,7 +315,9 @@ def _secret_text(secret: bytes) -> str:
     try:
         return secret.decode("utf-8")
     except UnicodeDecodeError:
-        raise KeyringError(_("The OS keyring's entry for this device is not text."), hint=_(_LOAD_HINT)) from None
+        raise KeyringError(
+            _("The OS keyring's entry for this device is not text."), hint=_(_LOAD_HINT)
+        ) from None
 
 
 def _plain_lookup(service: str, user: str) -> Any:
@@ -595,7 +603,9 @@ def load_device_with_keyring(file: DeviceFile, *, backend: KeyringBackend | None
     """Decrypt a ``keyring`` device file with its key from the OS keyring."""
     if file.type != "keyring":
         file.check_supported()
-        raise DeviceFileError(_("This device is protected by its {type}, not by the OS keyring.").format(type=file.type))
+        raise DeviceFileError(
+            _("This device is protected by its {type}, not by the OS keyring.").format(type=file.type)
+        )
     file.check_supported()
     service, user = file.keyring_service, file.keyring_user
     if not service or not user:
@@ -604,14 +614,21 @@ def load_device_with_keyring(file: DeviceFile, *, backend: KeyringBackend | None
     secret = backend.get_password(service, user)
     if secret is None:
         raise KeyringError(
-            _("The OS keyring has no key for this device (service {service!r}, user {user!r}): it was deleted, or the device file comes from another computer or account.").format(service=service, user=user),
-            hint=_("Use a password-protected device instead, or add this computer again from another device."),
+            _(
+                "The OS keyring has no key for this device (service {service!r}, user {user!r}): it was "
+                "deleted, or the device file comes from another computer or account."
+            ).format(service=service, user=user),
+            hint=_(
+                "Use a password-protected device instead, or add this computer again from another device."
+            ),
         )
     try:
         key = passphrase_to_key(secret)
     except InvalidValueError:
         raise KeyringError(
-            _("The OS keyring's entry for this device (user {user!r}) is not a Parsec key.").format(user=user),
+            _("The OS keyring's entry for this device (user {user!r}) is not a Parsec key.").format(
+                user=user
+            ),
             hint=_("Use a password-protected device instead."),
         ) from None
     try:
@@ -619,5 +636,7 @@ def load_device_with_keyring(file: DeviceFile, *, backend: KeyringBackend | None
     except WrongPasswordError:
         raise WrongPasswordError(
             _("The key in the OS keyring does not open this device (its keyring entry was replaced)."),
-            hint=_("Use a password-protected device instead, or add this computer again from another device."),
+            hint=_(
+                "Use a password-protected device instead, or add this computer again from another device."
+            ),
         ) from None

@@ -82,7 +82,9 @@ class LocalDevice:
     @classmethod
     def load(cls, raw: bytes) -> LocalDevice:
         obj = unpackb(raw, error=DeviceFileCorruptError, what=N_("decrypted device"))
-        f = as_fields(obj, _FIELDS, required=_FIELDS, error=DeviceFileCorruptError, what=N_("decrypted device"))
+        f = as_fields(
+            obj, _FIELDS, required=_FIELDS, error=DeviceFileCorruptError, what=N_("decrypted device")
+        )
         if f["type"] != "local_device":
             raise DeviceFileCorruptError(_("The decrypted data is not a Parsec device."))
         try:

@@ -123,7 +123,9 @@ def list_members(session: Session) -> list[Member]:
     try:
         return members_from_certificates(certs, session.device.root_verify_key, frozen)
     except (CryptoError, ValueError) as exc:
-        raise ProtocolError(_("The server sent certificates that do not verify ({reason}).").format(reason=exc)) from None
+        raise ProtocolError(
+            _("The server sent certificates that do not verify ({reason}).").format(reason=exc)
+        ) from None
 
 
 def find_member(members: Sequence[Member], email: str) -> Member:
@@ -134,9 +136,13 @@ def find_member(members: Sequence[Member], email: str) -> Member:
     if active:
         return active[0]
     if found:
-        raise ServerRefusedError(_("{person} is already revoked.").format(person=found[0].describe()), status="user_already_revoked")
+        raise ServerRefusedError(
+            _("{person} is already revoked.").format(person=found[0].describe()),
+            status="user_already_revoked",
+        )
     raise ServerRefusedError(
-        _("Nobody with the email {email} is a member of this organization.").format(email=email.strip()), status="user_not_found"
+        _("Nobody with the email {email} is a member of this organization.").format(email=email.strip()),
+        status="user_not_found",
     )
 
 
@@ -165,7 +171,9 @@ def revoke_user(session: Session, user_id: UserID, *, name: str = "this user") -
     if status == "user_already_revoked":
         raise ServerRefusedError(_("{name} is already revoked.").format(name=name), status=str(status))
     if status == "user_not_found":
-        raise ServerRefusedError(_("{name} is not a member of this organization.").format(name=name), status=str(status))
+        raise ServerRefusedError(
+            _("{name} is not a member of this organization.").format(name=name), status=str(status)
+        )
     if status == "author_not_allowed":
         raise ServerRefusedError(
             _("Only an administrator of the organization can revoke a user."), status=str(status)

@@ -162,7 +162,9 @@ def fetch_own_devices(session: Session) -> list[OwnDevice]:
     try:
         return own_devices_from_certificates(certs, d.root_verify_key, d.user_id)
     except CryptoError as exc:
-        raise ProtocolError(_("The server sent certificates that do not verify: {reason}").format(reason=exc.message)) from None
+        raise ProtocolError(
+            _("The server sent certificates that do not verify: {reason}").format(reason=exc.message)
+        ) from None
 
 
 def session_security_warnings(session: Session) -> SecurityWarnings:

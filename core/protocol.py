@@ -120,18 +120,28 @@ def http_error(
     if status == 422:
         supported = headers.get("Supported-Api-Versions", "") or "another version"
         return IncompatibleServerError(
-            _("This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, the server speaks {supported}.").format(API_VERSION=API_VERSION, supported=supported),
+            _(
+                "This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, the "
+                "server speaks {supported}."
+            ).format(API_VERSION=API_VERSION, supported=supported),
             client_versions=API_VERSION,
             server_versions=supported,
-            hint=_("Check for a newer version of Parsec Tray; if it is up to date, contact the server's administrator."),
+            hint=_(
+                "Check for a newer version of Parsec Tray; if it is up to date, contact the server's "
+                "administrator."
+            ),
         )
     if status == 460:
         return OrganizationExpiredError(
-            _("The organization {org} has expired.").format(org=org), status=status, hint=_("Contact an administrator of the organization.")
+            _("The organization {org} has expired.").format(org=org),
+            status=status,
+            hint=_("Contact an administrator of the organization."),
         )
     if status == 461:
         return UserRevokedError(
-            _("You have been revoked from the organization {org}; this device can no longer open it.").format(org=org),
+            _("You have been revoked from the organization {org}; this device can no longer open it.").format(
+                org=org
+            ),
             status=status,
             hint=_("If you think this is a mistake, contact an administrator of the organization."),
         )
@@ -158,13 +168,17 @@ def http_error(
     if status in (406, 413, 415):
         detail = _detail(body)
         return ProtocolError(
-            _("The server could not understand the request (HTTP {status}: {detail}).").format(status=status, detail=detail)
+            _("The server could not understand the request (HTTP {status}: {detail}).").format(
+                status=status, detail=detail
+            )
             if detail
             else _("The server could not understand the request (HTTP {status}).").format(status=status)
         )
     if 500 <= status <= 599:
         return ServerUnavailableError(
-            _("The server is unavailable (HTTP {status}).").format(status=status), status=status, hint=_("Try again in a moment.")
+            _("The server is unavailable (HTTP {status}).").format(status=status),
+            status=status,
+            hint=_("Try again in a moment."),
         )
     return ProtocolError(_("Unexpected answer from the server (HTTP {status}).").format(status=status))
 
@@ -202,7 +216,9 @@ def describe_offset(seconds: float) -> str:
 
 def _clock_error(offset: float | None) -> ClockOutOfSyncError:
     if offset is None:
-        return ClockOutOfSyncError(_("This computer's clock is too far from the server's."), hint=_(CLOCK_HINT))
+        return ClockOutOfSyncError(
+            _("This computer's clock is too far from the server's."), hint=_(CLOCK_HINT)
+        )
     return ClockOutOfSyncError(describe_offset(offset), offset_seconds=offset, hint=_(CLOCK_HINT))
 
 
@@ -235,4 +251,7 @@ def unexpected_status(cmd: str, reply: Mapping[str, Any]) -> ServerRefusedError 
     status = reply.get("status")
     if status == "timestamp_out_of_ballpark":
         return clock_error(reply)
-    return ServerRefusedError(_("The server refused {command} ({status}).").format(command=cmd.replace('_', ' '), status=status), status=str(status))
+    return ServerRefusedError(
+        _("The server refused {command} ({status}).").format(command=cmd.replace("_", " "), status=status),
+        status=str(status),
+    )

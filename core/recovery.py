@@ -113,7 +113,9 @@ def parse_recovery_file(raw: bytes) -> DeviceFile:
     try:
         file = DeviceFile.load(raw)
     except DeviceFileError:
-        raise DeviceFileCorruptError(_(_NOT_RECOVERY), hint=_("It may be damaged; use the .psrk file you saved.")) from None
+        raise DeviceFileCorruptError(
+            _(_NOT_RECOVERY), hint=_("It may be damaged; use the .psrk file you saved.")
+        ) from None
     if file.type != "recovery":
         raise DeviceFileCorruptError(
             _("This is a device file protected by a {type}, not a recovery file.").format(type=file.type),
@@ -144,7 +146,9 @@ def read_recovery_file(path: Path) -> bytes:
     try:
         parse_recovery_file(raw)
     except DeviceFileCorruptError as exc:
-        raise DeviceFileCorruptError(_("{path}: {reason}").format(path=path, reason=exc.message), hint=exc.hint) from None
+        raise DeviceFileCorruptError(
+            _("{path}: {reason}").format(path=path, reason=exc.message), hint=exc.hint
+        ) from None
     return raw
 
 
@@ -273,7 +277,11 @@ def export_recovery_device(
     registered = True
     try:
         path = _register_and_keep(
-            session, recovery, "PASSPHRASE_RECOVERY", save, what=_("the recovery device was registered in {org}").format(org=d.organization_id),
+            session,
+            recovery,
+            "PASSPHRASE_RECOVERY",
+            save,
+            what=_("the recovery device was registered in {org}").format(org=d.organization_id),
         )
     except OutcomeUnknownError:
         # Unlike a device file, a recovery file is of no use under a pending
@@ -313,7 +321,11 @@ def import_recovery_device(
     try:
         progress(_("Adding this device on the server…"))
         path = _register_and_keep(
-            recovery_session, new, "STANDARD", save, what=_("this device was added to {org}").format(org=new.organization_id),
+            recovery_session,
+            new,
+            "STANDARD",
+            save,
+            what=_("this device was added to {org}").format(org=new.organization_id),
         )
         progress(_("Logging in…"))
         session = Session(new, path, recovery_session.transport)

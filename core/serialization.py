@@ -90,7 +90,9 @@ def format_v0_dump(obj: Mapping[str, Any]) -> bytes:
     return b"\x00" + compressed
 
 
-def format_v0_load(data: bytes, *, error: type[ParsecTrayError] = ProtocolError, what: str = N_("data")) -> Any:
+def format_v0_load(
+    data: bytes, *, error: type[ParsecTrayError] = ProtocolError, what: str = N_("data")
+) -> Any:
     if not data or data[0] != 0:
         raise error(_("The {what} has an unknown format version.").format(what=_(what)))
     try:

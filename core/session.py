@@ -36,7 +36,9 @@ class Session:
         if reply["status"] != "ok":
             raise unexpected_status("ping", reply)
         if reply.get("pong") != text:
-            raise ServerRefusedError(_("The server answered the ping with something else."), status="bad_pong")
+            raise ServerRefusedError(
+                _("The server answered the ping with something else."), status="bad_pong"
+            )
 
     def summary(self) -> dict[str, Any]:
         d = self.device

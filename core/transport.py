@@ -137,7 +137,11 @@ def _decode_bounded(body: bytes, encoding: str, limit: int, too_large: ReplyTooL
     elif encoding == "deflate":  # zlib-wrapped, or raw deflate from some servers
         decoders = [zlib.decompressobj(), zlib.decompressobj(-zlib.MAX_WBITS)]
     else:
-        raise ProtocolError(_("The server compressed its answer in a way this app does not accept ({encoding}).").format(encoding=encoding))
+        raise ProtocolError(
+            _("The server compressed its answer in a way this app does not accept ({encoding}).").format(
+                encoding=encoding
+            )
+        )
     for d in decoders:
         out = bytearray()
         data = body
@@ -215,7 +219,9 @@ class Transport:
 
     def _deadline_error(self, seconds: float, watch: _Watch | None = None) -> DeadlineExceededError:
         return DeadlineExceededError(
-            _("The server {hostname}:{port} did not complete its answer within {seconds:g} seconds.").format(hostname=self.server.hostname, port=self.server.effective_port, seconds=seconds),
+            _("The server {hostname}:{port} did not complete its answer within {seconds:g} seconds.").format(
+                hostname=self.server.hostname, port=self.server.effective_port, seconds=seconds
+            ),
             seconds=seconds,
             hint=_("The server or the network is too slow; try again later."),
             request_sent=watch is None or watch.sent,
@@ -296,7 +302,10 @@ class Transport:
                 if watch.expired:
                     raise self._deadline_error(named, watch) from None
                 raise ServerUnreachableError(
-                    _("The connection to the server {hostname}:{port} broke off in the middle of its answer.").format(hostname=self.server.hostname, port=self.server.effective_port),
+                    _(
+                        "The connection to the server {hostname}:{port} broke off in the middle of its "
+                        "answer."
+                    ).format(hostname=self.server.hostname, port=self.server.effective_port),
                     hint=_("Check your network connection and try again."),
                 ) from None
             if watch.expired:
@@ -341,7 +350,9 @@ class Transport:
             if watch.expired:
                 raise self._deadline_error(named, watch) from None
             raise ServerUnreachableError(
-                _("The connection to the server {hostname}:{port} broke off.").format(hostname=self.server.hostname, port=self.server.effective_port),
+                _("The connection to the server {hostname}:{port} broke off.").format(
+                    hostname=self.server.hostname, port=self.server.effective_port
+                ),
                 hint=_("Check your network connection and try again."),
                 request_sent=watch.sent,
             ) from None
@@ -352,7 +363,9 @@ class Transport:
     def _translate(self, exc: requests.exceptions.RequestException, sent: bool) -> ServerUnreachableError:
         if isinstance(exc, requests.exceptions.SSLError):
             return TLSError(
-                _("The secure connection to {hostname} failed (TLS certificate or handshake).").format(hostname=self.server.hostname),
+                _("The secure connection to {hostname} failed (TLS certificate or handshake).").format(
+                    hostname=self.server.hostname
+                ),
                 hint=_("Check the server address; if the server has no TLS, its link says no_ssl=true."),
                 request_sent=sent,
             )
@@ -369,12 +382,16 @@ class Transport:
             )
         if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
             return ServerUnreachableError(
-                _("The connection to the server {hostname}:{port} broke off in the middle of its answer.").format(hostname=self.server.hostname, port=self.server.effective_port),
+                _(
+                    "The connection to the server {hostname}:{port} broke off in the middle of its answer."
+                ).format(hostname=self.server.hostname, port=self.server.effective_port),
                 hint=_("Check your network connection and try again."),
             )
         log.debug("request to %s failed: %s", self.server.hostname, type(exc).__name__)
         return ServerUnreachableError(
-            _("The request to the server {hostname}:{port} could not be made.").format(hostname=self.server.hostname, port=self.server.effective_port),
+            _("The request to the server {hostname}:{port} could not be made.").format(
+                hostname=self.server.hostname, port=self.server.effective_port
+            ),
             hint=_("Check the server address."),
             request_sent=sent,
         )
@@ -389,7 +406,9 @@ class Transport:
             raise protocol.http_error(resp.status_code, resp.headers, content, family, str(org), now=self.clock())
         ctype = resp.headers.get("Content-Type", "")
         if not ctype.startswith(protocol.CONTENT_TYPE):
-            raise ProtocolError(_("The server answered something that is not a Parsec reply; is this a Parsec server?"))
+            raise ProtocolError(
+                _("The server answered something that is not a Parsec reply; is this a Parsec server?")
+            )
         return protocol.decode_reply(content)
 
 

@@ -114,7 +114,9 @@ def _parse_uuid(value: object, what: str) -> uuid.UUID:
         return value
     if isinstance(value, str) and _UUID_TEXT_RE.fullmatch(value):
         return uuid.UUID(hex=value)
-    raise InvalidValueError(_("{value!r} is not a valid {what} (32 hexadecimal characters).").format(value=value, what=_(what)))
+    raise InvalidValueError(
+        _("{value!r} is not a valid {what} (32 hexadecimal characters).").format(value=value, what=_(what))
+    )
 
 
 class UserID(uuid.UUID):
@@ -186,7 +188,10 @@ class OrganizationID(str):
         v = unicodedata.normalize("NFC", value)
         if not all(_word_or_dash(c) for c in v) or not 1 <= (_utf8_size(v) or 0) <= 32:
             raise InvalidValueError(
-                _("{value!r} is not a valid organization name: use 1 to 32 letters, digits, '-' or '_' (no spaces or dots).").format(value=value)
+                _(
+                    "{value!r} is not a valid organization name: use 1 to 32 letters, digits, '-' or '_' "
+                    "(no spaces or dots)."
+                ).format(value=value)
             )
         return super().__new__(cls, v)
 
@@ -360,16 +365,25 @@ class EmailAddress(str):
             raise InvalidValueError(_("An email address must be text."))
         if not value.isascii():
             raise InvalidValueError(
-                _("{value!r} is not a valid email address: only ASCII is allowed (write an international domain in punycode).").format(value=value)
+                _(
+                    "{value!r} is not a valid email address: only ASCII is allowed (write an "
+                    "international domain in punycode)."
+                ).format(value=value)
             )
         try:
             parts = _AddrSpec(value).split()
         except RecursionError:  # comments nested hundreds deep
             parts = None
         if parts is None:
-            raise InvalidValueError(_("{value!r} is not a valid email address (expected name@example.com).").format(value=value))
+            raise InvalidValueError(
+                _("{value!r} is not a valid email address (expected name@example.com).").format(value=value)
+            )
         if parts[1] == REDACTED_DOMAIN and not _allow_redacted:
-            raise InvalidValueError(_("The domain {REDACTED_DOMAIN} is reserved by Parsec.").format(REDACTED_DOMAIN=REDACTED_DOMAIN))
+            raise InvalidValueError(
+                _("The domain {REDACTED_DOMAIN} is reserved by Parsec.").format(
+                    REDACTED_DOMAIN=REDACTED_DOMAIN
+                )
+            )
         return super().__new__(cls, value)
 
 
@@ -390,7 +404,9 @@ class HumanHandle:
         lab = unicodedata.normalize("NFC", label)
         if not 1 <= (_utf8_size(lab) or 0) <= 254 or _LABEL_FORBIDDEN & set(lab):
             raise InvalidValueError(
-                _('{label!r} is not a valid user name: use 1 to 254 bytes without any of < > @ , : ; \\ " [ ].').format(label=label)
+                _(
+                    '{label!r} is not a valid user name: use 1 to 254 bytes without any of < > @ , : ; \\ " [ ].'
+                ).format(label=label)
             )
         object.__setattr__(self, "email", e)
         object.__setattr__(self, "label", lab)

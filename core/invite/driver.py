@@ -577,7 +577,9 @@ def find_invitation(session: Session, token: str | AccessToken) -> InvitationIte
         addr = ParsecInvitationAddr.parse(token)
         if addr.organization_id != session.device.organization_id:
             raise InvalidLinkError(
-                _("This invitation is for the organization {org}, not {device_org}.").format(org=addr.organization_id, device_org=session.device.organization_id),
+                _("This invitation is for the organization {org}, not {device_org}.").format(
+                    org=addr.organization_id, device_org=session.device.organization_id
+                ),
                 hint=_("Greet it from a device of that organization (--device)."),
             )
         wanted = addr.token
@@ -588,13 +590,17 @@ def find_invitation(session: Session, token: str | AccessToken) -> InvitationIte
             continue
         if item.status == "CANCELLED":
             raise InvitationGoneError(
-                _("This invitation was cancelled."), status="invitation_cancelled", hint=_("Invite them again.")
+                _("This invitation was cancelled."),
+                status="invitation_cancelled",
+                hint=_("Invite them again."),
             )
         if item.status == "FINISHED":
             raise InvitationGoneError(_("This invitation was already used."), status="invitation_completed")
         if item.type not in ("USER", "DEVICE"):
             raise ServerRefusedError(
-                _("Parsec Tray cannot greet {kind} invitations.").format(kind=item.type.lower().replace('_', ' '))
+                _("Parsec Tray cannot greet {kind} invitations.").format(
+                    kind=item.type.lower().replace("_", " ")
+                )
             )
         return item
     raise ServerRefusedError(
@@ -632,7 +638,9 @@ def claim(
     device is saved protected by ``password`` (or the OS keyring when
     ``None``), then logged in (ping)."""
     if info.type not in ("USER", "DEVICE"):
-        raise InvalidLinkError(_("Parsec Tray cannot claim {kind} invitations.").format(kind=info.type.lower().replace('_', ' ')))
+        raise InvalidLinkError(
+            _("Parsec Tray cannot claim {kind} invitations.").format(kind=info.type.lower().replace("_", " "))
+        )
     handle: HumanHandle | None = None
     handles: dict[UserID, HumanHandle] = {}
     if isinstance(info, UserInviteInfo):
@@ -645,7 +653,8 @@ def claim(
     greeters = info.greeters()
     if not greeters:
         raise ServerRefusedError(
-            _("Nobody in the organization can greet this invitation."), hint=_("Ask its administrator for help.")
+            _("Nobody in the organization can greet this invitation."),
+            hint=_("Ask its administrator for help."),
         )
     with contextlib.ExitStack() as links:
         device, path, org_addr = claim_with(

@@ -97,12 +97,20 @@ class _Machine:
     def _fire(self, event: str) -> None:
         nxt = self.TABLE.get((self.state, event))
         if nxt is None:
-            raise GreetingStateError(_("A greeting in state {state!r} cannot take the event {event!r}.").format(state=self.state, event=event))
+            raise GreetingStateError(
+                _("A greeting in state {state!r} cannot take the event {event!r}.").format(
+                    state=self.state, event=event
+                )
+            )
         self.state = nxt
 
     def _allow(self, event: str) -> None:
         if (self.state, event) not in self.TABLE:
-            raise GreetingStateError(_("A greeting in state {state!r} cannot take the event {event!r}.").format(state=self.state, event=event))
+            raise GreetingStateError(
+                _("A greeting in state {state!r} cannot take the event {event!r}.").format(
+                    state=self.state, event=event
+                )
+            )
 
     @property
     def step_number(self) -> int | None:
@@ -130,7 +138,9 @@ class _Machine:
         _number, _submitted, expected = self.STEPS[self.state]
         if peer_step.get("step") != expected:
             raise ProtocolError(
-                _("The other side sent the greeting step {step!r} instead of {expected!r}.").format(step=peer_step.get('step'), expected=expected)
+                _("The other side sent the greeting step {step!r} instead of {expected!r}.").format(
+                    step=peer_step.get("step"), expected=expected
+                )
             )
         self._on_reply(self.state, peer_step)
         self._fire(REPLY)
@@ -175,7 +185,7 @@ class _Machine:
 def _bytes_field(peer: Mapping[str, Any], name: str, size: int | None = None) -> bytes:
     value = peer.get(name)
     if not isinstance(value, bytes) or (size is not None and len(value) != size):
-        raise ProtocolError(_("The other side's {field} is not valid.").format(field=name.replace('_', ' ')))
+        raise ProtocolError(_("The other side's {field} is not valid.").format(field=name.replace("_", " ")))
     return value
 
 

@@ -65,7 +65,11 @@ def encode_sas(value: int) -> str:
 
 def decode_sas(code: str) -> int:
     if len(code) != 4 or any(c not in SAS_ALPHABET for c in code):
-        raise InvalidValueError(_("{code!r} is not a code of 4 characters among {SAS_ALPHABET}.").format(code=code, SAS_ALPHABET=SAS_ALPHABET))
+        raise InvalidValueError(
+            _("{code!r} is not a code of 4 characters among {SAS_ALPHABET}.").format(
+                code=code, SAS_ALPHABET=SAS_ALPHABET
+            )
+        )
     return sum(SAS_ALPHABET.index(c) << (5 * i) for i, c in enumerate(code))
 
 
