@@ -9,9 +9,11 @@ here."""
 from __future__ import annotations
 
 import gettext
+import os
 import re
 import string
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -190,9 +192,27 @@ def test_english_otherwise(tmp_path: Path, env: dict[str, str]) -> None:
 
 def test_the_suite_runs_in_english(tmp_path: Path) -> None:
     # conftest.py pins the language for this process and its children.
-    import os
-
     assert os.environ.get("LANGUAGE") == "en"
     r = cli("bootstrap", "parsec3://localhost/Org", "--email", "a@example.com", "--user-name", "A",
             "--device-label", "L", home=tmp_path, env={"LANG": "fr_FR.UTF-8"})
     assert r.stderr == "Error: The link lacks the parameter 'a'.\n"
+
+
+def test_the_catalogue_is_read_on_first_use_and_once() -> None:
+    # In a fresh interpreter: importing reads nothing; two sentences, one read.
+    code = (
+        "import gettext\n"
+        "reads = []\n"
+        "real = gettext.translation\n"
+        "gettext.translation = lambda *a, **k: reads.append(a) or real(*a, **k)\n"
+        "from parsec_tray.core import i18n, errors, flows\n"
+        "from parsec_tray.cli import main\n"
+        "assert reads == [], reads\n"
+        "first, second = i18n._('The link is empty.'), i18n._('Logging in…')\n"
+        "assert len(reads) == 1 and reads[0][0] == 'parsec-tray', reads\n"
+        "print(first, second, sep='|')\n"
+    )
+    env = {**ENGLISH_ENV, "LANG": "fr_FR.UTF-8"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Le lien est vide.|Connexion…\n"
