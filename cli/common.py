@@ -32,6 +32,7 @@ from ..core.errors import (
     UserFrozenError,
     UserRevokedError,
 )
+from ..core.i18n import N_, _
 
 __all__ = [
     "EXIT_ERROR",
@@ -45,11 +46,15 @@ __all__ = [
     "emit",
     "emit_created",
     "exit_status",
+    "check_keyring",
     "exit_status_help",
+    "profile_name",
+    "keyring_option",
     "login_options",
     "new_device_password",
     "admin_token",
     "open_session",
+    "print_error",
     "progress",
     "read_password",
     "read_secret_file",
@@ -64,15 +69,15 @@ EXIT_INTERRUPTED = 130
 # The server's refusals, each its own exit status (most specific class
 # first: ClockOutOfSyncError is an AuthenticationError too).
 EXIT_STATUSES: tuple[tuple[type[ParsecTrayError], int, str], ...] = (
-    (ServerUnreachableError, 4, "the server cannot be reached (or is unavailable)"),
+    (ServerUnreachableError, 4, N_("the server cannot be reached (or is unavailable)")),
     (ServerUnavailableError, 4, ""),
-    (OrganizationNotFoundError, 10, "the organization does not exist on the server"),
-    (OrganizationExpiredError, 11, "the organization has expired"),
-    (UserRevokedError, 12, "your user was revoked from the organization"),
-    (UserFrozenError, 13, "your user is frozen by an administrator"),
-    (TosNotAcceptedError, 14, "new terms of service wait to be accepted (parsec-tray terms --accept)"),
-    (ClockOutOfSyncError, 15, "this computer's clock is too far from the server's"),
-    (IncompatibleServerError, 16, "the server speaks no API version this app speaks"),
+    (OrganizationNotFoundError, 10, N_("the organization does not exist on the server")),
+    (OrganizationExpiredError, 11, N_("the organization has expired")),
+    (UserRevokedError, 12, N_("your user was revoked from the organization")),
+    (UserFrozenError, 13, N_("your user is frozen by an administrator")),
+    (TosNotAcceptedError, 14, N_("new terms of service wait to be accepted (parsec-tray terms --accept)")),
+    (ClockOutOfSyncError, 15, N_("this computer's clock is too far from the server's")),
+    (IncompatibleServerError, 16, N_("the server speaks no API version this app speaks")),
 )
 
 
@@ -85,16 +90,22 @@ def exit_status(exc: ParsecTrayError) -> int:
 
 
 def exit_status_help() -> str:
-    lines = [
-        "exit status:",
-        f"  {EXIT_OK:<3} done",
-        f"  {EXIT_ERROR:<3} failed (one sentence on stderr says why)",
-        f"  {EXIT_USAGE:<3} wrong usage",
-        "  3   status: the tray app is not running",
+    from .tray import EXIT_NOT_RUNNING
+
+    rows = [
+        (EXIT_OK, _("done")),
+        (EXIT_ERROR, _("failed (one sentence on stderr says why)")),
+        (EXIT_USAGE, _("wrong usage")),
+        (EXIT_NOT_RUNNING, _("status: the tray app is not running")),
     ]
-    lines += [f"  {status:<3} {what}" for _cls, status, what in EXIT_STATUSES if what]
-    lines.append(f"  {EXIT_INTERRUPTED:<3} interrupted")
-    return "\n".join(lines)
+    rows += [(status, _(what)) for _cls, status, what in EXIT_STATUSES if what]
+    rows.append((EXIT_INTERRUPTED, _("interrupted")))
+    return "\n".join([_("exit status:"), *(f"  {status:<3} {what}" for status, what in rows)])
+
+
+def print_error(error: object) -> None:
+    """The one line on stderr of a command that failed."""
+    print(_("Error: {message}").format(message=error), file=sys.stderr)
 
 
 def read_password(
@@ -102,34 +113,46 @@ def read_password(
     *,
     confirm: bool,
     stdin: TextIO | None = None,
-    prompt: str = "Password: ",
-    what: str = "password",
+    prompt: str = N_("Password: "),
+    what: str = N_("password"),
 ) -> str:
     """One secret: the next line of stdin with ``--password-stdin``, else
-    asked on the terminal (twice when ``confirm``)."""
+    asked on the terminal (twice when ``confirm``).  ``prompt`` and ``what``
+    are marked with ``N_``, translated here."""
     stdin = stdin or sys.stdin
+    prompt, what = _(prompt), _(what)
     if args.password_stdin:
         line = stdin.readline()
         if not line:
-            raise CliError(f"--password-stdin was given but standard input has no line left for the {what}.")
+            raise CliError(
+                _("--password-stdin was given but standard input has no line left for the {what}.").format(
+                    what=what
+                )
+            )
         password = line[:-1] if line.endswith("\n") else line
         password = password[:-1] if password.endswith("\r") else password
         if not password:
-            raise InvalidValueError(f"The {what} read from standard input is empty.", field="password")
+            raise InvalidValueError(_("The {what} read from standard input is empty.").format(what=what), field="password")
         return password
     if not stdin.isatty():
-        raise CliError(f"No terminal to ask the {what} on; pass it on standard input with --password-stdin.")
+        raise CliError(
+            _("No terminal to ask the {what} on; pass it on standard input with --password-stdin.").format(
+                what=what
+            )
+        )
     password = getpass.getpass(prompt)
     if not password:
-        raise InvalidValueError(f"The {what} cannot be empty.", field="password")
+        raise InvalidValueError(_("The {what} cannot be empty.").format(what=what), field="password")
     if confirm:
         print(
-            "This password encrypts the device's keys on this computer. If it is lost, the keys"
-            " cannot be recovered: keep it safe, and add a second device or a recovery file.",
+            _(
+                "This password encrypts the device's keys on this computer. If it is lost, the keys"
+                " cannot be recovered: keep it safe, and add a second device or a recovery file."
+            ),
             file=sys.stderr,
         )
-        if getpass.getpass(f"{prompt.rstrip(': ')} (again): ") != password:
-            raise InvalidValueError("The two passwords differ; nothing was created.", field="password")
+        if getpass.getpass(_("{prompt} (again): ").format(prompt=prompt.rstrip(": "))) != password:
+            raise InvalidValueError(_("The two passwords differ; nothing was created."), field="password")
     return password
 
 
@@ -140,31 +163,41 @@ ADMIN_TOKEN_ENV = "PARSEC_TRAY_ADMIN_TOKEN"
 def read_secret_file(path: str, what: str) -> str:
     """The secret in the file ``path`` (one line, surrounding white space
     dropped), refused unless it is a regular file that only this user can
-    read (other local users could have read the secret already)."""
+    read (other local users could have read the secret already).  ``what``
+    is marked with ``N_``, translated here."""
+    what = _(what)
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError as exc:
-        raise CliError(f"The {what} file {path} cannot be read ({exc.strerror}).") from None
+        raise CliError(
+            _("The {what} file {path} cannot be read ({reason}).").format(
+                what=what, path=path, reason=exc.strerror
+            )
+        ) from None
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise CliError(f"The {what} file {path} is not a regular file.")
+            raise CliError(_("The {what} file {path} is not a regular file.").format(what=what, path=path))
         if os.name == "posix" and (st.st_uid != os.getuid() or st.st_mode & 0o077):
             raise CliError(
-                f"The {what} file {path} can be read by other users of this computer; it was not used.",
-                hint=f"Make it yours and private first: chmod 600 {path}",
+                _(
+                    "The {what} file {path} can be read by other users of this computer; it was not used."
+                ).format(what=what, path=path),
+                hint=_("Make it yours and private first: chmod 600 {path}").format(path=path),
             )
         raw = os.read(fd, MAX_SECRET_FILE + 1)
     finally:
         os.close(fd)
     if len(raw) > MAX_SECRET_FILE:
-        raise CliError(f"The {what} file {path} is too large to hold a {what}.")
+        raise CliError(
+            _("The {what} file {path} is too large to hold a {what}.").format(what=what, path=path)
+        )
     try:
         secret = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
-        raise CliError(f"The {what} file {path} is not text.") from None
+        raise CliError(_("The {what} file {path} is not text.").format(what=what, path=path)) from None
     if not secret:
-        raise CliError(f"The {what} file {path} is empty.")
+        raise CliError(_("The {what} file {path} is empty.").format(what=what, path=path))
     return secret
 
 
@@ -175,13 +208,15 @@ def admin_token(args: argparse.Namespace) -> str | None:
     given = getattr(args, "admin_token", None)
     path = getattr(args, "admin_token_file", None)
     if given and path:
-        raise CliError("--admin-token and --admin-token-file exclude each other.")
+        raise CliError(_("--admin-token and --admin-token-file exclude each other."))
     if path:
-        return read_secret_file(path, "administration token")
+        return read_secret_file(path, N_("administration token"))
     if given:
         print(
-            "Warning: --admin-token is visible to other users of this computer (in the process list); "
-            f"use --admin-token-file FILE or ${ADMIN_TOKEN_ENV} instead.",
+            _(
+                "Warning: --admin-token is visible to other users of this computer (in the process list); "
+                "use --admin-token-file FILE or ${variable} instead."
+            ).format(variable=ADMIN_TOKEN_ENV),
             file=sys.stderr,
         )
         return str(given)
@@ -191,19 +226,33 @@ def admin_token(args: argparse.Namespace) -> str | None:
 def new_device_password(args: argparse.Namespace) -> str | None:
     """The new device's password, or None when it goes to the OS keyring."""
     if args.keyring:
-        from ..core import keyring_available
-
         if args.password_stdin:
             raise CliError(
-                "--keyring and --password-stdin exclude each other: the keyring needs no password."
+                _("--keyring and --password-stdin exclude each other: the keyring needs no password.")
             )
-        if not keyring_available():
-            raise KeyringError(
-                "The OS keyring cannot be used on this computer.",
-                hint="Drop --keyring to protect the device with a password.",
-            )
+        check_keyring()
         return None
     return read_password(args, confirm=True)
+
+
+def check_keyring() -> None:
+    """Refuses ``--keyring`` where the OS keyring cannot be used."""
+    from ..core import keyring_available
+
+    if not keyring_available():
+        raise KeyringError(
+            _("The OS keyring cannot be used on this computer."),
+            hint=_("Drop --keyring to protect the device with a password."),
+        )
+
+
+PROFILE_NAMES = {"standard": N_("standard"), "admin": N_("admin"), "outsider": N_("outsider")}
+
+
+def profile_name(profile: Any) -> str:
+    """A ``UserProfile`` in words (``standard``, ``admin``, ``outsider`` in English)."""
+    value = str(profile.value).lower()
+    return _(PROFILE_NAMES[value]) if value in PROFILE_NAMES else value
 
 
 def progress(args: argparse.Namespace) -> Callable[[str], None]:
@@ -222,12 +271,13 @@ def emit(args: argparse.Namespace, obj: Any, text: str) -> None:
 
 
 def created_text(created: Any) -> str:
-    return (
-        f"Organization {created.organization_id} is ready and you are logged in.\n"
-        f"Device file: {created.device_file}\n"
-        f"Organization address (share it with the official client): {created.organization_url}\n"
+    text: str = _(
+        "Organization {org} is ready and you are logged in.\n"
+        "Device file: {device_file}\n"
+        "Organization address (share it with the official client): {url}\n"
         "Keys lost = data lost: add a second device or create a recovery file soon."
-    )
+    ).format(org=created.organization_id, device_file=created.device_file, url=created.organization_url)
+    return text
 
 
 def emit_created(args: argparse.Namespace, created: Any) -> None:
@@ -245,7 +295,7 @@ def open_session(args: argparse.Namespace, **login_options: Any) -> tuple[Any, A
     info = find_device(args.device)
     if info.protection == "password":
         if not args.password_stdin and sys.stdin.isatty():
-            print(f"Logging in to {info.describe()}", file=sys.stderr)
+            print(_("Logging in to {device}").format(device=info.describe()), file=sys.stderr)
         password: str | None = read_password(args, confirm=False)
     else:
         password = None
@@ -258,21 +308,27 @@ def subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
     # Also accepted after the subcommand; SUPPRESS keeps a --debug given
     # before it.
     p.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks and debug logs"
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=_("show tracebacks and debug logs")
     )
     return p
 
 
 def login_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
+    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
     p.add_argument("--password-stdin", action="store_true")
     p.add_argument(
         "--allow-slow-kdf",
         action="store_true",
-        help="open a device file whose password check costs more than 8 times Parsec's default",
+        help=_("open a device file whose password check costs more than 8 times Parsec's default"),
     )
     p.add_argument("--json", action="store_true")
 
 
+def keyring_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--keyring", action="store_true", help=_("protect the device with the OS keyring, not a password")
+    )
+
+
 def add_common_options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--debug", action="store_true", help="show tracebacks and debug logs")
+    parser.add_argument("--debug", action="store_true", help=_("show tracebacks and debug logs"))

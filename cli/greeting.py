@@ -25,7 +25,8 @@ import sys
 from typing import Any
 
 from ..core.errors import CliError
-from .common import EXIT_OK, emit, new_device_password, open_session, subparser
+from ..core.i18n import _
+from .common import EXIT_OK, emit, keyring_option, new_device_password, open_session, profile_name, subparser
 
 __all__ = ["register"]
 
@@ -48,11 +49,16 @@ def _choose(args: argparse.Namespace, choices: list[str], question: str) -> str 
     emit(
         args,
         {"event": "choose_code", "choices": choices},
-        f"{question}\nFor security reasons, never choose a code at random.\n"
-        + "\n".join(f"  {i}) {c}" for i, c in enumerate(choices, 1))
-        + "\n  (nothing: none of these)",
+        "\n".join(
+            [
+                question,
+                _("For security reasons, never choose a code at random."),
+                *(f"  {i}) {c}" for i, c in enumerate(choices, 1)),
+                "  " + _("(nothing: none of these)"),
+            ]
+        ),
     )
-    chosen: str | None = pick_choice(_ask(args, "Code or number: "), choices)
+    chosen: str | None = pick_choice(_ask(args, _("Code or number: ")), choices)
     return chosen
 
 
@@ -68,10 +74,14 @@ class _GreeterPrompts:
         self.args, self.session, self.profile = args, session, profile
 
     def show_code(self, code: str) -> None:
-        emit(self.args, {"event": "your_code", "code": code}, f"The guest is there. Read them your code: {code}")
+        emit(
+            self.args,
+            {"event": "your_code", "code": code},
+            _("The guest is there. Read them your code: {code}").format(code=code),
+        )
 
     def choose_code(self, choices: list[str]) -> str | None:
-        return _choose(self.args, choices, "The guest found your code. Which code do they read to you?")
+        return _choose(self.args, choices, _("The guest found your code. Which code do they read to you?"))
 
     def review(self, claim: Any) -> Any:
         from ..core import Approval, UserClaim
@@ -88,7 +98,9 @@ class _GreeterPrompts:
                 "user_name": handle.label,
                 "device_label": str(claim.requested_device_label),
             },
-            f"They ask to join as {handle} on the device {claim.requested_device_label!r}.",
+            _("They ask to join as {person} on the device {device_label}.").format(
+                person=handle, device_label=repr(str(claim.requested_device_label))
+            ),
         )
         return Approval(
             claim.requested_device_label,
@@ -111,18 +123,30 @@ def cmd_greet(args: argparse.Namespace) -> int:
     try:
         invitation = find_invitation(session, target)
         if not args.json:
-            who = getattr(invitation, "claimer_email", None) or "your new device"
-            print(f"Waiting for {who} to open the invitation link…", file=sys.stderr, flush=True)
+            who = getattr(invitation, "claimer_email", None) or _("your new device")
+            print(
+                _("Waiting for {who} to open the invitation link…").format(who=who),
+                file=sys.stderr,
+                flush=True,
+            )
         greeted = greet(session, invitation, _GreeterPrompts(args, session, profile))
     finally:
         session.close()
     emit(
         args,
         {"event": "done", **greeted.to_json()},
-        f"{greeted.human_handle} joined {session.device.organization_id} on {greeted.device_label!r}"
-        + (f" as {greeted.profile.value.lower()}." if invitation.type == "USER" else "."),
+        _joined_text(greeted, session.device.organization_id, invitation.type == "USER"),
     )
     return EXIT_OK
+
+
+def _joined_text(greeted: Any, org: Any, as_user: bool) -> str:
+    facts = {"person": greeted.human_handle, "org": org, "device_label": repr(str(greeted.device_label))}
+    if not as_user:
+        return str(_("{person} joined {org} on {device_label}.")).format(**facts)
+    return str(_("{person} joined {org} on {device_label} as {profile}.")).format(
+        **facts, profile=profile_name(greeted.profile)
+    )
 
 
 # --- claim -------------------------------------------------------------------------------
@@ -131,15 +155,23 @@ def cmd_greet(args: argparse.Namespace) -> int:
 class _ClaimerPrompts:
     def __init__(self, args: argparse.Namespace) -> None:
         self.args = args
-        self.greeter = "the greeter"
+        self.greeter = _("the greeter")
 
     def choose_code(self, choices: list[str], greeter: Any) -> str | None:
         if greeter is not None:
             self.greeter = str(greeter)
-        return _choose(self.args, choices, f"{self.greeter} is there. Which code do they read to you?")
+        return _choose(
+            self.args,
+            choices,
+            _("{greeter} is there. Which code do they read to you?").format(greeter=self.greeter),
+        )
 
     def show_code(self, code: str) -> None:
-        emit(self.args, {"event": "your_code", "code": code}, f"Read your code to {self.greeter}: {code}")
+        emit(
+            self.args,
+            {"event": "your_code", "code": code},
+            _("Read your code to {greeter}: {code}").format(greeter=self.greeter, code=code),
+        )
 
 
 def _greeter_json(info: Any) -> dict[str, Any]:
@@ -154,13 +186,27 @@ def _greeter_json(info: Any) -> dict[str, Any]:
     return out
 
 
+def _invitation_text(as_user: bool, org: Any, greeter: str, server: Any) -> str:
+    facts = {
+        "org": org,
+        "greeter": greeter,
+        "host": server.hostname,
+        "security": _("encrypted") if server.use_ssl else _("NOT encrypted"),
+    }
+    if as_user:
+        return str(_("You are invited to join {org} by {greeter} (server {host}, {security}).")).format(
+            **facts
+        )
+    return str(_("This adds a device to your account in {org} (server {host}, {security}).")).format(**facts)
+
+
 def cmd_claim(args: argparse.Namespace) -> int:
     from ..core import DeviceLabel, HumanHandle, ParsecInvitationAddr, UserInviteInfo, claim, invite_info
 
     addr = ParsecInvitationAddr.parse(args.link)
     if addr.invitation_type not in ("USER", "DEVICE"):
-        raise CliError("Parsec Tray can join with user and device invitations only.")
-    label = DeviceLabel(args.device_label or socket.gethostname() or "My computer")
+        raise CliError(_("Parsec Tray can join with user and device invitations only."))
+    label = DeviceLabel(args.device_label or socket.gethostname() or _("My computer"))
     password = new_device_password(args)
     info = invite_info(addr)
     kind = "user" if isinstance(info, UserInviteInfo) else "device"
@@ -173,49 +219,53 @@ def cmd_claim(args: argparse.Namespace) -> int:
             "organization_id": str(addr.organization_id),
             "greeter": _greeter_json(info),
         },
-        (
-            f"You are invited to join {addr.organization_id} by {info.created_by.describe()}"
-            if kind == "user"
-            else f"This adds a device to your account in {addr.organization_id}"
-        )
-        + f" (server {server.hostname}, {'encrypted' if server.use_ssl else 'NOT encrypted'}).",
+        _invitation_text(kind == "user", addr.organization_id, info.created_by.describe(), server),
     )
     user_name = None
     if isinstance(info, UserInviteInfo):
-        user_name = args.user_name or _ask(args, "Your name: ")
+        user_name = args.user_name or _ask(args, _("Your name: "))
         HumanHandle(info.claimer_email, user_name)  # refused here, before anyone waits
         if not args.json:
-            print("Waiting for an administrator to greet you…", file=sys.stderr, flush=True)
+            print(_("Waiting for an administrator to greet you…"), file=sys.stderr, flush=True)
     elif not args.json:
-        print("Waiting for your other device to greet this one…", file=sys.stderr, flush=True)
+        print(_("Waiting for your other device to greet this one…"), file=sys.stderr, flush=True)
     created = claim(addr, info, _ClaimerPrompts(args), device_label=label, user_name=user_name, password=password)
     if created.session is not None:
         created.session.close()
     emit(
         args,
         {"event": "done", **created.to_json()},
-        f"You joined {created.organization_id} and you are logged in.\n"
-        f"Device file: {created.device_file}\n"
-        "Keys lost = data lost: add a second device or create a recovery file soon.",
+        _(
+            "You joined {org} and you are logged in.\n"
+            "Device file: {device_file}\n"
+            "Keys lost = data lost: add a second device or create a recovery file soon."
+        ).format(org=created.organization_id, device_file=created.device_file),
     )
     return EXIT_OK
 
 
+def answers_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--password-stdin", action="store_true", help=_("the password, then each answer, one line each")
+    )
+    p.add_argument("--json", action="store_true", help=_("one JSON event per line"))
+
+
 def register(sub: Any) -> None:
     """Add ``greet`` and ``claim``."""
-    p = subparser(sub, "greet", help="greet someone who opened an invitation link (the code exchange)")
-    p.add_argument("invitation", metavar="TOKEN|LINK", help="the invitation's token (32 hex) or its link")
-    p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
-    p.add_argument("--profile", choices=PROFILES, default="standard", help="the new user's profile")
-    p.add_argument("--password-stdin", action="store_true", help="the password, then each answer, one line each")
-    p.add_argument("--json", action="store_true", help="one JSON event per line")
+    p = subparser(sub, "greet", help=_("greet someone who opened an invitation link (the code exchange)"))
+    p.add_argument("invitation", metavar="TOKEN|LINK", help=_("the invitation's token (32 hex) or its link"))
+    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
+    p.add_argument("--profile", choices=PROFILES, default="standard", help=_("the new user's profile"))
+    answers_options(p)
     p.set_defaults(func=cmd_greet)
 
-    p = subparser(sub, "claim", help="join an organization (or add this device) from an invitation link")
-    p.add_argument("link", help="parsec3://…?a=claim_user|claim_device&p=… (or its https://…/redirect/… form)")
-    p.add_argument("--user-name", help="your name (a user invitation; asked if missing)")
-    p.add_argument("--device-label", help="this device's name (default: the computer's name)")
-    p.add_argument("--password-stdin", action="store_true", help="the password, then each answer, one line each")
-    p.add_argument("--keyring", action="store_true", help="protect the device with the OS keyring, not a password")
-    p.add_argument("--json", action="store_true", help="one JSON event per line")
+    p = subparser(sub, "claim", help=_("join an organization (or add this device) from an invitation link"))
+    p.add_argument(
+        "link", help=_("parsec3://…?a=claim_user|claim_device&p=… (or its https://…/redirect/… form)")
+    )
+    p.add_argument("--user-name", help=_("your name (a user invitation; asked if missing)"))
+    p.add_argument("--device-label", help=_("this device's name (default: the computer's name)"))
+    keyring_option(p)
+    answers_options(p)
     p.set_defaults(func=cmd_claim)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from ..core.i18n import N_, _
 from .common import EXIT_OK, emit, login_options, open_session, subparser
 
 __all__ = ["register"]
@@ -26,6 +27,13 @@ def _invitation_json(item: Any, session: Any) -> dict[str, Any]:
     return out
 
 
+EMAIL_SENT = {
+    "SUCCESS": N_("sent"),
+    "SERVER_UNAVAILABLE": N_("not sent (the server's mail is down)"),
+    "RECIPIENT_REFUSED": N_("not sent (the address was refused)"),
+}
+
+
 def cmd_invite(args: argparse.Namespace) -> int:
     from ..core import invite_new_device, invite_new_user
 
@@ -37,11 +45,10 @@ def cmd_invite(args: argparse.Namespace) -> int:
             new = invite_new_device(session, send_email=args.send_email)
     finally:
         session.close()
-    sent = {"SUCCESS": "sent", "SERVER_UNAVAILABLE": "not sent (the server's mail is down)",
-            "RECIPIENT_REFUSED": "not sent (the address was refused)"}.get(new.email_sent, new.email_sent)
-    text = f"Invitation link: {new.url}"
+    sent = EMAIL_SENT.get(new.email_sent)
+    text = _("Invitation link: {link}").format(link=new.url)
     if args.send_email:
-        text += f"\nEmail: {sent}"
+        text += "\n" + _("Email: {sent}").format(sent=_(sent) if sent else new.email_sent)
     emit(args, {"token": new.token.hex(), "link": new.url, "email_sent": new.email_sent}, text)
     return EXIT_OK
 
@@ -58,10 +65,10 @@ def cmd_invitations(args: argparse.Namespace) -> int:
     if args.json:
         emit(args, rows, "")
     elif not rows:
-        print("No pending invitation.")
+        print(_("No pending invitation."))
     else:
         for r in rows:
-            who = r.get("claimer_email", "a new device")
+            who = r.get("claimer_email", _("a new device"))
             print(f"{r['token']}  {r['type']:6s} {r['status']:9s} {who}  {r['link']}")
     return EXIT_OK
 
@@ -77,30 +84,30 @@ def cmd_cancel_invitation(args: argparse.Namespace) -> int:
         invite_cancel(session, token)
     finally:
         session.close()
-    emit(args, {"token": token.hex(), "status": "CANCELLED"}, "The invitation is cancelled.")
+    emit(args, {"token": token.hex(), "status": "CANCELLED"}, _("The invitation is cancelled."))
     return EXIT_OK
 
 
 def register(sub: Any) -> None:
     """Add the invitation subcommands."""
-    p = subparser(sub, "invite-user", help="invite someone to join the organization (administrators)")
+    p = subparser(sub, "invite-user", help=_("invite someone to join the organization (administrators)"))
     p.add_argument("email")
-    p.add_argument("--send-email", action="store_true", help="have the server email the link")
+    p.add_argument("--send-email", action="store_true", help=_("have the server email the link"))
     login_options(p)
     p.set_defaults(func=cmd_invite)
 
-    p = subparser(sub, "invite-device", help="invite a new device of your own")
-    p.add_argument("--send-email", action="store_true", help="have the server email the link to you")
+    p = subparser(sub, "invite-device", help=_("invite a new device of your own"))
+    p.add_argument("--send-email", action="store_true", help=_("have the server email the link to you"))
     login_options(p)
     p.set_defaults(func=cmd_invite)
 
-    p = subparser(sub, "invitations", help="list the pending invitations")
-    p.add_argument("--all", action="store_true", help="also the cancelled and finished ones")
+    p = subparser(sub, "invitations", help=_("list the pending invitations"))
+    p.add_argument("--all", action="store_true", help=_("also the cancelled and finished ones"))
     login_options(p)
     p.set_defaults(func=cmd_invitations)
 
-    p = subparser(sub, "cancel-invitation", help="cancel an invitation")
-    p.add_argument("token", help="the invitation's token (32 hex) or its link")
+    p = subparser(sub, "cancel-invitation", help=_("cancel an invitation"))
+    p.add_argument("token", help=_("the invitation's token (32 hex) or its link"))
     login_options(p)
     p.set_defaults(func=cmd_cancel_invitation)
 

@@ -56,13 +56,16 @@ def _version() -> str:
 def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     import argparse
 
+    from ..core.i18n import _
     from .common import add_common_options, exit_status_help
     from .tray import cmd_tray, tray_options
 
     parser = argparse.ArgumentParser(
         prog=prog,
-        description="Parsec Tray: a system-tray client for Parsec v3. Without a command, starts the tray app "
-        "(a parsec3:// link as the only argument is handed to it).",
+        description=_(
+            "Parsec Tray: a system-tray client for Parsec v3. Without a command, starts the tray app "
+            "(a parsec3:// link as the only argument is handed to it)."
+        ),
         epilog=exit_status_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -72,7 +75,9 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
     parser.add_argument(
         "--autostart",
         action="store_true",
-        help="started at login: log in to the last used device (without a prompt when the OS keyring has it)",
+        help=_(
+            "started at login: log in to the last used device (without a prompt when the OS keyring has it)"
+        ),
     )
     parser.set_defaults(func=cmd_tray)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
@@ -84,7 +89,8 @@ def build_parser(prog: str = "parsec-tray") -> argparse.ArgumentParser:
 def run(args: argparse.Namespace) -> int:
     """Run a parsed command; every error becomes one line on stderr."""
     from ..core.errors import ParsecTrayError
-    from .common import EXIT_ERROR, EXIT_INTERRUPTED, exit_status
+    from ..core.i18n import _
+    from .common import EXIT_ERROR, EXIT_INTERRUPTED, exit_status, print_error
 
     debug = getattr(args, "debug", False)
     _interrupt_on_sigterm()
@@ -97,19 +103,20 @@ def run(args: argparse.Namespace) -> int:
     except ParsecTrayError as exc:
         if debug:
             traceback.print_exc()
-        print(f"Error: {exc}", file=sys.stderr)
+        print_error(exc)
         return exit_status(exc)
     except KeyboardInterrupt:
-        print("Interrupted; nothing was saved.", file=sys.stderr)
+        print(_("Interrupted; nothing was saved."), file=sys.stderr)
         return EXIT_INTERRUPTED
     except BrokenPipeError:
         return EXIT_ERROR
     except Exception as exc:  # a bug: still one sentence, traceback with --debug
         if debug:
             traceback.print_exc()
-        print(
-            f"Error: unexpected {type(exc).__name__}; run again with --debug for details and report it.",
-            file=sys.stderr,
+        print_error(
+            _("unexpected {error}; run again with --debug for details and report it.").format(
+                error=type(exc).__name__
+            )
         )
         return EXIT_ERROR
 
@@ -164,17 +171,20 @@ def _run_app(debug: bool, backend: str | None, link: str | None, autostart: bool
         return 130
     except Exception as exc:
         from ..core.errors import ParsecTrayError
+        from ..core.i18n import _
+        from .common import print_error
 
         if debug:
             import traceback
 
             traceback.print_exc()
         if isinstance(exc, ParsecTrayError):
-            print(f"Error: {exc}", file=sys.stderr)
+            print_error(exc)
         else:
-            print(
-                f"Error: unexpected {type(exc).__name__}; run again with --debug and report it.",
-                file=sys.stderr,
+            print_error(
+                _("unexpected {error}; run again with --debug and report it.").format(
+                    error=type(exc).__name__
+                )
             )
         return 1
 

@@ -9,7 +9,8 @@ import locale
 import os
 from typing import Any
 
-from .common import EXIT_OK, emit, login_options, open_session, subparser
+from ..core.i18n import _
+from .common import EXIT_OK, emit, login_options, open_session, profile_name, subparser
 
 __all__ = ["register", "user_locales"]
 
@@ -48,18 +49,18 @@ def cmd_terms(args: argparse.Namespace) -> int:
         emit(
             args,
             {"organization_id": org, "terms": None, "accepted": True},
-            f"The organization {org} has no terms of service.",
+            _("The organization {org} has no terms of service.").format(org=org),
         )
         return EXIT_OK
     urls = terms.urls_for(user_locales())
-    lines = [f"The terms of service of {org} (updated on {terms.updated_on}):"]
+    lines = [_("The terms of service of {org} (updated on {date}):").format(org=org, date=terms.updated_on)]
     lines += [f"  {loc}: {url}" for loc, url in urls]
     if args.accept:
-        lines.append("You accepted them.")
+        lines.append(_("You accepted them."))
     elif pending:
-        lines.append("They wait for you to accept them: read them, then run 'parsec-tray terms --accept'.")
+        lines.append(_("They wait for you to accept them: read them, then run 'parsec-tray terms --accept'."))
     else:
-        lines.append("You have accepted them.")
+        lines.append(_("You have accepted them."))
     emit(
         args,
         {
@@ -85,12 +86,17 @@ def cmd_users(args: argparse.Namespace) -> int:
     if args.json:
         emit(args, [{**m.to_json(), "is_you": m.user_id == me} for m in people], "")
         return EXIT_OK
-    rows = [("NAME", "EMAIL", "PROFILE", "JOINED", "STATE")]
+    rows = [(_("NAME"), _("EMAIL"), _("PROFILE"), _("JOINED"), _("STATE"))]
+    hidden = _("(hidden)")
     for m in people:
         h = m.human_handle
-        state = "revoked" if m.is_revoked else "frozen" if m.frozen else "active"
-        name = (h.label if h else "(hidden)") + (" (you)" if m.user_id == me else "")
-        rows.append((name, str(h.email) if h else "(hidden)", m.profile.value.lower(), str(m.created_on)[:10], state))
+        state = _("revoked") if m.is_revoked else _("frozen") if m.frozen else _("active")
+        name = h.label if h else hidden
+        if m.user_id == me:
+            name = _("{name} (you)").format(name=name)
+        rows.append(
+            (name, str(h.email) if h else hidden, profile_name(m.profile), str(m.created_on)[:10], state)
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     print("\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows))
     return EXIT_OK
@@ -108,26 +114,32 @@ def cmd_revoke(args: argparse.Namespace) -> int:
     emit(
         args,
         {"user_id": member.user_id.hex, "email": args.email.strip(), "revoked": True},
-        f"{member.describe()} is revoked: their devices can no longer open the organization.",
+        _("{person} is revoked: their devices can no longer open the organization.").format(
+            person=member.describe()
+        ),
     )
     return EXIT_OK
 
 
 def register(sub: Any) -> None:
     """Add ``users``, ``revoke`` and ``terms``."""
-    p = subparser(sub, "users", help="list the organization's users (name, email, profile, revoked or frozen)")
-    p.add_argument("--all", action="store_true", help="also the revoked users")
+    p = subparser(
+        sub, "users", help=_("list the organization's users (name, email, profile, revoked or frozen)")
+    )
+    p.add_argument("--all", action="store_true", help=_("also the revoked users"))
     login_options(p)
     p.set_defaults(func=cmd_users)
 
     p = subparser(
-        sub, "revoke", help="revoke a user: their devices can no longer open the organization (administrators)"
+        sub,
+        "revoke",
+        help=_("revoke a user: their devices can no longer open the organization (administrators)"),
     )
-    p.add_argument("email", help="the email of the user to revoke")
+    p.add_argument("email", help=_("the email of the user to revoke"))
     login_options(p)
     p.set_defaults(func=cmd_revoke)
 
-    p = subparser(sub, "terms", help="show the organization's terms of service, and accept them")
-    p.add_argument("--accept", action="store_true", help="accept the terms shown (they are shown first)")
+    p = subparser(sub, "terms", help=_("show the organization's terms of service, and accept them"))
+    p.add_argument("--accept", action="store_true", help=_("accept the terms shown (they are shown first)"))
     login_options(p)
     p.set_defaults(func=cmd_terms)

@@ -13,12 +13,14 @@ import sys
 from typing import Any
 
 from ..core.errors import OrganizationNotFoundError
+from ..core.i18n import N_, _
 from .common import (
     EXIT_OK,
     CliError,
     admin_token,
     emit,
     emit_created,
+    keyring_option,
     login_options,
     new_device_password,
     open_session,
@@ -54,8 +56,10 @@ def cmd_create_org(args: argparse.Namespace) -> int:
     except OrganizationNotFoundError as exc:
         if not token:  # spontaneous bootstrap refused: say it in CLI terms
             raise exc.reworded(
-                hint="Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
-                "or for an administration token (--admin-token-file FILE or $PARSEC_TRAY_ADMIN_TOKEN)."
+                hint=_(
+                    "Ask the server's administrator for a bootstrap link (then run 'parsec-tray bootstrap LINK') "
+                    "or for an administration token (--admin-token-file FILE or $PARSEC_TRAY_ADMIN_TOKEN)."
+                )
             ) from exc
         raise
     emit_created(args, created)
@@ -66,8 +70,10 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     from ..core import ParsecOrganizationBootstrapAddr, bootstrap_organization, validate_person
 
     if (args.link is None) == (args.link_file is None):
-        raise CliError("Give the bootstrap link, or --link-file FILE (which keeps its token off the command line).")
-    link = args.link if args.link is not None else read_secret_file(args.link_file, "bootstrap link")
+        raise CliError(
+            _("Give the bootstrap link, or --link-file FILE (which keeps its token off the command line).")
+        )
+    link = args.link if args.link is not None else read_secret_file(args.link_file, N_("bootstrap link"))
     ParsecOrganizationBootstrapAddr.parse(link)
     validate_person(args.email, args.user_name, args.device_label)
     password = new_device_password(args)
@@ -93,12 +99,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
         emit(args, [d.to_json() for d in devices], "")
         return EXIT_OK
     if not devices:
-        print("No device on this computer yet. Create an organization or join one.")
+        print(_("No device on this computer yet. Create an organization or join one."))
         return EXIT_OK
     for d in devices:
         print(f"{d.device_id}  {d.describe()}  [{d.protection}]  {d.server_url}")
         if d.pending:
-            print(f"    keys kept in {d.device_file}", file=sys.stderr)
+            print("    " + _("keys kept in {device_file}").format(device_file=d.device_file), file=sys.stderr)
     return EXIT_OK
 
 
@@ -113,8 +119,10 @@ def cmd_login(args: argparse.Namespace) -> int:
             protect_with_keyring(session)
             if not args.json:
                 print(
-                    "The device is now protected by the OS keyring: it opens without a password"
-                    " while your session is unlocked.",
+                    _(
+                        "The device is now protected by the OS keyring: it opens without a password"
+                        " while your session is unlocked."
+                    ),
                     file=sys.stderr,
                 )
     finally:
@@ -122,12 +130,19 @@ def cmd_login(args: argparse.Namespace) -> int:
     emit(
         args,
         summary,
-        f"Logged in to {summary['organization_id']} as {info.user_name} <{info.email}> on {info.device_label}.",
+        _("Logged in to {org} as {user_name} <{email}> on {device_label}.").format(
+            org=summary["organization_id"],
+            user_name=info.user_name,
+            email=info.email,
+            device_label=info.device_label,
+        ),
     )
     if at_risk and not args.json:
         print(
-            f"Only this computer can open {summary['organization_id']}: create a recovery file"
-            " ('parsec-tray export-recovery') or add a device.",
+            _(
+                "Only this computer can open {org}: create a recovery file"
+                " ('parsec-tray export-recovery') or add a device."
+            ).format(org=summary["organization_id"]),
             file=sys.stderr,
         )
     return EXIT_OK
@@ -135,49 +150,60 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 def register(sub: Any) -> None:
     """Add the core subcommands to an ``addsubparsers()`` object."""
-    p = subparser(sub, "create-org", help="create an organization and become its first user")
-    p.add_argument("--server", required=True, help="parsec3://host[:port][?no_ssl=true] or http(s)://host[:port]")
-    p.add_argument("--org", required=True, help="organization name")
+    p = subparser(sub, "create-org", help=_("create an organization and become its first user"))
+    p.add_argument(
+        "--server", required=True, help=_("parsec3://host[:port][?no_ssl=true] or http(s)://host[:port]")
+    )
+    p.add_argument("--org", required=True, help=_("organization name"))
     p.add_argument("--email", required=True)
     p.add_argument("--user-name", required=True)
     p.add_argument("--device-label", required=True)
     p.add_argument(
         "--admin-token-file",
         metavar="FILE",
-        help="a file only you can read holding the server's administration token "
-        "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either: spontaneous bootstrap)",
+        help=_(
+            "a file only you can read holding the server's administration token "
+            "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either: spontaneous bootstrap)"
+        ),
     )
     p.add_argument(
-        "--admin-token", help="the administration token itself (visible to other local users: prefer the file)"
+        "--admin-token",
+        help=_("the administration token itself (visible to other local users: prefer the file)"),
     )
-    p.add_argument("--password-stdin", action="store_true", help="read the password as one line of stdin")
-    p.add_argument("--keyring", action="store_true", help="protect the device with the OS keyring, not a password")
+    p.add_argument("--password-stdin", action="store_true", help=_("read the password as one line of stdin"))
+    keyring_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_create_org)
 
-    p = subparser(sub, "bootstrap", help="set up an organization from a bootstrap link")
+    p = subparser(sub, "bootstrap", help=_("set up an organization from a bootstrap link"))
     p.add_argument(
-        "link", nargs="?", help="parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)"
+        "link",
+        nargs="?",
+        help=_("parsec3://…?a=bootstrap_organization&p=… (or its https://…/redirect/… form)"),
     )
     p.add_argument(
-        "--link-file", metavar="FILE", help="read the link from a file only you can read (its token stays off "
-        "the command line, which other local users can read)",
+        "--link-file",
+        metavar="FILE",
+        help=_(
+            "read the link from a file only you can read (its token stays off "
+            "the command line, which other local users can read)"
+        ),
     )
     p.add_argument("--email", required=True)
     p.add_argument("--user-name", required=True)
     p.add_argument("--device-label", required=True)
     p.add_argument("--password-stdin", action="store_true")
-    p.add_argument("--keyring", action="store_true", help="protect the device with the OS keyring, not a password")
+    keyring_option(p)
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_bootstrap)
 
-    p = subparser(sub, "devices", help="list the devices on this computer")
+    p = subparser(sub, "devices", help=_("list the devices on this computer"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_devices)
 
-    p = subparser(sub, "login", help="unlock a device and connect to its server")
+    p = subparser(sub, "login", help=_("unlock a device and connect to its server"))
     login_options(p)
     p.add_argument(
-        "--keyring", action="store_true", help="then protect the device with the OS keyring (quick login)"
+        "--keyring", action="store_true", help=_("then protect the device with the OS keyring (quick login)")
     )
     p.set_defaults(func=cmd_login)

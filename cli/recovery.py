@@ -14,9 +14,10 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..core.errors import KeyringError
+from ..core.i18n import N_, _
 from .common import (
     EXIT_OK,
+    check_keyring,
     emit,
     emit_created,
     login_options,
@@ -28,20 +29,10 @@ from .common import (
 
 __all__ = ["register"]
 
-_KEEP_APART = (
+_KEEP_APART = N_(
     "Keep the file and the passphrase in separate safe places: both are needed to get back in, "
     "and anyone who has both can open your account."
 )
-
-
-def _check_keyring() -> None:
-    from ..core import keyring_available
-
-    if not keyring_available():
-        raise KeyringError(
-            "The OS keyring cannot be used on this computer.",
-            hint="Drop --keyring to protect the device with a password.",
-        )
 
 
 def cmd_export_recovery(args: argparse.Namespace) -> int:
@@ -58,14 +49,26 @@ def cmd_export_recovery(args: argparse.Namespace) -> int:
     emit(
         args,
         exported.to_json(),
-        f"Recovery file saved at {exported.recovery_file}\n"
-        f"Recovery passphrase (shown only now): {exported.passphrase}\n{_KEEP_APART}"
-        + (
-            ""
-            if exported.registered
-            else "\nThe server's answer was lost, so it is not known whether it registered this recovery file: "
-            "keep it, and once the server answers again check it with 'parsec-tray login --json' (at_risk) or "
-            "make another one."
+        "\n".join(
+            [
+                _("Recovery file saved at {recovery_file}").format(recovery_file=exported.recovery_file),
+                _("Recovery passphrase (shown only now): {passphrase}").format(
+                    passphrase=exported.passphrase
+                ),
+                _(_KEEP_APART),
+            ]
+            + (
+                []
+                if exported.registered
+                else [
+                    _(
+                        "The server's answer was lost, so it is not known whether it registered this "
+                        "recovery "
+                        "file: keep it, and once the server answers again check it with 'parsec-tray login "
+                        "--json' (at_risk) or make another one."
+                    )
+                ]
+            )
         ),
     )
     return EXIT_OK
@@ -78,12 +81,16 @@ def cmd_import_recovery(args: argparse.Namespace) -> int:
     read_recovery_file(path)  # a recovery file, before any secret is asked
     DeviceLabel(args.device_label)
     if args.keyring:
-        _check_keyring()
-    passphrase = read_password(args, confirm=False, prompt="Recovery passphrase: ", what="recovery passphrase")
+        check_keyring()
+    passphrase = read_password(
+        args, confirm=False, prompt=N_("Recovery passphrase: "), what=N_("recovery passphrase")
+    )
     password = (
         None
         if args.keyring
-        else read_password(args, confirm=True, prompt="Password for the new device: ", what="password")
+        else read_password(
+            args, confirm=True, prompt=N_("Password for the new device: "), what=N_("password")
+        )
     )
     created = import_recovery_device(
         path,
@@ -103,12 +110,16 @@ def cmd_change_auth(args: argparse.Namespace) -> int:
     info = find_device(args.device)
     check_authentication_change(info.device_file)  # before any password is asked
     if args.keyring:
-        _check_keyring()
+        check_keyring()
     current = None
     if info.protection == "password":
-        current = read_password(args, confirm=False, prompt="Current password: ", what="current password")
+        current = read_password(
+            args, confirm=False, prompt=N_("Current password: "), what=N_("current password")
+        )
     new_password = (
-        read_password(args, confirm=True, prompt="New password: ", what="new password") if args.new_password else None
+        read_password(args, confirm=True, prompt=N_("New password: "), what=N_("new password"))
+        if args.new_password
+        else None
     )
     file = change_authentication(
         info.device_file, current_password=current, new_password=new_password, use_keyring=args.keyring
@@ -117,38 +128,49 @@ def cmd_change_auth(args: argparse.Namespace) -> int:
     emit(
         args,
         changed.to_json(),
-        f"{changed.describe()} is now protected by "
-        + ("the OS keyring: it opens without a password while your session is unlocked." if args.keyring
-           else "the new password."),
+        (
+            _(
+                "{device} is now protected by the OS keyring: it opens without a password while your "
+                "session is unlocked."
+            )
+            if args.keyring
+            else _("{device} is now protected by the new password.")
+        ).format(device=changed.describe()),
     )
     return EXIT_OK
 
 
 def register(sub: Any) -> None:
-    p = subparser(sub, "export-recovery", help="create a recovery file (and its passphrase) for a device's user")
+    p = subparser(
+        sub, "export-recovery", help=_("create a recovery file (and its passphrase) for a device's user")
+    )
     login_options(p)
-    p.add_argument("--output", metavar="FILE", help="where to save it (default: Parsec_Recovery_File_<org>.psrk here)")
+    p.add_argument(
+        "--output", metavar="FILE", help=_("where to save it (default: Parsec_Recovery_File_<org>.psrk here)")
+    )
     p.set_defaults(func=cmd_export_recovery)
 
-    p = subparser(sub, "import-recovery", help="make a new device on this computer from a recovery file")
-    p.add_argument("file", metavar="FILE", help="the .psrk recovery file")
-    p.add_argument("--device-label", required=True, help="the name of this new device")
+    p = subparser(sub, "import-recovery", help=_("make a new device on this computer from a recovery file"))
+    p.add_argument("file", metavar="FILE", help=_("the .psrk recovery file"))
+    p.add_argument("--device-label", required=True, help=_("the name of this new device"))
     p.add_argument(
         "--password-stdin", action="store_true",
-        help="read the passphrase, then the new password, one line each from stdin",
+        help=_("read the passphrase, then the new password, one line each from stdin"),
     )
-    p.add_argument("--keyring", action="store_true", help="protect the new device with the OS keyring")
+    p.add_argument("--keyring", action="store_true", help=_("protect the new device with the OS keyring"))
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_import_recovery)
 
-    p = subparser(sub, "change-auth", help="change a device's password, or switch it to or from the OS keyring")
-    p.add_argument("--device", help="device id, unique prefix of one, or path to a .keys file")
+    p = subparser(
+        sub, "change-auth", help=_("change a device's password, or switch it to or from the OS keyring")
+    )
+    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
     how = p.add_mutually_exclusive_group(required=True)
-    how.add_argument("--new-password", action="store_true", help="protect it with a new password")
-    how.add_argument("--keyring", action="store_true", help="protect it with the OS keyring (quick login)")
+    how.add_argument("--new-password", action="store_true", help=_("protect it with a new password"))
+    how.add_argument("--keyring", action="store_true", help=_("protect it with the OS keyring (quick login)"))
     p.add_argument(
         "--password-stdin", action="store_true",
-        help="read the current password, then the new one, one line each from stdin",
+        help=_("read the current password, then the new one, one line each from stdin"),
     )
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_change_auth)

@@ -32,14 +32,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _status_text(st: dict[str, Any]) -> str:
+    from ..core.i18n import N_, _
+
     state = str(st.get("state"))
     if state == "logged_out":
-        return "Parsec Tray is running: not logged in."
-    who = st.get("user_name") or st.get("email") or st.get("user_id")
-    line = f"Parsec Tray is running: {state.replace('_', ' ')}, {st.get('organization_id')} as {who}"
-    if st.get("device_label"):
-        line += f" on {st['device_label']}"
-    line += f" ({st.get('server_url')})."
+        return str(_("Parsec Tray is running: not logged in."))
+    states = {
+        "connecting": N_("connecting"),
+        "online": N_("online"),
+        "offline": N_("offline"),
+        "needs_attention": N_("needs attention"),
+    }
+    facts = {
+        "state": _(states[state]) if state in states else state.replace("_", " "),
+        "org": st.get("organization_id"),
+        "who": st.get("user_name") or st.get("email") or st.get("user_id"),
+        "device": st.get("device_label"),
+        "server": st.get("server_url"),
+    }
+    line: str  # (core's types do not reach cli/ under mypy's files = core, cli)
+    if facts["device"]:
+        line = _("Parsec Tray is running: {state}, {org} as {who} on {device} ({server}).").format(**facts)
+    else:
+        line = _("Parsec Tray is running: {state}, {org} as {who} ({server}).").format(**facts)
     if st.get("reason"):
         line += f"\n{st['reason']}"
     for other in st.get("sessions") or ():
@@ -51,6 +66,7 @@ def _status_text(st: dict[str, Any]) -> str:
 def cmd_status(args: argparse.Namespace) -> int:
     import json
 
+    from ..core.i18n import _
     from ..tray.instance import NotRunning, request
 
     try:
@@ -59,7 +75,7 @@ def cmd_status(args: argparse.Namespace) -> int:
         if args.json:
             print(json.dumps({"running": False, "state": None}))
         else:
-            print("Parsec Tray is not running.", file=sys.stderr)
+            print(_("Parsec Tray is not running."), file=sys.stderr)
         return EXIT_NOT_RUNNING
     keys = ("running", "state", "organization_id", "user_id", "device_id", "server_url")
     if args.json:
@@ -72,23 +88,29 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def tray_options(p: argparse.ArgumentParser) -> None:
+    from ..core.i18n import _
+
     p.add_argument(
         "--backend",
         choices=BACKEND_CHOICES,
         default=None,
-        help="how to show the menu (default: chosen for this desktop; env PARSEC_TRAY_BACKEND)",
+        help=_("how to show the menu (default: chosen for this desktop; env PARSEC_TRAY_BACKEND)"),
     )
 
 
 def register(sub: Any) -> None:
     """Add ``status`` and ``demo``."""
-    p = sub.add_parser("status", help="the running app's state (exit status 3 when it is not running)")
-    p.add_argument("--json", action="store_true", help="one JSON object")
+    from ..core.i18n import _
+
+    p = sub.add_parser("status", help=_("the running app's state (exit status 3 when it is not running)"))
+    p.add_argument("--json", action="store_true", help=_("one JSON object"))
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("demo", help="start a local Parsec server (parsec-cloud) and the tray pointed at it")
+    p = sub.add_parser(
+        "demo", help=_("start a local Parsec server (parsec-cloud) and the tray pointed at it")
+    )
     tray_options(p)
-    p.add_argument("--keep", action="store_true", help="keep the demo's temporary files")
+    p.add_argument("--keep", action="store_true", help=_("keep the demo's temporary files"))
     p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
     p.set_defaults(func=cmd_demo)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from .errors import InvalidLinkError, InvalidValueError
+from .i18n import N_, _
 from .serialization import packb, unpackb
 from .values import AccessToken, OrganizationID
 
@@ -69,8 +70,8 @@ def _un_b64_msgpack(value: str) -> object:
         except (binascii.Error, ValueError):
             pass
     if not raw or _b64(raw) != value:
-        raise InvalidLinkError("The link's 'p' parameter is not valid base64url.")
-    return unpackb(raw, error=InvalidLinkError, what="link's 'p' parameter")
+        raise InvalidLinkError(_("The link's 'p' parameter is not valid base64url."))
+    return unpackb(raw, error=InvalidLinkError, what=N_("link's 'p' parameter"))
 
 
 @dataclass(frozen=True)
@@ -129,10 +130,10 @@ class _Parsed:
     def param(self, name: str, *, required: bool = True) -> str | None:
         values = [v for k, v in self.params if k == name]
         if len(values) > 1:
-            raise InvalidLinkError(f"The link has the parameter {name!r} twice.")
+            raise InvalidLinkError(_("The link has the parameter {name!r} twice.").format(name=name))
         if not values:
             if required:
-                raise InvalidLinkError(f"The link lacks the parameter {name!r}.")
+                raise InvalidLinkError(_("The link lacks the parameter {name!r}.").format(name=name))
             return None
         return values[0]
 
@@ -141,31 +142,31 @@ class _Parsed:
         try:
             return OrganizationID(unquote(raw, errors="strict"))
         except (InvalidValueError, UnicodeDecodeError):
-            raise InvalidLinkError("The link does not name a valid organization.") from None
+            raise InvalidLinkError(_("The link does not name a valid organization.")) from None
 
 
 def _split(url: str) -> _Parsed:
     if not isinstance(url, str) or not url.strip():
-        raise InvalidLinkError("The link is empty.")
+        raise InvalidLinkError(_("The link is empty."))
     url = url.strip()
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError:
-        raise InvalidLinkError("The link's host or port is not valid.") from None
+        raise InvalidLinkError(_("The link's host or port is not valid.")) from None
     scheme = parts.scheme.lower()
     try:
         params = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=False)
     except ValueError:
-        raise InvalidLinkError("The link's query is not valid.") from None
+        raise InvalidLinkError(_("The link's query is not valid.")) from None
     path = parts.path
     if scheme == SCHEME:
         no_ssl = [v for k, v in params if k == "no_ssl"]
         if len(no_ssl) > 1:
-            raise InvalidLinkError("The link has the parameter 'no_ssl' twice.")
+            raise InvalidLinkError(_("The link has the parameter 'no_ssl' twice."))
         # libparsec compares the value case-insensitively.
         if no_ssl and no_ssl[0].lower() not in ("true", "false"):
-            raise InvalidLinkError("The link's 'no_ssl' must be 'true' or 'false'.")
+            raise InvalidLinkError(_("The link's 'no_ssl' must be 'true' or 'false'."))
         use_ssl = not (no_ssl and no_ssl[0].lower() == "true")
     elif scheme in ("http", "https"):
         use_ssl = scheme == "https"
@@ -174,12 +175,14 @@ def _split(url: str) -> _Parsed:
             path = "/" + "/".join(segments[2:])
     else:
         raise InvalidLinkError(
-            f"A Parsec link starts with parsec3://, http:// or https://, not {parts.scheme or url[:20]!r}."
+            _("A Parsec link starts with parsec3://, http:// or https://, not {scheme!r}.").format(
+                scheme=parts.scheme or url[:20]
+            )
         )
     params = [(k, v) for k, v in params if k != "no_ssl"]
     host = parts.hostname
     if not host:
-        raise InvalidLinkError("The link has no server name.")
+        raise InvalidLinkError(_("The link has no server name."))
     _check_host(host)
     return _Parsed(ParsecAddr(host, port, use_ssl), path, params)
 
@@ -193,9 +196,9 @@ def _check_host(host: str) -> None:
     try:
         host.encode("idna")
     except UnicodeError:
-        raise InvalidLinkError(f"{host!r} is not a valid server name.") from None
+        raise InvalidLinkError(_("{host!r} is not a valid server name.").format(host=host)) from None
     if any(c in host for c in " /\\@%"):
-        raise InvalidLinkError(f"{host!r} is not a valid server name.")
+        raise InvalidLinkError(_("{host!r} is not a valid server name.").format(host=host))
 
 
 def parse_server(url: str) -> ParsecAddr:
@@ -206,7 +209,9 @@ def parse_server(url: str) -> ParsecAddr:
         try:
             parsed.organization_id()
         except InvalidLinkError:
-            raise InvalidLinkError("A server address has no path (expected parsec3://host[:port]).") from None
+            raise InvalidLinkError(
+                _("A server address has no path (expected parsec3://host[:port]).")
+            ) from None
     return parsed.server
 
 
@@ -228,7 +233,7 @@ class ParsecOrganizationAddr:
         org = parsed.organization_id()
         payload = _un_b64_msgpack(parsed.param("p") or "")
         if not isinstance(payload, bytes) or len(payload) != 32:
-            raise InvalidLinkError("The organization link does not carry a valid root key.")
+            raise InvalidLinkError(_("The organization link does not carry a valid root key."))
         return cls(parsed.server, org, payload)
 
 
@@ -259,15 +264,20 @@ class ParsecOrganizationBootstrapAddr:
         if action != ACTION_BOOTSTRAP:
             if action in _INVITATION_ACTIONS:
                 raise InvalidLinkError(
-                    "This is an invitation link, not an organization bootstrap link: use 'Join organization' with an invitation instead."
+                    _(
+                        "This is an invitation link, not an organization bootstrap link: use 'Join "
+                        "organization' with an invitation instead."
+                    )
                 )
-            raise InvalidLinkError("This is not an organization bootstrap link (a=bootstrap_organization).")
+            raise InvalidLinkError(
+                _("This is not an organization bootstrap link (a=bootstrap_organization).")
+            )
         org = parsed.organization_id()
         payload = _un_b64_msgpack(parsed.param("p") or "")
         if payload is None:
             return cls(parsed.server, org, None)
         if not isinstance(payload, bytes) or len(payload) != 16:
-            raise InvalidLinkError("The bootstrap link's token is not valid.")
+            raise InvalidLinkError(_("The bootstrap link's token is not valid."))
         return cls(parsed.server, org, AccessToken(payload))
 
 
@@ -299,11 +309,11 @@ class ParsecInvitationAddr:
         parsed = _split(url)
         action = parsed.param("a")
         if action not in _INVITATION_ACTIONS:
-            raise InvalidLinkError("This is not an invitation link (a=claim_user or a=claim_device).")
+            raise InvalidLinkError(_("This is not an invitation link (a=claim_user or a=claim_device)."))
         org = parsed.organization_id()
         payload = _un_b64_msgpack(parsed.param("p") or "")
         if not isinstance(payload, bytes) or len(payload) != 16:
-            raise InvalidLinkError("The invitation link's token is not valid.")
+            raise InvalidLinkError(_("The invitation link's token is not valid."))
         return cls(parsed.server, org, _INVITATION_ACTIONS[action], AccessToken(payload))
 
 
@@ -317,4 +327,4 @@ def parse_link(url: str) -> ParsecOrganizationBootstrapAddr | ParsecInvitationAd
         return ParsecInvitationAddr.parse(url)
     if action is None:
         return ParsecOrganizationAddr.parse(url)
-    raise InvalidLinkError(f"Parsec Tray does not handle links of kind {action!r}.")
+    raise InvalidLinkError(_("Parsec Tray does not handle links of kind {action!r}.").format(action=action))

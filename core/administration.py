@@ -13,6 +13,7 @@ from .errors import (
     ProtocolError,
     ServerUnavailableError,
 )
+from .i18n import _
 from .transport import Transport
 from .values import OrganizationID
 
@@ -40,13 +41,14 @@ class AdministrationClient:
         detail = payload.get("detail") if isinstance(payload, dict) else None
         if resp.status_code in (401, 403):
             raise AuthenticationError(
-                "The server refused the administration token.",
+                _("The server refused the administration token."),
                 status=resp.status_code,
-                hint="Check the token given by the server's administrator.",
+                hint=_("Check the token given by the server's administrator."),
             )
         if resp.status_code >= 500:
             raise ServerUnavailableError(
-                f"The server is unavailable (HTTP {resp.status_code}).", status=resp.status_code
+                _("The server is unavailable (HTTP {status}).").format(status=resp.status_code),
+                status=resp.status_code,
             )
         return _Refusal(resp.status_code, detail)
 
@@ -55,15 +57,19 @@ class AdministrationClient:
         if isinstance(out, _Refusal):
             if out.status == 400 and out.detail and "already exists" in out.detail.lower():
                 raise OrganizationAlreadyExistsError(
-                    f"The organization {organization_id!r} already exists on this server.",
+                    _("The organization {organization_id!r} already exists on this server.").format(
+                        organization_id=organization_id
+                    ),
                     status="organization_already_exists",
-                    hint="Choose another name, or ask its administrator for an invitation.",
+                    hint=_("Choose another name, or ask its administrator for an invitation."),
                 )
             raise ProtocolError(
-                f"The server refused to create the organization (HTTP {out.status}: {out.detail or 'no detail'})."
+                _("The server refused to create the organization (HTTP {status}: {detail}).").format(
+                    status=out.status, detail=out.detail or _("no detail")
+                )
             )
         if not isinstance(out, dict) or not isinstance(out.get("bootstrap_url"), str):
-            raise ProtocolError("The server's answer to the organization creation has no bootstrap link.")
+            raise ProtocolError(_("The server's answer to the organization creation has no bootstrap link."))
         link = ParsecOrganizationBootstrapAddr.parse(out["bootstrap_url"])
         # The server builds the link from our request; keep the address we used.
         return ParsecOrganizationBootstrapAddr(self.transport.server, organization_id, link.token)
@@ -72,10 +78,16 @@ class AdministrationClient:
         out = self._call("GET", f"/organizations/{quote(str(organization_id), safe='')}")
         if isinstance(out, _Refusal):
             if out.status == 404:
-                raise OrganizationNotFoundError(f"The organization {organization_id!r} does not exist.")
-            raise ProtocolError(f"The administration API refused (HTTP {out.status}).")
+                raise OrganizationNotFoundError(
+                    _("The organization {organization_id!r} does not exist.").format(
+                        organization_id=organization_id
+                    )
+                )
+            raise ProtocolError(
+                _("The administration API refused (HTTP {status}).").format(status=out.status)
+            )
         if not isinstance(out, dict):
-            raise ProtocolError("Unexpected answer from the administration API.")
+            raise ProtocolError(_("Unexpected answer from the administration API."))
         return out
 
 

@@ -21,6 +21,7 @@ from .errors import (
     OrganizationNotFoundError,
     ServerRefusedError,
 )
+from .i18n import _
 from .local_device import LocalDevice
 from .protocol import clock_error
 from .values import AccessToken, DateTime, DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
@@ -103,38 +104,53 @@ def check_reply(
         return
     if status == "organization_already_bootstrapped":
         raise OrganizationAlreadyExistsError(
-            f"The organization {organization_id!r} has already been set up.",
+            _("The organization {organization_id!r} has already been set up.").format(
+                organization_id=organization_id
+            ),
             status=status,
             hint=(
-                "This bootstrap link was already used: ask the organization's administrator for an invitation."
+                _(
+                    "This bootstrap link was already used: ask the organization's administrator for an "
+                    "invitation."
+                )
                 if from_link
-                else "Choose another name, or ask its administrator for an invitation."
+                else _("Choose another name, or ask its administrator for an invitation.")
             ),
         )
     if status == "invalid_bootstrap_token":
         if token is None:
             raise InvalidBootstrapTokenError(
-                f"This server does not let anyone create organizations: {organization_id!r} needs a bootstrap link.",
+                _(
+                    "This server does not let anyone create organizations: {organization_id!r} needs a "
+                    "bootstrap link."
+                ).format(organization_id=organization_id),
                 status=status,
-                hint="Ask the server's administrator for a bootstrap link, or give an administration token.",
+                hint=_(
+                    "Ask the server's administrator for a bootstrap link, or give an administration token."
+                ),
             )
         raise InvalidBootstrapTokenError(
-            "This bootstrap link is no longer valid (already used, or replaced by a newer one).",
+            _("This bootstrap link is no longer valid (already used, or replaced by a newer one)."),
             status=status,
-            hint="Ask the server's administrator for a new bootstrap link.",
+            hint=_("Ask the server's administrator for a new bootstrap link."),
         )
     if status == "organization_not_found":
         raise OrganizationNotFoundError(
-            f"The organization {organization_id!r} does not exist on this server.",
+            _("The organization {organization_id!r} does not exist on this server.").format(
+                organization_id=organization_id
+            ),
             status=status,
-            hint="Check the server address and the organization name in the link.",
+            hint=_("Check the server address and the organization name in the link."),
         )
     if status == "timestamp_out_of_ballpark":
         raise clock_error(reply)
     if status == "invalid_certificate":
         raise ServerRefusedError(
-            "The server refused the organization's certificates.",
+            _("The server refused the organization's certificates."),
             status=status,
-            hint="This is a bug in Parsec Tray; please report it.",
+            hint=_("This is a bug in Parsec Tray; please report it."),
         )
-    raise ServerRefusedError(f"The server refused to set up the organization ({status}).", status=str(status))
+    raise ServerRefusedError(
+        _("The server refused to set up the organization ({status}).").format(status=status),
+        status=str(status),
+    )

@@ -20,6 +20,7 @@ from typing import Any, TypeVar
 
 from .crypto import SigningKey, VerifyKey
 from .errors import CryptoError, InvalidValueError
+from .i18n import N_, _
 from .serialization import as_fields, format_v0_dump, format_v0_load
 from .values import DateTime, DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
 
@@ -44,12 +45,12 @@ def _author(value: Any) -> DeviceID | None:
         return None
     if isinstance(value, uuid.UUID):
         return DeviceID(value)
-    raise CryptoError("The certificate's author is not valid.")
+    raise CryptoError(_("The certificate's author is not valid."))
 
 
 def _check_type(fields: dict[str, Any], expected: str) -> None:
     if fields.get("type") != expected:
-        raise CryptoError(f"Expected a {expected.replace('_', ' ')}.")
+        raise CryptoError(_("Expected a {expected}.").format(expected=expected.replace("_", " ")))
 
 
 _Cert = TypeVar("_Cert", "UserCertificate", "DeviceCertificate")
@@ -60,9 +61,9 @@ def _verify_and_load(
 ) -> _Cert:
     """Check the signature first, then parse, then check the author."""
     payload = author_verify_key.verify(signed)
-    cert = cls.from_obj(format_v0_load(payload, error=CryptoError, what=what))
+    cert = cls.from_obj(format_v0_load(payload, error=CryptoError, what=_(what)))
     if cert.author != expected_author:
-        raise CryptoError(f"The {what} was not signed by the expected author.")
+        raise CryptoError(_("The {what} was not signed by the expected author.").format(what=_(what)))
     return cert
 
 
@@ -100,7 +101,9 @@ class UserCertificate:
 
     @classmethod
     def from_obj(cls, obj: Any) -> UserCertificate:
-        f = as_fields(obj, _USER_FIELDS, required=_USER_FIELDS, error=CryptoError, what="user certificate")
+        f = as_fields(
+            obj, _USER_FIELDS, required=_USER_FIELDS, error=CryptoError, what=N_("user certificate")
+        )
         _check_type(f, "user_certificate")
         try:
             hh = f["human_handle"]
@@ -114,13 +117,13 @@ class UserCertificate:
                 algorithm=_const(f["algorithm"], "X25519_XSALSA20_POLY1305"),
             )
         except (InvalidValueError, ValueError, TypeError):
-            raise CryptoError("The user certificate has an invalid field.") from None
+            raise CryptoError(_("The user certificate has an invalid field.")) from None
 
     @classmethod
     def verify_and_load(
         cls, signed: bytes, author_verify_key: VerifyKey, expected_author: DeviceID | None
     ) -> UserCertificate:
-        return _verify_and_load(cls, signed, author_verify_key, expected_author, "user certificate")
+        return _verify_and_load(cls, signed, author_verify_key, expected_author, N_("user certificate"))
 
 
 @dataclass(frozen=True)
@@ -163,7 +166,9 @@ class DeviceCertificate:
         # writer ever emitted certificates as arrays, and libparsec refuses
         # an 8-field array).
         required = tuple(n for n in _DEVICE_FIELDS if n != "purpose")
-        f = as_fields(obj, _DEVICE_FIELDS, required=required, error=CryptoError, what="device certificate")
+        f = as_fields(
+            obj, _DEVICE_FIELDS, required=required, error=CryptoError, what=N_("device certificate")
+        )
         _check_type(f, "device_certificate")
         try:
             label = f["device_label"]
@@ -183,23 +188,23 @@ class DeviceCertificate:
                 algorithm=_const(f["algorithm"], "ED25519"),
             )
         except (InvalidValueError, ValueError, TypeError):
-            raise CryptoError("The device certificate has an invalid field.") from None
+            raise CryptoError(_("The device certificate has an invalid field.")) from None
 
     @classmethod
     def verify_and_load(
         cls, signed: bytes, author_verify_key: VerifyKey, expected_author: DeviceID | None
     ) -> DeviceCertificate:
-        return _verify_and_load(cls, signed, author_verify_key, expected_author, "device certificate")
+        return _verify_and_load(cls, signed, author_verify_key, expected_author, N_("device certificate"))
 
 
 def peek_certificate(signed: bytes) -> tuple[str, DeviceID | None]:
     """The ``type`` and ``author`` of a signed certificate, read *without*
     checking the signature: only to know which key must verify it."""
     if len(signed) < 64:
-        raise CryptoError("The certificate is too short.")
-    obj = format_v0_load(signed[64:], error=CryptoError, what="certificate")
+        raise CryptoError(_("The certificate is too short."))
+    obj = format_v0_load(signed[64:], error=CryptoError, what=N_("certificate"))
     if not isinstance(obj, dict) or not isinstance(obj.get("type"), str):
-        raise CryptoError("The certificate has no type.")
+        raise CryptoError(_("The certificate has no type."))
     return obj["type"], _author(obj.get("author"))
 
 

@@ -27,6 +27,7 @@ import nacl.secret
 import nacl.signing
 
 from .errors import CryptoError, InvalidValueError
+from .i18n import N_, _
 
 __all__ = [
     "Argon2idParams",
@@ -45,7 +46,7 @@ KEY_SIZE = 32
 
 def _raw32(value: bytes, what: str) -> bytes:
     if not isinstance(value, (bytes, bytearray)) or len(value) != KEY_SIZE:
-        raise CryptoError(f"A {what} must be {KEY_SIZE} bytes.")
+        raise CryptoError(_("A {what} must be {KEY_SIZE} bytes.").format(what=_(what), KEY_SIZE=KEY_SIZE))
     return bytes(value)
 
 
@@ -54,9 +55,9 @@ class VerifyKey:
 
     def __init__(self, raw: bytes) -> None:
         try:
-            self._vk = nacl.signing.VerifyKey(_raw32(raw, "verify key"))
+            self._vk = nacl.signing.VerifyKey(_raw32(raw, N_("verify key")))
         except (nacl.exceptions.CryptoError, ValueError, TypeError):
-            raise CryptoError("Invalid Ed25519 verify key.") from None
+            raise CryptoError(_("Invalid Ed25519 verify key.")) from None
 
     def encode(self) -> bytes:
         return bytes(self._vk.encode())
@@ -64,11 +65,11 @@ class VerifyKey:
     def verify(self, signed: bytes) -> bytes:
         """Check ``signature(64) || data`` and return ``data``."""
         if len(signed) < 64:
-            raise CryptoError("Signed data is too short.")
+            raise CryptoError(_("Signed data is too short."))
         try:
             return bytes(self._vk.verify(signed))
         except (nacl.exceptions.BadSignatureError, nacl.exceptions.CryptoError, ValueError, TypeError):
-            raise CryptoError("The signature does not match.") from None
+            raise CryptoError(_("The signature does not match.")) from None
 
     def verify_detached(self, signature: bytes, data: bytes) -> None:
         self.verify(signature + data)
@@ -84,7 +85,7 @@ class SigningKey:
     __slots__ = ("_sk",)
 
     def __init__(self, seed: bytes) -> None:
-        self._sk = nacl.signing.SigningKey(_raw32(seed, "signing key"))
+        self._sk = nacl.signing.SigningKey(_raw32(seed, N_("signing key")))
 
     @classmethod
     def generate(cls) -> SigningKey:
@@ -111,7 +112,7 @@ class PublicKey:
     __slots__ = ("_pk",)
 
     def __init__(self, raw: bytes) -> None:
-        self._pk = nacl.public.PublicKey(_raw32(raw, "public key"))
+        self._pk = nacl.public.PublicKey(_raw32(raw, N_("public key")))
 
     def encode(self) -> bytes:
         return bytes(self._pk.encode())
@@ -121,7 +122,7 @@ class PublicKey:
             return bytes(nacl.public.SealedBox(self._pk).encrypt(data))
         except (nacl.exceptions.CryptoError, ValueError, TypeError):
             # libsodium refuses a low-order key (all-zero shared secret).
-            raise CryptoError("Cannot encrypt for this public key.") from None
+            raise CryptoError(_("Cannot encrypt for this public key.")) from None
 
     def __eq__(self, other: object) -> bool:
         return isinstance(other, PublicKey) and self.encode() == other.encode()
@@ -134,7 +135,7 @@ class PrivateKey:
     __slots__ = ("_sk",)
 
     def __init__(self, raw: bytes) -> None:
-        self._sk = nacl.public.PrivateKey(_raw32(raw, "private key"))
+        self._sk = nacl.public.PrivateKey(_raw32(raw, N_("private key")))
 
     @classmethod
     def generate(cls) -> PrivateKey:
@@ -151,7 +152,7 @@ class PrivateKey:
         try:
             return bytes(nacl.public.SealedBox(self._sk).decrypt(data))
         except (nacl.exceptions.CryptoError, ValueError, TypeError):
-            raise CryptoError("The data cannot be decrypted with this key.") from None
+            raise CryptoError(_("The data cannot be decrypted with this key.")) from None
 
     def __repr__(self) -> str:
         return "PrivateKey(<secret>)"
@@ -161,7 +162,7 @@ class SecretKey:
     __slots__ = ("_raw",)
 
     def __init__(self, raw: bytes) -> None:
-        self._raw = _raw32(raw, "secret key")
+        self._raw = _raw32(raw, N_("secret key"))
 
     @classmethod
     def generate(cls) -> SecretKey:
@@ -177,7 +178,7 @@ class SecretKey:
         try:
             return bytes(nacl.secret.SecretBox(self._raw).decrypt(data))
         except (nacl.exceptions.CryptoError, ValueError, TypeError):
-            raise CryptoError("The data cannot be decrypted with this key.") from None
+            raise CryptoError(_("The data cannot be decrypted with this key.")) from None
 
     def mac_512(self, data: bytes) -> bytes:
         return hashlib.blake2b(data, key=self._raw, digest_size=64).digest()
@@ -222,16 +223,16 @@ class Argon2idParams:
 
     def check(self) -> None:
         if not (8 <= self.memlimit_kb <= ARGON2ID_MAX_MEMLIMIT_KB):
-            raise CryptoError("The key file asks for an unsupported Argon2id memory size.")
+            raise CryptoError(_("The key file asks for an unsupported Argon2id memory size."))
         if not (1 <= self.opslimit <= ARGON2ID_MAX_OPSLIMIT):
-            raise CryptoError("The key file asks for an unsupported Argon2id pass count.")
+            raise CryptoError(_("The key file asks for an unsupported Argon2id pass count."))
         if not (1 <= self.parallelism <= ARGON2ID_MAX_PARALLELISM):
-            raise CryptoError("The key file asks for an unsupported Argon2id parallelism.")
+            raise CryptoError(_("The key file asks for an unsupported Argon2id parallelism."))
         if self.memlimit_kb < 8 * self.parallelism:
             # Argon2 needs 8 KiB per lane (RFC 9106); libparsec refuses less too.
-            raise CryptoError("The key file asks for less Argon2id memory than its parallelism needs.")
+            raise CryptoError(_("The key file asks for less Argon2id memory than its parallelism needs."))
         if not isinstance(self.salt, bytes) or len(self.salt) != 16:
-            raise CryptoError("The key file's Argon2id salt is not 16 bytes.")
+            raise CryptoError(_("The key file's Argon2id salt is not 16 bytes."))
 
 
 def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
@@ -248,7 +249,7 @@ def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
                 memlimit=params.memlimit_kb * 1024,
             )
         except (nacl.exceptions.CryptoError, ValueError, TypeError):
-            raise CryptoError("The Argon2id key derivation failed (not enough memory?).") from None
+            raise CryptoError(_("The Argon2id key derivation failed (not enough memory?).")) from None
         return SecretKey(bytes(raw))
     # libsodium only does parallelism 1.
     try:
@@ -256,7 +257,7 @@ def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
     except ImportError:  # pragma: no cover - cryptography < 44
         raise CryptoError(
-            "This key file uses Argon2id with parallelism > 1, which needs cryptography >= 44."
+            _("This key file uses Argon2id with parallelism > 1, which needs cryptography >= 44.")
         ) from None
     try:
         kdf = Argon2id(
@@ -269,10 +270,10 @@ def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
         return SecretKey(kdf.derive(pw))
     except UnsupportedAlgorithm:
         raise CryptoError(
-            "This key file uses Argon2id with parallelism > 1, which this system's OpenSSL cannot compute."
+            _("This key file uses Argon2id with parallelism > 1, which this system's OpenSSL cannot compute.")
         ) from None
     except (ValueError, TypeError, MemoryError):
-        raise CryptoError("The Argon2id key derivation failed (not enough memory?).") from None
+        raise CryptoError(_("The Argon2id key derivation failed (not enough memory?).")) from None
 
 
 # --- Recovery passphrase form of a SecretKey ------------------------------
@@ -294,14 +295,14 @@ def passphrase_to_key(passphrase: str) -> SecretKey:
     # dropped, then strict unpadded base32: 52 characters whose 4 spare bits
     # are zero (b32decode would ignore them, so re-encoding must give it back).
     if not isinstance(passphrase, str):
-        raise InvalidValueError("This is not a valid recovery passphrase.")
+        raise InvalidValueError(_("This is not a valid recovery passphrase."))
     s = "".join(c for c in passphrase.translate(_PASSPHRASE_FIXES) if c in _B32_ALPHABET)
     try:
         raw = base64.b32decode(s + "=" * (-len(s) % 8))
     except (ValueError, TypeError):
-        raise InvalidValueError("This is not a valid recovery passphrase.") from None
+        raise InvalidValueError(_("This is not a valid recovery passphrase.")) from None
     if len(raw) != KEY_SIZE or base64.b32encode(raw).decode("ascii").rstrip("=") != s:
-        raise InvalidValueError("This is not a valid recovery passphrase.")
+        raise InvalidValueError(_("This is not a valid recovery passphrase."))
     return SecretKey(raw)
 
 
@@ -312,5 +313,5 @@ def sha256(data: bytes) -> bytes:
 def x25519_shared(my_sk: PrivateKey, peer_pk: PublicKey) -> bytes:
     shared = nacl.bindings.crypto_scalarmult(my_sk.encode(), peer_pk.encode())
     if shared == bytes(32):
-        raise CryptoError("Refusing an all-zero X25519 shared secret.")
+        raise CryptoError(_("Refusing an all-zero X25519 shared secret."))
     return bytes(shared)

@@ -25,6 +25,7 @@ from .errors import (
     UnsupportedDeviceFileError,
     WrongPasswordError,
 )
+from .i18n import N_, _
 from .local_device import LocalDevice, server_url_from_wire, server_url_to_wire
 from .serialization import as_fields, packb, unpackb
 from .values import DateTime, DeviceID, DeviceLabel, HumanHandle, OrganizationID, UserID
@@ -50,12 +51,12 @@ _OPTIONAL = {"totp_opaque_key_id"}
 _ALGO_FIELDS = ("type", "memlimit_kb", "opslimit", "parallelism", "salt")
 
 PROTECTION_NAMES = {
-    "password": "password",
-    "keyring": "keyring",
-    "recovery": "recovery file",
-    "pki": "smartcard",
-    "account_vault": "Parsec account",
-    "openbao": "single sign-on (OpenBao)",
+    "password": N_("password"),
+    "keyring": N_("keyring"),
+    "recovery": N_("recovery file"),
+    "pki": N_("smartcard"),
+    "account_vault": N_("Parsec account"),
+    "openbao": N_("single sign-on (OpenBao)"),
 }
 
 
@@ -79,7 +80,9 @@ class DeviceFile:
 
     def dump(self) -> bytes:
         if self.type not in ("password", "keyring", "recovery"):
-            raise UnsupportedDeviceFileError(f"Writing {self.type} device files is not supported.")
+            raise UnsupportedDeviceFileError(
+                _("Writing {type} device files is not supported.").format(type=self.type)
+            )
         out: dict[str, Any] = {
             "type": self.type,
             "created_on": self.created_on,
@@ -110,18 +113,18 @@ class DeviceFile:
 
     @classmethod
     def load(cls, raw: bytes) -> DeviceFile:
-        obj = unpackb(raw, error=DeviceFileCorruptError, what="device file")
+        obj = unpackb(raw, error=DeviceFileCorruptError, what=N_("device file"))
         if isinstance(obj, dict):
             kind = obj.get("type")
         elif isinstance(obj, (list, tuple)) and obj:
             kind = obj[0]
         else:
-            raise DeviceFileCorruptError("This is not a Parsec device file.")
+            raise DeviceFileCorruptError(_("This is not a Parsec device file."))
         if not isinstance(kind, str) or kind not in _FIELDS:
-            raise DeviceFileCorruptError("This is not a Parsec device file (unknown type).")
+            raise DeviceFileCorruptError(_("This is not a Parsec device file (unknown type)."))
         names = _FIELDS[kind]
         required = tuple(n for n in names if n not in _OPTIONAL)
-        f = as_fields(obj, names, required=required, error=DeviceFileCorruptError, what="device file")
+        f = as_fields(obj, names, required=required, error=DeviceFileCorruptError, what=N_("device file"))
         try:
             hh = f["human_handle"]
             if not isinstance(hh, (list, tuple)) or len(hh) != 2:
@@ -141,11 +144,16 @@ class DeviceFile:
             keyring_service = keyring_user = None
             if kind == "password":
                 a = as_fields(
-                    f["algorithm"], _ALGO_FIELDS, required=_ALGO_FIELDS,
-                    error=DeviceFileCorruptError, what="password algorithm",
+                    f["algorithm"],
+                    _ALGO_FIELDS,
+                    required=_ALGO_FIELDS,
+                    error=DeviceFileCorruptError,
+                    what=N_("password algorithm"),
                 )
                 if a["type"] != "ARGON2ID":
-                    raise UnsupportedDeviceFileError("This device file uses an unknown password algorithm.")
+                    raise UnsupportedDeviceFileError(
+                        _("This device file uses an unknown password algorithm.")
+                    )
                 # libparsec: u32 integers and a 16-byte salt, else the file
                 # does not load at all.
                 for name in ("memlimit_kb", "opslimit", "parallelism"):
@@ -176,7 +184,9 @@ class DeviceFile:
                 extra={k: v for k, v in f.items() if k not in _COMMON and k not in ("ciphertext",)},
             )
         except (InvalidValueError, ValueError, TypeError):
-            raise DeviceFileCorruptError("The device file has an invalid field; it may be damaged.") from None
+            raise DeviceFileCorruptError(
+                _("The device file has an invalid field; it may be damaged.")
+            ) from None
 
     @property
     def protection(self) -> str:
@@ -185,14 +195,18 @@ class DeviceFile:
     def check_supported(self) -> None:
         if self.totp_opaque_key_id is not None:
             raise UnsupportedDeviceFileError(
-                "This device is also protected by a one-time code (TOTP), which Parsec Tray does not support yet.",
-                hint="Open it with the official Parsec client.",
+                _(
+                    "This device is also protected by a one-time code (TOTP), which Parsec Tray does not "
+                    "support yet."
+                ),
+                hint=_("Open it with the official Parsec client."),
             )
         if self.type not in ("password", "keyring", "recovery"):
             raise UnsupportedDeviceFileError(
-                f"This device is protected by {PROTECTION_NAMES.get(self.type, self.type)}, "
-                "which Parsec Tray does not support.",
-                hint="Open it with the official Parsec client.",
+                _("This device is protected by {protection}, which Parsec Tray does not support.").format(
+                    protection=_(PROTECTION_NAMES.get(self.type, self.type))
+                ),
+                hint=_("Open it with the official Parsec client."),
             )
 
 
@@ -207,15 +221,15 @@ def decrypt_device(file: DeviceFile, key: SecretKey) -> LocalDevice:
         cleartext = key.decrypt(file.ciphertext)
     except CryptoError:
         if file.type == "password":
-            raise WrongPasswordError("Wrong password for this device.") from None
-        raise WrongPasswordError("The key does not decrypt this device.") from None
+            raise WrongPasswordError(_("Wrong password for this device.")) from None
+        raise WrongPasswordError(_("The key does not decrypt this device.")) from None
     device = LocalDevice.load(cleartext)
     if (
         device.device_id != file.device_id
         or device.user_id != file.user_id
         or device.organization_id != file.organization_id
     ):
-        raise DeviceFileCorruptError("The device file's metadata does not match its encrypted content.")
+        raise DeviceFileCorruptError(_("The device file's metadata does not match its encrypted content."))
     return device
 
 

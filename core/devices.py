@@ -51,6 +51,7 @@ from .errors import (
     SlowKeyDerivationError,
     UnsupportedDeviceFileError,
 )
+from .i18n import N_, _
 from .local_device import LocalDevice
 from .paths import default_device_file, devices_dir, make_private_dirs
 from .values import DateTime
@@ -96,35 +97,49 @@ class ListedDevice:
     pending: bool = False
 
 
-def _open_regular(path: Path, flags: int = os.O_RDONLY, what: str = "device file") -> int:
+def _open_regular(path: Path, flags: int = os.O_RDONLY, what: str = N_("device file")) -> int:
     """A file descriptor on ``path`` if it is a regular file; a FIFO, socket
     or device is refused without blocking (``O_NONBLOCK``, then ``fstat``).
     ``what`` names the file in the sentences."""
     try:
         fd = os.open(path, flags | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0))
     except FileNotFoundError:
-        raise DeviceFileError(f"The {what} {path} does not exist.") from None
+        raise DeviceFileError(
+            _("The {what} {path} does not exist.").format(what=_(what), path=path)
+        ) from None
     except IsADirectoryError:
-        raise DeviceFileError(f"{path} is a folder, not a {what}.") from None
+        raise DeviceFileError(
+            _("{path} is a folder, not a {what}.").format(path=path, what=_(what))
+        ) from None
     except OSError as exc:
         if exc.errno == errno.ENXIO:  # a socket, or a FIFO nobody writes to (write side)
-            raise DeviceFileError(f"{path} is not a regular file, so not a {what}.") from None
-        raise DeviceFileError(f"The {what} {path} cannot be read ({exc.strerror}).") from None
+            raise DeviceFileError(
+                _("{path} is not a regular file, so not a {what}.").format(path=path, what=_(what))
+            ) from None
+        raise DeviceFileError(
+            _("The {what} {path} cannot be read ({reason}).").format(
+                what=_(what), path=path, reason=exc.strerror
+            )
+        ) from None
     try:
         mode = os.fstat(fd).st_mode
     except OSError:
         os.close(fd)
-        raise DeviceFileError(f"The {what} {path} cannot be read.") from None
+        raise DeviceFileError(
+            _("The {what} {path} cannot be read.").format(what=_(what), path=path)
+        ) from None
     if stat.S_ISDIR(mode):
         os.close(fd)
-        raise DeviceFileError(f"{path} is a folder, not a {what}.")
+        raise DeviceFileError(_("{path} is a folder, not a {what}.").format(path=path, what=_(what)))
     if not stat.S_ISREG(mode):
         os.close(fd)
-        raise DeviceFileError(f"{path} is not a regular file, so not a {what}.")
+        raise DeviceFileError(
+            _("{path} is not a regular file, so not a {what}.").format(path=path, what=_(what))
+        )
     return fd
 
 
-def _read_fd(fd: int, path: Path, what: str = "device file") -> bytes:
+def _read_fd(fd: int, path: Path, what: str = N_("device file")) -> bytes:
     chunks: list[bytes] = []
     size = 0
     try:
@@ -135,17 +150,23 @@ def _read_fd(fd: int, path: Path, what: str = "device file") -> bytes:
             chunks.append(chunk)
             size += len(chunk)
     except OSError as exc:
-        raise DeviceFileError(f"The {what} {path} cannot be read ({exc.strerror}).") from None
+        raise DeviceFileError(
+            _("The {what} {path} cannot be read ({reason}).").format(
+                what=_(what), path=path, reason=exc.strerror
+            )
+        ) from None
     if size > MAX_DEVICE_FILE_SIZE:
-        raise DeviceFileCorruptError(f"{path} is too large to be a Parsec {what}.")
+        raise DeviceFileCorruptError(
+            _("{path} is too large to be a Parsec {what}.").format(path=path, what=_(what))
+        )
     return b"".join(chunks)
 
 
-def read_key_file_bytes(path: Path, what: str = "device file") -> bytes:
+def read_key_file_bytes(path: Path, what: str = N_("device file")) -> bytes:
     """The bytes of a device (or recovery) file, at most
     :data:`MAX_DEVICE_FILE_SIZE`, never blocking on a FIFO; ``what`` names
     it in the sentences."""
-    fd = _open_regular(path, what=what)
+    fd = _open_regular(path, what=_(what))
     try:
         return _read_fd(fd, path, what)
     finally:
@@ -156,7 +177,9 @@ def _parse(raw: bytes, path: Path) -> DeviceFile:
     try:
         return DeviceFile.load(raw)
     except DeviceFileCorruptError as exc:
-        raise DeviceFileCorruptError(f"{path} is not a usable Parsec device file: {exc}") from None
+        raise DeviceFileCorruptError(
+            _("{path} is not a usable Parsec device file: {reason}").format(path=path, reason=exc)
+        ) from None
 
 
 def read_device_file(path: Path) -> DeviceFile:
@@ -218,14 +241,22 @@ def _check_password_algorithm(params: Argon2idParams) -> None:
     """Refuse parameters that cannot be right before deriving anything (a
     crafted file could ask for terabytes of memory)."""
     if params.opslimit < 1 or params.parallelism < 1 or params.memlimit_kb < 8 * params.parallelism:
-        raise DeviceFileCorruptError("The device file's password parameters are invalid; it may be damaged.")
+        raise DeviceFileCorruptError(
+            _("The device file's password parameters are invalid; it may be damaged.")
+        )
     try:
         params.check()
     except CryptoError:
         raise UnsupportedDeviceFileError(
-            "The device file asks for password parameters far beyond what Parsec uses "
-            f"({params.memlimit_kb} KiB, {params.opslimit} passes, {params.parallelism} lanes); it was not opened.",
-            hint="It may be damaged or crafted; open it with the official Parsec client only if you trust it.",
+            _(
+                "The device file asks for password parameters far beyond what Parsec uses ({memlimit_kb} "
+                "KiB, {opslimit} passes, {parallelism} lanes); it was not opened."
+            ).format(
+                memlimit_kb=params.memlimit_kb, opslimit=params.opslimit, parallelism=params.parallelism
+            ),
+            hint=_(
+                "It may be damaged or crafted; open it with the official Parsec client only if you trust it."
+            ),
         ) from None
 
 
@@ -250,20 +281,24 @@ def check_kdf_cost(params: Argon2idParams) -> None:
     factor = kdf_cost_factor(params)
     if factor > SLOW_KDF_FACTOR:
         raise SlowKeyDerivationError(
-            f"This device file asks for a very slow password check ({params.memlimit_kb // 1024} MiB of memory, "
-            f"{params.opslimit} passes: {factor:.0f} times Parsec's usual cost); it was not opened.",
+            _(
+                "This device file asks for a very slow password check ({mib} MiB of memory, {opslimit} "
+                "passes: {factor:.0f} times Parsec's usual cost); it was not opened."
+            ).format(mib=params.memlimit_kb // 1024, opslimit=params.opslimit, factor=factor),
             memlimit_kb=params.memlimit_kb,
             opslimit=params.opslimit,
             parallelism=params.parallelism,
             factor=factor,
-            hint="Open it anyway only if you made it so (on the command line: --allow-slow-kdf).",
+            hint=_("Open it anyway only if you made it so (on the command line: --allow-slow-kdf)."),
         )
 
 
 def load_device_with_password(file: DeviceFile, password: str, *, allow_slow: bool = False) -> LocalDevice:
     if file.type != "password":
         file.check_supported()
-        raise DeviceFileError(f"This device is protected by its {file.type}, not by a password.")
+        raise DeviceFileError(
+            _("This device is protected by its {type}, not by a password.").format(type=file.type)
+        )
     file.check_supported()
     assert file.algorithm is not None
     _check_password_algorithm(file.algorithm)
@@ -284,7 +319,7 @@ def build_password_file(
     created_on: DateTime | None = None,
 ) -> DeviceFile:
     if not password:
-        raise InvalidValueError("The password cannot be empty.", field="password")
+        raise InvalidValueError(_("The password cannot be empty."), field="password")
     params = params or Argon2idParams.new_default()
     key = derive_password_key(password, params)
     return build_key_file(device, "password", key, created_on=created_on, algorithm=params)
@@ -335,15 +370,19 @@ def _fsync_dir(path: Path) -> None:
 def _write_error(path: Path, exc: OSError) -> DeviceFileWriteError:
     if exc.errno == errno.ENOSPC or exc.errno == getattr(errno, "EDQUOT", -1):
         return DeviceFileWriteError(
-            f"The disk is full: the device file {path} could not be saved.",
-            hint="Free some space and try again; nothing was saved.",
+            _("The disk is full: the device file {path} could not be saved.").format(path=path),
+            hint=_("Free some space and try again; nothing was saved."),
         )
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return DeviceFileWriteError(
-            f"Permission denied: the device file {path} could not be saved.",
-            hint="Check the rights on that folder; nothing was saved.",
+            _("Permission denied: the device file {path} could not be saved.").format(path=path),
+            hint=_("Check the rights on that folder; nothing was saved."),
         )
-    return DeviceFileWriteError(f"The device file {path} could not be saved ({exc.strerror or exc}).")
+    return DeviceFileWriteError(
+        _("The device file {path} could not be saved ({reason}).").format(
+            path=path, reason=exc.strerror or exc
+        )
+    )
 
 
 @contextlib.contextmanager
@@ -418,10 +457,12 @@ class AtomicWrite:
         self._fd: int | None = None
 
     def _exists_error(self) -> DeviceFileWriteError:
-        return DeviceFileWriteError(f"A device file already exists at {self.path}; it was left untouched.")
+        return DeviceFileWriteError(
+            _("A device file already exists at {path}; it was left untouched.").format(path=self.path)
+        )
 
     def _create_locked(self) -> int:
-        for _ in range(3):
+        for _attempt in range(3):
             fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o600)
             _lock(fd, wait=True)
             if os.fstat(fd).st_nlink > 0:
@@ -625,7 +666,9 @@ def confirm_pending(pending: Path) -> Path:
         raise _write_error(final, exc) from None
     if not linked and not _same_bytes(pending, final):
         raise DeviceFileWriteError(
-            f"A different device file already exists at {final}; the confirmed one stays at {pending}."
+            _(
+                "A different device file already exists at {final}; the confirmed one stays at {pending}."
+            ).format(final=final, pending=pending)
         )
     with contextlib.suppress(OSError):
         os.unlink(pending)
@@ -739,7 +782,7 @@ def archive_device_file(path: Path) -> Path:
         os.replace(path, target)
         _fsync_dir(path.parent)
     except FileNotFoundError:
-        raise DeviceFileError(f"The device file {path} does not exist.") from None
+        raise DeviceFileError(_("The device file {path} does not exist.").format(path=path)) from None
     except OSError as exc:
         raise _write_error(target, exc) from None
     return target

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .errors import ProtocolError
+from .i18n import N_
 from .serialization import unpackb
 from .values import AccessToken, DateTime
 
@@ -349,7 +350,7 @@ def decode_event(raw: RawEvent) -> Event | None:
         log.warning("ignoring an event whose data is not base64")
         return None
     try:
-        obj = unpackb(payload, error=ProtocolError, what="event")
+        obj = unpackb(payload, error=ProtocolError, what=N_("event"))
     except ProtocolError:
         log.warning("ignoring an event whose data is not msgpack")
         return None

@@ -58,6 +58,7 @@ from .errors import (
     TLSError,
     TosNotAcceptedError,
 )
+from .i18n import _
 from .local_device import LocalDevice
 from .protection import reprotect_device_file
 from .session import Session
@@ -124,8 +125,19 @@ class DeviceInfo:
         )
 
     def describe(self) -> str:
-        text = f"{self.organization_id}: {self.user_name} <{self.email}> on {self.device_label} ({self.device_id[:8]})"
-        return text + (" (not confirmed by the server yet: log in to finish)" if self.pending else "")
+        facts = {
+            "org": self.organization_id,
+            "user_name": self.user_name,
+            "email": self.email,
+            "device_label": self.device_label,
+            "id": self.device_id[:8],
+        }
+        if self.pending:
+            return _(
+                "{org}: {user_name} <{email}> on {device_label} ({id}) (not confirmed by the server yet: "
+                "log in to finish)"
+            ).format(**facts)
+        return _("{org}: {user_name} <{email}> on {device_label} ({id})").format(**facts)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -226,12 +238,13 @@ def find_device(selector: str | Path | None = None, *, config_dir: Path | None =
             return devices[0]
         if not devices:
             raise DeviceNotFoundError(
-                "There is no device on this computer yet.",
-                hint="Create an organization, join one, or copy a device file here.",
+                _("There is no device on this computer yet."),
+                hint=_("Create an organization, join one, or copy a device file here."),
             )
         raise DeviceNotFoundError(
-            "There are several devices; choose one with --device:\n"
-            + "\n".join(f"  {d.device_id}  {d.describe()}" for d in devices)
+            _("There are several devices; choose one with --device:\n{devices}").format(
+                devices=_listing(devices)
+            )
         )
     prefix = str(selector).lower().replace("-", "")
     matches = [d for d in devices if d.device_id.startswith(prefix)] if prefix else []
@@ -239,12 +252,18 @@ def find_device(selector: str | Path | None = None, *, config_dir: Path | None =
         return matches[0]
     if not matches:
         raise DeviceNotFoundError(
-            f"No device matches {selector!r}.", hint="Run 'parsec-tray devices' to list them."
+            _("No device matches {selector}.").format(selector=repr(selector)),
+            hint=_("Run 'parsec-tray devices' to list them."),
         )
     raise DeviceNotFoundError(
-        f"Several devices match {selector!r}; give more characters:\n"
-        + "\n".join(f"  {d.device_id}  {d.describe()}" for d in matches)
+        _("Several devices match {selector}; give more characters:\n{devices}").format(
+            selector=repr(selector), devices=_listing(matches)
+        )
     )
+
+
+def _listing(devices: list[DeviceInfo]) -> str:
+    return "\n".join(f"  {d.device_id}  {d.describe()}" for d in devices)
 
 
 # --- create / bootstrap ----------------------------------------------------------
@@ -259,7 +278,7 @@ def validate_person(email: str, user_name: str, device_label: str) -> tuple[Huma
 
 def _check_password(password: str | None) -> str:
     if not password:
-        raise InvalidValueError("A password is needed to protect the device's keys.", field="password")
+        raise InvalidValueError(_("A password is needed to protect the device's keys."), field="password")
     return password
 
 
@@ -268,11 +287,11 @@ def _check_protection(password: str | None, use_keyring: bool) -> str | None:
     ``None``), never both."""
     if use_keyring:
         if password:
-            raise InvalidValueError("Choose a password or the OS keyring to protect the device, not both.")
+            raise InvalidValueError(_("Choose a password or the OS keyring to protect the device, not both."))
         if not keyring_store.keyring_available():
             raise KeyringError(
-                "The OS keyring cannot be used on this computer.",
-                hint="Protect the device with a password instead.",
+                _("The OS keyring cannot be used on this computer."),
+                hint=_("Protect the device with a password instead."),
             )
         return None
     return _check_password(password)
@@ -292,7 +311,11 @@ def _unlock(file: DeviceFile, password: str | None, *, allow_slow_kdf: bool = Fa
         return keyring_store.load_device_with_keyring(file)
     if file.type == "password":
         return load_device_with_password(file, _check_password(password), allow_slow=allow_slow_kdf)
-    raise ParsecTrayError(f"This device is protected by its {file.type}; Parsec Tray cannot unlock it.")
+    raise ParsecTrayError(
+        _("This device is protected by its {protection}; Parsec Tray cannot unlock it.").format(
+            protection=file.type
+        )
+    )
 
 
 def _definitive(exc: BaseException) -> bool:
@@ -327,18 +350,20 @@ def _settle_by_ping(
 
 
 def _outcome_unknown(what: str, device: LocalDevice, pending: Path, cause: BaseException) -> OutcomeUnknownError:
-    why = cause.message if isinstance(cause, ParsecTrayError) else "the request was interrupted"
+    why = cause.message if isinstance(cause, ParsecTrayError) else _("the request was interrupted")
     return OutcomeUnknownError(
-        f"It is not known yet whether {what}: {why} "
-        f"Nothing is lost: the new device's keys are saved in {pending}.",
+        _(
+            "It is not known yet whether {what}: {why} Nothing is lost: the new device's keys are saved "
+            "in {pending}."
+        ).format(what=what, why=why, pending=pending),
         device_file=pending,
         device_id=device.device_id.hex,
         organization_id=str(device.organization_id),
         cause=cause if isinstance(cause, ParsecTrayError) else None,
-        hint=(
-            f"Log in with it once the server answers (parsec-tray login --device {device.device_id.hex[:8]}): "
+        hint=_(
+            "Log in with it once the server answers (parsec-tray login --device {device}): "
             "that finishes, or tells that it did not happen."
-        ),
+        ).format(device=device.device_id.hex[:8]),
     )
 
 
@@ -376,14 +401,16 @@ def send_creating_device(
             if type(exc) in (ServerUnreachableError, TLSError) and isinstance(exc, ServerUnreachableError):
                 # Nothing left this computer: say that nothing was kept either.
                 raise type(exc)(
-                    f"{exc.message} Nothing was sent, and nothing was saved on this computer.",
+                    _("{reason} Nothing was sent, and nothing was saved on this computer.").format(
+                        reason=exc.message
+                    ),
                     hint=exc.hint,
                     request_sent=False,
                 ) from exc
             raise
         settled = None
         if isinstance(exc, Exception):
-            progress("The server's answer was lost; checking with the new keys…")
+            progress(_("The server's answer was lost; checking with the new keys…"))
             settled = _settle_by_ping(device, save.pending_path, device.server, seconds_left())
         if settled is None:
             raise _outcome_unknown(what, device, save.unknown(), exc) from None
@@ -411,7 +438,7 @@ def _resume_earlier_attempt(
             device = _unlock(read_device_file(info.device_file), password)
         except ParsecTrayError:
             continue  # another password: a login with it settles that one
-        progress("Checking the earlier attempt for this organization…")
+        progress(_("Checking the earlier attempt for this organization…"))
         session = _settle_by_ping(device, info.device_file, server)
         if session is not None:
             session.device_file = confirm_pending(info.device_file)
@@ -459,9 +486,9 @@ def _run_bootstrap(
         flow.enter_context(transport.deadline(FLOW_DEADLINE))
         plan = bootstrap_protocol.prepare(ParsecOrganizationBootstrapAddr(server, org, None), handle, label)
         progress(
-            "Encrypting the keys with your password…"
+            _("Encrypting the keys with your password…")
             if password is not None
-            else "Storing the device's key in the OS keyring…"
+            else _("Storing the device's key in the OS keyring…")
         )
         # Argon2id (libsodium releases the GIL) runs while the token is fetched;
         # the encrypted file is on disk (temporary name) before the server is
@@ -475,7 +502,7 @@ def _run_bootstrap(
                     preparing.result().abort()
                 raise
             save = preparing.result()
-        progress("Creating the organization on the server…")
+        progress(_("Creating the organization on the server…"))
 
         def send() -> None:
             reply = AnonymousClient(transport, org).send("organization_bootstrap", **plan.with_token(token).fields)
@@ -483,23 +510,29 @@ def _run_bootstrap(
 
         try:
             settled = send_creating_device(
-                save, plan.device, send, what=f"the organization {org} was created",
-                seconds_left=transport.remaining, progress=progress,
+                save,
+                plan.device,
+                send,
+                what=_("the organization {org} was created").format(org=org),
+                seconds_left=transport.remaining,
+                progress=progress,
             )
         except OrganizationNotFoundError as exc:
             if spontaneous:
                 raise OrganizationNotFoundError(
-                    "This server does not create organizations on request.",
+                    _("This server does not create organizations on request."),
                     status=exc.status,
-                    hint="Ask the server's administrator for a bootstrap link or an administration token.",
+                    hint=_("Ask the server's administrator for a bootstrap link or an administration token."),
                 ) from None
             raise
         except OrganizationAlreadyExistsError as exc:
             earlier = _earlier_attempts(server, org, config_dir)
             if earlier:
                 raise exc.reworded(
-                    hint=f"An earlier attempt from this computer may have set it up: its keys are in "
-                    f"{earlier[0].device_file}; log in with that device to finish."
+                    hint=_(
+                        "An earlier attempt from this computer may have set it up: its keys are in "
+                        "{device_file}; log in with that device to finish."
+                    ).format(device_file=earlier[0].device_file)
                 ) from exc
             raise
         _drop_other_attempts(server, org, save.path, config_dir)
@@ -507,15 +540,17 @@ def _run_bootstrap(
             return _created(server, org, plan.device, settled)
         path = save.path
         log.info("organization %s bootstrapped, device saved to %s", org, path)
-        progress("Logging in…")
+        progress(_("Logging in…"))
         session = Session(plan.device, path, transport)
         try:
             session.ping()
         except ParsecTrayError as exc:
             # Nothing is lost: say so, or the person would think it all failed.
             raise exc.reworded(
-                message=f"The organization {org} is created and your device is saved in {path}, "
-                f"but logging in failed: {exc.message}"
+                message=_(
+                    "The organization {org} is created and your device is saved in {path}, but logging in "
+                    "failed: {reason}"
+                ).format(org=org, path=path, reason=exc.message)
             ) from exc
         on_failure.pop_all()
         return _created(server, org, plan.device, session)
@@ -625,9 +660,9 @@ def login(
     progress = progress or _noop
     info = device if isinstance(device, DeviceInfo) else find_device(device, config_dir=config_dir)
     file = read_device_file(info.device_file)
-    progress("Unlocking the device…")
+    progress(_("Unlocking the device…"))
     local = _unlock(file, password, allow_slow_kdf=allow_slow_kdf)
-    progress("Connecting to the server…")
+    progress(_("Connecting to the server…"))
     session = Session(local, info.device_file)
     pending_settled = False
     try:
@@ -637,7 +672,10 @@ def login(
         if info.pending:
             session.close()
             raise _outcome_unknown(
-                f"this device was created on the server of {local.organization_id}", local, info.device_file, exc
+                _("this device was created on the server of {org}").format(org=local.organization_id),
+                local,
+                info.device_file,
+                exc,
             ) from None
         if not allow_offline:
             session.close()
@@ -656,9 +694,13 @@ def login(
         session.close()
         if info.pending:
             raise DeviceFileError(
-                f"The server does not know this device of {local.organization_id}: it was not created on "
-                f"the server ({exc.message}).",
-                hint=f"The file {info.device_file} opens no organization; you may delete it and try again.",
+                _(
+                    "The server does not know this device of {org}: it was not created on the server "
+                    "({reason})."
+                ).format(org=local.organization_id, reason=exc.message),
+                hint=_(
+                    "The file {device_file} opens no organization; you may delete it and try again."
+                ).format(device_file=info.device_file),
             ) from None
         raise
     except BaseException:
@@ -676,7 +718,7 @@ def protect_with_keyring(session: Session) -> Path:
     atomically; its device, keys and creation date do not change."""
     path = session.device_file
     if path is None:
-        raise DeviceNotFoundError("This session has no device file to protect.")
+        raise DeviceNotFoundError(_("This session has no device file to protect."))
     current = read_device_file(path)
     if current.type == "keyring":
         return path

@@ -28,6 +28,7 @@ from .errors import (
     RemoteError,
     ServerRefusedError,
 )
+from .i18n import N_, _
 from .protocol import clock_error, unexpected_status
 from .transport import InvitedClient, Transport
 from .values import AccessToken, DateTime, EmailAddress, HumanHandle, OrganizationID, UserID
@@ -96,7 +97,7 @@ class CreatedBy:
     def describe(self) -> str:
         if self.human_handle is not None:
             return str(self.human_handle)
-        return self.service_label or "an external service"
+        return self.service_label or _("an external service")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -185,7 +186,7 @@ class ShamirRecoveryInviteInfo(InviteInfo):
 
 
 def _bad(what: str) -> ProtocolError:
-    return ProtocolError(f"The server's {what} has an unexpected shape.")
+    return ProtocolError(_("The server's {what} has an unexpected shape.").format(what=_(what)))
 
 
 def _get(obj: Mapping[str, Any], name: str, kind: type | tuple[type, ...], what: str) -> Any:
@@ -232,7 +233,7 @@ def _token(value: Any, what: str) -> AccessToken:
 
 
 def parse_invite_list(reply: Mapping[str, Any]) -> list[InvitationItem]:
-    what = "invitation list"
+    what = N_("invitation list")
     items = reply.get("invitations")
     if not isinstance(items, list):
         raise _bad(what)
@@ -269,7 +270,7 @@ def parse_invite_list(reply: Mapping[str, Any]) -> list[InvitationItem]:
 
 
 def parse_invite_info(reply: Mapping[str, Any]) -> InviteInfo:
-    what = "invitation information"
+    what = N_("invitation information")
     kind = reply.get("type")
     created_by = _created_by(reply.get("created_by"), what)
     if kind == "USER":
@@ -336,31 +337,33 @@ def greeting_cancelled(reply: Mapping[str, Any], *, i_am_greeter: bool) -> Greet
     by_peer = origin != ("GREETER" if i_am_greeter else "CLAIMER")
     if reason == "INVALID_SAS_CODE":
         message = (
-            "The other side reported a wrong code: the codes did not match."
+            _("The other side reported a wrong code: the codes did not match.")
             if by_peer
-            else "The codes did not match: the attempt is cancelled."
+            else _("The codes did not match: the attempt is cancelled.")
         )
     elif by_peer:
-        message = "The other side cancelled the greeting."
+        message = _("The other side cancelled the greeting.")
     else:
-        message = "This greeting attempt was cancelled."
+        message = _("This greeting attempt was cancelled.")
     return GreetingCancelledError(
         message,
         reason=reason,
         by_peer=by_peer,
         origin=origin,
         status=str(reply.get("status")),
-        hint="Nothing was saved; start again.",
+        hint=_("Nothing was saved; start again."),
     )
 
 
-def _refusal(cmd: str, reply: Mapping[str, Any], sentences: _Refusals) -> RemoteError:
+def _refusal(cmd: str, reply: Mapping[str, Any], sentences: _Refusals, **facts: object) -> RemoteError:
+    """The error for a refused ``cmd``: ``sentences`` (marked with ``N_``)
+    are translated here, their placeholders filled from ``facts``."""
     status = reply.get("status")
     if status in ("greeting_attempt_cancelled", "greeting_attempt_already_cancelled"):
         return greeting_cancelled(reply, i_am_greeter=cmd.startswith("invite_greeter"))
     if isinstance(status, str) and status in sentences:
         cls, message, hint = sentences[status]
-        return cls(message, status=status, hint=hint)
+        return cls(_(message).format(**facts), status=status, hint=_(hint) if hint else None)
     return unexpected_status(cmd, reply)
 
 
@@ -390,15 +393,16 @@ def invite_new_user(session: Session, email: str, *, send_email: bool = False) -
         {
             "author_not_allowed": (
                 ServerRefusedError,
-                "Only administrators can invite users.",
-                "Ask an administrator of the organization to send the invitation.",
+                N_("Only administrators can invite users."),
+                N_("Ask an administrator of the organization to send the invitation."),
             ),
             "claimer_email_already_enrolled": (
                 ServerRefusedError,
-                f"{claimer} is already a member of this organization.",
-                "To add a computer for them, they invite a new device from their own device.",
+                N_("{claimer} is already a member of this organization."),
+                N_("To add a computer for them, they invite a new device from their own device."),
             ),
         },
+        claimer=claimer,
     )
 
 
@@ -429,22 +433,25 @@ def invite_cancel(session: Session, token: AccessToken | bytes | str) -> None:
         {
             "invitation_not_found": (
                 ServerRefusedError,
-                "This invitation does not exist in the organization.",
-                "Check the link; it may belong to another organization.",
+                N_("This invitation does not exist in the organization."),
+                N_("Check the link; it may belong to another organization."),
             ),
             "author_not_allowed": (
                 ServerRefusedError,
-                "You are not allowed to cancel this invitation.",
-                "Only administrators cancel user invitations; a device invitation is cancelled by its user.",
+                N_("You are not allowed to cancel this invitation."),
+                N_(
+                    "Only administrators cancel user invitations; a device invitation is cancelled by its "
+                    "user."
+                ),
             ),
             "invitation_completed": (
                 InvitationGoneError,
-                "This invitation was already used: it cannot be cancelled.",
+                N_("This invitation was already used: it cannot be cancelled."),
                 None,
             ),
             "invitation_already_cancelled": (
                 InvitationGoneError,
-                "This invitation was already cancelled.",
+                N_("This invitation was already cancelled."),
                 None,
             ),
         },
@@ -457,38 +464,38 @@ def invite_cancel(session: Session, token: AccessToken | bytes | str) -> None:
 _CLAIMER_REFUSALS: dict[str, tuple[type[ServerRefusedError], str, str | None]] = {
     "greeter_not_found": (
         ServerRefusedError,
-        "The person chosen to greet you is not a member of the organization.",
-        "Choose another administrator.",
+        N_("The person chosen to greet you is not a member of the organization."),
+        N_("Choose another administrator."),
     ),
     "greeter_revoked": (
         ServerRefusedError,
-        "The person chosen to greet you is no longer a member of the organization.",
-        "Choose another administrator.",
+        N_("The person chosen to greet you is no longer a member of the organization."),
+        N_("Choose another administrator."),
     ),
     "greeter_not_allowed": (
         ServerRefusedError,
-        "The person chosen to greet you cannot greet this invitation.",
-        "Choose an administrator of the organization.",
+        N_("The person chosen to greet you cannot greet this invitation."),
+        N_("Choose an administrator of the organization."),
     ),
     "greeting_attempt_not_found": (
         ServerRefusedError,
-        "The server does not know this greeting attempt.",
-        "Start again.",
+        N_("The server does not know this greeting attempt."),
+        N_("Start again."),
     ),
     "greeting_attempt_not_joined": (
         ServerRefusedError,
-        "The greeter has not joined this greeting attempt yet.",
+        N_("The greeter has not joined this greeting attempt yet."),
         None,
     ),
     "step_mismatch": (
         ServerRefusedError,
-        "The server holds another answer for this greeting step.",
-        "Start again.",
+        N_("The server holds another answer for this greeting step."),
+        N_("Start again."),
     ),
     "step_too_advanced": (
         ServerRefusedError,
-        "This greeting step comes before the other side is there.",
-        "Start again.",
+        N_("This greeting step comes before the other side is there."),
+        N_("Start again."),
     ),
 }
 
@@ -567,44 +574,50 @@ class Claimer:
         self, greeting_attempt: uuid.UUID, reason: str = "MANUALLY_CANCELLED"
     ) -> None:
         if reason not in CANCEL_REASONS:
-            raise InvalidValueError(f"{reason!r} is not a reason Parsec knows for cancelling.")
+            raise InvalidValueError(
+                _("{reason!r} is not a reason Parsec knows for cancelling.").format(reason=reason)
+            )
         self._send("invite_claimer_cancel_greeting_attempt", greeting_attempt=greeting_attempt, reason=reason)
 
 
 _GREETER_REFUSALS: dict[str, tuple[type[ServerRefusedError], str, str | None]] = {
     "invitation_not_found": (
         ServerRefusedError,
-        "This invitation does not exist in the organization.",
-        "Check the token; run 'parsec-tray invitations' to list them.",
+        N_("This invitation does not exist in the organization."),
+        N_("Check the token; run 'parsec-tray invitations' to list them."),
     ),
-    "invitation_completed": (InvitationGoneError, "This invitation was already used.", None),
-    "invitation_cancelled": (InvitationGoneError, "This invitation was cancelled.", "Invite them again."),
+    "invitation_completed": (InvitationGoneError, N_("This invitation was already used."), None),
+    "invitation_cancelled": (
+        InvitationGoneError,
+        N_("This invitation was cancelled."),
+        N_("Invite them again."),
+    ),
     "author_not_allowed": (
         ServerRefusedError,
-        "You are not allowed to greet this invitation.",
-        "Administrators greet new users; a new device is greeted from one of its user's devices.",
+        N_("You are not allowed to greet this invitation."),
+        N_("Administrators greet new users; a new device is greeted from one of its user's devices."),
     ),
     **{k: v for k, v in _CLAIMER_REFUSALS.items() if k.startswith(("greeting_attempt", "step_"))},
 }
 
 _CREATE_REFUSALS: dict[str, tuple[type[ServerRefusedError], str, str | None]] = {
-    "author_not_allowed": (ServerRefusedError, "Only administrators can add users.", None),
+    "author_not_allowed": (ServerRefusedError, N_("Only administrators can add users."), None),
     "active_users_limit_reached": (
         ServerRefusedError,
-        "The organization has reached its number of users.",
-        "Ask the server's administrator to raise the limit.",
+        N_("The organization has reached its number of users."),
+        N_("Ask the server's administrator to raise the limit."),
     ),
     "human_handle_already_taken": (
         ServerRefusedError,
-        "A member of the organization already has this email.",
+        N_("A member of the organization already has this email."),
         None,
     ),
-    "user_already_exists": (ServerRefusedError, "This user already exists.", "Start again."),
-    "device_already_exists": (ServerRefusedError, "This device already exists.", "Start again."),
+    "user_already_exists": (ServerRefusedError, N_("This user already exists."), N_("Start again.")),
+    "device_already_exists": (ServerRefusedError, N_("This device already exists."), N_("Start again.")),
     "invalid_certificate": (
         ServerRefusedError,
-        "The server refused the new certificates.",
-        "This is a bug in Parsec Tray; please report it.",
+        N_("The server refused the new certificates."),
+        N_("This is a bug in Parsec Tray; please report it."),
     ),
 }
 
@@ -649,7 +662,9 @@ class Greeter:
 
     def cancel_greeting_attempt(self, greeting_attempt: uuid.UUID, reason: str = "MANUALLY_CANCELLED") -> None:
         if reason not in CANCEL_REASONS:
-            raise InvalidValueError(f"{reason!r} is not a reason Parsec knows for cancelling.")
+            raise InvalidValueError(
+                _("{reason!r} is not a reason Parsec knows for cancelling.").format(reason=reason)
+            )
         self._send("invite_greeter_cancel_greeting_attempt", greeting_attempt=greeting_attempt, reason=reason)
 
     def create(self, cmd: str, fields: Mapping[str, Any]) -> DateTime | None:

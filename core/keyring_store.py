@@ -53,6 +53,7 @@ from .crypto import SecretKey, key_to_passphrase, passphrase_to_key
 from .device_file import DeviceFile, decrypt_device
 from .devices import AtomicWrite, build_key_file
 from .errors import DeviceFileError, InvalidValueError, KeyringError, WrongPasswordError
+from .i18n import N_, _
 from .local_device import LocalDevice
 from .paths import data_dir, default_device_file
 
@@ -79,8 +80,8 @@ KEYRING_USER_FILE = "keyring_user.txt"
 KEYRING_RS_VERSION = "3.6.3"  # what libparsec 3.9.3 links; appears in labels and comments
 BACKEND_ENV = "PARSEC_TRAY_KEYRING"  # secret-service | macos | windows | none
 
-_SAVE_HINT = "Protect the device with a password instead."
-_LOAD_HINT = "Unlock the OS keyring and try again, or use a password-protected device instead."
+_SAVE_HINT = N_("Protect the device with a password instead.")
+_LOAD_HINT = N_("Unlock the OS keyring and try again, or use a password-protected device instead.")
 
 
 def keyring_user_path() -> Path:
@@ -92,36 +93,42 @@ def keyring_user_path() -> Path:
 
 def translate_error(exc: BaseException, *, saving: bool) -> KeyringError:
     """The :class:`KeyringError` for an exception from a keyring library."""
-    hint = _SAVE_HINT if saving else _LOAD_HINT
+    hint = _(_SAVE_HINT if saving else _LOAD_HINT)
     name = type(exc).__name__
     module = type(exc).__module__ or ""
     if module.startswith("secretstorage"):
         if name == "SecretServiceNotAvailableException":
-            return KeyringError("No OS keyring (Secret Service) is reachable on this computer.", hint=hint)
+            return KeyringError(_("No OS keyring (Secret Service) is reachable on this computer."), hint=hint)
         if name == "LockedException":
-            return KeyringError("The OS keyring is locked.", hint=hint)
+            return KeyringError(_("The OS keyring is locked."), hint=hint)
         if name == "PromptDismissedException":
-            return KeyringError("Unlocking the OS keyring was cancelled.", hint=hint)
+            return KeyringError(_("Unlocking the OS keyring was cancelled."), hint=hint)
         if name == "ItemNotFoundException":
-            return KeyringError("The OS keyring has no default keyring to store keys in.", hint=hint)
-        return KeyringError(f"The OS keyring failed ({name}).", hint=hint)
+            return KeyringError(_("The OS keyring has no default keyring to store keys in."), hint=hint)
+        return KeyringError(_("The OS keyring failed ({name}).").format(name=name), hint=hint)
     if name == "DBusErrorResponse":
         what = getattr(exc, "name", None) or name
-        return KeyringError(f"The OS keyring refused the operation ({what}).", hint=hint)
+        return KeyringError(_("The OS keyring refused the operation ({what}).").format(what=what), hint=hint)
     if module.startswith("keyring"):
         if name == "KeyringLocked":
-            return KeyringError("The OS keyring is locked.", hint=hint)
+            return KeyringError(_("The OS keyring is locked."), hint=hint)
         if name in ("NoKeyringError", "InitError"):
-            return KeyringError("No OS keyring is available on this computer.", hint=hint)
-        return KeyringError(f"The OS keyring refused the operation ({name}).", hint=hint)
+            return KeyringError(_("No OS keyring is available on this computer."), hint=hint)
+        return KeyringError(_("The OS keyring refused the operation ({name}).").format(name=name), hint=hint)
     if name == "error" and module.startswith("pywintypes"):
         strerror = getattr(exc, "strerror", None) or "error"
-        return KeyringError(f"The Windows Credential Manager refused the operation ({strerror}).", hint=hint)
+        return KeyringError(
+            _("The Windows Credential Manager refused the operation ({strerror}).").format(strerror=strerror),
+            hint=hint,
+        )
     if isinstance(exc, TimeoutError):
-        return KeyringError("The OS keyring was not unlocked in time.", hint=hint)
+        return KeyringError(_("The OS keyring was not unlocked in time."), hint=hint)
     if isinstance(exc, OSError):
-        return KeyringError(f"The connection to the OS keyring failed ({exc.strerror or name}).", hint=hint)
-    return KeyringError(f"The OS keyring failed ({name}).", hint=hint)
+        return KeyringError(
+            _("The connection to the OS keyring failed ({reason}).").format(reason=exc.strerror or name),
+            hint=hint,
+        )
+    return KeyringError(_("The OS keyring failed ({name}).").format(name=name), hint=hint)
 
 
 # --- backends ------------------------------------------------------------------------------
@@ -161,7 +168,7 @@ class NoKeyring(KeyringBackend):
     name = "none"
 
     def _fail(self) -> KeyringError:
-        return KeyringError("No OS keyring is available on this computer.", hint=_SAVE_HINT)
+        return KeyringError(_("No OS keyring is available on this computer."), hint=_(_SAVE_HINT))
 
     def get_password(self, service: str, user: str) -> str | None:
         raise self._fail()
@@ -204,8 +211,8 @@ class SecretServiceKeyring(KeyringBackend):
             import secretstorage
         except ImportError:
             raise KeyringError(
-                "Parsec Tray was installed without Secret Service support (secretstorage).",
-                hint=_SAVE_HINT if saving else _LOAD_HINT,
+                _("Parsec Tray was installed without Secret Service support (secretstorage)."),
+                hint=_(_SAVE_HINT if saving else _LOAD_HINT),
             ) from None
         conn = None
         try:
@@ -224,11 +231,11 @@ class SecretServiceKeyring(KeyringBackend):
 
     def _unlock(self, obj: Any, saving: bool) -> None:
         if self.prompt_timeout is None:
-            raise KeyringError("The OS keyring is locked.", hint=_SAVE_HINT if saving else _LOAD_HINT)
+            raise KeyringError(_("The OS keyring is locked."), hint=_(_SAVE_HINT if saving else _LOAD_HINT))
         dismissed = obj.unlock(timeout=self.prompt_timeout)
         if dismissed:
             raise KeyringError(
-                "Unlocking the OS keyring was cancelled.", hint=_SAVE_HINT if saving else _LOAD_HINT
+                _("Unlocking the OS keyring was cancelled."), hint=_(_SAVE_HINT if saving else _LOAD_HINT)
             )
 
     def get_password(self, service: str, user: str) -> str | None:
@@ -246,7 +253,7 @@ class SecretServiceKeyring(KeyringBackend):
         if found is not _LOCKED:
             return found if isinstance(found, str) else None
         if self.prompt_timeout is None:
-            raise KeyringError("The OS keyring is locked.", hint=_LOAD_HINT)
+            raise KeyringError(_("The OS keyring is locked."), hint=_(_LOAD_HINT))
         return self._get_password_prompting(service, user)
 
     def _get_password_prompting(self, service: str, user: str) -> str | None:
@@ -308,7 +315,9 @@ def _secret_text(secret: bytes) -> str:
     try:
         return secret.decode("utf-8")
     except UnicodeDecodeError:
-        raise KeyringError("The OS keyring's entry for this device is not text.", hint=_LOAD_HINT) from None
+        raise KeyringError(
+            _("The OS keyring's entry for this device is not text."), hint=_(_LOAD_HINT)
+        ) from None
 
 
 def _plain_lookup(service: str, user: str) -> Any:
@@ -325,7 +334,7 @@ def _plain_lookup(service: str, user: str) -> Any:
         conn = open_dbus_connection(bus="SESSION")
     except (KeyError, OSError) as exc:  # no DBUS_SESSION_BUS_ADDRESS, or nothing there
         raise KeyringError(
-            "No OS keyring (Secret Service) is reachable on this computer.", hint=_LOAD_HINT
+            _("No OS keyring (Secret Service) is reachable on this computer."), hint=_(_LOAD_HINT)
         ) from exc
     try:
         secrets_service = DBusAddress("/org/freedesktop/secrets", _SECRETS, "org.freedesktop.Secret.Service")
@@ -341,7 +350,7 @@ def _plain_lookup(service: str, user: str) -> Any:
                     "org.freedesktop.DBus.Error.NameHasNoOwner",
                 ):
                     raise KeyringError(
-                        "No OS keyring (Secret Service) is reachable on this computer.", hint=_LOAD_HINT
+                        _("No OS keyring (Secret Service) is reachable on this computer."), hint=_(_LOAD_HINT)
                     ) from None
                 raise
 
@@ -386,9 +395,9 @@ class MacKeychainKeyring(KeyringBackend):
     official_layout = True
 
     def _kr(self, saving: bool) -> Any:
-        hint = _SAVE_HINT if saving else _LOAD_HINT
+        hint = _(_SAVE_HINT if saving else _LOAD_HINT)
         if sys.platform != "darwin":
-            raise KeyringError("The macOS Keychain exists only on macOS.", hint=hint)
+            raise KeyringError(_("The macOS Keychain exists only on macOS."), hint=hint)
         try:
             from keyring.backends import macOS
 
@@ -445,8 +454,8 @@ class WindowsCredentialKeyring(KeyringBackend):
             return win32cred
         except ImportError:
             raise KeyringError(
-                "The Windows Credential Manager needs pywin32, which is not installed.",
-                hint=_SAVE_HINT if saving else _LOAD_HINT,
+                _("The Windows Credential Manager needs pywin32, which is not installed."),
+                hint=_(_SAVE_HINT if saving else _LOAD_HINT),
             ) from None
 
     def get_password(self, service: str, user: str) -> str | None:
@@ -464,7 +473,7 @@ class WindowsCredentialKeyring(KeyringBackend):
             return bytes(blob).decode("utf-16-le")
         except UnicodeDecodeError:
             raise KeyringError(
-                "The OS keyring's entry for this device is not text.", hint=_LOAD_HINT
+                _("The OS keyring's entry for this device is not text."), hint=_(_LOAD_HINT)
             ) from None
 
     def set_password(self, service: str, user: str, password: str) -> None:
@@ -594,30 +603,40 @@ def load_device_with_keyring(file: DeviceFile, *, backend: KeyringBackend | None
     """Decrypt a ``keyring`` device file with its key from the OS keyring."""
     if file.type != "keyring":
         file.check_supported()
-        raise DeviceFileError(f"This device is protected by its {file.type}, not by the OS keyring.")
+        raise DeviceFileError(
+            _("This device is protected by its {type}, not by the OS keyring.").format(type=file.type)
+        )
     file.check_supported()
     service, user = file.keyring_service, file.keyring_user
     if not service or not user:
-        raise DeviceFileError("This keyring device file does not name its keyring entry.")
+        raise DeviceFileError(_("This keyring device file does not name its keyring entry."))
     backend = backend or get_backend()
     secret = backend.get_password(service, user)
     if secret is None:
         raise KeyringError(
-            f"The OS keyring has no key for this device (service {service!r}, user {user!r}): "
-            "it was deleted, or the device file comes from another computer or account.",
-            hint="Use a password-protected device instead, or add this computer again from another device.",
+            _(
+                "The OS keyring has no key for this device (service {service!r}, user {user!r}): it was "
+                "deleted, or the device file comes from another computer or account."
+            ).format(service=service, user=user),
+            hint=_(
+                "Use a password-protected device instead, or add this computer again from another device."
+            ),
         )
     try:
         key = passphrase_to_key(secret)
     except InvalidValueError:
         raise KeyringError(
-            f"The OS keyring's entry for this device (user {user!r}) is not a Parsec key.",
-            hint="Use a password-protected device instead.",
+            _("The OS keyring's entry for this device (user {user!r}) is not a Parsec key.").format(
+                user=user
+            ),
+            hint=_("Use a password-protected device instead."),
         ) from None
     try:
         return decrypt_device(file, key)
     except WrongPasswordError:
         raise WrongPasswordError(
-            "The key in the OS keyring does not open this device (its keyring entry was replaced).",
-            hint="Use a password-protected device instead, or add this computer again from another device.",
+            _("The key in the OS keyring does not open this device (its keyring entry was replaced)."),
+            hint=_(
+                "Use a password-protected device instead, or add this computer again from another device."
+            ),
         ) from None

@@ -13,6 +13,7 @@ from typing import Any
 from .addr import ParsecAddr, parse_server
 from .crypto import PrivateKey, SecretKey, SigningKey, VerifyKey
 from .errors import DeviceFileCorruptError, InvalidLinkError, InvalidValueError, ParsecTrayError
+from .i18n import N_, _
 from .serialization import as_fields, packb, unpackb
 from .values import DeviceID, DeviceLabel, HumanHandle, OrganizationID, UserID, UserProfile
 
@@ -32,11 +33,11 @@ def server_url_to_wire(server: ParsecAddr) -> str:
 
 def server_url_from_wire(value: Any) -> ParsecAddr:
     if not isinstance(value, str):
-        raise DeviceFileCorruptError("The device's server address is not text.")
+        raise DeviceFileCorruptError(_("The device's server address is not text."))
     try:
         return parse_server(value)
     except InvalidLinkError:
-        raise DeviceFileCorruptError("The device's server address is not valid.") from None
+        raise DeviceFileCorruptError(_("The device's server address is not valid.")) from None
 
 
 @dataclass(frozen=True, repr=False)
@@ -80,10 +81,12 @@ class LocalDevice:
 
     @classmethod
     def load(cls, raw: bytes) -> LocalDevice:
-        obj = unpackb(raw, error=DeviceFileCorruptError, what="decrypted device")
-        f = as_fields(obj, _FIELDS, required=_FIELDS, error=DeviceFileCorruptError, what="decrypted device")
+        obj = unpackb(raw, error=DeviceFileCorruptError, what=N_("decrypted device"))
+        f = as_fields(
+            obj, _FIELDS, required=_FIELDS, error=DeviceFileCorruptError, what=N_("decrypted device")
+        )
         if f["type"] != "local_device":
-            raise DeviceFileCorruptError("The decrypted data is not a Parsec device.")
+            raise DeviceFileCorruptError(_("The decrypted data is not a Parsec device."))
         try:
             hh = f["human_handle"]
             if not isinstance(hh, (list, tuple)) or len(hh) != 2:
@@ -109,4 +112,4 @@ class LocalDevice:
         except (ParsecTrayError, InvalidValueError, ValueError, TypeError) as exc:
             if isinstance(exc, DeviceFileCorruptError):
                 raise
-            raise DeviceFileCorruptError("The decrypted device has an invalid field.") from None
+            raise DeviceFileCorruptError(_("The decrypted device has an invalid field.")) from None

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .crypto import VerifyKey
 from .errors import CryptoError, ProtocolError, ServerRefusedError
+from .i18n import _
 from .own_devices import fetch_common_certificates, verified_chain
 from .protocol import unexpected_status
 from .serialization import format_v0_dump
@@ -57,7 +58,7 @@ class Member:
 
     def describe(self) -> str:
         if self.human_handle is None:
-            return f"user {self.user_id.hex[:8]}"
+            return _("user {id}").format(id=self.user_id.hex[:8])
         return f"{self.human_handle.label} <{self.human_handle.email}>"
 
     def to_json(self) -> dict[str, Any]:
@@ -76,7 +77,7 @@ class Member:
 def _uid(value: Any) -> UserID:
     if isinstance(value, uuid.UUID):
         return UserID(value)
-    raise CryptoError("A certificate names a user in an unexpected form.")
+    raise CryptoError(_("A certificate names a user in an unexpected form."))
 
 
 def members_from_certificates(
@@ -98,7 +99,7 @@ def members_from_certificates(
             uid = _uid(cert.get("user_id"))
             m = members.get(uid)
             if m is None:
-                raise CryptoError("A certificate changes a user no earlier certificate introduced.")
+                raise CryptoError(_("A certificate changes a user no earlier certificate introduced."))
             if kind == "user_update_certificate":
                 m = Member(**{**m.__dict__, "profile": UserProfile(cert.get("new_profile"))})
             else:
@@ -122,7 +123,9 @@ def list_members(session: Session) -> list[Member]:
     try:
         return members_from_certificates(certs, session.device.root_verify_key, frozen)
     except (CryptoError, ValueError) as exc:
-        raise ProtocolError(f"The server sent certificates that do not verify ({exc}).") from None
+        raise ProtocolError(
+            _("The server sent certificates that do not verify ({reason}).").format(reason=exc)
+        ) from None
 
 
 def find_member(members: Sequence[Member], email: str) -> Member:
@@ -133,9 +136,13 @@ def find_member(members: Sequence[Member], email: str) -> Member:
     if active:
         return active[0]
     if found:
-        raise ServerRefusedError(f"{found[0].describe()} is already revoked.", status="user_already_revoked")
+        raise ServerRefusedError(
+            _("{person} is already revoked.").format(person=found[0].describe()),
+            status="user_already_revoked",
+        )
     raise ServerRefusedError(
-        f"Nobody with the email {email.strip()} is a member of this organization.", status="user_not_found"
+        _("Nobody with the email {email} is a member of this organization.").format(email=email.strip()),
+        status="user_not_found",
     )
 
 
@@ -154,7 +161,7 @@ def revoked_user_certificate(session: Session, user_id: UserID, now: DateTime | 
 def revoke_user(session: Session, user_id: UserID, *, name: str = "this user") -> None:
     """Revoke ``user_id`` (``name`` says who in the errors)."""
     if user_id == session.device.user_id:
-        raise ServerRefusedError("You cannot revoke yourself.", status="cannot_revoke_self")
+        raise ServerRefusedError(_("You cannot revoke yourself."), status="cannot_revoke_self")
     reply = session.client.send(
         "user_revoke", revoked_user_certificate=revoked_user_certificate(session, user_id)
     )
@@ -162,12 +169,14 @@ def revoke_user(session: Session, user_id: UserID, *, name: str = "this user") -
     if status == "ok":
         return
     if status == "user_already_revoked":
-        raise ServerRefusedError(f"{name} is already revoked.", status=str(status))
+        raise ServerRefusedError(_("{name} is already revoked.").format(name=name), status=str(status))
     if status == "user_not_found":
-        raise ServerRefusedError(f"{name} is not a member of this organization.", status=str(status))
+        raise ServerRefusedError(
+            _("{name} is not a member of this organization.").format(name=name), status=str(status)
+        )
     if status == "author_not_allowed":
         raise ServerRefusedError(
-            "Only an administrator of the organization can revoke a user.", status=str(status)
+            _("Only an administrator of the organization can revoke a user."), status=str(status)
         )
     raise unexpected_status("user_revoke", reply)
 

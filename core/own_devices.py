@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 from .certificates import DeviceCertificate, UserCertificate, peek_certificate
 from .crypto import VerifyKey
 from .errors import CryptoError, ProtocolError
+from .i18n import N_, _
 from .protocol import unexpected_status
 from .serialization import format_v0_load
 from .values import DateTime, DeviceID, DeviceLabel, UserID
@@ -107,14 +108,14 @@ def verified_chain(common_certificates: Sequence[bytes], root_verify_key: Verify
     keys: dict[DeviceID, VerifyKey] = {}
     for signed in common_certificates:
         if not isinstance(signed, bytes):
-            raise CryptoError("A certificate is not binary data.")
+            raise CryptoError(_("A certificate is not binary data."))
         kind, author = peek_certificate(signed)
         if author is None:
             key = root_verify_key
         elif author in keys:
             key = keys[author]
         else:
-            raise CryptoError("A certificate is signed by a device no earlier certificate introduced.")
+            raise CryptoError(_("A certificate is signed by a device no earlier certificate introduced."))
         if kind == "device_certificate":
             cert = DeviceCertificate.verify_and_load(signed, key, author)
             keys[cert.device_id] = VerifyKey(cert.verify_key)
@@ -122,7 +123,7 @@ def verified_chain(common_certificates: Sequence[bytes], root_verify_key: Verify
         elif kind == "user_certificate":
             yield kind, UserCertificate.verify_and_load(signed, key, author)
         else:
-            yield kind, format_v0_load(key.verify(signed), error=CryptoError, what="certificate")
+            yield kind, format_v0_load(key.verify(signed), error=CryptoError, what=N_("certificate"))
 
 
 def own_devices_from_certificates(
@@ -150,7 +151,7 @@ def _common_certificates(reply: Mapping[str, Any]) -> list[bytes]:
         raise unexpected_status("certificate_get", reply)
     certs = reply.get("common_certificates")
     if not isinstance(certs, list):
-        raise ProtocolError("The server's list of certificates is malformed.")
+        raise ProtocolError(_("The server's list of certificates is malformed."))
     return certs
 
 
@@ -161,7 +162,9 @@ def fetch_own_devices(session: Session) -> list[OwnDevice]:
     try:
         return own_devices_from_certificates(certs, d.root_verify_key, d.user_id)
     except CryptoError as exc:
-        raise ProtocolError(f"The server sent certificates that do not verify: {exc.message}") from None
+        raise ProtocolError(
+            _("The server sent certificates that do not verify: {reason}").format(reason=exc.message)
+        ) from None
 
 
 def session_security_warnings(session: Session) -> SecurityWarnings:

@@ -19,6 +19,7 @@ from . import keyring_store
 from .device_file import DeviceFile
 from .devices import build_password_file, load_device_with_password, read_device_file, write_device_file
 from .errors import InvalidValueError, UnsupportedDeviceFileError
+from .i18n import _
 from .local_device import LocalDevice
 
 __all__ = ["change_authentication", "check_authentication_change", "reprotect_device_file", "unlock_device_file"]
@@ -31,11 +32,11 @@ def unlock_device_file(file: DeviceFile, password: str | None) -> LocalDevice:
         return keyring_store.load_device_with_keyring(file)
     if file.type == "password":
         if not password:
-            raise InvalidValueError("A password is needed to unlock this device.")
+            raise InvalidValueError(_("A password is needed to unlock this device."))
         return load_device_with_password(file, password)
     raise UnsupportedDeviceFileError(
-        "This is a recovery file, not a device: it cannot be unlocked or re-protected.",
-        hint="Import it with 'parsec-tray import-recovery' to make a new device from it.",
+        _("This is a recovery file, not a device: it cannot be unlocked or re-protected."),
+        hint=_("Import it with 'parsec-tray import-recovery' to make a new device from it."),
     )
 
 
@@ -69,9 +70,9 @@ def change_authentication(
     A wrong current password, a keyring that is missing or locked, or a bad
     new password changes nothing on disk."""
     if use_keyring == (new_password is not None):
-        raise InvalidValueError("Choose either a new password or the OS keyring.")
+        raise InvalidValueError(_("Choose either a new password or the OS keyring."))
     if new_password is not None and not new_password:
-        raise InvalidValueError("The new password cannot be empty.")
+        raise InvalidValueError(_("The new password cannot be empty."))
     current = check_authentication_change(path)
     device = unlock_device_file(current, current_password)
     if use_keyring and current.type == "keyring":

@@ -31,6 +31,7 @@ from .errors import (
     UserFrozenError,
     UserRevokedError,
 )
+from .i18n import N_, _, ngettext
 from .serialization import packb, unpackb
 from .values import DateTime, DeviceID
 
@@ -59,12 +60,12 @@ def encode_request(cmd: str, **fields: Any) -> bytes:
 
 def decode_reply(body: bytes) -> dict[str, Any]:
     try:
-        reply = unpackb(body, error=ProtocolError, what="server's reply")
+        reply = unpackb(body, error=ProtocolError, what=N_("server's reply"))
     except ProtocolError:
         # unpackb's text names the decoder's exception class: not for people.
-        raise ProtocolError("The server's reply cannot be decoded; is this a Parsec v3 server?") from None
+        raise ProtocolError(_("The server's reply cannot be decoded; is this a Parsec v3 server?")) from None
     if not isinstance(reply, dict) or not isinstance(reply.get("status"), str):
-        raise ProtocolError("The server's reply has no status; is this a Parsec v3 server?")
+        raise ProtocolError(_("The server's reply has no status; is this a Parsec v3 server?"))
     return reply
 
 
@@ -96,46 +97,63 @@ class HttpReply:
     now: float  # this computer's clock (Unix seconds) when the reply came
 
 
-_ADMIN = "Contact an administrator of the organization."
-_FORBIDDEN = {
-    "invited": ("The server does not know this invitation.", "Check the link, or ask for a new invitation."),
-    "authenticated": (
-        "The server does not recognise this device.",
-        "It may belong to another server, or its organization was reset.",
-    ),
-}
+def _admin_hint() -> str:
+    return _("Contact an administrator of the organization.")
 
 
-def _auth(message: str, hint: str | None = None) -> Callable[[HttpReply], RemoteError]:
-    return lambda r: AuthenticationError(message, status=r.status, hint=hint)
+def _forbidden_texts(family: str) -> tuple[str, str | None]:
+    if family == "invited":
+        return _("The server does not know this invitation."), _("Check the link, or ask for a new invitation.")
+    if family == "authenticated":
+        return (
+            _("The server does not recognise this device."),
+            _("It may belong to another server, or its organization was reset."),
+        )
+    return _("The server refused access."), None
+
+
+def _auth(message: Callable[[], str], hint: Callable[[], str] | None = None) -> Callable[[HttpReply], RemoteError]:
+    # Texts are looked up when the error is made, in the language of that moment.
+    return lambda r: AuthenticationError(message(), status=r.status, hint=hint() if hint else None)
 
 
 def _forbidden(r: HttpReply) -> RemoteError:
-    message, hint = _FORBIDDEN.get(r.family, ("The server refused access.", None))
+    message, hint = _forbidden_texts(r.family)
     return AuthenticationError(message, status=r.status, hint=hint)
 
 
 def _api_version(r: HttpReply) -> RemoteError:
-    supported = r.headers.get("Supported-Api-Versions", "") or "another version"
+    supported = r.headers.get("Supported-Api-Versions", "") or _("another version")
     return IncompatibleServerError(
-        f"This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, "
-        f"the server speaks {supported}.",
+        _(
+            "This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, the "
+            "server speaks {supported}."
+        ).format(API_VERSION=API_VERSION, supported=supported),
         client_versions=API_VERSION,
         server_versions=supported,
-        hint="Check for a newer version of Parsec Tray; if it is up to date, contact the server's administrator.",
+        hint=_(
+            "Check for a newer version of Parsec Tray; if it is up to date, contact the server's "
+            "administrator."
+        ),
     )
 
 
 def _not_understood(r: HttpReply) -> RemoteError:
     detail = _detail(r.body)
-    return ProtocolError(
-        f"The server could not understand the request (HTTP {r.status}{': ' + detail if detail else ''})."
-    )
+    if detail:
+        return ProtocolError(
+            _("The server could not understand the request (HTTP {status}: {detail}).").format(
+                status=r.status, detail=detail
+            )
+        )
+    return ProtocolError(_("The server could not understand the request (HTTP {status}).").format(status=r.status))
 
 
 def _unavailable(r: HttpReply) -> RemoteError:
     return ServerUnavailableError(
-        f"The server is unavailable (HTTP {r.status}).", status=r.status, hint="Try again in a moment."
+        _("The server is unavailable (HTTP {status}).").format(status=r.status),
+        status=r.status,
+        hint=_("Try again in a moment."),
     )
 
 
@@ -144,38 +162,40 @@ def _unavailable(r: HttpReply) -> RemoteError:
 # organization or of this user (460-463) are each their own class, so that
 # a shell tells them apart without reading any text.
 HTTP_ERRORS: dict[int, Callable[[HttpReply], RemoteError]] = {
-    401: _auth("The server rejected the request's credentials."),
+    401: _auth(lambda: _("The server rejected the request's credentials.")),
     403: _forbidden,
     404: lambda r: OrganizationNotFoundError(
-        f"The organization {r.org!r} does not exist on this server.",
+        _("The organization {org!r} does not exist on this server.").format(org=r.org),
         status="organization_not_found",
-        hint="Check the organization name and the server address.",
+        hint=_("Check the organization name and the server address."),
     ),
     410: lambda r: InvitationGoneError(
-        "This invitation has already been used or was cancelled.",
+        _("This invitation has already been used or was cancelled."),
         status="invitation_gone",
-        hint="Ask for a new invitation.",
+        hint=_("Ask for a new invitation."),
     ),
     422: _api_version,
-    460: lambda r: OrganizationExpiredError(f"The organization {r.org} has expired.", status=r.status, hint=_ADMIN),
+    460: lambda r: OrganizationExpiredError(
+        _("The organization {org} has expired.").format(org=r.org), status=r.status, hint=_admin_hint()
+    ),
     461: lambda r: UserRevokedError(
-        f"You have been revoked from the organization {r.org}; this device can no longer open it.",
+        _("You have been revoked from the organization {org}; this device can no longer open it.").format(org=r.org),
         status=r.status,
-        hint="If you think this is a mistake, contact an administrator of the organization.",
+        hint=_("If you think this is a mistake, contact an administrator of the organization."),
     ),
     462: lambda r: UserFrozenError(
-        f"Your user is frozen in the organization {r.org}.",
+        _("Your user is frozen in the organization {org}.").format(org=r.org),
         status=r.status,
-        hint="Contact an administrator of the organization to be unfrozen.",
+        hint=_("Contact an administrator of the organization to be unfrozen."),
     ),
     463: lambda r: TosNotAcceptedError(
-        f"The organization {r.org} has new terms of service, to accept before you go on.",
+        _("The organization {org} has new terms of service, to accept before you go on.").format(org=r.org),
         status=r.status,
-        hint="Read and accept them from the tray menu, or with 'parsec-tray terms --accept'.",
+        hint=_("Read and accept them from the tray menu, or with 'parsec-tray terms --accept'."),
     ),
     464: _auth(
-        "The organization does not accept this kind of client.",
-        "Use the official Parsec client for this organization.",
+        lambda: _("The organization does not accept this kind of client."),
+        lambda: _("Use the official Parsec client for this organization."),
     ),
     498: lambda r: _handshake_clock_error(r.headers, r.now),
     **dict.fromkeys((406, 413, 415), _not_understood),
@@ -192,32 +212,47 @@ def http_error(
     reply's ``Date`` to say how far off the clock is on a 498."""
     make = HTTP_ERRORS.get(status)
     if make is None:
-        return ProtocolError(f"Unexpected answer from the server (HTTP {status}).")
+        return ProtocolError(_("Unexpected answer from the server (HTTP {status}).").format(status=status))
     return make(HttpReply(status, headers, body, family, org, time.time() if now is None else now))
 
 
-CLOCK_HINT = "Set this computer's clock right (automatic date and time), then try again."
+CLOCK_HINT = N_("Set this computer's clock right (automatic date and time), then try again.")
 
 
+# (below this many seconds, the unit and its length in seconds)
 _OFFSET_UNITS = ((90, "second", 1), (90 * 60, "minute", 60), (36 * 3600, "hour", 3600))
 
 
+def _duration(n: int, unit: str) -> str:
+    if unit == "second":
+        return ngettext("{n} second", "{n} seconds", n).format(n=n)
+    if unit == "minute":
+        return ngettext("{n} minute", "{n} minutes", n).format(n=n)
+    if unit == "hour":
+        return ngettext("{n} hour", "{n} hours", n).format(n=n)
+    return ngettext("{n} day", "{n} days", n).format(n=n)
+
+
 def describe_offset(seconds: float) -> str:
-    """``about 7 minutes ahead of`` the server's clock, in words a person reads."""
+    """How far this computer's clock is from the server's (``seconds`` > 0:
+    ahead), as the sentence a person reads ("… about 7 minutes ahead of the
+    server's.")."""
     size = abs(seconds)
     unit, per = next(
         ((u, p) for limit, u, p in _OFFSET_UNITS if size < limit), ("day", 86400)
     )
-    n = round(size / per)
-    return f"about {n} {unit}{'' if n == 1 else 's'} {'ahead of' if seconds > 0 else 'behind'}"
+    duration = _duration(round(size / per), unit)
+    if seconds > 0:
+        return _("This computer's clock is about {duration} ahead of the server's.").format(duration=duration)
+    return _("This computer's clock is about {duration} behind the server's.").format(duration=duration)
 
 
 def _clock_error(offset: float | None) -> ClockOutOfSyncError:
     if offset is None:
-        return ClockOutOfSyncError("This computer's clock is too far from the server's.", hint=CLOCK_HINT)
-    return ClockOutOfSyncError(
-        f"This computer's clock is {describe_offset(offset)} the server's.", offset_seconds=offset, hint=CLOCK_HINT
-    )
+        return ClockOutOfSyncError(
+            _("This computer's clock is too far from the server's."), hint=_(CLOCK_HINT)
+        )
+    return ClockOutOfSyncError(describe_offset(offset), offset_seconds=offset, hint=_(CLOCK_HINT))
 
 
 def _handshake_clock_error(headers: Mapping[str, str], now: float) -> ClockOutOfSyncError:
@@ -249,4 +284,7 @@ def unexpected_status(cmd: str, reply: Mapping[str, Any]) -> ServerRefusedError 
     status = reply.get("status")
     if status == "timestamp_out_of_ballpark":
         return clock_error(reply)
-    return ServerRefusedError(f"The server refused {cmd.replace('_', ' ')} ({status}).", status=str(status))
+    return ServerRefusedError(
+        _("The server refused {command} ({status}).").format(command=cmd.replace("_", " "), status=status),
+        status=str(status),
+    )

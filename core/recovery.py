@@ -43,6 +43,7 @@ from .errors import (
     WrongPasswordError,
 )
 from .flows import CreatedDevice, Progress, _check_protection, _noop, _prepare_file, send_creating_device
+from .i18n import N_, _
 from .local_device import LocalDevice
 from .protocol import clock_error
 from .session import Session
@@ -104,7 +105,7 @@ def dump_recovery_device(device: LocalDevice) -> tuple[str, bytes]:
     return key_to_passphrase(key), build_key_file(device, "recovery", key).dump()
 
 
-_NOT_RECOVERY = "This is not a Parsec recovery file."
+_NOT_RECOVERY = N_("This is not a Parsec recovery file.")
 
 
 def parse_recovery_file(raw: bytes) -> DeviceFile:
@@ -112,11 +113,13 @@ def parse_recovery_file(raw: bytes) -> DeviceFile:
     try:
         file = DeviceFile.load(raw)
     except DeviceFileError:
-        raise DeviceFileCorruptError(_NOT_RECOVERY, hint="It may be damaged; use the .psrk file you saved.") from None
+        raise DeviceFileCorruptError(
+            _(_NOT_RECOVERY), hint=_("It may be damaged; use the .psrk file you saved.")
+        ) from None
     if file.type != "recovery":
         raise DeviceFileCorruptError(
-            f"This is a device file protected by a {file.type}, not a recovery file.",
-            hint="Log in to it with 'parsec-tray login', or give the .psrk file you saved.",
+            _("This is a device file protected by a {type}, not a recovery file.").format(type=file.type),
+            hint=_("Log in to it with 'parsec-tray login', or give the .psrk file you saved."),
         )
     return file
 
@@ -130,20 +133,22 @@ def load_recovery_device(raw: bytes, passphrase: str) -> LocalDevice:
         return decrypt_device(file, key)
     except WrongPasswordError:
         raise WrongPasswordError(
-            "The passphrase does not match this recovery file.",
-            hint="Check it (dashes, spaces and case do not matter), or use the file saved with it.",
+            _("The passphrase does not match this recovery file."),
+            hint=_("Check it (dashes, spaces and case do not matter), or use the file saved with it."),
         ) from None
     except DeviceFileCorruptError:
-        raise DeviceFileCorruptError(_NOT_RECOVERY, hint="Its content is damaged.") from None
+        raise DeviceFileCorruptError(_(_NOT_RECOVERY), hint=_("Its content is damaged.")) from None
 
 
 def read_recovery_file(path: Path) -> bytes:
     """The bytes of the file at ``path``, checked to be a recovery file."""
-    raw = read_key_file_bytes(path, "recovery file")
+    raw = read_key_file_bytes(path, N_("recovery file"))
     try:
         parse_recovery_file(raw)
     except DeviceFileCorruptError as exc:
-        raise DeviceFileCorruptError(f"{path}: {exc.message}", hint=exc.hint) from None
+        raise DeviceFileCorruptError(
+            _("{path}: {reason}").format(path=path, reason=exc.message), hint=exc.hint
+        ) from None
     return raw
 
 
@@ -159,14 +164,14 @@ def device_create_retry(reply: Mapping[str, Any], now: DateTime) -> DateTime | N
     if status == "require_greater_timestamp":
         after = reply.get("strictly_greater_than")
         if not isinstance(after, DateTime):
-            raise ProtocolError("The server asked for a later timestamp without saying which.")
+            raise ProtocolError(_("The server asked for a later timestamp without saying which."))
         return max(now, after.add_us(STAMP_AHEAD_US))
     if status == "timestamp_out_of_ballpark":
         raise clock_error(reply)
     raise ServerRefusedError(
-        f"The server refused to add the device ({status}).",
+        _("The server refused to add the device ({status}).").format(status=status),
         status=str(status),
-        hint="This is a bug in Parsec Tray if it happens again; please report it.",
+        hint=_("This is a bug in Parsec Tray if it happens again; please report it."),
     )
 
 
@@ -178,7 +183,7 @@ def register_device(session: Session, new: LocalDevice, purpose: str, *, timesta
     (stamped ``timestamp``, default now), signed again with a later
     timestamp as long as the server asks for one."""
     ts = timestamp or DateTime.now()
-    for _ in range(MAX_DEVICE_CREATE_ATTEMPTS):
+    for _attempt in range(MAX_DEVICE_CREATE_ATTEMPTS):
         certs = new_device_certificates(
             author=session.device.device_id,
             author_signkey=session.device.signing_key,
@@ -195,9 +200,9 @@ def register_device(session: Session, new: LocalDevice, purpose: str, *, timesta
             return
         ts = retry
     raise ServerRefusedError(
-        "The server kept asking for a later timestamp; the device was not added.",
+        _("The server kept asking for a later timestamp; the device was not added."),
         status="require_greater_timestamp",
-        hint="Try again in a moment.",
+        hint=_("Try again in a moment."),
     )
 
 
@@ -250,8 +255,8 @@ def check_recovery_target(path: Path) -> Path:
     """Refuse a target that exists, before anything is created."""
     if path.exists() or path.is_symlink():
         raise DeviceFileWriteError(
-            f"A file already exists at {path}; it was left untouched.",
-            hint="Choose another file name (--output), or move that file away.",
+            _("A file already exists at {path}; it was left untouched.").format(path=path),
+            hint=_("Choose another file name (--output), or move that file away."),
         )
     return path
 
@@ -268,11 +273,15 @@ def export_recovery_device(
     recovery = new_device_for_user(d, recovery_device_label(DateTime.now()))
     passphrase, raw = dump_recovery_device(recovery)
     save = DeviceSave.prepare_data(target, raw)
-    progress("Registering the recovery device on the server…")
+    progress(_("Registering the recovery device on the server…"))
     registered = True
     try:
         path = _register_and_keep(
-            session, recovery, "PASSPHRASE_RECOVERY", save, what=f"the recovery device was registered in {d.organization_id}"
+            session,
+            recovery,
+            "PASSPHRASE_RECOVERY",
+            save,
+            what=_("the recovery device was registered in {org}").format(org=d.organization_id),
         )
     except OutcomeUnknownError:
         # Unlike a device file, a recovery file is of no use under a pending
@@ -299,27 +308,35 @@ def import_recovery_device(
     label = DeviceLabel(device_label)
     protection = _check_protection(password, use_keyring)
     raw = read_recovery_file(Path(recovery_file))
-    progress("Opening the recovery file…")
+    progress(_("Opening the recovery file…"))
     recovery = load_recovery_device(raw, passphrase)
     new = new_device_for_user(recovery, label)
     progress(
-        "Encrypting the keys with your password…" if protection is not None else "Storing the key in the OS keyring…"
+        _("Encrypting the keys with your password…")
+        if protection is not None
+        else _("Storing the key in the OS keyring…")
     )
     save = _prepare_file(new, protection, config_dir)
     recovery_session = Session(recovery)
     try:
-        progress("Adding this device on the server…")
+        progress(_("Adding this device on the server…"))
         path = _register_and_keep(
-            recovery_session, new, "STANDARD", save, what=f"this device was added to {new.organization_id}"
+            recovery_session,
+            new,
+            "STANDARD",
+            save,
+            what=_("this device was added to {org}").format(org=new.organization_id),
         )
-        progress("Logging in…")
+        progress(_("Logging in…"))
         session = Session(new, path, recovery_session.transport)
         try:
             session.ping()
         except ParsecTrayError as exc:
             # Nothing is lost: say so, or the person would think it all failed.
             raise exc.reworded(
-                message=f"The new device is saved in {path}, but logging in failed: {exc.message}"
+                message=_("The new device is saved in {path}, but logging in failed: {reason}").format(
+                    path=path, reason=exc.message
+                )
             ) from exc
     except BaseException:
         recovery_session.close()

@@ -23,6 +23,7 @@ import msgpack
 import zstandard
 
 from .errors import ParsecTrayError, ProtocolError
+from .i18n import N_, _
 from .values import DateTime
 
 __all__ = [
@@ -65,7 +66,7 @@ def packb(obj: Any) -> bytes:
     return out
 
 
-def unpackb(data: bytes, *, error: type[ParsecTrayError] = ProtocolError, what: str = "data") -> Any:
+def unpackb(data: bytes, *, error: type[ParsecTrayError] = ProtocolError, what: str = N_("data")) -> Any:
     """Deserialize one msgpack document; trailing bytes are an error."""
     try:
         return msgpack.unpackb(
@@ -76,7 +77,9 @@ def unpackb(data: bytes, *, error: type[ParsecTrayError] = ProtocolError, what: 
             timestamp=0,
         )
     except (ValueError, TypeError, msgpack.UnpackException, msgpack.ExtraData, UnicodeDecodeError, RecursionError) as exc:
-        raise error(f"The {what} is not valid msgpack ({type(exc).__name__}).") from None
+        raise error(
+            _("The {what} is not valid msgpack ({reason}).").format(what=_(what), reason=type(exc).__name__)
+        ) from None
 
 
 def format_v0_dump(obj: Mapping[str, Any]) -> bytes:
@@ -87,13 +90,15 @@ def format_v0_dump(obj: Mapping[str, Any]) -> bytes:
     return b"\x00" + compressed
 
 
-def format_v0_load(data: bytes, *, error: type[ParsecTrayError] = ProtocolError, what: str = "data") -> Any:
+def format_v0_load(
+    data: bytes, *, error: type[ParsecTrayError] = ProtocolError, what: str = N_("data")
+) -> Any:
     if not data or data[0] != 0:
-        raise error(f"The {what} has an unknown format version.")
+        raise error(_("The {what} has an unknown format version.").format(what=_(what)))
     try:
         raw = _zstd_decompress(bytes(data[1:]))
     except zstandard.ZstdError:
-        raise error(f"The {what} is not a valid compressed document.") from None
+        raise error(_("The {what} is not a valid compressed document.").format(what=_(what))) from None
     return unpackb(raw, error=error, what=what)
 
 
@@ -128,7 +133,7 @@ def as_fields(
     *,
     required: Sequence[str] = (),
     error: type[ParsecTrayError] = ProtocolError,
-    what: str = "data",
+    what: str = N_("data"),
 ) -> dict[str, Any]:
     """Return a ``{name: value}`` view of a struct in map or array form.
 
@@ -139,11 +144,11 @@ def as_fields(
         fields = {k: obj[k] for k in names if k in obj}
     elif isinstance(obj, (list, tuple)):
         if len(obj) > len(names):
-            raise error(f"The {what} has too many fields.")
+            raise error(_("The {what} has too many fields.").format(what=_(what)))
         fields = dict(zip(names, obj, strict=False))  # later revisions add trailing fields
     else:
-        raise error(f"The {what} is not a structure.")
+        raise error(_("The {what} is not a structure.").format(what=_(what)))
     missing = [k for k in required if k not in fields]
     if missing:
-        raise error(f"The {what} lacks the field {missing[0]!r}.")
+        raise error(_("The {what} lacks the field {field!r}.").format(what=_(what), field=missing[0]))
     return fields

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import RemoteError, ServerRefusedError, TosNotAcceptedError
+from .i18n import _
 from .local_device import LocalDevice
 from .protocol import unexpected_status
 from .transport import AuthenticatedClient, Transport
@@ -35,7 +36,9 @@ class Session:
         if reply["status"] != "ok":
             raise unexpected_status("ping", reply)
         if reply.get("pong") != text:
-            raise ServerRefusedError("The server answered the ping with something else.", status="bad_pong")
+            raise ServerRefusedError(
+                _("The server answered the ping with something else."), status="bad_pong"
+            )
 
     def summary(self) -> dict[str, Any]:
         d = self.device

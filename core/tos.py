@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import ProtocolError, ServerRefusedError
+from .i18n import _
 from .protocol import unexpected_status
 from .values import DateTime
 
@@ -58,7 +59,7 @@ def parse_tos_get(reply: Mapping[str, Any]) -> TermsOfService | None:
         or not all(isinstance(k, str) and isinstance(v, str) for k, v in urls.items())
         or not isinstance(updated_on, DateTime)
     ):
-        raise ProtocolError("The server's terms of service cannot be read.")
+        raise ProtocolError(_("The server's terms of service cannot be read."))
     return TermsOfService(dict(urls), updated_on)
 
 
@@ -75,9 +76,9 @@ def tos_accept(session: Session, tos: TermsOfService) -> None:
         return
     if status == "tos_mismatch":
         raise ServerRefusedError(
-            "The terms of service changed while you were reading them.",
+            _("The terms of service changed while you were reading them."),
             status="tos_mismatch",
-            hint="Read the new terms and accept them again.",
+            hint=_("Read the new terms and accept them again."),
         )
     if status == "no_tos":
         return  # nothing left to accept

@@ -38,6 +38,7 @@ from ._requests import requests, urllib3  # requests without its charset guesser
 from .addr import ParsecAddr
 from .crypto import SigningKey
 from .errors import DeadlineExceededError, ProtocolError, ReplyTooLargeError, ServerUnreachableError, TLSError
+from .i18n import _
 from .values import AccessToken, DeviceID, OrganizationID
 
 __all__ = ["AnonymousClient", "AuthenticatedClient", "InvitedClient", "TosClient", "Transport"]
@@ -136,7 +137,11 @@ def _decode_bounded(body: bytes, encoding: str, limit: int, too_large: ReplyTooL
     elif encoding == "deflate":  # zlib-wrapped, or raw deflate from some servers
         decoders = [zlib.decompressobj(), zlib.decompressobj(-zlib.MAX_WBITS)]
     else:
-        raise ProtocolError(f"The server compressed its answer in a way this app does not accept ({encoding}).")
+        raise ProtocolError(
+            _("The server compressed its answer in a way this app does not accept ({encoding}).").format(
+                encoding=encoding
+            )
+        )
     for d in decoders:
         out = bytearray()
         data = body
@@ -149,7 +154,7 @@ def _decode_bounded(body: bytes, encoding: str, limit: int, too_large: ReplyTooL
         except zlib.error:
             continue
         return bytes(out)
-    raise ProtocolError("The server's compressed answer cannot be decompressed.")
+    raise ProtocolError(_("The server's compressed answer cannot be decompressed."))
 
 
 class Transport:
@@ -214,19 +219,20 @@ class Transport:
 
     def _deadline_error(self, seconds: float, watch: _Watch | None = None) -> DeadlineExceededError:
         return DeadlineExceededError(
-            f"The server {self.server.hostname}:{self.server.effective_port} did not complete its answer "
-            f"within {seconds:g} seconds.",
+            _("The server {hostname}:{port} did not complete its answer within {seconds:g} seconds.").format(
+                hostname=self.server.hostname, port=self.server.effective_port, seconds=seconds
+            ),
             seconds=seconds,
-            hint="The server or the network is too slow; try again later.",
+            hint=_("The server or the network is too slow; try again later."),
             request_sent=watch is None or watch.sent,
         )
 
     def _too_large(self) -> ReplyTooLargeError:
         mib = self.max_reply_size / (1024 * 1024)
         return ReplyTooLargeError(
-            f"The server's answer is larger than {mib:g} MiB; it was not read.",
+            _("The server's answer is larger than {mib:g} MiB; it was not read.").format(mib=mib),
             limit=self.max_reply_size,
-            hint="Check the server address: a Parsec server does not send this much.",
+            hint=_("Check the server address: a Parsec server does not send this much."),
         )
 
     def _read_body(self, resp: requests.Response) -> bytes:
@@ -296,9 +302,11 @@ class Transport:
                 if watch.expired:
                     raise self._deadline_error(named, watch) from None
                 raise ServerUnreachableError(
-                    f"The connection to the server {self.server.hostname}:{self.server.effective_port} "
-                    "broke off in the middle of its answer.",
-                    hint="Check your network connection and try again.",
+                    _(
+                        "The connection to the server {hostname}:{port} broke off in the middle of its "
+                        "answer."
+                    ).format(hostname=self.server.hostname, port=self.server.effective_port),
+                    hint=_("Check your network connection and try again."),
                 ) from None
             if watch.expired:
                 self.reset()
@@ -342,8 +350,10 @@ class Transport:
             if watch.expired:
                 raise self._deadline_error(named, watch) from None
             raise ServerUnreachableError(
-                f"The connection to the server {self.server.hostname}:{self.server.effective_port} broke off.",
-                hint="Check your network connection and try again.",
+                _("The connection to the server {hostname}:{port} broke off.").format(
+                    hostname=self.server.hostname, port=self.server.effective_port
+                ),
+                hint=_("Check your network connection and try again."),
                 request_sent=watch.sent,
             ) from None
         if resp.status_code >= 500:
@@ -353,27 +363,36 @@ class Transport:
     def _translate(self, exc: requests.exceptions.RequestException, sent: bool) -> ServerUnreachableError:
         if isinstance(exc, requests.exceptions.SSLError):
             return TLSError(
-                f"The secure connection to {self.server.hostname} failed (TLS certificate or handshake).",
-                hint="Check the server address; if the server has no TLS, its link says no_ssl=true.",
+                _("The secure connection to {hostname} failed (TLS certificate or handshake).").format(
+                    hostname=self.server.hostname
+                ),
+                hint=_("Check the server address; if the server has no TLS, its link says no_ssl=true."),
                 request_sent=sent,
             )
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):
-            what = "did not answer in time" if isinstance(exc, requests.exceptions.Timeout) else "cannot be reached"
+            message = (
+                _("The server {hostname}:{port} did not answer in time.")
+                if isinstance(exc, requests.exceptions.Timeout)
+                else _("The server {hostname}:{port} cannot be reached.")
+            )
             return ServerUnreachableError(
-                f"The server {self.server.hostname}:{self.server.effective_port} {what}.",
-                hint="Check the address and your network connection.",
+                message.format(hostname=self.server.hostname, port=self.server.effective_port),
+                hint=_("Check the address and your network connection."),
                 request_sent=sent,
             )
         if isinstance(exc, (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError)):
             return ServerUnreachableError(
-                f"The connection to the server {self.server.hostname}:{self.server.effective_port} "
-                "broke off in the middle of its answer.",
-                hint="Check your network connection and try again.",
+                _(
+                    "The connection to the server {hostname}:{port} broke off in the middle of its answer."
+                ).format(hostname=self.server.hostname, port=self.server.effective_port),
+                hint=_("Check your network connection and try again."),
             )
         log.debug("request to %s failed: %s", self.server.hostname, type(exc).__name__)
         return ServerUnreachableError(
-            f"The request to the server {self.server.hostname}:{self.server.effective_port} could not be made.",
-            hint="Check the server address.",
+            _("The request to the server {hostname}:{port} could not be made.").format(
+                hostname=self.server.hostname, port=self.server.effective_port
+            ),
+            hint=_("Check the server address."),
             request_sent=sent,
         )
 
@@ -387,7 +406,9 @@ class Transport:
             raise protocol.http_error(resp.status_code, resp.headers, content, family, str(org), now=self.clock())
         ctype = resp.headers.get("Content-Type", "")
         if not ctype.startswith(protocol.CONTENT_TYPE):
-            raise ProtocolError("The server answered something that is not a Parsec reply; is this a Parsec server?")
+            raise ProtocolError(
+                _("The server answered something that is not a Parsec reply; is this a Parsec server?")
+            )
         return protocol.decode_reply(content)
 
 

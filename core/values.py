@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from .errors import InvalidValueError
+from .i18n import N_, _
 
 __all__ = [
     "AccessToken",
@@ -113,7 +114,9 @@ def _parse_uuid(value: object, what: str) -> uuid.UUID:
         return value
     if isinstance(value, str) and _UUID_TEXT_RE.fullmatch(value):
         return uuid.UUID(hex=value)
-    raise InvalidValueError(f"{value!r} is not a valid {what} (32 hexadecimal characters).")
+    raise InvalidValueError(
+        _("{value!r} is not a valid {what} (32 hexadecimal characters).").format(value=value, what=_(what))
+    )
 
 
 class UserID(uuid.UUID):
@@ -122,7 +125,7 @@ class UserID(uuid.UUID):
     __slots__ = ()
 
     def __init__(self, value: object) -> None:
-        super().__init__(bytes=_parse_uuid(value, "user id").bytes)
+        super().__init__(bytes=_parse_uuid(value, N_("user id")).bytes)
 
     @classmethod
     def new(cls) -> UserID:
@@ -138,7 +141,7 @@ class DeviceID(uuid.UUID):
     __slots__ = ()
 
     def __init__(self, value: object) -> None:
-        super().__init__(bytes=_parse_uuid(value, "device id").bytes)
+        super().__init__(bytes=_parse_uuid(value, N_("device id")).bytes)
 
     @classmethod
     def new(cls) -> DeviceID:
@@ -181,12 +184,14 @@ class OrganizationID(str):
 
     def __new__(cls, value: str) -> OrganizationID:
         if not isinstance(value, str):
-            raise InvalidValueError("An organization name must be text.", field="organization")
+            raise InvalidValueError(_("An organization name must be text."), field="organization")
         v = unicodedata.normalize("NFC", value)
         if not all(_word_or_dash(c) for c in v) or not 1 <= (_utf8_size(v) or 0) <= 32:
             raise InvalidValueError(
-                f"{value!r} is not a valid organization name: use 1 to 32 letters, "
-                "digits, '-' or '_' (no spaces or dots).",
+                _(
+                    "{value!r} is not a valid organization name: use 1 to 32 letters, digits, '-' or '_' "
+                    "(no spaces or dots)."
+                ).format(value=value),
                 field="organization",
             )
         return super().__new__(cls, v)
@@ -199,10 +204,10 @@ class DeviceLabel(str):
 
     def __new__(cls, value: str) -> DeviceLabel:
         if not isinstance(value, str):
-            raise InvalidValueError("A device name must be text.", field="device_label")
+            raise InvalidValueError(_("A device name must be text."), field="device_label")
         v = unicodedata.normalize("NFC", value)
         if not 1 <= (_utf8_size(v) or 0) <= 255:
-            raise InvalidValueError("A device name must be 1 to 255 bytes long.", field="device_label")
+            raise InvalidValueError(_("A device name must be 1 to 255 bytes long."), field="device_label")
         return super().__new__(cls, v)
 
 
@@ -358,11 +363,13 @@ class EmailAddress(str):
 
     def __new__(cls, value: str, *, _allow_redacted: bool = False) -> EmailAddress:
         if not isinstance(value, str):
-            raise InvalidValueError("An email address must be text.", field="email")
+            raise InvalidValueError(_("An email address must be text."), field="email")
         if not value.isascii():
             raise InvalidValueError(
-                f"{value!r} is not a valid email address: only ASCII is allowed "
-                "(write an international domain in punycode).",
+                _(
+                    "{value!r} is not a valid email address: only ASCII is allowed (write an "
+                    "international domain in punycode)."
+                ).format(value=value),
                 field="email",
             )
         try:
@@ -370,9 +377,15 @@ class EmailAddress(str):
         except RecursionError:  # comments nested hundreds deep
             parts = None
         if parts is None:
-            raise InvalidValueError(f"{value!r} is not a valid email address (expected name@example.com).", field="email")
+            raise InvalidValueError(
+                _("{value!r} is not a valid email address (expected name@example.com).").format(value=value),
+                field="email",
+            )
         if parts[1] == REDACTED_DOMAIN and not _allow_redacted:
-            raise InvalidValueError(f"The domain {REDACTED_DOMAIN} is reserved by Parsec.", field="email")
+            raise InvalidValueError(
+                _("The domain {REDACTED_DOMAIN} is reserved by Parsec.").format(REDACTED_DOMAIN=REDACTED_DOMAIN),
+                field="email",
+            )
         return super().__new__(cls, value)
 
 
@@ -389,12 +402,13 @@ class HumanHandle:
     def __init__(self, email: str, label: str) -> None:
         e = email if isinstance(email, EmailAddress) else EmailAddress(email)
         if not isinstance(label, str):
-            raise InvalidValueError("A user name must be text.", field="user_name")
+            raise InvalidValueError(_("A user name must be text."), field="user_name")
         lab = unicodedata.normalize("NFC", label)
         if not 1 <= (_utf8_size(lab) or 0) <= 254 or _LABEL_FORBIDDEN & set(lab):
             raise InvalidValueError(
-                f"{label!r} is not a valid user name: use 1 to 254 bytes without "
-                'any of < > @ , : ; \\ " [ ].',
+                _(
+                    '{label!r} is not a valid user name: use 1 to 254 bytes without any of < > @ , : ; \\ " [ ].'
+                ).format(label=label),
                 field="user_name",
             )
         object.__setattr__(self, "email", e)
@@ -431,14 +445,14 @@ class AccessToken(bytes):
             # Exactly what the hex crate decodes: no spaces (bytes.fromhex
             # skips them), no "0x".
             if not _TOKEN_HEX_RE.fullmatch(value):
-                raise InvalidValueError("A token must be 32 hexadecimal characters.")
+                raise InvalidValueError(_("A token must be 32 hexadecimal characters."))
             raw = bytes.fromhex(value)
         elif isinstance(value, (bytes, bytearray, memoryview)):
             raw = bytes(value)
         else:  # bytes(16) would be a zero token
-            raise InvalidValueError("A token must be bytes or hexadecimal text.")
+            raise InvalidValueError(_("A token must be bytes or hexadecimal text."))
         if len(raw) != 16:
-            raise InvalidValueError("A token must be 16 bytes (32 hexadecimal characters).")
+            raise InvalidValueError(_("A token must be 16 bytes (32 hexadecimal characters)."))
         return super().__new__(cls, raw)
 
     @classmethod

@@ -14,6 +14,10 @@ sys.path.insert(0, str(Path(__file__).parent))
 from parsec_server import ParsecServer, free_port, have_parsec_server  # noqa: E402
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
+# The tests read English sentences whatever the machine's locale: LANGUAGE
+# comes first in gettext's order, for this process and every child
+# (tests/test_i18n.py sets the language it tests explicitly).
+os.environ["LANGUAGE"] = "en"
 _org_counter = itertools.count()
 
 

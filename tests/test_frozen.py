@@ -121,6 +121,17 @@ def test_frozen_lists_devices_as_the_package_does(frozen: Path, tmp_path: Path) 
         assert json.loads(proc.stdout) == listed
 
 
+def test_frozen_speaks_the_environments_language(frozen: Path, tmp_path: Path) -> None:
+    """The compiled catalogue travels in the frozen app and is found there."""
+    env = {**frozen_env(tmp_path), "LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": "fr_FR.UTF-8"}
+    assert (frozen.parent / "_internal" / "parsec_tray" / "locale" / "fr" / "LC_MESSAGES" / "parsec-tray.mo").is_file()
+    proc = run([frozen, "devices"], env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "Aucun appareil sur cet ordinateur pour l'instant. Créez une organisation ou rejoignez-en une.\n"
+    proc = run([frozen, "devices"], {**env, "LANG": "C.UTF-8"})
+    assert proc.stdout == "No device on this computer yet. Create an organization or join one.\n"
+
+
 def test_frozen_runs_only_its_own_modules(frozen: Path, tmp_path: Path) -> None:
     proc = run([frozen, "-m", "json.tool", "--help"], frozen_env(tmp_path))
     assert proc.returncode != 0

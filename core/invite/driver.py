@@ -47,6 +47,7 @@ from ..errors import (
     ServerRefusedError,
 )
 from ..flows import CreatedDevice
+from ..i18n import _
 from ..invitations import Claimer, Greeter, InvitationItem, InviteInfo, UserInviteInfo, invite_list
 from ..local_device import LocalDevice
 from ..paths import default_device_file, devices_dir
@@ -216,12 +217,12 @@ class _Attempt:
     def wrong_code(self, i_am_greeter: bool) -> GreetingCancelledError:
         self.cancel_quietly("INVALID_SAS_CODE")
         return GreetingCancelledError(
-            "The codes did not match: the attempt is cancelled.",
+            _("The codes did not match: the attempt is cancelled."),
             reason="INVALID_SAS_CODE",
             by_peer=False,
             origin="GREETER" if i_am_greeter else "CLAIMER",
             status=None,
-            hint="Nothing was saved; start again, and compare the codes aloud.",
+            hint=_("Nothing was saved; start again, and compare the codes aloud."),
         )
 
 
@@ -352,7 +353,7 @@ def greet_with(
         assert m.claim is not None
         approval = _check_approval(m.claim, ui.review(m.claim))
         now = DateTime.now()
-        for _ in range(3):
+        for _attempt in range(3):
             cmd, fields, confirmation = _certificates(author, m.claim, approval, now)
             after = link.create(cmd, fields)
             if after is None:
@@ -360,7 +361,7 @@ def greet_with(
             now = max(DateTime.now(), after.add_us(_STAMP_AHEAD_US), key=lambda t: t.us)
         else:
             raise ServerRefusedError(
-                "The server kept refusing the new certificates' time.", status="require_greater_timestamp"
+                _("The server kept refusing the new certificates' time."), status="require_greater_timestamp"
             )
         m.confirm(confirmation)
         attempt.exchange()  # 7: the confirmation
@@ -576,9 +577,10 @@ def find_invitation(session: Session, token: str | AccessToken) -> InvitationIte
         addr = ParsecInvitationAddr.parse(token)
         if addr.organization_id != session.device.organization_id:
             raise InvalidLinkError(
-                f"This invitation is for the organization {addr.organization_id}, "
-                f"not {session.device.organization_id}.",
-                hint="Greet it from a device of that organization (--device).",
+                _("This invitation is for the organization {org}, not {device_org}.").format(
+                    org=addr.organization_id, device_org=session.device.organization_id
+                ),
+                hint=_("Greet it from a device of that organization (--device)."),
             )
         wanted = addr.token
     else:
@@ -588,19 +590,23 @@ def find_invitation(session: Session, token: str | AccessToken) -> InvitationIte
             continue
         if item.status == "CANCELLED":
             raise InvitationGoneError(
-                "This invitation was cancelled.", status="invitation_cancelled", hint="Invite them again."
+                _("This invitation was cancelled."),
+                status="invitation_cancelled",
+                hint=_("Invite them again."),
             )
         if item.status == "FINISHED":
-            raise InvitationGoneError("This invitation was already used.", status="invitation_completed")
+            raise InvitationGoneError(_("This invitation was already used."), status="invitation_completed")
         if item.type not in ("USER", "DEVICE"):
             raise ServerRefusedError(
-                f"Parsec Tray cannot greet {item.type.lower().replace('_', ' ')} invitations."
+                _("Parsec Tray cannot greet {kind} invitations.").format(
+                    kind=item.type.lower().replace("_", " ")
+                )
             )
         return item
     raise ServerRefusedError(
-        "There is no such invitation for you to greet.",
+        _("There is no such invitation for you to greet."),
         status="invitation_not_found",
-        hint="Run 'parsec-tray invitations' to list those you can greet.",
+        hint=_("Run 'parsec-tray invitations' to list those you can greet."),
     )
 
 
@@ -632,12 +638,14 @@ def claim(
     device is saved protected by ``password`` (or the OS keyring when
     ``None``), then logged in (ping)."""
     if info.type not in ("USER", "DEVICE"):
-        raise InvalidLinkError(f"Parsec Tray cannot claim {info.type.lower().replace('_', ' ')} invitations.")
+        raise InvalidLinkError(
+            _("Parsec Tray cannot claim {kind} invitations.").format(kind=info.type.lower().replace("_", " "))
+        )
     handle: HumanHandle | None = None
     handles: dict[UserID, HumanHandle] = {}
     if isinstance(info, UserInviteInfo):
         if not user_name:
-            raise InvalidValueError("Joining as a new user needs your name.")
+            raise InvalidValueError(_("Joining as a new user needs your name."))
         handle = HumanHandle(info.claimer_email, user_name)
         handles = {a.user_id: a.human_handle for a in info.administrators}
     elif info.created_by.user_id is not None and info.created_by.human_handle is not None:
@@ -645,7 +653,8 @@ def claim(
     greeters = info.greeters()
     if not greeters:
         raise ServerRefusedError(
-            "Nobody in the organization can greet this invitation.", hint="Ask its administrator for help."
+            _("Nobody in the organization can greet this invitation."),
+            hint=_("Ask its administrator for help."),
         )
     with contextlib.ExitStack() as links:
         device, path, org_addr = claim_with(
@@ -666,8 +675,9 @@ def claim(
     except ParsecTrayError as exc:
         session.close()
         raise exc.reworded(
-            message=f"You joined {addr.organization_id} and the device is saved in {path}, "
-            f"but logging in failed: {exc.message}"
+            message=_("You joined {org} and the device is saved in {path}, but logging in failed: {reason}").format(
+                org=addr.organization_id, path=path, reason=exc.message
+            )
         ) from exc
     return CreatedDevice(
         device_file=path,

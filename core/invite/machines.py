@@ -27,6 +27,7 @@ from typing import Any, ClassVar
 
 from ..crypto import PrivateKey, PublicKey, SecretKey, SigningKey
 from ..errors import GreetingStateError, ProtocolError
+from ..i18n import _
 from ..values import DeviceLabel, HumanHandle
 from . import sas
 from .payloads import DeviceClaim, DeviceConfirmation, PayloadError, UserClaim, UserConfirmation
@@ -96,12 +97,20 @@ class _Machine:
     def _fire(self, event: str) -> None:
         nxt = self.TABLE.get((self.state, event))
         if nxt is None:
-            raise GreetingStateError(f"A greeting in state {self.state!r} cannot take the event {event!r}.")
+            raise GreetingStateError(
+                _("A greeting in state {state!r} cannot take the event {event!r}.").format(
+                    state=self.state, event=event
+                )
+            )
         self.state = nxt
 
     def _allow(self, event: str) -> None:
         if (self.state, event) not in self.TABLE:
-            raise GreetingStateError(f"A greeting in state {self.state!r} cannot take the event {event!r}.")
+            raise GreetingStateError(
+                _("A greeting in state {state!r} cannot take the event {event!r}.").format(
+                    state=self.state, event=event
+                )
+            )
 
     @property
     def step_number(self) -> int | None:
@@ -126,10 +135,12 @@ class _Machine:
     def receive(self, peer_step: Mapping[str, Any]) -> None:
         """The peer's step of the number we submitted."""
         self._allow(REPLY)
-        _, _, expected = self.STEPS[self.state]
+        _number, _submitted, expected = self.STEPS[self.state]
         if peer_step.get("step") != expected:
             raise ProtocolError(
-                f"The other side sent the greeting step {peer_step.get('step')!r} instead of {expected!r}."
+                _("The other side sent the greeting step {step!r} instead of {expected!r}.").format(
+                    step=peer_step.get("step"), expected=expected
+                )
             )
         self._on_reply(self.state, peer_step)
         self._fire(REPLY)
@@ -149,13 +160,13 @@ class _Machine:
     @property
     def shared_key(self) -> SecretKey:
         if self._shared_key is None:
-            raise GreetingStateError("The shared key is not known before step 0.")
+            raise GreetingStateError(_("The shared key is not known before step 0."))
         return self._shared_key
 
     def _take_peer_key(self, peer: Mapping[str, Any]) -> None:
         raw = peer.get("public_key")
         if not isinstance(raw, bytes) or len(raw) != 32:
-            raise ProtocolError("The other side's public key is not valid.")
+            raise ProtocolError(_("The other side's public key is not valid."))
         self._shared_key = sas.shared_secret_key(
             self._private_key, PublicKey(raw), i_am_greeter=self.i_am_greeter
         )
@@ -174,7 +185,7 @@ class _Machine:
 def _bytes_field(peer: Mapping[str, Any], name: str, size: int | None = None) -> bytes:
     value = peer.get(name)
     if not isinstance(value, bytes) or (size is not None and len(value) != size):
-        raise ProtocolError(f"The other side's {name.replace('_', ' ')} is not valid.")
+        raise ProtocolError(_("The other side's {field} is not valid.").format(field=name.replace("_", " ")))
     return value
 
 
@@ -243,7 +254,7 @@ class GreeterMachine(_Machine):
             if not hmac.compare_digest(sas.hash_nonce(claimer_nonce), self._peer_hashed_nonce):
                 self._bad_peer("INVALID_NONCE_HASH")
                 raise PayloadError(
-                    "The other side's nonce does not match its commitment.", reason="INVALID_NONCE_HASH"
+                    _("The other side's nonce does not match its commitment."), reason="INVALID_NONCE_HASH"
                 )
             self.claimer_sas, self.greeter_sas = sas.sas_codes(claimer_nonce, self._nonce, self.shared_key)
         elif state == G.PEER_KNOWS_TRUST:
@@ -272,7 +283,7 @@ class GreeterMachine(_Machine):
         self._allow(CONFIRM)
         wanted = UserConfirmation if self.is_user_invitation else DeviceConfirmation
         if not isinstance(confirmation, wanted):
-            raise GreetingStateError(f"This greeting needs a {wanted.__name__}.")
+            raise GreetingStateError(_("This greeting needs a {wanted}.").format(wanted=wanted.__name__))
         self._confirmation_payload = confirmation.encrypt(self.shared_key)
         self._fire(CONFIRM)
 
@@ -358,7 +369,7 @@ class ClaimerMachine(_Machine):
     def own_code(self) -> str:
         """Our code, to read to the greeter (only once we trust it)."""
         if self.state not in (C.PEER_KNOWS_TRUST, C.TRUSTS_PEER) or self.claimer_sas is None:
-            raise GreetingStateError("The claimer shows its code only after trusting the greeter.")
+            raise GreetingStateError(_("The claimer shows its code only after trusting the greeter."))
         return self.claimer_sas
 
     def greeter_code_choices(self, count: int = 4) -> list[str]:
@@ -377,7 +388,7 @@ class ClaimerMachine(_Machine):
         claim: UserClaim | DeviceClaim
         if self.is_user_invitation:
             if human_handle is None:
-                raise GreetingStateError("A user claim needs the person's name and email.")
+                raise GreetingStateError(_("A user claim needs the person's name and email."))
             user_key = PrivateKey.generate()
             claim = UserClaim(device_label, human_handle, user_key.public_key, signing_key.verify_key)
             self.user_private_key = user_key

@@ -16,6 +16,7 @@ from typing import Any
 
 from ..crypto import PrivateKey, PublicKey, SecretKey, VerifyKey
 from ..errors import CryptoError, InvalidValueError, ParsecTrayError
+from ..i18n import _
 from ..serialization import as_fields, format_v0_dump, format_v0_load
 from ..values import DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
 
@@ -45,20 +46,20 @@ def _open(key: SecretKey, data: bytes, names: tuple[str, ...], kind: str) -> dic
         plain = key.decrypt(data)
     except CryptoError:
         raise PayloadError(
-            "The other side's data cannot be decrypted.", reason="UNDECIPHERABLE_PAYLOAD"
+            _("The other side's data cannot be decrypted."), reason="UNDECIPHERABLE_PAYLOAD"
         ) from None
     try:
         obj = format_v0_load(plain, error=CryptoError, what="data")
     except CryptoError:
         raise PayloadError(
-            "The other side's data is not readable.", reason="UNDESERIALIZABLE_PAYLOAD"
+            _("The other side's data is not readable."), reason="UNDESERIALIZABLE_PAYLOAD"
         ) from None
     try:
         f = as_fields(obj, names, required=names, error=CryptoError, what="data")
     except CryptoError:
-        raise PayloadError("The other side's data lacks fields.", reason="INCONSISTENT_PAYLOAD") from None
+        raise PayloadError(_("The other side's data lacks fields."), reason="INCONSISTENT_PAYLOAD") from None
     if f["type"] != kind:
-        raise PayloadError("The other side sent data of another kind.", reason="INCONSISTENT_PAYLOAD")
+        raise PayloadError(_("The other side sent data of another kind."), reason="INCONSISTENT_PAYLOAD")
     return f
 
 
@@ -85,7 +86,7 @@ def _build(make: Any) -> Any:
         return make()
     except (ParsecTrayError, InvalidValueError, ValueError, TypeError):
         raise PayloadError(
-            "The other side's data has an invalid field.", reason="INCONSISTENT_PAYLOAD"
+            _("The other side's data has an invalid field."), reason="INCONSISTENT_PAYLOAD"
         ) from None
 
 

@@ -14,6 +14,7 @@ import secrets
 
 from ..crypto import PrivateKey, PublicKey, SecretKey, sha256, x25519_shared
 from ..errors import InvalidValueError
+from ..i18n import _
 
 __all__ = [
     "NONCE_SIZE",
@@ -54,9 +55,9 @@ def shared_secret_key(mine: PrivateKey, peer: PublicKey, *, i_am_greeter: bool) 
 def encode_sas(value: int) -> str:
     """A 20-bit value as 4 characters, low bits first."""
     if not 0 <= value <= _SAS_MASK:
-        raise InvalidValueError("A SAS code holds 20 bits.")
+        raise InvalidValueError(_("A SAS code holds 20 bits."))
     out = []
-    for _ in range(4):
+    for _index in range(4):
         out.append(SAS_ALPHABET[value & 31])
         value >>= 5
     return "".join(out)
@@ -64,7 +65,11 @@ def encode_sas(value: int) -> str:
 
 def decode_sas(code: str) -> int:
     if len(code) != 4 or any(c not in SAS_ALPHABET for c in code):
-        raise InvalidValueError(f"{code!r} is not a code of 4 characters among {SAS_ALPHABET}.")
+        raise InvalidValueError(
+            _("{code!r} is not a code of 4 characters among {SAS_ALPHABET}.").format(
+                code=code, SAS_ALPHABET=SAS_ALPHABET
+            )
+        )
     return sum(SAS_ALPHABET.index(c) << (5 * i) for i, c in enumerate(code))
 
 

@@ -1,0 +1,218 @@
+"""The translations: every message marked in core/ and cli/ has a French
+translation with the same named placeholders; the compiled catalogue ships
+in the installed package; the language follows the environment.
+
+The messages are extracted from the sources with Babel, as a translator
+would (babel.cfg), so a sentence marked tomorrow without its French fails
+here."""
+
+from __future__ import annotations
+
+import gettext
+import os
+import re
+import string
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import parsec_tray
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
+from babel.messages.pofile import read_po
+from cli_runner import cli
+
+REPO = Path(__file__).resolve().parent.parent
+PO = REPO / "locale" / "fr" / "LC_MESSAGES" / "parsec-tray.po"
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+PERCENT = re.compile(r"%(\([^)]*\))?[-#0+]*\d*(\.\d+)?[sdifrxXeEgGc]")
+# English only, whatever the machine's locale (tests/conftest.py pins LANGUAGE).
+ENGLISH_ENV = {"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}
+
+
+def extracted() -> Iterator[tuple[str, int, str | tuple[str, ...]]]:
+    """(file, line, message) of every message marked in the sources."""
+    with (REPO / "babel.cfg").open() as f:
+        method_map, options_map = parse_mapping_cfg(f)
+    for filename, lineno, message, _comments, _context in extract_from_dir(
+        str(REPO), method_map, options_map, keywords=KEYWORDS
+    ):
+        yield filename, lineno, message
+
+
+def fields(text: str) -> set[str]:
+    """The named placeholders of ``text``; positional ones raise."""
+    names = set()
+    for _literal, name, _spec, _conv in string.Formatter().parse(text):
+        if name is None:
+            continue
+        assert name and not name.isdigit(), f"positional placeholder in {text!r}"
+        names.add(name)
+    return names
+
+
+def catalogue() -> dict[str | tuple[str, ...], object]:
+    with PO.open("rb") as f:
+        catalog = read_po(f)
+    assert not catalog.fuzzy, "the catalogue's header is fuzzy"
+    return {m.id: m for m in catalog if m.id}
+
+
+def test_sources_mark_messages() -> None:
+    # The extraction itself works: the test below would pass on nothing.
+    files = {name for name, _line, _msg in extracted()}
+    assert any(name.startswith("cli/") for name in files)
+    assert any(name.startswith("core/") for name in files)
+    assert len(list(extracted())) > 200
+
+
+def test_every_message_has_a_french_translation() -> None:
+    messages = catalogue()
+    problems = []
+    for filename, lineno, msgid in extracted():
+        where = f"{filename}:{lineno}"
+        ids = msgid if isinstance(msgid, tuple) else (msgid,)
+        for text in ids:
+            if PERCENT.search(text):
+                problems.append(f"{where}: %-placeholder in {text!r}; use named {{placeholders}}")
+            try:
+                fields(text)
+            except AssertionError as exc:
+                problems.append(f"{where}: {exc}")
+        entry = messages.get(msgid)
+        if entry is None:
+            problems.append(f"{where}: no French translation of {msgid!r}")
+            continue
+        strings = entry.string if isinstance(entry.string, tuple) else (entry.string,)  # type: ignore[attr-defined]
+        if entry.fuzzy or not all(strings):  # type: ignore[attr-defined]
+            problems.append(f"{where}: the French of {msgid!r} is fuzzy or empty")
+            continue
+        want = set().union(*(fields(t) for t in ids))
+        for translated in strings:
+            try:
+                got = fields(translated)
+            except AssertionError as exc:
+                problems.append(f"{where}: French: {exc}")
+                continue
+            if got != want:
+                problems.append(f"{where}: placeholders {sorted(got)} in the French of {msgid!r}, want {sorted(want)}")
+            if PERCENT.search(translated):
+                problems.append(f"{where}: %-placeholder in the French {translated!r}")
+    assert not problems, "\n".join(problems)
+
+
+def test_the_checks_catch_broken_translations() -> None:
+    # The checks above, on what they must refuse.
+    with pytest.raises(AssertionError):
+        fields("The organization {} has expired.")
+    with pytest.raises(AssertionError):
+        fields("The organization {0} has expired.")
+    assert fields("L'organisation {org} a expiré.") != fields("The organization {organization} has expired.")
+    assert PERCENT.search("The organization %s has expired.")
+    assert PERCENT.search("The organization %(org)s has expired.")
+    assert not PERCENT.search("100 % sure, {org}")
+
+
+def test_no_obsolete_or_untranslated_entries() -> None:
+    # One source of truth: the catalogue holds what the sources mark, no more.
+    marked = {msgid for _file, _line, msgid in extracted()}
+    stale = sorted(str(m) for m in catalogue() if m not in marked)
+    assert not stale, f"entries no source marks any more: {stale}"
+
+
+def test_the_compiled_catalogue_is_in_the_installed_package() -> None:
+    from parsec_tray.core import i18n
+
+    mo = Path(parsec_tray.__path__[0]) / "locale" / "fr" / "LC_MESSAGES" / "parsec-tray.mo"
+    assert mo.is_file(), "the wheel lacks the compiled French catalogue"
+    assert i18n.LOCALE_DIR == mo.parents[2]
+    with mo.open("rb") as f:
+        fr = gettext.GNUTranslations(f)
+    for msgid, entry in catalogue().items():
+        if isinstance(msgid, str) and not entry.fuzzy:  # type: ignore[attr-defined]
+            assert fr.gettext(msgid) == entry.string  # type: ignore[attr-defined]
+
+
+def words(text: str) -> str:
+    """``text`` with argparse's line wrapping undone."""
+    return " ".join(text.split())
+
+
+def bad_link(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    return cli(
+        "bootstrap", "parsec3://localhost/Org", "--email", "a@example.com", "--user-name", "A",
+        "--device-label", "L", home=tmp_path, env={**ENGLISH_ENV, **env},
+    )
+
+
+LANGUAGES = [
+    pytest.param({"LANG": "fr_FR.UTF-8"}, id="LANG"),
+    pytest.param({"LANGUAGE": "fr", "LANG": "C.UTF-8"}, id="LANGUAGE"),
+    pytest.param({"LC_ALL": "fr_FR.UTF-8"}, id="LC_ALL"),
+    pytest.param({"LC_MESSAGES": "fr_FR.UTF-8"}, id="LC_MESSAGES"),
+]
+
+
+@pytest.mark.parametrize("env", LANGUAGES)
+def test_cli_errors_and_help_in_french(tmp_path: Path, env: dict[str, str]) -> None:
+    r = bad_link(tmp_path, **env)
+    assert r.returncode == 1
+    assert r.stderr == "Erreur : Il manque au lien le paramètre 'a'.\n"
+
+    r = cli("login", "--password-stdin", home=tmp_path / "empty", env={**ENGLISH_ENV, **env})
+    assert r.returncode == 1
+    assert r.stderr.startswith("Erreur : Il n'y a encore aucun appareil sur cet ordinateur."), r.stderr
+
+    r = cli("--help", home=tmp_path, env={**ENGLISH_ENV, **env})
+    assert r.returncode == 0, r.stderr
+    help_text = words(r.stdout)
+    assert "Parsec Tray : un client Parsec v3 dans la zone de notification." in help_text
+    assert "créer une organisation et en devenir le premier utilisateur" in help_text
+    assert "code de sortie :" in help_text
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        pytest.param({"LANG": "C.UTF-8"}, id="C"),
+        pytest.param({}, id="nothing"),
+        pytest.param({"LANG": "de_DE.UTF-8"}, id="no-catalogue"),
+        pytest.param({"LANGUAGE": "en", "LANG": "fr_FR.UTF-8"}, id="LANGUAGE-first"),
+    ],
+)
+def test_english_otherwise(tmp_path: Path, env: dict[str, str]) -> None:
+    r = bad_link(tmp_path, **env)
+    assert r.stderr == "Error: The link lacks the parameter 'a'.\n"
+    r = cli("--help", home=tmp_path, env={**ENGLISH_ENV, **env})
+    assert "Parsec Tray: a system-tray client for Parsec v3." in words(r.stdout)
+    assert "create an organization and become its first user" in words(r.stdout)
+
+
+def test_the_suite_runs_in_english(tmp_path: Path) -> None:
+    # conftest.py pins the language for this process and its children.
+    assert os.environ.get("LANGUAGE") == "en"
+    r = cli("bootstrap", "parsec3://localhost/Org", "--email", "a@example.com", "--user-name", "A",
+            "--device-label", "L", home=tmp_path, env={"LANG": "fr_FR.UTF-8"})
+    assert r.stderr == "Error: The link lacks the parameter 'a'.\n"
+
+
+def test_the_catalogue_is_read_on_first_use_and_once() -> None:
+    # In a fresh interpreter: importing reads nothing; two sentences, one read.
+    code = (
+        "import gettext\n"
+        "reads = []\n"
+        "real = gettext.translation\n"
+        "gettext.translation = lambda *a, **k: reads.append(a) or real(*a, **k)\n"
+        "from parsec_tray.core import i18n, errors, flows\n"
+        "from parsec_tray.cli import main\n"
+        "assert reads == [], reads\n"
+        "first, second = i18n._('The link is empty.'), i18n._('Logging in…')\n"
+        "assert len(reads) == 1 and reads[0][0] == 'parsec-tray', reads\n"
+        "print(first, second, sep='|')\n"
+    )
+    env = {**ENGLISH_ENV, "LANG": "fr_FR.UTF-8"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "Le lien est vide.|Connexion…\n"
