@@ -43,6 +43,7 @@ __all__ = [
     "UserInviteInfo",
     "UserProfile",
     "app_config_dir",
+    "archive_device_file",
     "bootstrap_organization",
     "change_authentication",
     "check_authentication_change",
@@ -81,6 +82,7 @@ __all__ = [
 
 # Which module of core defines each name of the facade.
 _HOMES = {
+    "devices": "archive_device_file",
     "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
     "event_stream": "EventStream",
     "events": "GreetingAttemptCancelled GreetingAttemptReady Invitation",
@@ -116,6 +118,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
+    from .devices import archive_device_file
     from .event_stream import EventStream
     from .events import GreetingAttemptCancelled, GreetingAttemptReady, Invitation
     from .flows import (

@@ -45,8 +45,8 @@ from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
 from .menu import Action, Entry, build_menu
 from .notices import Notices
-from .sessions import SessionHolder, Sessions, session_key
-from .state import DeviceSummary, Event, Identity, Snapshot, State
+from .sessions import SessionHolder, Sessions, refusal_of, session_key
+from .state import REFUSALS, DeviceSummary, Event, Identity, Refusal, Retry, Snapshot, State
 
 if TYPE_CHECKING:
     from .backends.base import Shell
@@ -57,6 +57,9 @@ __all__ = ["ACTIONS", "AppOptions", "Controller"]
 log = logging.getLogger(__name__)
 
 STARTUP_LISTING_DELAY = 1.0
+
+_NO_TERMS = "{org} has no terms of service any more."
+_OPEN_TERMS = "Open {url} in a browser to read the terms of service of {org}."
 
 
 @dataclass(frozen=True)
@@ -76,13 +79,20 @@ class AppOptions:
     # The longest wait between two reconnections of an event stream
     # (seconds; None: the stream's own default).
     reconnect_max: float | None = None
+    # After a refusal that may end by itself (frozen, expired, organization
+    # not found, terms of service), the first retry waits this long
+    # (seconds), each next one twice as long, up to ``refusal_retry_max``.
+    refusal_retry: float = 60.0
+    refusal_retry_max: float = 1800.0
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str], **fields: Any) -> AppOptions:
         """``fields``, and the two timings the environment may override
-        (``PARSEC_TRAY_CHECK_INTERVAL``, ``PARSEC_TRAY_BACKOFF_MAX``: the
-        end-to-end tests make them short)."""
+        (``PARSEC_TRAY_CHECK_INTERVAL``, ``PARSEC_TRAY_BACKOFF_MAX``,
+        ``PARSEC_TRAY_REFUSAL_RETRY``: the end-to-end tests make them short)."""
         timings: dict[str, Any] = {}
+        if env.get("PARSEC_TRAY_REFUSAL_RETRY"):
+            timings["refusal_retry"] = float(env["PARSEC_TRAY_REFUSAL_RETRY"])
         if env.get("PARSEC_TRAY_CHECK_INTERVAL"):
             timings["check_interval"] = float(env["PARSEC_TRAY_CHECK_INTERVAL"])
         if env.get("PARSEC_TRAY_BACKOFF_MAX"):
@@ -374,6 +384,7 @@ class Controller:
         offline = getattr(session, "offline_error", None)
         reason = str(offline) if offline is not None else None
         holder = SessionHolder(session_key(info, summary), session, ident, offline_reason=reason)
+        holder.on_refusal = lambda exc: self._refused(holder, exc)
         with self._lock:
             if self._quitting:
                 session.close()
@@ -384,7 +395,11 @@ class Controller:
         self._fire(holder, Event.UNREACHABLE if offline is not None else Event.REACHED)
         if old is not None:
             _in_thread(old.close, "logout")
-        self._start_live(holder)
+        tos_error = getattr(session, "tos_error", None)
+        if isinstance(tos_error, E.ParsecTrayError):
+            self._refused(holder, tos_error)  # the stream starts once they are accepted
+        else:
+            self._start_live(holder)
         self._remember_sessions(last=holder.key)
 
     def _start_live(self, holder: SessionHolder) -> None:
@@ -421,13 +436,180 @@ class Controller:
         event = {"online": Event.REACHED, "offline": Event.UNREACHABLE, "error": Event.REFUSED}.get(state)
         if event is None:
             return
+        if event is Event.REFUSED:
+            self._refused(holder, holder.stream_error, message)
+            return
+        self._reached_or_not(holder, event, message)
+
+    def _reached_or_not(self, holder: SessionHolder, event: Event, reason: str | None) -> None:
+        """The server answered (``REACHED``: a refusal is over) or could not
+        be reached (what it would say is unknown again)."""
         with self._lock:
             if holder.closed:
                 return
-            holder.reason = message if event is not Event.REACHED else None
+            holder.reason = reason if event is not Event.REACHED else None
             holder.last_check = time.monotonic()
+            holder.refusal, holder.refusal_detail = None, ""
+            if event is Event.REACHED:
+                holder.notified_refusal = None
+                holder.retries = 0
+                holder.stop_retry()
         if not self._fire(holder, event):
             self.changed()  # same state, new reason
+
+    # -- refusals: each its own state, one notification, no knocking ---------------------------------
+
+    def _refused(self, holder: SessionHolder, exc: E.ParsecTrayError | None, reason: str | None = None) -> None:
+        """The server refused ``holder``'s device (the event stream's
+        handshake, or a command's reply): its state, one notification per
+        refusal, and a slow retry where the refusal may end by itself."""
+        found = refusal_of(exc) if exc is not None else None
+        with self._lock:
+            if holder.closed or self._quitting:
+                return
+            holder.last_check = time.monotonic()
+            if found is None:
+                holder.reason = reason or (str(exc) if exc is not None else None)
+            else:
+                holder.refusal, holder.refusal_detail = found
+            view = holder.view()
+            if found is not None:
+                holder.reason = view.refusal_text()
+            notify = found is not None and holder.notified_refusal is not found[0]
+            if found is not None:
+                holder.notified_refusal = found[0]
+        if not self._fire(holder, Event.REFUSED):
+            self.changed()
+        if found is None:
+            return
+        refusal = found[0]
+        if notify:
+            on_click = (lambda: self.review_terms(holder.key)) if refusal is Refusal.TOS else None
+            self._notices.say(view.refusal_text("title"), view.refusal_text("body"), on_click=on_click)
+        if refusal is Refusal.TOS:
+            _in_thread(self._fetch_terms, "tos-get", holder)
+        if REFUSALS[refusal].retry in (Retry.SLOW, Retry.ON_ACCEPT):
+            self._schedule_retry(holder)
+
+    def _schedule_retry(self, holder: SessionHolder) -> None:
+        """The next slow retry (bounded: it waits at most ``refusal_retry_max``)."""
+        with self._lock:
+            if holder.closed or self._quitting:
+                return
+            delay = min(self.options.refusal_retry_max, self.options.refusal_retry * 2.0 ** min(holder.retries, 32))
+            holder.retries += 1
+            holder.stop_retry()
+            timer = threading.Timer(delay, self._retry, args=(holder,))
+            timer.daemon = True
+            holder.retry_timer = timer
+        log.info("%s refused (%s): next try in %.0f s", holder.key, holder.refusal, delay)
+        timer.start()
+
+    def _retry(self, holder: SessionHolder, shown: bool = False) -> None:
+        """Knock once more: a new event stream (its handshake is what tells;
+        a ping may pass on the server's cache), or a ping for a stand-in."""
+        with self._lock:
+            if holder.closed or self._quitting:
+                return
+            holder.retry_timer = None
+        if shown:
+            self._fire(holder, Event.RETRY)
+        holder.stop_live(timeout=2.0)
+        if getattr(holder.session, "device", None) is None:
+            self._ping(holder)
+            return
+        self._start_live(holder)
+
+    def _fetch_terms(self, holder: SessionHolder) -> Any:
+        """The terms of service the person may review and accept (``tos_get``)."""
+        from ..core import tos_get
+
+        terms = tos_get(holder.session)
+        with self._lock:
+            holder.terms = terms
+        return terms
+
+    def review_terms(self, key: str | None) -> None:
+        """Open the terms of service in the browser (the person's locale first).
+
+        Where the terms dialog must plug in: here (it shows ``holder.terms``
+        with Accept, which calls :meth:`accept_terms`)."""
+        holder = self._holder(key)
+        if holder is not None:
+            _in_thread(self._open_terms, "tos-review", holder)
+
+    def _open_terms(self, holder: SessionHolder) -> None:
+        import webbrowser
+
+        from ..cli.members import user_locales
+
+        org = holder.identity.organization_id
+        try:
+            terms = self._fetch_terms(holder)
+        except E.ParsecTrayError as exc:
+            self.message("Terms of service", str(exc))
+            return
+        if terms is None:
+            self.message("Terms of service", _NO_TERMS.format(org=org))
+            self._retry(holder, shown=True)
+            return
+        url = terms.urls_for(user_locales())[0][1]
+        if not webbrowser.open(url):
+            self.message(
+                "Terms of service",
+                _OPEN_TERMS.format(url=url, org=org),
+            )
+
+    def accept_terms(self, key: str | None) -> None:
+        holder = self._holder(key)
+        if holder is not None:
+            _in_thread(self._accept_terms, "tos-accept", holder)
+
+    def _accept_terms(self, holder: SessionHolder) -> None:
+        """``tos_accept`` with the exact ``updated_on`` of the terms fetched
+        (those the person could review), then reconnect at once."""
+        from ..core import tos_accept
+
+        try:
+            with self._lock:
+                terms = holder.terms
+            if terms is None:
+                terms = self._fetch_terms(holder)
+            if terms is not None:
+                tos_accept(holder.session, terms)
+        except E.ServerRefusedError as exc:  # changed while shown: the new ones are to review
+            _in_thread(self._fetch_terms, "tos-get", holder)
+            self.message("Terms of service", str(exc))
+            return
+        except E.ParsecTrayError as exc:
+            self.message("Terms of service", str(exc))
+            return
+        with self._lock:
+            holder.terms = None
+            holder.retries = 0
+        self._retry(holder, shown=True)
+
+    def remove_device(self, key: str | None) -> None:
+        """A revoked device, once the person chose to: logged out, its file
+        archived the way libparsec does (``<name>.keys.archived``)."""
+        with self._lock:
+            holder = self._sessions.get(key)
+            if holder is None or holder.refusal is not Refusal.REVOKED:
+                return
+            path = getattr(holder.session, "device_file", None) or holder.key
+        self.logout(holder.key)
+        _in_thread(self._archive, "archive", str(path))
+
+    def _archive(self, path: str) -> None:
+        from pathlib import Path
+
+        from ..core import archive_device_file
+
+        try:
+            archive_device_file(Path(path))
+        except E.ParsecTrayError as exc:
+            self.message("Remove this device", str(exc))
+        self._lister.refresh(force=True)
 
     def _on_intents(self, holder: SessionHolder, intents: list[Intent]) -> None:
         with self._lock:
@@ -462,6 +644,13 @@ class Controller:
                 state = holder.state
                 if holder.closed or holder.checking:
                     continue
+                refused = holder.refusal is not None or holder.stream_error is not None
+                if refused and not force:
+                    continue  # no knocking: the slow retry, or the person, asks again
+                if refused and holder.refusal is not Refusal.REVOKED:
+                    holder.stop_retry()
+                    _in_thread(self._retry, "retry", holder, True)
+                    continue
                 recent = time.monotonic() - holder.last_check < self.options.check_interval
                 if not force and (holder.live is not None or (state is State.ONLINE and recent)):
                     continue  # checked a moment ago, or the event stream watches the keepalive
@@ -474,14 +663,13 @@ class Controller:
             _in_thread(self._ping, "ping", holder)
 
     def _ping(self, holder: SessionHolder) -> None:
-        event, reason = holder.ping()
+        event, reason, exc = holder.ping()
         with self._lock:
             holder.checking = False
-            holder.last_check = time.monotonic()
-            if holder.closed:
-                return
-            holder.reason = reason
-        self._fire(holder, event)
+        if event is Event.REFUSED:
+            self._refused(holder, exc, reason)
+        else:
+            self._reached_or_not(holder, event, reason)
 
     # -- requests from other launches, and the end ----------------------------------------------------
 
@@ -526,6 +714,9 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.INVITE_USER: lambda c, arg: c.open_invite("user", arg),
     Action.INVITE_DEVICE: lambda c, arg: c.open_invite("device", arg),
     Action.INVITATIONS: lambda c, arg: c.open_invitations(arg),
+    Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
+    Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),
+    Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),
     Action.TOGGLE_AUTOSTART: lambda c, arg: _in_thread(startup.toggle_autostart, "autostart", c),
     Action.TOGGLE_LOGIN_DIALOG: lambda c, arg: _in_thread(startup.toggle_login_dialog, "settings", c),
     Action.QUIT: lambda c, arg: c.quit(),

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .state import DeviceSummary, Identity, SessionView, Snapshot, State
+from .state import DeviceSummary, Identity, Refusal, SessionView, Snapshot, State
 
 __all__ = ["SEPARATOR", "Action", "Entry", "build_menu", "flatten", "selectable", "title", "to_json"]
 
@@ -37,6 +37,9 @@ class Action(StrEnum):
     INVITE_USER = "invite_user"
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
+    REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
+    REVIEW_TOS = "review_tos"
+    ACCEPT_TOS = "accept_tos"
     TOGGLE_AUTOSTART = "toggle_autostart"
     TOGGLE_LOGIN_DIALOG = "toggle_login_dialog"
     QUIT = "quit"
@@ -138,14 +141,32 @@ def _live_entries(v: SessionView) -> list[Entry]:
     return items
 
 
+def _refusal_entries(v: SessionView) -> list[Entry]:
+    """What a person can do about the server's refusal of the device."""
+    arg = v.key or None
+    if v.refusal is Refusal.REVOKED:
+        return [Entry("Remove this device…", Action.REMOVE_DEVICE, arg)]
+    if v.refusal is Refusal.TOS:
+        return [
+            Entry("Review the terms of service…", Action.REVIEW_TOS, arg),
+            Entry("Accept the terms", Action.ACCEPT_TOS, arg),
+        ]
+    return [Entry("Check again", Action.CHECK, arg)]
+
+
 def _session_entries(v: SessionView) -> list[Entry]:
     """One logged-in device's section: who, its status, its actions."""
     arg = v.key or None
     status = STATUS_TEXT[v.state]
-    if v.state is State.NEEDS_ATTENTION and v.reason:
+    refused = v.state is State.NEEDS_ATTENTION and v.refusal is not None
+    if refused:
+        status = v.refusal_text()
+    elif v.state is State.NEEDS_ATTENTION and v.reason:
         status = f"Needs attention: {v.reason}"
     items = [Entry(_who(v.identity), enabled=False), Entry(status, enabled=False)]
-    if v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
+    if refused:
+        items += _refusal_entries(v)
+    elif v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
         items.append(Entry("Check connection", Action.CHECK, arg))
     return [*items, SEPARATOR, *_live_entries(v), Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
 

@@ -64,12 +64,22 @@ class Notices:
         if pump is not None:
             pump.stop()
 
-    def _show(self, n: Notification) -> None:
-        """In the pump's thread."""
+    def say(
+        self, title: str, body: str, *, urgency: str = "normal", on_click: Callable[[], None] | None = None
+    ) -> bool:
+        """Show one notification now (a session's refusal...): delivered?"""
         from .notifications import get_notifier
 
+        with self._lock:
+            if self._stopped:
+                return False
+        delivered = get_notifier().notify(title, body, urgency=urgency, on_click=on_click)
+        self.notified(title, body, delivered=delivered)
+        log.info("notification %r: %s", title, "shown" if delivered else "not delivered")
+        return delivered
+
+    def _show(self, n: Notification) -> None:
+        """In the pump's thread."""
         org = n.org
         on_click = (lambda: self._on_click(org)) if n.topic in CLICKABLE else None
-        delivered = get_notifier().notify(n.title, n.body, urgency=n.urgency, on_click=on_click)
-        self.notified(n.title, n.body, delivered=delivered)
-        log.info("notification %r: %s", n.title, "shown" if delivered else "not delivered")
+        self.say(n.title, n.body, urgency=n.urgency, on_click=on_click)

@@ -60,7 +60,7 @@ def _quick_login(host: Controller, info: DeviceSummary) -> None:
     from ..core import find_device, login
 
     try:
-        session = login(find_device(info.key), password=None, allow_offline=True)
+        session = login(find_device(info.key), password=None, allow_offline=True, allow_pending_tos=True)
     except E.KeyringError as exc:
         log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
         host.open_login(
