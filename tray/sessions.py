@@ -305,6 +305,7 @@ class SessionHolder:
             stream=live.stream_state if live is not None else None,
             refusal=self.refusal,
             refusal_detail=self.refusal_detail,
+            retries=self.retries,
         )
 
     def close(self, timeout: float = 5.0) -> None:

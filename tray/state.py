@@ -252,6 +252,8 @@ class SessionView:
     # detail its texts name (``{detail}``: the clock's offset...).
     refusal: Refusal | None = None
     refusal_detail: str = ""
+    # How many slow retries the refusal has had (``status`` shows it).
+    retries: int = 0
 
     def refusal_text(self, which: str = "status") -> str:
         """The refusal's ``status``/``title``/``body`` sentence ("" without one)."""
@@ -273,6 +275,7 @@ class SessionView:
             out["stream"] = self.stream
         if self.refusal is not None:
             out["refusal"] = self.refusal.value
+            out["retries"] = self.retries
         return out
 
 
