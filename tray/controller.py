@@ -51,6 +51,7 @@ from .state import REFUSALS, DeviceSummary, Event, Identity, Refusal, Retry, Sna
 if TYPE_CHECKING:
     from .backends.base import Shell
     from .coalesce import Intent
+    from .screenlock import ScreenLockMonitor
 
 __all__ = ["ACTIONS", "AppOptions", "Controller"]
 
@@ -126,6 +127,11 @@ class Controller:
         self._notices = Notices(self._open_invitations_of)
         self.autostart_enabled: bool | None = None
         self.login_dialog_at_start = False
+        # Log out when the screen locks (None: this desktop cannot tell);
+        # its monitor while on; the devices logged out by the last lock.
+        self.logout_on_lock: bool | None = None
+        self.screenlock: ScreenLockMonitor | None = None
+        self._locked_out: list[str] = []
 
     # -- state ----------------------------------------------------------------
 
@@ -168,6 +174,7 @@ class Controller:
                 waiting=view.waiting if view else (),
                 autostart=self.autostart_enabled,
                 login_dialog_at_start=self.login_dialog_at_start,
+                logout_on_lock=self.logout_on_lock,
                 sessions=views,
                 extra=extra,
             )
@@ -208,6 +215,7 @@ class Controller:
         startup.read_autostart(self)
         if self.autostart_enabled is not None:
             self.changed()  # the "Start at login" entry
+        _in_thread(startup.watch_screen_lock, "screenlock", self)
         self._watch_devices()
         if self.options.autostart and not link:
             _in_thread(startup.quick_login_all, "quick-login", self)
@@ -635,6 +643,30 @@ class Controller:
         _in_thread(holder.close, "logout")
         self._remember_sessions()
 
+    def lock_out(self) -> None:
+        """The screen locked: log out of every session; the settings still
+        name them (``--autostart``), and the unlock logs in to them again."""
+        with self._lock:
+            if self._quitting:
+                return
+            self._locked_out = [k for k in self._sessions.keys() if not k.startswith("device:")]
+            holders = self._sessions.pop_all()
+        self.changed()
+        for holder in holders:
+            _in_thread(holder.close, "logout")
+        log.info("screen locked: logged out of %d session(s)", len(holders))
+
+    def take_locked_out(self) -> list[str]:
+        """The devices the last lock logged out of (once)."""
+        with self._lock:
+            keys, self._locked_out = self._locked_out, []
+            return [] if self._quitting else keys
+
+    def stop_screen_lock(self) -> None:
+        monitor, self.screenlock = self.screenlock, None
+        if monitor is not None:
+            monitor.stop()
+
     def check_connection(self, *, force: bool, key: str | None = None) -> None:
         """Ping the server of device ``key`` (every session without a key)."""
         with self._lock:
@@ -701,6 +733,7 @@ class Controller:
             holders = self._sessions.pop_all()  # the settings still name them: --autostart
         self._dialogs.close_all(timeout=1.0)
         self._notices.stop()
+        self.stop_screen_lock()
         for holder in holders:
             holder.close(timeout=2.0)
 
@@ -719,5 +752,6 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),
     Action.TOGGLE_AUTOSTART: lambda c, arg: _in_thread(startup.toggle_autostart, "autostart", c),
     Action.TOGGLE_LOGIN_DIALOG: lambda c, arg: _in_thread(startup.toggle_login_dialog, "settings", c),
+    Action.TOGGLE_LOGOUT_ON_LOCK: lambda c, arg: _in_thread(startup.toggle_logout_on_lock, "settings", c),
     Action.QUIT: lambda c, arg: c.quit(),
 }

@@ -42,6 +42,7 @@ class Action(StrEnum):
     ACCEPT_TOS = "accept_tos"
     TOGGLE_AUTOSTART = "toggle_autostart"
     TOGGLE_LOGIN_DIALOG = "toggle_login_dialog"
+    TOGGLE_LOGOUT_ON_LOCK = "toggle_logout_on_lock"
     QUIT = "quit"
 
 
@@ -172,9 +173,9 @@ def _session_entries(v: SessionView) -> list[Entry]:
 
 
 def _settings_entries(s: Snapshot) -> list[Entry]:
-    if s.autostart is None:
-        return []
-    items = [SEPARATOR, Entry("Start at login", Action.TOGGLE_AUTOSTART, checked=s.autostart)]
+    items: list[Entry] = []
+    if s.autostart is not None:
+        items.append(Entry("Start at login", Action.TOGGLE_AUTOSTART, checked=s.autostart))
     if s.autostart:
         items.append(
             Entry(
@@ -183,7 +184,9 @@ def _settings_entries(s: Snapshot) -> list[Entry]:
                 checked=s.login_dialog_at_start,
             )
         )
-    return items
+    if s.logout_on_lock is not None:
+        items.append(Entry("Log out when the screen locks", Action.TOGGLE_LOGOUT_ON_LOCK, checked=s.logout_on_lock))
+    return [SEPARATOR, *items] if items else []
 
 
 def build_menu(s: Snapshot) -> tuple[Entry, ...]:

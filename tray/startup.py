@@ -19,7 +19,16 @@ from .state import DeviceSummary
 if TYPE_CHECKING:
     from .controller import Controller
 
-__all__ = ["quick_login_all", "read_autostart", "toggle_autostart", "toggle_login_dialog"]
+__all__ = [
+    "log_in_again",
+    "quick_login_all",
+    "read_autostart",
+    "screen_lock_changed",
+    "toggle_autostart",
+    "toggle_login_dialog",
+    "toggle_logout_on_lock",
+    "watch_screen_lock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,12 +55,19 @@ def quick_login_all(host: Controller) -> None:
     infos = [d for k in keys for d in devices if d.key == k]
     if not infos and len(devices) == 1:
         infos = [devices[0]]
+    log_in_again(host, infos, first_dialog=True)
+
+
+def log_in_again(host: Controller, infos: list[DeviceSummary], *, first_dialog: bool) -> None:
+    """``infos``' devices: the keyring ones without a prompt, the others
+    with a "Click to log in" notification (the first one's dialog, with
+    ``first_dialog``, when the person chose so or nothing can be clicked)."""
     prompts = [info for info in infos if info.protection != "keyring"]
     for info in infos:
         if info.protection == "keyring":
             _quick_login(host, info)
     for i, info in enumerate(prompts):
-        _offer_login(host, info, dialog=i == 0)
+        _offer_login(host, info, dialog=first_dialog and i == 0)
 
 
 def _quick_login(host: Controller, info: DeviceSummary) -> None:
@@ -96,6 +112,67 @@ def _offer_login(host: Controller, info: DeviceSummary, *, dialog: bool) -> None
         host.notified("Parsec Tray", body, delivered=True)
     elif dialog:  # nothing to click on: the dialog itself
         host.open_login(info.key)
+
+
+# -- log out when the screen locks ------------------------------------------------------------------
+
+
+def watch_screen_lock(host: Controller) -> None:
+    """Where this desktop says when the screen locks: the menu's entry, and
+    the monitor when the person turned the option on (a worker thread)."""
+    from . import settings
+    from .screenlock import make_screenlock
+
+    if not make_screenlock().SUPPORTED:
+        return
+    host.logout_on_lock = bool(settings.load().get("logout_on_lock", False))
+    if host.logout_on_lock:
+        _start_screen_lock(host)
+    host.changed()
+
+
+def _start_screen_lock(host: Controller) -> None:
+    from .screenlock import make_screenlock
+
+    monitor = make_screenlock()
+    if not monitor.start(lambda change: screen_lock_changed(host, change)):
+        log.warning("log out when the screen locks: %s", monitor.reason)
+    old, host.screenlock = host.screenlock, monitor
+    if old is not None:
+        old.stop()
+
+
+def toggle_logout_on_lock(host: Controller) -> None:
+    from . import settings
+
+    on = not host.logout_on_lock
+    settings.update(logout_on_lock=on)
+    host.logout_on_lock = on
+    if on:
+        _start_screen_lock(host)
+    else:
+        host.stop_screen_lock()
+    host.changed()
+
+
+def screen_lock_changed(host: Controller, change: str) -> None:
+    """The monitor's thread: locked, log out of every session; unlocked,
+    log in again to them (keyring devices at once, "Click to log in" for
+    the others)."""
+    from .screenlock import LOCKED
+
+    if change == LOCKED:
+        host.lock_out()
+        return
+    keys = host.take_locked_out()
+    if not keys:
+        return
+    try:
+        devices = host.refresh_devices()
+    except Exception as exc:
+        log.warning("listing the devices failed: %s", exc)
+        return
+    log_in_again(host, [d for k in keys for d in devices if d.key == k], first_dialog=False)
 
 
 # -- the settings (worker threads, but read_autostart: it is cheap) -------------------------------

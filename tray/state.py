@@ -297,6 +297,9 @@ class Snapshot:
     # Started at login with a password device: open the Log in dialog at once
     # (True) or show a "Click to log in" notification (False).
     login_dialog_at_start: bool = False
+    # Log out when the screen locks: None when this desktop does not say
+    # when it locks (entry hidden).
+    logout_on_lock: bool | None = None
     # Every logged-in device, in the order they were logged in to.  Empty
     # with a logged-in ``state``: one session, described by the top-level
     # fields (see :meth:`views`).
@@ -335,6 +338,8 @@ class Snapshot:
             out["waiting"] = list(self.waiting)
         if self.autostart is not None:
             out["autostart"] = self.autostart
+        if self.logout_on_lock is not None:
+            out["logout_on_lock"] = self.logout_on_lock
         out["sessions"] = [v.status_json() for v in self.views()]
         out.update(self.extra)
         return out
