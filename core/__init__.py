@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "AccessToken",
     "Approval",
+    "CommonCertificate",
     "CreatedDevice",
     "DeviceInfo",
     "DeviceLabel",
@@ -85,7 +86,7 @@ _HOMES = {
     "devices": "archive_device_file",
     "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
     "event_stream": "EventStream",
-    "events": "GreetingAttemptCancelled GreetingAttemptReady Invitation",
+    "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation",
     "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
     "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval UserClaim claim find_invitation greet",
@@ -120,7 +121,7 @@ if TYPE_CHECKING:
     from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
     from .devices import archive_device_file
     from .event_stream import EventStream
-    from .events import GreetingAttemptCancelled, GreetingAttemptReady, Invitation
+    from .events import CommonCertificate, GreetingAttemptCancelled, GreetingAttemptReady, Invitation
     from .flows import (
         CreatedDevice,
         DeviceInfo,

@@ -51,6 +51,7 @@ def app(desktop: DesktopSession, tmp_path: Path, request: pytest.FixtureRequest)
 
 
 SLATE, BLUE, GREEN, GREY = (104, 120, 142), (0, 112, 220), (46, 170, 80), (140, 140, 140)
+RED = (214, 48, 49)  # needs attention (icons/make_icons.py)
 
 
 def _count(img: Any, rgb: tuple[int, int, int], tol: int = 30) -> int:
@@ -117,7 +118,9 @@ def test_create_organization_logout_login(
     assert st["server_url"] == parsec_server.url
     assert st["user_name"] == USER and st["email"] == EMAIL and st["device_label"] == DEVICE
     device_id = st["device_id"]
-    wait_until(lambda: _icon_shows(s, BLUE, GREEN), 10, "the online icon (blue, green badge)")
+    # Online, but the only device of a user without a recovery file: at risk.
+    assert st["icon"] == "needs_attention"
+    wait_until(lambda: _icon_shows(s, RED), 10, "the attention icon (at risk)")
 
     # The server (administration API) has the organization bootstrapped, with us.
     assert parsec_server.organization(org_name)["is_bootstrapped"] is True

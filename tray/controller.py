@@ -46,7 +46,18 @@ from .dialogs import DialogManager, DialogProcess
 from .menu import Action, Entry, build_menu
 from .notices import Notices
 from .sessions import SessionHolder, Sessions, refusal_of, session_key
-from .state import REFUSALS, DeviceSummary, Event, Identity, Refusal, Retry, Snapshot, State
+from .state import (
+    AT_RISK_BODY,
+    AT_RISK_TITLE,
+    REFUSALS,
+    DeviceSummary,
+    Event,
+    Identity,
+    Refusal,
+    Retry,
+    Snapshot,
+    State,
+)
 
 if TYPE_CHECKING:
     from .backends.base import Shell
@@ -59,6 +70,10 @@ log = logging.getLogger(__name__)
 
 STARTUP_LISTING_DELAY = 1.0
 
+_RECOVERY_BY_CLI = (
+    "To create a recovery file for {org}, run: parsec-tray export-recovery --device {device}. "
+    "Keep the file and its passphrase apart."
+)
 _NO_TERMS = "{org} has no terms of service any more."
 _OPEN_TERMS = "Open {url} in a browser to read the terms of service of {org}."
 
@@ -403,6 +418,8 @@ class Controller:
         self._fire(holder, Event.UNREACHABLE if offline is not None else Event.REACHED)
         if old is not None:
             _in_thread(old.close, "logout")
+        if offline is None and getattr(session, "device", None) is not None:
+            _in_thread(self._check_risk, "at-risk", holder)
         tos_error = getattr(session, "tos_error", None)
         if isinstance(tos_error, E.ParsecTrayError):
             self._refused(holder, tos_error)  # the stream starts once they are accepted
@@ -422,6 +439,7 @@ class Controller:
                 on_intents=lambda intents: self._on_intents(holder, intents),
                 on_change=self.changed,
                 stream_options=options,
+                on_certificate=lambda: self._check_risk(holder),
             )
         if live is not None:
             self.changed()
@@ -464,6 +482,49 @@ class Controller:
                 holder.stop_retry()
         if not self._fire(holder, event):
             self.changed()  # same state, new reason
+
+    # -- at risk: only this device can open the organization -----------------------------------------
+
+    def _check_risk(self, holder: SessionHolder) -> None:
+        """Whether only ``holder``'s device can open its organization (after
+        login, and on every new certificate): the icon and the menu say so;
+        one notification per device, not repeated at every start (the
+        settings remember it until the risk is gone)."""
+        from ..core import session_security_warnings
+        from . import settings
+
+        try:
+            at_risk = session_security_warnings(holder.session).at_risk
+        except E.ParsecTrayError as exc:
+            log.info("checking whether %s is at risk failed: %s", holder.key, exc)
+            return
+        with self._lock:
+            if holder.closed:
+                return
+            before, holder.at_risk = holder.at_risk, at_risk
+        if before != at_risk:
+            self.changed()
+        notify = False
+        with self._settings_lock:
+            told = [k for k in settings.load().get("at_risk_notified") or [] if isinstance(k, str)]
+            if at_risk and holder.key not in told:
+                settings.update(at_risk_notified=[*told, holder.key])
+                notify = True
+            elif not at_risk and holder.key in told:
+                settings.update(at_risk_notified=[k for k in told if k != holder.key])
+        if notify:
+            org = holder.identity.organization_id
+            self._notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
+
+    def open_recovery(self, key: str | None) -> None:
+        """Create a recovery file…: where the recovery dialog must plug in
+        (``export_recovery_device`` with this session); for now, how to do
+        it from a terminal."""
+        holder = self._holder(key)
+        if holder is None:
+            return
+        path = getattr(holder.session, "device_file", None) or holder.key
+        self.message("Create a recovery file", _RECOVERY_BY_CLI.format(org=holder.identity.organization_id, device=path))
 
     # -- refusals: each its own state, one notification, no knocking ---------------------------------
 
@@ -747,6 +808,7 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.INVITE_USER: lambda c, arg: c.open_invite("user", arg),
     Action.INVITE_DEVICE: lambda c, arg: c.open_invite("device", arg),
     Action.INVITATIONS: lambda c, arg: c.open_invitations(arg),
+    Action.CREATE_RECOVERY: lambda c, arg: c.open_recovery(arg),
     Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
     Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),
     Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),

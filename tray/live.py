@@ -283,6 +283,7 @@ class LiveSession:
         stream_options: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         invite_list: Callable[[], list[Any]] | None = None,
+        on_certificate: Callable[[], None] | None = None,
     ) -> None:
         d = session.device
         self.session = session
@@ -295,6 +296,7 @@ class LiveSession:
         self._listed = False
         self._stream_options = stream_options or {}
         self._invite_list = invite_list
+        self._on_certificate = on_certificate
         self.stream: Any = None
 
     def start(self) -> LiveSession:
@@ -366,6 +368,11 @@ class LiveSession:
         self._on_change()
 
     def _event(self, event: Any) -> None:
+        from ..core import CommonCertificate
+
+        if isinstance(event, CommonCertificate) and self._on_certificate is not None:
+            self._on_certificate()  # a new device, a recovery device, a revocation...
+            return
         with self._lock:
             need = self.tracker.needs_list(event)
         if need:

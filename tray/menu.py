@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .state import DeviceSummary, Identity, Refusal, SessionView, Snapshot, State
+from .state import AT_RISK_STATUS, DeviceSummary, Identity, Refusal, SessionView, Snapshot, State
 
 __all__ = ["SEPARATOR", "Action", "Entry", "build_menu", "flatten", "selectable", "title", "to_json"]
 
@@ -37,6 +37,7 @@ class Action(StrEnum):
     INVITE_USER = "invite_user"
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
+    CREATE_RECOVERY = "create_recovery"
     REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
     REVIEW_TOS = "review_tos"
     ACCEPT_TOS = "accept_tos"
@@ -131,14 +132,21 @@ def _live_entries(v: SessionView) -> list[Entry]:
         return []
     online = v.state is State.ONLINE
     arg = v.key or None
-    items = [Entry(_waiting_text(w), enabled=False) for w in v.waiting]
+    add_device = Entry("Add a device…", Action.INVITE_DEVICE, arg, enabled=online)
+    items: list[Entry] = []
+    if v.at_risk:  # the risk, and what ends it, right there
+        items += [
+            Entry(AT_RISK_STATUS.format(org=v.identity.organization_id), enabled=False),
+            Entry("Create a recovery file…", Action.CREATE_RECOVERY, arg, enabled=online),
+            add_device,
+            SEPARATOR,
+        ]
+    items += [Entry(_waiting_text(w), enabled=False) for w in v.waiting]
     if v.identity.is_admin:
         items.append(Entry("Invite user…", Action.INVITE_USER, arg, enabled=online))
-    items += [
-        Entry("Add a device…", Action.INVITE_DEVICE, arg, enabled=online),
-        Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online),
-        SEPARATOR,
-    ]
+    if not v.at_risk:
+        items.append(add_device)
+    items += [Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online), SEPARATOR]
     return items
 
 

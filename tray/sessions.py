@@ -132,6 +132,9 @@ class SessionHolder:
         self.retries = 0
         # The terms of service the person may accept (``tos_get``'s, exact).
         self.terms: Any = None
+        # Whether only this device can open the organization (no recovery
+        # file, no other device): None until checked.
+        self.at_risk: bool | None = None
         # Called with an error of a command reply that is a refusal.
         self.on_refusal: Callable[[ParsecTrayError], None] | None = None
 
@@ -192,6 +195,7 @@ class SessionHolder:
         on_intents: Callable[[list[Intent]], None],
         on_change: Callable[[], None],
         stream_options: dict[str, Any],
+        on_certificate: Callable[[], None] | None = None,
     ) -> LiveSession | None:
         """Open the event stream (a real session only); None when it cannot."""
         from .live import LiveSession
@@ -205,6 +209,7 @@ class SessionHolder:
             on_change=on_change,
             stream_options=stream_options,
             invite_list=self.invite_list,
+            on_certificate=on_certificate,
         )
         self.live = live
         try:
@@ -306,6 +311,7 @@ class SessionHolder:
             refusal=self.refusal,
             refusal_detail=self.refusal_detail,
             retries=self.retries,
+            at_risk=bool(self.at_risk),
         )
 
     def close(self, timeout: float = 5.0) -> None:

@@ -173,6 +173,15 @@ REFUSALS: dict[Refusal, RefusalRule] = {
 }
 
 
+# While only this device can open the organization (see ``SessionView.at_risk``).
+AT_RISK_STATUS = "Only this computer can open {org}: create a recovery file or add a device"
+AT_RISK_TITLE = "Only this computer can open {org}"
+AT_RISK_BODY = (
+    "If the keys on this computer are lost, {org} cannot be opened any more. "
+    "Create a recovery file or add a device from the Parsec Tray menu."
+)
+
+
 class IllegalTransition(Exception):
     def __init__(self, state: State, event: Event) -> None:
         super().__init__(f"event {event.value!r} is not allowed in state {state.value!r}")
@@ -254,6 +263,9 @@ class SessionView:
     refusal_detail: str = ""
     # How many slow retries the refusal has had (``status`` shows it).
     retries: int = 0
+    # Only this device can open the organization (no recovery file, no
+    # other device): the icon shows attention while online.
+    at_risk: bool = False
 
     def refusal_text(self, which: str = "status") -> str:
         """The refusal's ``status``/``title``/``body`` sentence ("" without one)."""
@@ -273,6 +285,8 @@ class SessionView:
         }
         if self.stream is not None:
             out["stream"] = self.stream
+        if self.at_risk:
+            out["at_risk"] = True
         if self.refusal is not None:
             out["refusal"] = self.refusal.value
             out["retries"] = self.retries
@@ -306,6 +320,13 @@ class Snapshot:
     sessions: tuple[SessionView, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
+    @property
+    def icon(self) -> State:
+        """The state the icon shows: the most urgent of the sessions', and
+        attention while a session online is at risk."""
+        risky = (State.NEEDS_ATTENTION for v in self.views() if v.at_risk and v.state is State.ONLINE)
+        return most_urgent([self.state, *risky])
+
     def views(self) -> tuple[SessionView, ...]:
         """The sessions to show, one per logged-in device."""
         if self.sessions:
@@ -320,6 +341,7 @@ class Snapshot:
         out: dict[str, Any] = {
             "running": True,
             "state": self.state.value,
+            "icon": self.icon.value,
             "organization_id": ident.organization_id if ident else None,
             "user_id": ident.user_id if ident else None,
             "device_id": ident.device_id if ident else None,
