@@ -145,8 +145,19 @@ def test_autostart_keyring_login_notifications_and_a_cut(
                 wait_until(polled, 30, "the 'is waiting' notification", interval=0.5)
                 st = fast_status(app)
                 assert st["waiting"] == ["carol@example.com"]
-                assert "carol@example.com is waiting to be greeted" in [e.get("text") for e in app.menu()]
+                assert "Greet carol@example.com (waiting)" in [e.get("text") for e in app.menu()]
                 s.screenshot("01-waiting")
+
+                def displayed() -> int:
+                    return int(s.dunstctl("count", "displayed"))
+
+                # The person stops waiting: the notification is withdrawn from the screen.
+                s.dunstctl("history-pop")
+                wait_until(lambda: displayed() == 1, 10, "the notification back on screen")
+                claimer.cancel_greeting_attempt(attempt)
+                wait_until(lambda: displayed() == 0, 30, "the notification withdrawn")
+                assert ": notification withdrawn" in app.log_text()  # by the app (CloseNotification)
+                assert fast_status(app)["waiting"] == []
                 claimer.close()
 
                 # -- Invite user… from the menu: the dialog shows the link; an

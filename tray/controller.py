@@ -43,7 +43,7 @@ from . import dialog_flows, requests, startup
 from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
-from .menu import Action, Entry, build_menu
+from .menu import Action, Entry, build_menu, parse_greet_arg
 from .notices import Notices
 from .sessions import SessionHolder, Sessions, refusal_of, session_key
 from .state import (
@@ -139,7 +139,7 @@ class Controller:
         self._quitting = False
         self._pending_link: str | None = None
         self._flows: list[threading.Thread] = []
-        self._notices = Notices(self._open_invitations_of)
+        self._notices = Notices(self._open_invitations_of, on_greet=self._greet_of)
         self.autostart_enabled: bool | None = None
         self.login_dialog_at_start = False
         # Log out when the screen locks (None: this desktop cannot tell);
@@ -202,6 +202,7 @@ class Controller:
         if shell is not None and not self._quitting:
             snap = self.snapshot()
             shell.refresh(snap, build_menu(snap))
+            self._notices.still_waiting(t for v in snap.sessions for t in v.waiting_tokens)
 
     def notified(self, title: str, body: str, *, delivered: bool) -> None:
         """A notification was handed to the notifier (``status`` lists them)."""
@@ -692,6 +693,26 @@ class Controller:
             holder = self._sessions.for_org(organization_id)
         self.open_invitations(holder.key if holder is not None else None)
 
+    def greet(self, key: str | None, token: str) -> None:
+        """Greet the person waiting on invitation ``token`` (hex) of session
+        ``key``: the one entry point of the menu's Greet entries and of the
+        notification's Greet button.  Where the greeting dialog must plug
+        in (``core.greet`` with ``holder.session`` and ``token``); for now,
+        that session's Pending invitations."""
+        log.info("greet %s in %s", token[:8], key)
+        self.open_invitations(key)
+
+    def greet_from_menu(self, arg: str) -> None:
+        token, key = parse_greet_arg(arg)
+        self.greet(key, token)
+
+    def _greet_of(self, organization_id: str | None, token: str) -> None:
+        """A notification's Greet: the session of its organization."""
+        with self._lock:
+            holder = self._sessions.for_org(organization_id)
+        if holder is not None:
+            self.greet(holder.key, token)
+
     def logout(self, key: str | None = None) -> None:
         """Log out of device ``key`` (the current one without a key); the
         other sessions stay as they are."""
@@ -808,6 +829,7 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.INVITE_USER: lambda c, arg: c.open_invite("user", arg),
     Action.INVITE_DEVICE: lambda c, arg: c.open_invite("device", arg),
     Action.INVITATIONS: lambda c, arg: c.open_invitations(arg),
+    Action.GREET: lambda c, arg: c.greet_from_menu(arg or ""),
     Action.CREATE_RECOVERY: lambda c, arg: c.open_recovery(arg),
     Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
     Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),

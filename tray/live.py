@@ -197,8 +197,12 @@ class InvitationTracker:
 
     def waiting_labels(self, now: float, fresh: float = WAITING_FRESH) -> tuple[str, ...]:
         """Who is waiting, heard of less than ``fresh`` seconds ago, oldest first."""
-        alive = sorted((t, label) for label, t in self.waiting.values() if now - t < fresh)
-        return tuple(label for _, label in alive)
+        return tuple(label for _, label in self.waiting_entries(now, fresh))
+
+    def waiting_entries(self, now: float, fresh: float = WAITING_FRESH) -> tuple[tuple[str, str], ...]:
+        """(token, label) of who is waiting, as :meth:`waiting_labels`."""
+        alive = sorted((t, token, label) for token, (label, t) in self.waiting.items() if now - t < fresh)
+        return tuple((token, label) for _, token, label in alive)
 
 
 class NotificationPump:
@@ -333,6 +337,10 @@ class LiveSession:
     def waiting(self) -> tuple[str, ...]:
         with self._lock:
             return self.tracker.waiting_labels(self._clock())
+
+    def waiting_entries(self) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            return self.tracker.waiting_entries(self._clock())
 
     # -- the stream's callbacks (its thread) ---------------------------------------------------------
 

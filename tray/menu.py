@@ -37,6 +37,7 @@ class Action(StrEnum):
     INVITE_USER = "invite_user"
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
+    GREET = "greet"  # arg: greet_arg(token, session key)
     CREATE_RECOVERY = "create_recovery"
     REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
     REVIEW_TOS = "review_tos"
@@ -118,11 +119,29 @@ def title(s: Snapshot) -> str:
         return f"{base}: not logged in"
     views = s.views()
     others = f" and {len(views) - 1} more" if len(views) > 1 else ""
-    return f"{base}: {header(s)}{others}, {STATUS_TEXT[s.state].split(':')[0].lower()}"
+    waiting = sum(len(v.waiting) for v in views)
+    people = f", {waiting} waiting to be greeted" if waiting else ""
+    return f"{base}: {header(s)}{others}, {STATUS_TEXT[s.state].split(':')[0].lower()}{people}"
 
 
-def _waiting_text(label: str) -> str:
-    return f"{label} is waiting to be greeted"
+def greet_arg(token: str, key: str) -> str:
+    """What a Greet entry carries: the invitation's token, then the session."""
+    return f"{token}:{key}"
+
+
+def parse_greet_arg(arg: str) -> tuple[str, str | None]:
+    token, _, key = arg.partition(":")
+    return token, key or None
+
+
+def _waiting_entries(v: SessionView, online: bool) -> list[Entry]:
+    """Who is waiting: each entry greets them (its token known), else it says so."""
+    if len(v.waiting_tokens) != len(v.waiting):
+        return [Entry(f"{label} is waiting to be greeted", enabled=False) for label in v.waiting]
+    return [
+        Entry(f"Greet {label} (waiting)", Action.GREET, greet_arg(token, v.key), enabled=online)
+        for token, label in zip(v.waiting_tokens, v.waiting, strict=True)
+    ]
 
 
 def _live_entries(v: SessionView) -> list[Entry]:
@@ -141,7 +160,7 @@ def _live_entries(v: SessionView) -> list[Entry]:
             add_device,
             SEPARATOR,
         ]
-    items += [Entry(_waiting_text(w), enabled=False) for w in v.waiting]
+    items += _waiting_entries(v, online)
     if v.identity.is_admin:
         items.append(Entry("Invite user…", Action.INVITE_USER, arg, enabled=online))
     if not v.at_risk:

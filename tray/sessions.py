@@ -307,6 +307,7 @@ class SessionHolder:
             reason=self.reason,
             live=live is not None,
             waiting=live.waiting() if live is not None else (),
+            waiting_tokens=tuple(t for t, _ in live.waiting_entries()) if live is not None else (),
             stream=live.stream_state if live is not None else None,
             refusal=self.refusal,
             refusal_detail=self.refusal_detail,

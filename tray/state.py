@@ -255,6 +255,8 @@ class SessionView:
     reason: str | None = None
     live: bool = False
     waiting: tuple[str, ...] = ()
+    # Their invitations' tokens (hex), in the same order.
+    waiting_tokens: tuple[str, ...] = ()
     # The event stream's own state (``connecting``/``online``/...), if any.
     stream: str | None = None
     # Why the server refuses the device (with ``needs_attention``), and the

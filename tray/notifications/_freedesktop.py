@@ -308,11 +308,9 @@ class FreedesktopNotifier(Notifier):
                     name="parsec-tray-notification-click",
                     daemon=True,
                 ).start()
-        elif member == "NotificationClosed":
-            with self._cb_lock:
-                self._callbacks.pop(nid, None)
-                for key in [k for k, v in self._keys.items() if v == nid]:
-                    del self._keys[key]
+        # A NotificationClosed keeps its actions and key (at most
+        # _MAX_CALLBACKS of them): the person may bring it back from the
+        # server's history and click it, or it may be withdrawn from there.
 
     @staticmethod
     def _run_click(callback: Callable[[], None]) -> None:
@@ -392,7 +390,10 @@ class FreedesktopNotifier(Notifier):
                         return False
             with self._cb_lock:
                 if key is not None:
+                    self._keys.pop(key, None)
                     self._keys[key] = nid
+                    while len(self._keys) > _MAX_CALLBACKS:
+                        del self._keys[next(iter(self._keys))]
                 if clickable:
                     self._callbacks[nid] = {a: cb for a, (_, cb) in actions.items()}
                     while len(self._callbacks) > _MAX_CALLBACKS:
