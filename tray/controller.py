@@ -327,6 +327,18 @@ class Controller:
         }
         self._dialogs.open(Kind.LOGIN, {"error": error, "device": device, "_key": info.key}, target=info.key)
 
+    def login(self, key: str | None) -> None:
+        """"Log in to …": a keyring device with no dialog, the others in theirs."""
+        info = self._device(key)
+        if info is not None and info.protection == "keyring":
+            _in_thread(startup.menu_login, "quick-login", self, info)
+            return
+        self.open_login(key)
+
+    def say(self, title: str, body: str, *, on_click: Callable[[], None] | None = None) -> bool:
+        """One notification now (``status`` lists it)."""
+        return self._notices.say(title, body, on_click=on_click)
+
     def _holder(self, key: str | None) -> SessionHolder | None:
         """The session of device ``key`` (the current one without a key),
         which becomes the current one."""
@@ -823,7 +835,7 @@ class Controller:
 ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.CREATE_ORG: lambda c, arg: c.open_create(),
     Action.JOIN_ORG: lambda c, arg: c.open_join(),
-    Action.LOGIN: lambda c, arg: c.open_login(arg),
+    Action.LOGIN: lambda c, arg: c.login(arg),
     Action.LOGOUT: lambda c, arg: c.logout(arg),
     Action.CHECK: lambda c, arg: c.check_connection(force=True, key=arg),
     Action.INVITE_USER: lambda c, arg: c.open_invite("user", arg),

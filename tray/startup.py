@@ -11,7 +11,7 @@ so, or when nothing can be clicked).  Runs in a worker thread.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
 from .state import DeviceSummary
@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "log_in_again",
+    "menu_login",
     "quick_login_all",
     "read_autostart",
     "screen_lock_changed",
@@ -70,13 +71,58 @@ def log_in_again(host: Controller, infos: list[DeviceSummary], *, first_dialog: 
         _offer_login(host, info, dialog=first_dialog and i == 0)
 
 
+def _keyring_session(info: DeviceSummary) -> Any:
+    from ..core import find_device, login
+
+    return login(find_device(info.key), password=None, allow_offline=True, allow_pending_tos=True)
+
+
+# A keyring device the menu could not open (named placeholders: to be marked).
+KEYRING_FAILED_TITLE = "Log in to {org}"
+KEYRING_FAILED = "The OS keyring did not open your device of {org}: {why}"
+KEYRING_FAILED_TWIN = (
+    "The OS keyring did not open your device of {org}: {why} Click to log in with the password of "
+    "your device {label} instead."
+)
+
+
+def menu_login(host: Controller, info: DeviceSummary) -> None:
+    """"Log in to …" of a keyring device: no dialog.  When the keyring
+    cannot open it, a notification says why, and offers the password of
+    another device of the same person where there is one."""
+    try:
+        session = _keyring_session(info)
+    except E.KeyringError as exc:
+        log.warning("menu login: the OS keyring did not open %s: %s", info.key, exc)
+        twin = next(
+            (
+                d
+                for d in host.snapshot().devices
+                if d.protection == "password" and (d.organization_id, d.user_id) == (info.organization_id, info.user_id)
+            ),
+            None,
+        )
+        org = info.organization_id
+        if twin is None:
+            host.say(KEYRING_FAILED_TITLE.format(org=org), KEYRING_FAILED.format(org=org, why=exc))
+        else:
+            host.say(
+                KEYRING_FAILED_TITLE.format(org=org),
+                KEYRING_FAILED_TWIN.format(org=org, why=exc, label=twin.device_label or twin.device_id[:8]),
+                on_click=lambda: host.open_login(twin.key),
+            )
+        return
+    except E.ParsecTrayError as exc:
+        host.open_login(info.key, error=str(exc))
+        return
+    host.adopt(session, info)
+
+
 def _quick_login(host: Controller, info: DeviceSummary) -> None:
     """A keyring device: logged in without a prompt, or its Log in dialog
     saying why not."""
-    from ..core import find_device, login
-
     try:
-        session = login(find_device(info.key), password=None, allow_offline=True, allow_pending_tos=True)
+        session = _keyring_session(info)
     except E.KeyringError as exc:
         log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
         host.open_login(
