@@ -57,6 +57,7 @@ __all__ = [
     "find_device",
     "find_invitation",
     "find_member",
+    "forget_keyring_user",
     "greet",
     "import_recovery_device",
     "invite_cancel",
@@ -91,7 +92,7 @@ _HOMES = {
     "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval UserClaim claim find_invitation greet",
     "invite.sas": "pick_choice",
-    "keyring_store": "keyring_available",
+    "keyring_store": "forget_keyring_user keyring_available",
     "members": "find_member list_members revoke_user",
     "own_devices": "session_security_warnings",
     "paths": "app_config_dir devices_dir",
@@ -145,7 +146,7 @@ if TYPE_CHECKING:
     )
     from .invite import Approval, UserClaim, claim, find_invitation, greet
     from .invite.sas import pick_choice
-    from .keyring_store import keyring_available
+    from .keyring_store import forget_keyring_user, keyring_available
     from .members import find_member, list_members, revoke_user
     from .own_devices import session_security_warnings
     from .paths import app_config_dir, devices_dir

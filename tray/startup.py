@@ -225,7 +225,11 @@ def screen_lock_changed(host: Controller, change: str) -> None:
 
 
 def read_autostart(host: Controller) -> None:
-    """What the "Start at login" entries show, as the system has it now."""
+    """What the "Start at login" entries show, as the system has it now
+    (nothing in the demo: a demo is not started at login)."""
+    if host.options.demo_server:
+        host.autostart_enabled = None
+        return
     try:
         from .autostart import get_autostart
 
