@@ -136,3 +136,44 @@ def test_a_clock_off_by_400_seconds_is_said_once_and_not_retried(
             c.shutdown(flow_timeout=1)
             alice.close()
             notifications._reset()
+
+
+@pytest.mark.server
+def test_an_organization_the_server_does_not_know_is_said_once_and_retried_slowly(
+    parsec_server: Any, org_name: str, config_home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import dataclasses
+
+    from parsec_tray.core.values import OrganizationID
+
+    monkeypatch.setenv("PARSEC_TRAY_CONFIG_DIR", str(tmp_path / "tray"))
+    monkeypatch.setenv(notifications.ENV_VAR, "none")
+    notifications._reset()
+    alice = new_admin_session(parsec_server, org_name, config_home)
+    gone = f"Gone{org_name}"[:32]
+    with TCPProxy(parsec_server.port) as proxy:
+        server = parse_server(f"parsec3://127.0.0.1:{proxy.port}?no_ssl=true")
+        device = dataclasses.replace(alice.device, organization_id=OrganizationID(gone), server=server)
+        session = Session(device, None, Transport(server))
+        c = Controller(AppOptions(refusal_retry=0.05, refusal_retry_max=0.4))
+        c.attach(Shell())  # type: ignore[arg-type]
+        info = SimpleNamespace(user_name="Alice", email="alice@example.com", device_label="desk", key="dev-g")
+        try:
+            c.adopt(session, info)
+
+            def retried(n: int) -> SessionView | None:
+                [v] = c.snapshot().sessions
+                return v if v.refusal is Refusal.NOT_FOUND and v.retries >= n else None
+
+            view = wait_until(lambda: retried(1), 30, "the refusal")
+            assert view.refusal_text() == f"{gone} is not on the server any more"
+            assert "Check again" in [e.text for e in c.menu()]
+            view = wait_until(lambda: retried(4), 30, "four slow retries")
+            # One connection per retry (each the stream's handshake), bounded.
+            assert proxy.accepted <= view.retries + 1, (proxy.accepted, view.retries)
+            titles = [n["title"] for n in c.snapshot().extra.get("notified", [])]
+            assert titles == [f"{gone} not found"]
+        finally:
+            c.shutdown(flow_timeout=1)
+            alice.close()
+            notifications._reset()
