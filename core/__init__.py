@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "AccessToken",
     "Approval",
+    "CommonCertificate",
     "CreatedDevice",
     "DeviceInfo",
     "DeviceLabel",
@@ -43,6 +44,7 @@ __all__ = [
     "UserInviteInfo",
     "UserProfile",
     "app_config_dir",
+    "archive_device_file",
     "bootstrap_organization",
     "change_authentication",
     "check_authentication_change",
@@ -55,6 +57,7 @@ __all__ = [
     "find_device",
     "find_invitation",
     "find_member",
+    "forget_keyring_user",
     "greet",
     "import_recovery_device",
     "invite_cancel",
@@ -82,14 +85,15 @@ __all__ = [
 
 # Which module of core defines each name of the facade.
 _HOMES = {
+    "devices": "archive_device_file",
     "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
     "event_stream": "EventStream",
-    "events": "GreetingAttemptCancelled GreetingAttemptReady Invitation",
+    "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation",
     "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
     "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval UserClaim claim find_invitation greet",
     "invite.sas": "pick_choice",
-    "keyring_store": "keyring_available",
+    "keyring_store": "forget_keyring_user keyring_available",
     "members": "find_member list_members revoke_user",
     "own_devices": "session_security_warnings",
     "paths": "app_config_dir devices_dir make_private_dirs",
@@ -117,8 +121,9 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
+    from .devices import archive_device_file
     from .event_stream import EventStream
-    from .events import GreetingAttemptCancelled, GreetingAttemptReady, Invitation
+    from .events import CommonCertificate, GreetingAttemptCancelled, GreetingAttemptReady, Invitation
     from .flows import (
         CreatedDevice,
         DeviceInfo,
@@ -142,7 +147,7 @@ if TYPE_CHECKING:
     )
     from .invite import Approval, UserClaim, claim, find_invitation, greet
     from .invite.sas import pick_choice
-    from .keyring_store import keyring_available
+    from .keyring_store import forget_keyring_user, keyring_available
     from .members import find_member, list_members, revoke_user
     from .own_devices import session_security_warnings
     from .paths import app_config_dir, devices_dir, make_private_dirs

@@ -17,7 +17,9 @@ Invariants:
   ``"offline"`` (retrying; ``message`` says why) or ``"error"`` (final: the
   server refused the device, e.g. revoked; ``message`` is the sentence of
   the :class:`~parsec_tray.core.errors.ParsecTrayError`, kept in
-  :attr:`EventStream.error`).
+  :attr:`EventStream.error`).  A refusal (404, 460-463, 498, 422) is final:
+  the stream never knocks again by itself; its owner decides when to (the
+  tray retries slowly, or when the person asks).
 - Callbacks run in the stream's thread; their exceptions are logged and
   never stop the stream.
 - :meth:`EventStream.stop` shuts the socket down from the calling thread so
@@ -253,6 +255,8 @@ class EventStream:
                 body,
                 "authenticated",
                 str(self._session.device.organization_id),
+                # The clock that signed the request: what a 498 compares.
+                now=self._session.transport.clock(),
             )
             if isinstance(err, ServerUnavailableError) or resp.status_code in _RETRYABLE_STATUSES:
                 raise _Retry(str(err))

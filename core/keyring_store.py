@@ -59,6 +59,7 @@ from .paths import data_dir, default_device_file
 
 __all__ = [
     "KEYRING_SERVICE",
+    "forget_keyring_user",
     "KeyringBackend",
     "MacKeychainKeyring",
     "NoKeyring",
@@ -640,3 +641,22 @@ def load_device_with_keyring(file: DeviceFile, *, backend: KeyringBackend | None
                 "Use a password-protected device instead, or add this computer again from another device."
             ),
         ) from None
+
+
+def forget_keyring_user(*, backend: KeyringBackend | None = None) -> bool:
+    """Delete the keyring entry of this data dir's keyring user (what a
+    throw-away data dir, the demo's, leaves in the OS keyring): True if
+    there was one.  Never raises: a keyring that cannot be reached has
+    nothing of it to delete."""
+    user = _read_keyring_user(keyring_user_path())
+    if user is None:
+        return False
+    try:
+        backend = backend or get_backend()
+        if backend.get_password(KEYRING_SERVICE, user) is None:
+            return False
+        backend.delete_password(KEYRING_SERVICE, user)
+    except Exception as exc:  # noqa: BLE001 - best effort, logged
+        log.info("the keyring entry of %s could not be deleted: %r", user, exc)
+        return False
+    return True

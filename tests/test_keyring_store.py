@@ -403,6 +403,15 @@ def _child_server_login() -> None:
         session.close()
 
 
+def _child_forget_keyring_user() -> None:
+    ks.save_device_with_keyring(_device("A"))
+    user = _keyring_user()
+    assert [i[1]["username"] for i in _items()] == [user]
+    assert ks.forget_keyring_user() is True  # what the demo does when it ends
+    assert _items() == []
+    assert ks.forget_keyring_user() is False  # nothing left
+
+
 # --- the parent side: scenarios ----------------------------------------------------------
 
 
@@ -413,6 +422,10 @@ def _isolated(config_home: Path) -> None:
 
 def test_save_load_attributes_and_reuse(tmp_path: Path) -> None:
     run_child(tmp_path, "_child_roundtrip")
+
+
+def test_the_keyring_entry_of_a_throw_away_data_dir_can_be_forgotten(tmp_path: Path) -> None:
+    run_child(tmp_path, "_child_forget_keyring_user")
 
 
 def test_a_missing_or_bad_entry_makes_a_new_keyring_user(tmp_path: Path) -> None:

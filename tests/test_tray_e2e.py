@@ -8,6 +8,7 @@ Under ``CI=true`` nothing here is skipped: a missing component fails.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -51,6 +52,7 @@ def app(desktop: DesktopSession, tmp_path: Path, request: pytest.FixtureRequest)
 
 
 SLATE, BLUE, GREEN, GREY = (104, 120, 142), (0, 112, 220), (46, 170, 80), (140, 140, 140)
+RED = (214, 48, 49)  # needs attention (icons/make_icons.py)
 
 
 def _count(img: Any, rgb: tuple[int, int, int], tol: int = 30) -> int:
@@ -117,7 +119,9 @@ def test_create_organization_logout_login(
     assert st["server_url"] == parsec_server.url
     assert st["user_name"] == USER and st["email"] == EMAIL and st["device_label"] == DEVICE
     device_id = st["device_id"]
-    wait_until(lambda: _icon_shows(s, BLUE, GREEN), 10, "the online icon (blue, green badge)")
+    # Online, but the only device of a user without a recovery file: at risk.
+    assert st["icon"] == "needs_attention"
+    wait_until(lambda: _icon_shows(s, RED), 10, "the attention icon (at risk)")
 
     # The server (administration API) has the organization bootstrapped, with us.
     assert parsec_server.organization(org_name)["is_bootstrapped"] is True
@@ -232,6 +236,7 @@ def test_demo(desktop: DesktopSession, tmp_path: Path) -> None:
     demo_url = st["demo_server"]
     assert demo_url.startswith("parsec3://127.0.0.1:") and demo_url.endswith("?no_ssl=true")
     assert any(e.get("text") == f"Demo server: {demo_url}" for e in app.menu())
+    assert not any(e.get("action") == "toggle_autostart" for e in app.menu())  # a demo is not started at login
 
     app.pick("Create organization", screenshot="01-demo-menu")
     s.wait_dialog("^Create organization")
@@ -264,6 +269,10 @@ def test_demo(desktop: DesktopSession, tmp_path: Path) -> None:
     assert app.proc is not None and app.proc.wait(30) == 0
     log = app.log_text()
     assert "Traceback" not in log, log[-3000:]
+    # Its settings were its own (the person's are untouched), its folder is gone.
+    assert not (Path(s.env["XDG_CONFIG_HOME"]) / "parsec-tray" / "settings.json").exists()
+    [config] = re.findall(r"export PARSEC_BASE_CONFIG_DIR=(\S+) ", log)  # the line to paste
+    assert Path(config).name == "config" and not Path(config).parent.exists()
     # The demo server is gone with it.
     import socket as _socket
 

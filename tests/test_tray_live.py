@@ -28,7 +28,7 @@ from parsec_tray.tray.coalesce import (
     Waiting,
 )
 from parsec_tray.tray.live import InvitationTracker, NotificationPump
-from parsec_tray.tray.state import Identity, Snapshot, State
+from parsec_tray.tray.state import Identity, SessionView, Snapshot, State
 
 ME = UserID(uuid.uuid4())
 OTHER = UserID(uuid.uuid4())
@@ -355,7 +355,7 @@ def test_a_click_on_an_invitation_notification_opens_its_organization(
     handed: list[tuple[str, Any]] = []
 
     class Notifier:  # the edge: what the notifier was handed
-        def notify(self, title: str, body: str, *, urgency: str = "normal", on_click: Any = None) -> bool:
+        def notify(self, title: str, body: str, *, urgency: str = "normal", on_click: Any = None, **kw: Any) -> bool:
             handed.append((title, on_click))
             return True
 
@@ -394,3 +394,50 @@ def test_a_notification_is_about_the_session_of_its_organization() -> None:
     assert s.for_org("Elsewhere") is s.current and s.for_org(None) is s.current
     s.remove("/d/w1.keys")
     assert s.current is not None and s.current.key == "/d/w2.keys"
+
+
+def test_one_person_waiting_gets_a_greet_button_and_is_withdrawn(monkeypatch: pytest.MonkeyPatch) -> None:
+    from parsec_tray.tray import notifications
+    from parsec_tray.tray.notices import Notices
+
+    handed: list[dict[str, Any]] = []
+    withdrawn: list[str] = []
+
+    class Notifier:  # the edge: what the notifier was handed
+        def notify(self, title: str, body: str, **kw: Any) -> bool:
+            handed.append({"title": title, **kw})
+            return True
+
+        def withdraw(self, key: str) -> bool:
+            withdrawn.append(key)
+            return True
+
+    monkeypatch.setattr(notifications, "get_notifier", lambda: Notifier())
+    greeted: list[tuple[str | None, str]] = []
+    notices = Notices(lambda org: None, on_greet=lambda org, token: greeted.append((org, token)))
+    [n] = Coalescer().feed(Waiting(org=ORG, email="carol@example.com", token="ab12", kind="user"), 0.0)
+    assert n.urgency == "critical"  # the coalescer's; the tray shows it at normal urgency
+    notices._show(n)
+    [shown] = handed
+    assert shown["urgency"] == "normal" and shown["key"] == "waiting:ab12"
+    [(label, press)] = shown["buttons"]
+    assert label == "Greet"
+    press()
+    shown["on_click"]()
+    assert greeted == [(ORG, "ab12"), (ORG, "ab12")]
+    notices.still_waiting(["ab12"])
+    assert withdrawn == []
+    notices.still_waiting([])
+    notices.still_waiting([])
+    assert withdrawn == ["waiting:ab12"]
+
+
+def test_waiting_entries_greet_their_person() -> None:
+    view = SessionView(
+        "/d/a.keys", ident("ADMIN"), State.ONLINE, live=True, waiting=("carol@example.com",), waiting_tokens=("ab12",)
+    )
+    s = Snapshot(state=State.ONLINE, identity=view.identity, live=True, sessions=(view,))
+    [entry] = [e for e in M.build_menu(s) if e.action is M.Action.GREET]
+    assert entry.text == "Greet carol@example.com (waiting)" and entry.enabled
+    assert M.parse_greet_arg(entry.arg or "") == ("ab12", "/d/a.keys")
+    assert "1 waiting to be greeted" in M.title(s)

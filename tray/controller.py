@@ -43,20 +43,39 @@ from . import dialog_flows, requests, startup
 from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
-from .menu import Action, Entry, build_menu
+from .menu import Action, Entry, build_menu, parse_greet_arg
 from .notices import Notices
-from .sessions import SessionHolder, Sessions, session_key
-from .state import DeviceSummary, Event, Identity, Snapshot, State
+from .sessions import SessionHolder, Sessions, refusal_of, session_key
+from .state import (
+    AT_RISK_BODY,
+    AT_RISK_TITLE,
+    REFUSALS,
+    DeviceSummary,
+    Event,
+    Identity,
+    Refusal,
+    Retry,
+    Snapshot,
+    State,
+)
 
 if TYPE_CHECKING:
     from .backends.base import Shell
     from .coalesce import Intent
+    from .screenlock import ScreenLockMonitor
 
 __all__ = ["ACTIONS", "AppOptions", "Controller"]
 
 log = logging.getLogger(__name__)
 
 STARTUP_LISTING_DELAY = 1.0
+
+_RECOVERY_BY_CLI = (
+    "To create a recovery file for {org}, run: parsec-tray export-recovery --device {device}. "
+    "Keep the file and its passphrase apart."
+)
+_NO_TERMS = "{org} has no terms of service any more."
+_OPEN_TERMS = "Open {url} in a browser to read the terms of service of {org}."
 
 
 @dataclass(frozen=True)
@@ -76,13 +95,20 @@ class AppOptions:
     # The longest wait between two reconnections of an event stream
     # (seconds; None: the stream's own default).
     reconnect_max: float | None = None
+    # After a refusal that may end by itself (frozen, expired, organization
+    # not found, terms of service), the first retry waits this long
+    # (seconds), each next one twice as long, up to ``refusal_retry_max``.
+    refusal_retry: float = 60.0
+    refusal_retry_max: float = 1800.0
 
     @classmethod
     def from_environment(cls, env: Mapping[str, str], **fields: Any) -> AppOptions:
         """``fields``, and the two timings the environment may override
-        (``PARSEC_TRAY_CHECK_INTERVAL``, ``PARSEC_TRAY_BACKOFF_MAX``: the
-        end-to-end tests make them short)."""
+        (``PARSEC_TRAY_CHECK_INTERVAL``, ``PARSEC_TRAY_BACKOFF_MAX``,
+        ``PARSEC_TRAY_REFUSAL_RETRY``: the end-to-end tests make them short)."""
         timings: dict[str, Any] = {}
+        if env.get("PARSEC_TRAY_REFUSAL_RETRY"):
+            timings["refusal_retry"] = float(env["PARSEC_TRAY_REFUSAL_RETRY"])
         if env.get("PARSEC_TRAY_CHECK_INTERVAL"):
             timings["check_interval"] = float(env["PARSEC_TRAY_CHECK_INTERVAL"])
         if env.get("PARSEC_TRAY_BACKOFF_MAX"):
@@ -113,9 +139,14 @@ class Controller:
         self._quitting = False
         self._pending_link: str | None = None
         self._flows: list[threading.Thread] = []
-        self._notices = Notices(self._open_invitations_of)
+        self._notices = Notices(self._open_invitations_of, on_greet=self._greet_of)
         self.autostart_enabled: bool | None = None
         self.login_dialog_at_start = False
+        # Log out when the screen locks (None: this desktop cannot tell);
+        # its monitor while on; the devices logged out by the last lock.
+        self.logout_on_lock: bool | None = None
+        self.screenlock: ScreenLockMonitor | None = None
+        self._locked_out: list[str] = []
 
     # -- state ----------------------------------------------------------------
 
@@ -158,6 +189,7 @@ class Controller:
                 waiting=view.waiting if view else (),
                 autostart=self.autostart_enabled,
                 login_dialog_at_start=self.login_dialog_at_start,
+                logout_on_lock=self.logout_on_lock,
                 sessions=views,
                 extra=extra,
             )
@@ -170,6 +202,7 @@ class Controller:
         if shell is not None and not self._quitting:
             snap = self.snapshot()
             shell.refresh(snap, build_menu(snap))
+            self._notices.still_waiting(t for v in snap.sessions for t in v.waiting_tokens)
 
     def notified(self, title: str, body: str, *, delivered: bool) -> None:
         """A notification was handed to the notifier (``status`` lists them)."""
@@ -198,6 +231,7 @@ class Controller:
         startup.read_autostart(self)
         if self.autostart_enabled is not None:
             self.changed()  # the "Start at login" entry
+        _in_thread(startup.watch_screen_lock, "screenlock", self)
         self._watch_devices()
         if self.options.autostart and not link:
             _in_thread(startup.quick_login_all, "quick-login", self)
@@ -293,6 +327,18 @@ class Controller:
         }
         self._dialogs.open(Kind.LOGIN, {"error": error, "device": device, "_key": info.key}, target=info.key)
 
+    def login(self, key: str | None) -> None:
+        """"Log in to …": a keyring device with no dialog, the others in theirs."""
+        info = self._device(key)
+        if info is not None and info.protection == "keyring":
+            _in_thread(startup.menu_login, "quick-login", self, info)
+            return
+        self.open_login(key)
+
+    def say(self, title: str, body: str, *, on_click: Callable[[], None] | None = None) -> bool:
+        """One notification now (``status`` lists it)."""
+        return self._notices.say(title, body, on_click=on_click)
+
     def _holder(self, key: str | None) -> SessionHolder | None:
         """The session of device ``key`` (the current one without a key),
         which becomes the current one."""
@@ -374,6 +420,7 @@ class Controller:
         offline = getattr(session, "offline_error", None)
         reason = str(offline) if offline is not None else None
         holder = SessionHolder(session_key(info, summary), session, ident, offline_reason=reason)
+        holder.on_refusal = lambda exc: self._refused(holder, exc)
         with self._lock:
             if self._quitting:
                 session.close()
@@ -384,7 +431,13 @@ class Controller:
         self._fire(holder, Event.UNREACHABLE if offline is not None else Event.REACHED)
         if old is not None:
             _in_thread(old.close, "logout")
-        self._start_live(holder)
+        if offline is None and getattr(session, "device", None) is not None:
+            _in_thread(self._check_risk, "at-risk", holder)
+        tos_error = getattr(session, "tos_error", None)
+        if isinstance(tos_error, E.ParsecTrayError):
+            self._refused(holder, tos_error)  # the stream starts once they are accepted
+        else:
+            self._start_live(holder)
         self._remember_sessions(last=holder.key)
 
     def _start_live(self, holder: SessionHolder) -> None:
@@ -399,6 +452,7 @@ class Controller:
                 on_intents=lambda intents: self._on_intents(holder, intents),
                 on_change=self.changed,
                 stream_options=options,
+                on_certificate=lambda: self._check_risk(holder),
             )
         if live is not None:
             self.changed()
@@ -421,13 +475,223 @@ class Controller:
         event = {"online": Event.REACHED, "offline": Event.UNREACHABLE, "error": Event.REFUSED}.get(state)
         if event is None:
             return
+        if event is Event.REFUSED:
+            self._refused(holder, holder.stream_error, message)
+            return
+        self._reached_or_not(holder, event, message)
+
+    def _reached_or_not(self, holder: SessionHolder, event: Event, reason: str | None) -> None:
+        """The server answered (``REACHED``: a refusal is over) or could not
+        be reached (what it would say is unknown again)."""
         with self._lock:
             if holder.closed:
                 return
-            holder.reason = message if event is not Event.REACHED else None
+            holder.reason = reason if event is not Event.REACHED else None
             holder.last_check = time.monotonic()
+            holder.refusal, holder.refusal_detail = None, ""
+            if event is Event.REACHED:
+                holder.notified_refusal = None
+                holder.retries = 0
+                holder.stop_retry()
         if not self._fire(holder, event):
             self.changed()  # same state, new reason
+
+    # -- at risk: only this device can open the organization -----------------------------------------
+
+    def _check_risk(self, holder: SessionHolder) -> None:
+        """Whether only ``holder``'s device can open its organization (after
+        login, and on every new certificate): the icon and the menu say so;
+        one notification per device, not repeated at every start (the
+        settings remember it until the risk is gone)."""
+        from ..core import session_security_warnings
+        from . import settings
+
+        try:
+            at_risk = session_security_warnings(holder.session).at_risk
+        except E.ParsecTrayError as exc:
+            log.info("checking whether %s is at risk failed: %s", holder.key, exc)
+            return
+        with self._lock:
+            if holder.closed:
+                return
+            before, holder.at_risk = holder.at_risk, at_risk
+        if before != at_risk:
+            self.changed()
+        notify = False
+        with self._settings_lock:
+            told = [k for k in settings.load().get("at_risk_notified") or [] if isinstance(k, str)]
+            if at_risk and holder.key not in told:
+                settings.update(at_risk_notified=[*told, holder.key])
+                notify = True
+            elif not at_risk and holder.key in told:
+                settings.update(at_risk_notified=[k for k in told if k != holder.key])
+        if notify:
+            org = holder.identity.organization_id
+            self._notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
+
+    def open_recovery(self, key: str | None) -> None:
+        """Create a recovery file…: where the recovery dialog must plug in
+        (``export_recovery_device`` with this session); for now, how to do
+        it from a terminal."""
+        holder = self._holder(key)
+        if holder is None:
+            return
+        path = getattr(holder.session, "device_file", None) or holder.key
+        self.message("Create a recovery file", _RECOVERY_BY_CLI.format(org=holder.identity.organization_id, device=path))
+
+    # -- refusals: each its own state, one notification, no knocking ---------------------------------
+
+    def _refused(self, holder: SessionHolder, exc: E.ParsecTrayError | None, reason: str | None = None) -> None:
+        """The server refused ``holder``'s device (the event stream's
+        handshake, or a command's reply): its state, one notification per
+        refusal, and a slow retry where the refusal may end by itself."""
+        found = refusal_of(exc) if exc is not None else None
+        with self._lock:
+            if holder.closed or self._quitting:
+                return
+            holder.last_check = time.monotonic()
+            if found is None:
+                holder.reason = reason or (str(exc) if exc is not None else None)
+            else:
+                holder.refusal, holder.refusal_detail = found
+            view = holder.view()
+            if found is not None:
+                holder.reason = view.refusal_text()
+            notify = found is not None and holder.notified_refusal is not found[0]
+            if found is not None:
+                holder.notified_refusal = found[0]
+        if not self._fire(holder, Event.REFUSED):
+            self.changed()
+        if found is None:
+            return
+        refusal = found[0]
+        if notify:
+            on_click = (lambda: self.review_terms(holder.key)) if refusal is Refusal.TOS else None
+            self._notices.say(view.refusal_text("title"), view.refusal_text("body"), on_click=on_click)
+        if refusal is Refusal.TOS:
+            _in_thread(self._fetch_terms, "tos-get", holder)
+        if REFUSALS[refusal].retry in (Retry.SLOW, Retry.ON_ACCEPT):
+            self._schedule_retry(holder)
+
+    def _schedule_retry(self, holder: SessionHolder) -> None:
+        """The next slow retry (bounded: it waits at most ``refusal_retry_max``)."""
+        with self._lock:
+            if holder.closed or self._quitting:
+                return
+            delay = min(self.options.refusal_retry_max, self.options.refusal_retry * 2.0 ** min(holder.retries, 32))
+            holder.retries += 1
+            holder.stop_retry()
+            timer = threading.Timer(delay, self._retry, args=(holder,))
+            timer.daemon = True
+            holder.retry_timer = timer
+        log.info("%s refused (%s): next try in %.0f s", holder.key, holder.refusal, delay)
+        timer.start()
+
+    def _retry(self, holder: SessionHolder, shown: bool = False) -> None:
+        """Knock once more: a new event stream (its handshake is what tells;
+        a ping may pass on the server's cache), or a ping for a stand-in."""
+        with self._lock:
+            if holder.closed or self._quitting:
+                return
+            holder.retry_timer = None
+        if shown:
+            self._fire(holder, Event.RETRY)
+        holder.stop_live(timeout=2.0)
+        if getattr(holder.session, "device", None) is None:
+            self._ping(holder)
+            return
+        self._start_live(holder)
+
+    def _fetch_terms(self, holder: SessionHolder) -> Any:
+        """The terms of service the person may review and accept (``tos_get``)."""
+        from ..core import tos_get
+
+        terms = tos_get(holder.session)
+        with self._lock:
+            holder.terms = terms
+        return terms
+
+    def review_terms(self, key: str | None) -> None:
+        """Open the terms of service in the browser (the person's locale first).
+
+        Where the terms dialog must plug in: here (it shows ``holder.terms``
+        with Accept, which calls :meth:`accept_terms`)."""
+        holder = self._holder(key)
+        if holder is not None:
+            _in_thread(self._open_terms, "tos-review", holder)
+
+    def _open_terms(self, holder: SessionHolder) -> None:
+        import webbrowser
+
+        from ..cli.members import user_locales
+
+        org = holder.identity.organization_id
+        try:
+            terms = self._fetch_terms(holder)
+        except E.ParsecTrayError as exc:
+            self.message("Terms of service", str(exc))
+            return
+        if terms is None:
+            self.message("Terms of service", _NO_TERMS.format(org=org))
+            self._retry(holder, shown=True)
+            return
+        url = terms.urls_for(user_locales())[0][1]
+        if not webbrowser.open(url):
+            self.message(
+                "Terms of service",
+                _OPEN_TERMS.format(url=url, org=org),
+            )
+
+    def accept_terms(self, key: str | None) -> None:
+        holder = self._holder(key)
+        if holder is not None:
+            _in_thread(self._accept_terms, "tos-accept", holder)
+
+    def _accept_terms(self, holder: SessionHolder) -> None:
+        """``tos_accept`` with the exact ``updated_on`` of the terms fetched
+        (those the person could review), then reconnect at once."""
+        from ..core import tos_accept
+
+        try:
+            with self._lock:
+                terms = holder.terms
+            if terms is None:
+                terms = self._fetch_terms(holder)
+            if terms is not None:
+                tos_accept(holder.session, terms)
+        except E.ServerRefusedError as exc:  # changed while shown: the new ones are to review
+            _in_thread(self._fetch_terms, "tos-get", holder)
+            self.message("Terms of service", str(exc))
+            return
+        except E.ParsecTrayError as exc:
+            self.message("Terms of service", str(exc))
+            return
+        with self._lock:
+            holder.terms = None
+            holder.retries = 0
+        self._retry(holder, shown=True)
+
+    def remove_device(self, key: str | None) -> None:
+        """A revoked device, once the person chose to: logged out, its file
+        archived the way libparsec does (``<name>.keys.archived``)."""
+        with self._lock:
+            holder = self._sessions.get(key)
+            if holder is None or holder.refusal is not Refusal.REVOKED:
+                return
+            path = getattr(holder.session, "device_file", None) or holder.key
+        self.logout(holder.key)
+        _in_thread(self._archive, "archive", str(path))
+
+    def _archive(self, path: str) -> None:
+        from pathlib import Path
+
+        from ..core import archive_device_file
+
+        try:
+            archive_device_file(Path(path))
+        except E.ParsecTrayError as exc:
+            self.message("Remove this device", str(exc))
+        self._lister.refresh(force=True)
 
     def _on_intents(self, holder: SessionHolder, intents: list[Intent]) -> None:
         with self._lock:
@@ -441,6 +705,26 @@ class Controller:
             holder = self._sessions.for_org(organization_id)
         self.open_invitations(holder.key if holder is not None else None)
 
+    def greet(self, key: str | None, token: str) -> None:
+        """Greet the person waiting on invitation ``token`` (hex) of session
+        ``key``: the one entry point of the menu's Greet entries and of the
+        notification's Greet button.  Where the greeting dialog must plug
+        in (``core.greet`` with ``holder.session`` and ``token``); for now,
+        that session's Pending invitations."""
+        log.info("greet %s in %s", token[:8], key)
+        self.open_invitations(key)
+
+    def greet_from_menu(self, arg: str) -> None:
+        token, key = parse_greet_arg(arg)
+        self.greet(key, token)
+
+    def _greet_of(self, organization_id: str | None, token: str) -> None:
+        """A notification's Greet: the session of its organization."""
+        with self._lock:
+            holder = self._sessions.for_org(organization_id)
+        if holder is not None:
+            self.greet(holder.key, token)
+
     def logout(self, key: str | None = None) -> None:
         """Log out of device ``key`` (the current one without a key); the
         other sessions stay as they are."""
@@ -453,6 +737,30 @@ class Controller:
         _in_thread(holder.close, "logout")
         self._remember_sessions()
 
+    def lock_out(self) -> None:
+        """The screen locked: log out of every session; the settings still
+        name them (``--autostart``), and the unlock logs in to them again."""
+        with self._lock:
+            if self._quitting:
+                return
+            self._locked_out = [k for k in self._sessions.keys() if not k.startswith("device:")]
+            holders = self._sessions.pop_all()
+        self.changed()
+        for holder in holders:
+            _in_thread(holder.close, "logout")
+        log.info("screen locked: logged out of %d session(s)", len(holders))
+
+    def take_locked_out(self) -> list[str]:
+        """The devices the last lock logged out of (once)."""
+        with self._lock:
+            keys, self._locked_out = self._locked_out, []
+            return [] if self._quitting else keys
+
+    def stop_screen_lock(self) -> None:
+        monitor, self.screenlock = self.screenlock, None
+        if monitor is not None:
+            monitor.stop()
+
     def check_connection(self, *, force: bool, key: str | None = None) -> None:
         """Ping the server of device ``key`` (every session without a key)."""
         with self._lock:
@@ -461,6 +769,13 @@ class Controller:
             with self._lock:
                 state = holder.state
                 if holder.closed or holder.checking:
+                    continue
+                refused = holder.refusal is not None or holder.stream_error is not None
+                if refused and not force:
+                    continue  # no knocking: the slow retry, or the person, asks again
+                if refused and holder.refusal is not Refusal.REVOKED:
+                    holder.stop_retry()
+                    _in_thread(self._retry, "retry", holder, True)
                     continue
                 recent = time.monotonic() - holder.last_check < self.options.check_interval
                 if not force and (holder.live is not None or (state is State.ONLINE and recent)):
@@ -474,14 +789,13 @@ class Controller:
             _in_thread(self._ping, "ping", holder)
 
     def _ping(self, holder: SessionHolder) -> None:
-        event, reason = holder.ping()
+        event, reason, exc = holder.ping()
         with self._lock:
             holder.checking = False
-            holder.last_check = time.monotonic()
-            if holder.closed:
-                return
-            holder.reason = reason
-        self._fire(holder, event)
+        if event is Event.REFUSED:
+            self._refused(holder, exc, reason)
+        else:
+            self._reached_or_not(holder, event, reason)
 
     # -- requests from other launches, and the end ----------------------------------------------------
 
@@ -513,6 +827,7 @@ class Controller:
             holders = self._sessions.pop_all()  # the settings still name them: --autostart
         self._dialogs.close_all(timeout=1.0)
         self._notices.stop()
+        self.stop_screen_lock()
         for holder in holders:
             holder.close(timeout=2.0)
 
@@ -520,13 +835,19 @@ class Controller:
 ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.CREATE_ORG: lambda c, arg: c.open_create(),
     Action.JOIN_ORG: lambda c, arg: c.open_join(),
-    Action.LOGIN: lambda c, arg: c.open_login(arg),
+    Action.LOGIN: lambda c, arg: c.login(arg),
     Action.LOGOUT: lambda c, arg: c.logout(arg),
     Action.CHECK: lambda c, arg: c.check_connection(force=True, key=arg),
     Action.INVITE_USER: lambda c, arg: c.open_invite("user", arg),
     Action.INVITE_DEVICE: lambda c, arg: c.open_invite("device", arg),
     Action.INVITATIONS: lambda c, arg: c.open_invitations(arg),
+    Action.GREET: lambda c, arg: c.greet_from_menu(arg or ""),
+    Action.CREATE_RECOVERY: lambda c, arg: c.open_recovery(arg),
+    Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
+    Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),
+    Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),
     Action.TOGGLE_AUTOSTART: lambda c, arg: _in_thread(startup.toggle_autostart, "autostart", c),
     Action.TOGGLE_LOGIN_DIALOG: lambda c, arg: _in_thread(startup.toggle_login_dialog, "settings", c),
+    Action.TOGGLE_LOGOUT_ON_LOCK: lambda c, arg: _in_thread(startup.toggle_logout_on_lock, "settings", c),
     Action.QUIT: lambda c, arg: c.quit(),
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,7 @@ from typing import TextIO
 __all__ = ["DEMO_ADMIN_TOKEN", "DemoServer", "demo_server", "have_parsec_server", "run_demo"]
 
 DEMO_ADMIN_TOKEN = "s3cr3t"  # what `parsec run --dev` sets
+_PASTE = "export PARSEC_BASE_CONFIG_DIR={config} PARSEC_BASE_DATA_DIR={data}"
 
 
 def have_parsec_server() -> bool:
@@ -127,15 +129,20 @@ def run_demo(*, backend: str | None = None, keep: bool = False, out: TextIO | No
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="parsec-tray-demo-"))
 
+    # Nothing of the demo outlives it: its devices, its keyring user (and
+    # entry, deleted at the end), its settings are in its own folder.
     os.environ["PARSEC_BASE_CONFIG_DIR"] = str(workdir / "config")
     os.environ["PARSEC_BASE_DATA_DIR"] = str(workdir / "data")
+    os.environ["PARSEC_TRAY_CONFIG_DIR"] = str(workdir / "tray")
     try:
         print("Starting a local Parsec server…", file=out, flush=True)
         with demo_server(workdir) as server:
             print(
                 f"Demo server: {server.url} (administration token {DEMO_ADMIN_TOKEN}).\n"
                 "Right-click the Parsec Tray icon, then 'Create organization…': the server and its token are\n"
-                "already filled in. Quit from the menu (or Ctrl+C) to stop the demo; it leaves nothing behind.",
+                "already filled in. Quit from the menu (or Ctrl+C) to stop the demo; it leaves nothing behind.\n"
+                "For the command line to see the demo's devices, paste in another terminal:\n"
+                f"    {_PASTE.format(config=shlex.quote(str(workdir / 'config')), data=shlex.quote(str(workdir / 'data')))}",
                 file=out,
                 flush=True,
             )
@@ -159,4 +166,7 @@ def run_demo(*, backend: str | None = None, keep: bool = False, out: TextIO | No
         if keep:
             print(f"Demo files kept in {workdir}", file=out)
         else:
+            from ..core import forget_keyring_user
+
+            forget_keyring_user()  # the demo's keyring entry, if it made one
             shutil.rmtree(workdir, ignore_errors=True)

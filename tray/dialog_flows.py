@@ -112,7 +112,8 @@ def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
     from ..core import find_device, login, protect_with_keyring
 
     info = find_device(str(dlg.init.get("_key")))
-    session = login(info, password=v.get("password") or None, progress=dlg.progress, allow_offline=True)
+    password = v.get("password") or None
+    session = login(info, password=password, progress=dlg.progress, allow_offline=True, allow_pending_tos=True)
     keyring_error: str | None = None
     if v.get("keyring") and info.protection != "keyring":
         dlg.progress("Storing the key in the OS keyring…")

@@ -197,8 +197,12 @@ class InvitationTracker:
 
     def waiting_labels(self, now: float, fresh: float = WAITING_FRESH) -> tuple[str, ...]:
         """Who is waiting, heard of less than ``fresh`` seconds ago, oldest first."""
-        alive = sorted((t, label) for label, t in self.waiting.values() if now - t < fresh)
-        return tuple(label for _, label in alive)
+        return tuple(label for _, label in self.waiting_entries(now, fresh))
+
+    def waiting_entries(self, now: float, fresh: float = WAITING_FRESH) -> tuple[tuple[str, str], ...]:
+        """(token, label) of who is waiting, as :meth:`waiting_labels`."""
+        alive = sorted((t, token, label) for token, (label, t) in self.waiting.items() if now - t < fresh)
+        return tuple((token, label) for _, token, label in alive)
 
 
 class NotificationPump:
@@ -283,6 +287,7 @@ class LiveSession:
         stream_options: dict[str, Any] | None = None,
         clock: Callable[[], float] = time.monotonic,
         invite_list: Callable[[], list[Any]] | None = None,
+        on_certificate: Callable[[], None] | None = None,
     ) -> None:
         d = session.device
         self.session = session
@@ -295,6 +300,7 @@ class LiveSession:
         self._listed = False
         self._stream_options = stream_options or {}
         self._invite_list = invite_list
+        self._on_certificate = on_certificate
         self.stream: Any = None
 
     def start(self) -> LiveSession:
@@ -332,6 +338,10 @@ class LiveSession:
         with self._lock:
             return self.tracker.waiting_labels(self._clock())
 
+    def waiting_entries(self) -> tuple[tuple[str, str], ...]:
+        with self._lock:
+            return self.tracker.waiting_entries(self._clock())
+
     # -- the stream's callbacks (its thread) ---------------------------------------------------------
 
     def _list(self) -> list[Any] | None:
@@ -366,6 +376,11 @@ class LiveSession:
         self._on_change()
 
     def _event(self, event: Any) -> None:
+        from ..core import CommonCertificate
+
+        if isinstance(event, CommonCertificate) and self._on_certificate is not None:
+            self._on_certificate()  # a new device, a recovery device, a revocation...
+            return
         with self._lock:
             need = self.tracker.needs_list(event)
         if need:

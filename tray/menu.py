@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .state import DeviceSummary, Identity, SessionView, Snapshot, State
+from .state import AT_RISK_STATUS, DeviceSummary, Identity, Refusal, SessionView, Snapshot, State
 
 __all__ = ["SEPARATOR", "Action", "Entry", "build_menu", "flatten", "selectable", "title", "to_json"]
 
@@ -37,8 +37,14 @@ class Action(StrEnum):
     INVITE_USER = "invite_user"
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
+    GREET = "greet"  # arg: greet_arg(token, session key)
+    CREATE_RECOVERY = "create_recovery"
+    REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
+    REVIEW_TOS = "review_tos"
+    ACCEPT_TOS = "accept_tos"
     TOGGLE_AUTOSTART = "toggle_autostart"
     TOGGLE_LOGIN_DIALOG = "toggle_login_dialog"
+    TOGGLE_LOGOUT_ON_LOCK = "toggle_logout_on_lock"
     QUIT = "quit"
 
 
@@ -113,11 +119,29 @@ def title(s: Snapshot) -> str:
         return f"{base}: not logged in"
     views = s.views()
     others = f" and {len(views) - 1} more" if len(views) > 1 else ""
-    return f"{base}: {header(s)}{others}, {STATUS_TEXT[s.state].split(':')[0].lower()}"
+    waiting = sum(len(v.waiting) for v in views)
+    people = f", {waiting} waiting to be greeted" if waiting else ""
+    return f"{base}: {header(s)}{others}, {STATUS_TEXT[s.state].split(':')[0].lower()}{people}"
 
 
-def _waiting_text(label: str) -> str:
-    return f"{label} is waiting to be greeted"
+def greet_arg(token: str, key: str) -> str:
+    """What a Greet entry carries: the invitation's token, then the session."""
+    return f"{token}:{key}"
+
+
+def parse_greet_arg(arg: str) -> tuple[str, str | None]:
+    token, _, key = arg.partition(":")
+    return token, key or None
+
+
+def _waiting_entries(v: SessionView, online: bool) -> list[Entry]:
+    """Who is waiting: each entry greets them (its token known), else it says so."""
+    if len(v.waiting_tokens) != len(v.waiting):
+        return [Entry(f"{label} is waiting to be greeted", enabled=False) for label in v.waiting]
+    return [
+        Entry(f"Greet {label} (waiting)", Action.GREET, greet_arg(token, v.key), enabled=online)
+        for token, label in zip(v.waiting_tokens, v.waiting, strict=True)
+    ]
 
 
 def _live_entries(v: SessionView) -> list[Entry]:
@@ -127,33 +151,58 @@ def _live_entries(v: SessionView) -> list[Entry]:
         return []
     online = v.state is State.ONLINE
     arg = v.key or None
-    items = [Entry(_waiting_text(w), enabled=False) for w in v.waiting]
+    add_device = Entry("Add a device…", Action.INVITE_DEVICE, arg, enabled=online)
+    items: list[Entry] = []
+    if v.at_risk:  # the risk, and what ends it, right there
+        items += [
+            Entry(AT_RISK_STATUS.format(org=v.identity.organization_id), enabled=False),
+            Entry("Create a recovery file…", Action.CREATE_RECOVERY, arg, enabled=online),
+            add_device,
+            SEPARATOR,
+        ]
+    items += _waiting_entries(v, online)
     if v.identity.is_admin:
         items.append(Entry("Invite user…", Action.INVITE_USER, arg, enabled=online))
-    items += [
-        Entry("Add a device…", Action.INVITE_DEVICE, arg, enabled=online),
-        Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online),
-        SEPARATOR,
-    ]
+    if not v.at_risk:
+        items.append(add_device)
+    items += [Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online), SEPARATOR]
     return items
+
+
+def _refusal_entries(v: SessionView) -> list[Entry]:
+    """What a person can do about the server's refusal of the device."""
+    arg = v.key or None
+    if v.refusal is Refusal.REVOKED:
+        return [Entry("Remove this device…", Action.REMOVE_DEVICE, arg)]
+    if v.refusal is Refusal.TOS:
+        return [
+            Entry("Review the terms of service…", Action.REVIEW_TOS, arg),
+            Entry("Accept the terms", Action.ACCEPT_TOS, arg),
+        ]
+    return [Entry("Check again", Action.CHECK, arg)]
 
 
 def _session_entries(v: SessionView) -> list[Entry]:
     """One logged-in device's section: who, its status, its actions."""
     arg = v.key or None
     status = STATUS_TEXT[v.state]
-    if v.state is State.NEEDS_ATTENTION and v.reason:
+    refused = v.state is State.NEEDS_ATTENTION and v.refusal is not None
+    if refused:
+        status = v.refusal_text()
+    elif v.state is State.NEEDS_ATTENTION and v.reason:
         status = f"Needs attention: {v.reason}"
     items = [Entry(_who(v.identity), enabled=False), Entry(status, enabled=False)]
-    if v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
+    if refused:
+        items += _refusal_entries(v)
+    elif v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
         items.append(Entry("Check connection", Action.CHECK, arg))
     return [*items, SEPARATOR, *_live_entries(v), Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
 
 
 def _settings_entries(s: Snapshot) -> list[Entry]:
-    if s.autostart is None:
-        return []
-    items = [SEPARATOR, Entry("Start at login", Action.TOGGLE_AUTOSTART, checked=s.autostart)]
+    items: list[Entry] = []
+    if s.autostart is not None:
+        items.append(Entry("Start at login", Action.TOGGLE_AUTOSTART, checked=s.autostart))
     if s.autostart:
         items.append(
             Entry(
@@ -162,7 +211,9 @@ def _settings_entries(s: Snapshot) -> list[Entry]:
                 checked=s.login_dialog_at_start,
             )
         )
-    return items
+    if s.logout_on_lock is not None:
+        items.append(Entry("Log out when the screen locks", Action.TOGGLE_LOGOUT_ON_LOCK, checked=s.logout_on_lock))
+    return [SEPARATOR, *items] if items else []
 
 
 def build_menu(s: Snapshot) -> tuple[Entry, ...]:

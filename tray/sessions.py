@@ -25,16 +25,81 @@ import time
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
-from ..core.errors import ParsecTrayError, ServerUnavailableError, ServerUnreachableError
-from .state import Event, Identity, IllegalTransition, SessionView, State, StateMachine, most_urgent
+from ..core.errors import (
+    ClockOutOfSyncError,
+    IncompatibleServerError,
+    OrganizationExpiredError,
+    OrganizationNotFoundError,
+    ParsecTrayError,
+    ServerUnavailableError,
+    ServerUnreachableError,
+    TosNotAcceptedError,
+    UserFrozenError,
+    UserRevokedError,
+)
+from .state import (
+    Event,
+    Identity,
+    IllegalTransition,
+    Refusal,
+    SessionView,
+    State,
+    StateMachine,
+    most_urgent,
+)
 
 if TYPE_CHECKING:
     from .coalesce import Intent
     from .live import LiveSession
 
-__all__ = ["SessionHolder", "Sessions", "session_key"]
+__all__ = ["SessionHolder", "Sessions", "about_offset", "refusal_of", "session_key"]
 
 log = logging.getLogger(__name__)
+
+# Which refusal each of core's errors is (first match wins).
+_REFUSAL_OF: tuple[tuple[type[ParsecTrayError], Refusal], ...] = (
+    (UserRevokedError, Refusal.REVOKED),
+    (UserFrozenError, Refusal.FROZEN),
+    (OrganizationExpiredError, Refusal.EXPIRED),
+    (OrganizationNotFoundError, Refusal.NOT_FOUND),
+    (TosNotAcceptedError, Refusal.TOS),
+    (ClockOutOfSyncError, Refusal.CLOCK),
+    (IncompatibleServerError, Refusal.INCOMPATIBLE),
+)
+
+
+# The sentences' parts, with named placeholders (to be marked for translation).
+_OFFSET_UNKNOWN = "by more than five minutes"
+_OFFSET_SECONDS = "by about {n} seconds"
+_OFFSET_MINUTES = "by about {n} minutes"
+_OFFSET_HOURS = "by about {n} hours"
+_API_VERSIONS = "this app speaks API {mine}, the server {theirs}"
+_API_OTHER = "another version"
+
+
+def about_offset(seconds: float | None) -> str:
+    """How far off the clock is, as the refusal texts say it ("by about 7 minutes")."""
+    if seconds is None:
+        return _OFFSET_UNKNOWN
+    s = abs(seconds)
+    if s < 90:
+        return _OFFSET_SECONDS.format(n=round(s))
+    if s < 90 * 60:
+        return _OFFSET_MINUTES.format(n=round(s / 60))
+    return _OFFSET_HOURS.format(n=round(s / 3600))
+
+
+def refusal_of(exc: BaseException) -> tuple[Refusal, str] | None:
+    """The refusal ``exc`` says, and its detail; None: not one of them."""
+    refusal = next((r for cls, r in _REFUSAL_OF if isinstance(exc, cls)), None)
+    if refusal is None:
+        return None
+    if isinstance(exc, ClockOutOfSyncError):
+        return refusal, about_offset(exc.offset_seconds)
+    if isinstance(exc, IncompatibleServerError):
+        theirs = exc.server_versions or _API_OTHER
+        return refusal, _API_VERSIONS.format(mine=exc.client_versions, theirs=theirs)
+    return refusal, ""
 
 
 def session_key(info: Any, summary: dict[str, str]) -> str:
@@ -57,6 +122,21 @@ class SessionHolder:
         self.checking = False
         self.last_check = time.monotonic()
         self.closed = False
+        # Why the server refuses the device (see :data:`~.state.REFUSALS`);
+        # the refusal last notified (one notification, not one per retry);
+        # the slow retry's timer and how many retries it made.
+        self.refusal: Refusal | None = None
+        self.refusal_detail = ""
+        self.notified_refusal: Refusal | None = None
+        self.retry_timer: Any = None
+        self.retries = 0
+        # The terms of service the person may accept (``tos_get``'s, exact).
+        self.terms: Any = None
+        # Whether only this device can open the organization (no recovery
+        # file, no other device): None until checked.
+        self.at_risk: bool | None = None
+        # Called with an error of a command reply that is a refusal.
+        self.on_refusal: Callable[[ParsecTrayError], None] | None = None
 
     @property
     def state(self) -> State:
@@ -76,18 +156,37 @@ class SessionHolder:
 
     # -- the server (worker threads: each call is a network round trip) ----------------
 
-    def ping(self) -> tuple[Event, str | None]:
-        """An authenticated request: the event it makes, and why (offline)."""
+    def ping(self) -> tuple[Event, str | None, ParsecTrayError | None]:
+        """An authenticated request: the event it makes, why (offline), and
+        the refusal's error."""
         try:
             self.session.ping()
         except (ServerUnreachableError, ServerUnavailableError) as exc:
-            return Event.UNREACHABLE, str(exc)
+            return Event.UNREACHABLE, str(exc), None
         except ParsecTrayError as exc:
-            return Event.REFUSED, str(exc)
+            return Event.REFUSED, str(exc), exc
         except Exception as exc:
             log.exception("ping failed")
-            return Event.UNREACHABLE, f"unexpected {type(exc).__name__}"
-        return Event.REACHED, None
+            return Event.UNREACHABLE, f"unexpected {type(exc).__name__}", None
+        return Event.REACHED, None, None
+
+    def _guarded(self, fn: Callable[[], Any]) -> Any:
+        """A command: a refusal in its reply is this session's state too."""
+        try:
+            return fn()
+        except ParsecTrayError as exc:
+            on_refusal = self.on_refusal
+            if on_refusal is not None and refusal_of(exc) is not None:
+                on_refusal(exc)
+            raise
+
+    @property
+    def stream_error(self) -> ParsecTrayError | None:
+        """Why the event stream stopped for good (a refusal), if it did."""
+        live = self.live
+        stream = live.stream if live is not None else None
+        error = getattr(stream, "error", None)
+        return error if isinstance(error, ParsecTrayError) else None
 
     def start_live(
         self,
@@ -96,6 +195,7 @@ class SessionHolder:
         on_intents: Callable[[list[Intent]], None],
         on_change: Callable[[], None],
         stream_options: dict[str, Any],
+        on_certificate: Callable[[], None] | None = None,
     ) -> LiveSession | None:
         """Open the event stream (a real session only); None when it cannot."""
         from .live import LiveSession
@@ -109,6 +209,7 @@ class SessionHolder:
             on_change=on_change,
             stream_options=stream_options,
             invite_list=self.invite_list,
+            on_certificate=on_certificate,
         )
         self.live = live
         try:
@@ -128,7 +229,8 @@ class SessionHolder:
         """Every invitation of the organization, as the server lists them."""
         from ..core import invite_list
 
-        return list(invite_list(self._require_session()))
+        session = self._require_session()
+        return list(self._guarded(lambda: invite_list(session)))
 
     def invite(self, email: str | None, *, send_email: bool) -> Any:
         """A new invitation: of ``email`` as a user, or (None) of a new
@@ -137,8 +239,8 @@ class SessionHolder:
 
         session = self._require_session()
         if email is not None:
-            return invite_new_user(session, email, send_email=send_email)
-        return invite_new_device(session, send_email=send_email)
+            return self._guarded(lambda: invite_new_user(session, email, send_email=send_email))
+        return self._guarded(lambda: invite_new_device(session, send_email=send_email))
 
     def pending_invitations(self) -> list[dict[str, Any]]:
         """The pending invitations, as the Pending invitations dialog shows
@@ -176,11 +278,25 @@ class SessionHolder:
         if live is not None:
             live.cancelling(token)
         try:
-            invite_cancel(session, token)
+            self._guarded(lambda: invite_cancel(session, token))
         except ParsecTrayError:
             if live is not None:
                 live.cancel_failed(token)
             raise
+
+    def stop_retry(self) -> None:
+        timer, self.retry_timer = self.retry_timer, None
+        if timer is not None:
+            timer.cancel()
+
+    def stop_live(self, timeout: float = 5.0) -> None:
+        """Stop the event stream (it is restarted by a retry)."""
+        live, self.live = self.live, None
+        if live is not None:
+            try:
+                live.stop(timeout)
+            except Exception:
+                log.debug("stopping the event stream failed", exc_info=True)
 
     def view(self) -> SessionView:
         live = self.live
@@ -191,19 +307,20 @@ class SessionHolder:
             reason=self.reason,
             live=live is not None,
             waiting=live.waiting() if live is not None else (),
+            waiting_tokens=tuple(t for t, _ in live.waiting_entries()) if live is not None else (),
             stream=live.stream_state if live is not None else None,
+            refusal=self.refusal,
+            refusal_detail=self.refusal_detail,
+            retries=self.retries,
+            at_risk=bool(self.at_risk),
         )
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop the event stream and close the session (blocking: call it
         off the menu's thread).  Errors are logged: logging out never fails."""
         self.closed = True
-        live, self.live = self.live, None
-        if live is not None:
-            try:
-                live.stop(timeout)
-            except Exception:
-                log.debug("stopping the event stream failed", exc_info=True)
+        self.stop_retry()
+        self.stop_live(timeout)
         try:
             self.session.close()
         except Exception:

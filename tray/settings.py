@@ -10,7 +10,9 @@ Keys (all optional):
   they are when the app quits): the ones ``--autostart`` opens;
 - ``login_dialog_at_start``: with ``--autostart`` and a password device,
   open the Log in dialog at once (``true``) rather than a "Click to log in"
-  notification (``false``, the default).
+  notification (``false``, the default);
+- ``logout_on_lock``: log out of every session when the screen locks, and
+  log in again when it unlocks (``false``, the default).
 
 Invariants: the file is replaced atomically (temp file in the same folder,
 fsync, rename), so a crash leaves the old or the new content, never half;

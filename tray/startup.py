@@ -11,7 +11,7 @@ so, or when nothing can be clicked).  Runs in a worker thread.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
 from .state import DeviceSummary
@@ -19,7 +19,17 @@ from .state import DeviceSummary
 if TYPE_CHECKING:
     from .controller import Controller
 
-__all__ = ["quick_login_all", "read_autostart", "toggle_autostart", "toggle_login_dialog"]
+__all__ = [
+    "log_in_again",
+    "menu_login",
+    "quick_login_all",
+    "read_autostart",
+    "screen_lock_changed",
+    "toggle_autostart",
+    "toggle_login_dialog",
+    "toggle_logout_on_lock",
+    "watch_screen_lock",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +56,73 @@ def quick_login_all(host: Controller) -> None:
     infos = [d for k in keys for d in devices if d.key == k]
     if not infos and len(devices) == 1:
         infos = [devices[0]]
+    log_in_again(host, infos, first_dialog=True)
+
+
+def log_in_again(host: Controller, infos: list[DeviceSummary], *, first_dialog: bool) -> None:
+    """``infos``' devices: the keyring ones without a prompt, the others
+    with a "Click to log in" notification (the first one's dialog, with
+    ``first_dialog``, when the person chose so or nothing can be clicked)."""
     prompts = [info for info in infos if info.protection != "keyring"]
     for info in infos:
         if info.protection == "keyring":
             _quick_login(host, info)
     for i, info in enumerate(prompts):
-        _offer_login(host, info, dialog=i == 0)
+        _offer_login(host, info, dialog=first_dialog and i == 0)
+
+
+def _keyring_session(info: DeviceSummary) -> Any:
+    from ..core import find_device, login
+
+    return login(find_device(info.key), password=None, allow_offline=True, allow_pending_tos=True)
+
+
+# A keyring device the menu could not open (named placeholders: to be marked).
+KEYRING_FAILED_TITLE = "Log in to {org}"
+KEYRING_FAILED = "The OS keyring did not open your device of {org}: {why}"
+KEYRING_FAILED_TWIN = (
+    "The OS keyring did not open your device of {org}: {why} Click to log in with the password of "
+    "your device {label} instead."
+)
+
+
+def menu_login(host: Controller, info: DeviceSummary) -> None:
+    """"Log in to …" of a keyring device: no dialog.  When the keyring
+    cannot open it, a notification says why, and offers the password of
+    another device of the same person where there is one."""
+    try:
+        session = _keyring_session(info)
+    except E.KeyringError as exc:
+        log.warning("menu login: the OS keyring did not open %s: %s", info.key, exc)
+        twin = next(
+            (
+                d
+                for d in host.snapshot().devices
+                if d.protection == "password" and (d.organization_id, d.user_id) == (info.organization_id, info.user_id)
+            ),
+            None,
+        )
+        org = info.organization_id
+        if twin is None:
+            host.say(KEYRING_FAILED_TITLE.format(org=org), KEYRING_FAILED.format(org=org, why=exc))
+        else:
+            host.say(
+                KEYRING_FAILED_TITLE.format(org=org),
+                KEYRING_FAILED_TWIN.format(org=org, why=exc, label=twin.device_label or twin.device_id[:8]),
+                on_click=lambda: host.open_login(twin.key),
+            )
+        return
+    except E.ParsecTrayError as exc:
+        host.open_login(info.key, error=str(exc))
+        return
+    host.adopt(session, info)
 
 
 def _quick_login(host: Controller, info: DeviceSummary) -> None:
     """A keyring device: logged in without a prompt, or its Log in dialog
     saying why not."""
-    from ..core import find_device, login
-
     try:
-        session = login(find_device(info.key), password=None, allow_offline=True)
+        session = _keyring_session(info)
     except E.KeyringError as exc:
         log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
         host.open_login(
@@ -98,11 +160,76 @@ def _offer_login(host: Controller, info: DeviceSummary, *, dialog: bool) -> None
         host.open_login(info.key)
 
 
+# -- log out when the screen locks ------------------------------------------------------------------
+
+
+def watch_screen_lock(host: Controller) -> None:
+    """Where this desktop says when the screen locks: the menu's entry, and
+    the monitor when the person turned the option on (a worker thread)."""
+    from . import settings
+    from .screenlock import make_screenlock
+
+    if not make_screenlock().SUPPORTED:
+        return
+    host.logout_on_lock = bool(settings.load().get("logout_on_lock", False))
+    if host.logout_on_lock:
+        _start_screen_lock(host)
+    host.changed()
+
+
+def _start_screen_lock(host: Controller) -> None:
+    from .screenlock import make_screenlock
+
+    monitor = make_screenlock()
+    if not monitor.start(lambda change: screen_lock_changed(host, change)):
+        log.warning("log out when the screen locks: %s", monitor.reason)
+    old, host.screenlock = host.screenlock, monitor
+    if old is not None:
+        old.stop()
+
+
+def toggle_logout_on_lock(host: Controller) -> None:
+    from . import settings
+
+    on = not host.logout_on_lock
+    settings.update(logout_on_lock=on)
+    host.logout_on_lock = on
+    if on:
+        _start_screen_lock(host)
+    else:
+        host.stop_screen_lock()
+    host.changed()
+
+
+def screen_lock_changed(host: Controller, change: str) -> None:
+    """The monitor's thread: locked, log out of every session; unlocked,
+    log in again to them (keyring devices at once, "Click to log in" for
+    the others)."""
+    from .screenlock import LOCKED
+
+    if change == LOCKED:
+        host.lock_out()
+        return
+    keys = host.take_locked_out()
+    if not keys:
+        return
+    try:
+        devices = host.refresh_devices()
+    except Exception as exc:
+        log.warning("listing the devices failed: %s", exc)
+        return
+    log_in_again(host, [d for k in keys for d in devices if d.key == k], first_dialog=False)
+
+
 # -- the settings (worker threads, but read_autostart: it is cheap) -------------------------------
 
 
 def read_autostart(host: Controller) -> None:
-    """What the "Start at login" entries show, as the system has it now."""
+    """What the "Start at login" entries show, as the system has it now
+    (nothing in the demo: a demo is not started at login)."""
+    if host.options.demo_server:
+        host.autostart_enabled = None
+        return
     try:
         from .autostart import get_autostart
 

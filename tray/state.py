@@ -27,7 +27,11 @@ from enum import StrEnum
 from typing import Any
 
 __all__ = [
+    "REFUSALS",
     "TRANSITIONS",
+    "Refusal",
+    "RefusalRule",
+    "Retry",
     "DeviceSummary",
     "Event",
     "Identity",
@@ -85,6 +89,97 @@ URGENCY = (_S.LOGGED_OUT, _S.ONLINE, _S.CONNECTING, _S.OFFLINE, _S.NEEDS_ATTENTI
 def most_urgent(states: Iterable[State]) -> State:
     """The state the icon shows for sessions in ``states`` (none: logged out)."""
     return max(states, key=URGENCY.index, default=State.LOGGED_OUT)
+
+
+class Refusal(StrEnum):
+    """Why the server refused a logged-in device: each its own session state
+    (the machine's ``needs_attention``, told apart by this)."""
+
+    REVOKED = "revoked"
+    FROZEN = "frozen"
+    EXPIRED = "expired"
+    NOT_FOUND = "organization_not_found"
+    TOS = "terms_of_service"
+    CLOCK = "clock_drift"
+    INCOMPATIBLE = "incompatible_server"
+
+
+class Retry(StrEnum):
+    NEVER = "never"  # the session ends (revoked) or waits for the person
+    SLOW = "slow"  # a slow, bounded retry, and "Check again" in the menu
+    ON_ACCEPT = "on_accept"  # reconnected at once when the terms are accepted
+
+
+@dataclass(frozen=True)
+class RefusalRule:
+    """What the tray says and does about one :class:`Refusal`.  The texts
+    have named placeholders: ``{org}``, and ``{detail}`` (the clock's
+    offset, the API versions)."""
+
+    status: str  # the session's status line in the menu
+    title: str  # the one notification's title
+    body: str
+    retry: Retry
+
+
+REFUSALS: dict[Refusal, RefusalRule] = {
+    Refusal.REVOKED: RefusalRule(
+        "Revoked from {org}",
+        "Revoked from {org}",
+        "You have been revoked from {org}: this device cannot open it any more. "
+        "If you think this is a mistake, contact an administrator.",
+        Retry.NEVER,
+    ),
+    Refusal.FROZEN: RefusalRule(
+        "Frozen in {org}: contact an administrator",
+        "Frozen in {org}",
+        "Your account in {org} has been frozen. Contact an administrator; "
+        "Parsec Tray will come back online by itself once it is unfrozen.",
+        Retry.SLOW,
+    ),
+    Refusal.EXPIRED: RefusalRule(
+        "{org} has expired: contact an administrator",
+        "{org} has expired",
+        "The organization {org} has expired. Contact an administrator; "
+        "Parsec Tray will come back online by itself if it is renewed.",
+        Retry.SLOW,
+    ),
+    Refusal.NOT_FOUND: RefusalRule(
+        "{org} is not on the server any more",
+        "{org} not found",
+        "The server does not know the organization {org} any more. Contact the server's administrator.",
+        Retry.SLOW,
+    ),
+    Refusal.TOS: RefusalRule(
+        "New terms of service to accept for {org}",
+        "New terms of service in {org}",
+        "{org} has new terms of service. Review and accept them from the Parsec Tray menu to go on.",
+        Retry.ON_ACCEPT,
+    ),
+    Refusal.CLOCK: RefusalRule(
+        "The computer's clock is off {detail}",
+        "Clock out of sync for {org}",
+        "The server of {org} refused this device because the computer's clock is off {detail}. "
+        "Set the clock right (or turn on automatic time), then choose Check again.",
+        Retry.NEVER,
+    ),
+    Refusal.INCOMPATIBLE: RefusalRule(
+        "The server of {org} is not compatible",
+        "Server not compatible for {org}",
+        "The server of {org} and this version of Parsec Tray have no protocol in common ({detail}). "
+        "Update Parsec Tray, or contact the server's administrator.",
+        Retry.NEVER,
+    ),
+}
+
+
+# While only this device can open the organization (see ``SessionView.at_risk``).
+AT_RISK_STATUS = "Only this computer can open {org}: create a recovery file or add a device"
+AT_RISK_TITLE = "Only this computer can open {org}"
+AT_RISK_BODY = (
+    "If the keys on this computer are lost, {org} cannot be opened any more. "
+    "Create a recovery file or add a device from the Parsec Tray menu."
+)
 
 
 class IllegalTransition(Exception):
@@ -160,8 +255,26 @@ class SessionView:
     reason: str | None = None
     live: bool = False
     waiting: tuple[str, ...] = ()
+    # Their invitations' tokens (hex), in the same order.
+    waiting_tokens: tuple[str, ...] = ()
     # The event stream's own state (``connecting``/``online``/...), if any.
     stream: str | None = None
+    # Why the server refuses the device (with ``needs_attention``), and the
+    # detail its texts name (``{detail}``: the clock's offset...).
+    refusal: Refusal | None = None
+    refusal_detail: str = ""
+    # How many slow retries the refusal has had (``status`` shows it).
+    retries: int = 0
+    # Only this device can open the organization (no recovery file, no
+    # other device): the icon shows attention while online.
+    at_risk: bool = False
+
+    def refusal_text(self, which: str = "status") -> str:
+        """The refusal's ``status``/``title``/``body`` sentence ("" without one)."""
+        if self.refusal is None:
+            return ""
+        text: str = getattr(REFUSALS[self.refusal], which)
+        return text.format(org=self.identity.organization_id, detail=self.refusal_detail)
 
     def status_json(self) -> dict[str, Any]:
         ident = self.identity
@@ -174,6 +287,11 @@ class SessionView:
         }
         if self.stream is not None:
             out["stream"] = self.stream
+        if self.at_risk:
+            out["at_risk"] = True
+        if self.refusal is not None:
+            out["refusal"] = self.refusal.value
+            out["retries"] = self.retries
         return out
 
 
@@ -195,11 +313,21 @@ class Snapshot:
     # Started at login with a password device: open the Log in dialog at once
     # (True) or show a "Click to log in" notification (False).
     login_dialog_at_start: bool = False
+    # Log out when the screen locks: None when this desktop does not say
+    # when it locks (entry hidden).
+    logout_on_lock: bool | None = None
     # Every logged-in device, in the order they were logged in to.  Empty
     # with a logged-in ``state``: one session, described by the top-level
     # fields (see :meth:`views`).
     sessions: tuple[SessionView, ...] = ()
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
+
+    @property
+    def icon(self) -> State:
+        """The state the icon shows: the most urgent of the sessions', and
+        attention while a session online is at risk."""
+        risky = (State.NEEDS_ATTENTION for v in self.views() if v.at_risk and v.state is State.ONLINE)
+        return most_urgent([self.state, *risky])
 
     def views(self) -> tuple[SessionView, ...]:
         """The sessions to show, one per logged-in device."""
@@ -215,6 +343,7 @@ class Snapshot:
         out: dict[str, Any] = {
             "running": True,
             "state": self.state.value,
+            "icon": self.icon.value,
             "organization_id": ident.organization_id if ident else None,
             "user_id": ident.user_id if ident else None,
             "device_id": ident.device_id if ident else None,
@@ -233,6 +362,8 @@ class Snapshot:
             out["waiting"] = list(self.waiting)
         if self.autostart is not None:
             out["autostart"] = self.autostart
+        if self.logout_on_lock is not None:
+            out["logout_on_lock"] = self.logout_on_lock
         out["sessions"] = [v.status_json() for v in self.views()]
         out.update(self.extra)
         return out

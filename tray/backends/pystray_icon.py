@@ -103,8 +103,8 @@ class PystrayShell(Shell):
         snapshot = controller.snapshot()
         entries = controller.menu()
         cls = _icon_class(pystray.Icon, self, gtk)
-        self._state = snapshot.state
-        self.icon = cls(APP_ID, state_image(snapshot.state.value), title(snapshot), self._menu(entries))
+        self._state = snapshot.icon
+        self.icon = cls(APP_ID, state_image(snapshot.icon.value), title(snapshot), self._menu(entries))
         self._lock = threading.Lock()
 
     # -- rendering ---------------------------------------------------------
@@ -149,9 +149,9 @@ class PystrayShell(Shell):
 
     def refresh(self, snapshot: Snapshot, entries: tuple[Entry, ...]) -> None:
         with self._lock:
-            if snapshot.state is not self._state:
-                self._state = snapshot.state
-                self.icon.icon = state_image(snapshot.state.value)
+            if snapshot.icon is not self._state:
+                self._state = snapshot.icon
+                self.icon.icon = state_image(snapshot.icon.value)
             self.icon.title = title(snapshot)
             self.icon.menu = self._menu(entries)  # pystray schedules the rebuild
 

@@ -39,12 +39,12 @@ import logging
 import os
 import sys
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from ..platform_choice import env_override
-from ._base import APP_NAME, Notifier, log_once
+from ._base import APP_NAME, Button, Notifier, log_once
 from ._freedesktop import FreedesktopNotifier, probe_server, session_bus_address
 from ._none import NoNotifier
 from ._plyer import PlyerNotifier, plyer_unusable_reason
@@ -117,6 +117,7 @@ class FallbackNotifier(Notifier):
         self.HAS_TIMEOUT = primary.HAS_TIMEOUT
         self.HAS_URGENCY = primary.HAS_URGENCY
         self.CONFIRMS_DELIVERY = primary.CONFIRMS_DELIVERY
+        self.HAS_BUTTONS = primary.HAS_BUTTONS
 
     def notify(
         self,
@@ -126,10 +127,13 @@ class FallbackNotifier(Notifier):
         urgency: str = "normal",
         timeout_ms: int | None = None,
         on_click: Callable[[], None] | None = None,
+        buttons: Sequence[Button] = (),
+        key: str | None = None,
     ) -> bool:
         kw: dict[str, Any] = {"urgency": urgency, "timeout_ms": timeout_ms, "on_click": on_click}
-        if self.primary.notify(title, body, **kw):
+        if self.primary.notify(title, body, **kw, buttons=buttons, key=key):
             self.HAS_ACTIONS = self.primary.HAS_ACTIONS  # may narrow once connected
+            self.HAS_BUTTONS = self.primary.HAS_BUTTONS
             return True
         delivered = self.secondary.notify(title, body, **kw)
         if delivered:
@@ -140,6 +144,9 @@ class FallbackNotifier(Notifier):
                 self.secondary.name,
             )
         return delivered
+
+    def withdraw(self, key: str) -> bool:
+        return self.primary.withdraw(key)
 
     def close(self) -> None:
         self.primary.close()

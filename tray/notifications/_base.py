@@ -16,9 +16,12 @@ from __future__ import annotations
 import logging
 import re
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-__all__ = ["APP_NAME", "URGENCIES", "Notifier", "clean_body", "clean_title", "log_once"]
+__all__ = ["APP_NAME", "URGENCIES", "Button", "Notifier", "clean_body", "clean_title", "log_once"]
+
+# A notification's button: its label, and what a press does.
+Button = tuple[str, Callable[[], None]]
 
 log = logging.getLogger("parsec_tray.notifications")
 
@@ -65,6 +68,8 @@ class Notifier:
     HAS_TIMEOUT = False
     #: ``urgency`` reaches the notification server.
     HAS_URGENCY = False
+    #: ``buttons`` are shown (and their callbacks called); ``withdraw`` works.
+    HAS_BUTTONS = False
     #: ``True`` from ``notify`` means the notification server accepted it
     #: (else: the request was handed to a library or program that does not
     #: say whether it was shown).
@@ -80,17 +85,27 @@ class Notifier:
         urgency: str = "normal",
         timeout_ms: int | None = None,
         on_click: Callable[[], None] | None = None,
+        buttons: Sequence[Button] = (),
+        key: str | None = None,
     ) -> bool:
         """Show a notification; ``True`` if it was handed over (see the flags).
 
         ``on_click`` (when ``HAS_ACTIONS``) runs in a backend thread: marshal
-        to your own thread before touching the GUI.
+        to your own thread before touching the GUI.  ``buttons`` (label,
+        callback), where ``HAS_BUTTONS``: the same.  ``key`` names the
+        notification for :meth:`withdraw` (a new one with the same key
+        replaces it).
         """
         if urgency not in URGENCIES:
             raise ValueError(f"urgency must be one of {', '.join(URGENCIES)}, not {urgency!r}")
         if timeout_ms is not None and timeout_ms < 0:
             raise ValueError("timeout_ms must be positive (or None for the server's default)")
         try:
+            if self.HAS_BUTTONS:
+                return self._notify_with(
+                    clean_title(title), clean_body(body), urgency=urgency, timeout_ms=timeout_ms,
+                    on_click=on_click, buttons=tuple(buttons), key=key,
+                )  # fmt: skip
             return self._notify(
                 clean_title(title),
                 clean_body(body),
@@ -112,6 +127,24 @@ class Notifier:
         on_click: Callable[[], None] | None,
     ) -> bool:
         raise NotImplementedError
+
+    def _notify_with(
+        self,
+        title: str,
+        body: str,
+        *,
+        urgency: str,
+        timeout_ms: int | None,
+        on_click: Callable[[], None] | None,
+        buttons: tuple[Button, ...],
+        key: str | None,
+    ) -> bool:
+        """``_notify`` with buttons and a key (backends with ``HAS_BUTTONS``)."""
+        return self._notify(title, body, urgency=urgency, timeout_ms=timeout_ms, on_click=on_click)
+
+    def withdraw(self, key: str) -> bool:
+        """Take back the notification shown with ``key``: True if it was."""
+        return False
 
     def close(self) -> None:
         """Release connections and threads (idempotent)."""

@@ -23,8 +23,12 @@ Invariants:
   quietly when the connection closes or the bus goes away.
 - ``ActionInvoked`` is only trusted from the server that answered our
   ``Notify``, and only for ids we created (the server sends it to the
-  connection that called ``Notify``: this one).  Each ``on_click`` runs in a
-  short-lived thread of its own, so it may call ``notify`` again.
+  connection that called ``Notify``: this one).  Each ``on_click`` (the
+  ``default`` action) and each button (actions ``button-0``, ``button-1``…)
+  runs in a short-lived thread of its own, so it may call ``notify`` again.
+- A notification shown with a ``key`` replaces the previous one of that key
+  (``replaces_id``), and :meth:`FreedesktopNotifier.withdraw` closes it
+  (``CloseNotification``).
 """
 
 from __future__ import annotations
@@ -39,7 +43,7 @@ from concurrent.futures import Future
 from pathlib import Path
 from typing import Any
 
-from ._base import APP_NAME, Notifier, log_once
+from ._base import APP_NAME, Button, Notifier, log_once
 
 __all__ = [
     "BUS_NAME",
@@ -203,6 +207,7 @@ class _Link:
 
 class FreedesktopNotifier(Notifier):
     HAS_ACTIONS = True  # narrowed to the server's "actions" capability once connected
+    HAS_BUTTONS = True  # likewise
     HAS_TIMEOUT = True
     HAS_URGENCY = True
     CONFIRMS_DELIVERY = True
@@ -218,7 +223,9 @@ class FreedesktopNotifier(Notifier):
         self._link: _Link | None = None
         self._subscribed = False
         self._server: str | None = None  # unique name of the server that answered Notify
-        self._callbacks: OrderedDict[int, Callable[[], None]] = OrderedDict()
+        # Per notification id, what each of its actions does.
+        self._callbacks: OrderedDict[int, dict[str, Callable[[], None]]] = OrderedDict()
+        self._keys: dict[str, int] = {}  # a caller's key -> the id shown with it
         self._cb_lock = threading.Lock()
 
     # -- connection (called with self._lock held) -----------------------------------
@@ -235,7 +242,7 @@ class FreedesktopNotifier(Notifier):
             self.capabilities = frozenset(self._call("GetCapabilities", "", ())[0])
         except Exception:
             self.capabilities = frozenset()
-        self.HAS_ACTIONS = "actions" in self.capabilities
+        self.HAS_ACTIONS = self.HAS_BUTTONS = "actions" in self.capabilities
         return self._link
 
     def _disconnect(self) -> None:
@@ -289,9 +296,11 @@ class FreedesktopNotifier(Notifier):
             nid = int(msg.body[0])
         except (IndexError, TypeError, ValueError):
             return
-        if member == "ActionInvoked" and len(msg.body) > 1 and msg.body[1] == "default":
+        if member == "ActionInvoked" and len(msg.body) > 1:
             with self._cb_lock:
-                callback = self._callbacks.pop(nid, None)
+                callback = self._callbacks.get(nid, {}).get(str(msg.body[1]))
+                if callback is not None:
+                    self._callbacks.pop(nid, None)
             if callback is not None:
                 threading.Thread(
                     target=self._run_click,
@@ -299,9 +308,9 @@ class FreedesktopNotifier(Notifier):
                     name="parsec-tray-notification-click",
                     daemon=True,
                 ).start()
-        elif member == "NotificationClosed":
-            with self._cb_lock:
-                self._callbacks.pop(nid, None)
+        # A NotificationClosed keeps its actions and key (at most
+        # _MAX_CALLBACKS of them): the person may bring it back from the
+        # server's history and click it, or it may be withdrawn from there.
 
     @staticmethod
     def _run_click(callback: Callable[[], None]) -> None:
@@ -334,17 +343,40 @@ class FreedesktopNotifier(Notifier):
         timeout_ms: int | None,
         on_click: Callable[[], None] | None,
     ) -> bool:
+        return self._notify_with(
+            title, body, urgency=urgency, timeout_ms=timeout_ms, on_click=on_click, buttons=(), key=None
+        )
+
+    def _notify_with(
+        self,
+        title: str,
+        body: str,
+        *,
+        urgency: str,
+        timeout_ms: int | None,
+        on_click: Callable[[], None] | None,
+        buttons: tuple[Button, ...],
+        key: str | None,
+    ) -> bool:
         from jeepney.wrappers import DBusErrorResponse
 
         self.last_id = None
+        actions: dict[str, tuple[str, Callable[[], None]]] = {}
+        if on_click is not None:
+            actions["default"] = ("Open", on_click)
+        for i, (label, callback) in enumerate(buttons):
+            actions[f"button-{i}"] = (label, callback)
         with self._lock:
             for attempt in (1, 2):
                 try:
                     self._connect()
-                    clickable = on_click is not None and "actions" in self.capabilities
+                    clickable = bool(actions) and "actions" in self.capabilities
                     if clickable:
                         self._subscribe()
-                    nid = self._notify_once(title, body, urgency, timeout_ms, clickable)
+                    with self._cb_lock:
+                        replaces = self._keys.get(key, 0) if key is not None else 0
+                    shown = {a: label for a, (label, _) in actions.items()} if clickable else {}
+                    nid = self._notify_once(title, body, urgency, timeout_ms, shown, replaces)
                     break
                 except DBusErrorResponse as exc:
                     log_once("dbus:refused", "the notification server refused a notification: %s", exc)
@@ -356,16 +388,44 @@ class FreedesktopNotifier(Notifier):
                             "dbus:unreachable", "no notification: the session bus is unreachable (%r)", exc
                         )
                         return False
-            if clickable and on_click is not None:
-                with self._cb_lock:
-                    self._callbacks[nid] = on_click
+            with self._cb_lock:
+                if key is not None:
+                    self._keys.pop(key, None)
+                    self._keys[key] = nid
+                    while len(self._keys) > _MAX_CALLBACKS:
+                        del self._keys[next(iter(self._keys))]
+                if clickable:
+                    self._callbacks[nid] = {a: cb for a, (_, cb) in actions.items()}
                     while len(self._callbacks) > _MAX_CALLBACKS:
                         self._callbacks.popitem(last=False)
         self.last_id = nid
         return True
 
+    def withdraw(self, key: str) -> bool:
+        """``CloseNotification`` of the one shown with ``key``, if any."""
+        with self._cb_lock:
+            nid = self._keys.pop(key, None)
+            if nid is not None:
+                self._callbacks.pop(nid, None)
+        if nid is None:
+            return False
+        with self._lock:
+            try:
+                self._connect()
+                self._call("CloseNotification", "u", (nid,))
+            except Exception as exc:  # noqa: BLE001 - it may be gone already
+                log.debug("closing notification %d failed: %r", nid, exc)
+                return False
+        return True
+
     def _notify_once(
-        self, title: str, body: str, urgency: str, timeout_ms: int | None, clickable: bool
+        self,
+        title: str,
+        body: str,
+        urgency: str,
+        timeout_ms: int | None,
+        actions: Mapping[str, str],
+        replaces: int = 0,
     ) -> int:
         if "body-markup" in self.capabilities:
             body = markup_escape(body)
@@ -376,11 +436,11 @@ class FreedesktopNotifier(Notifier):
         if os.path.isabs(self.icon):
             hints["image-path"] = ("s", self.icon)
         expire = -1 if timeout_ms is None else int(timeout_ms)
-        actions = ["default", "Open"] if clickable else []
+        flat = [part for action, label in actions.items() for part in (action, label)]
         (nid,) = self._call(
             "Notify",
             "susssasa{sv}i",
-            (APP_NAME, 0, self.icon, title, body, actions, hints, expire),
+            (APP_NAME, replaces, self.icon, title, body, flat, hints, expire),
         )
         return int(nid)
 

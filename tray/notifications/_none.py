@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
-from ._base import Notifier
+from ._base import Button, Notifier
 
 __all__ = ["NoNotifier"]
 
@@ -23,5 +23,7 @@ class NoNotifier(Notifier):
         urgency: str = "normal",
         timeout_ms: int | None = None,
         on_click: Callable[[], None] | None = None,
+        buttons: Sequence[Button] = (),
+        key: str | None = None,
     ) -> bool:
         return False
