@@ -301,7 +301,7 @@ class LoginDialog(Dialog):
     def default_action(self) -> None:
         if self.busy:
             return
-        values = self.values()
+        values: dict[str, Any] = dict(self.values())
         if self.password_needed:
             errors = validation.validate("login", 1, values)
             if errors:
@@ -309,7 +309,6 @@ class LoginDialog(Dialog):
                 self.fields["password"].focus(force=True)
                 return
             self.fields["password"].clear()
-            if self.keyring.get():
-                values["keyring"] = "1"
+            values["keyring"] = bool(self.keyring.get())
         self.set_busy(True, "Unlocking the device…")
         self.chan.send({"type": P.FromDialog.SUBMIT, "values": values})
