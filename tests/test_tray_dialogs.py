@@ -260,7 +260,6 @@ def test_escape_cancels_and_a_dead_tray_closes_the_dialog(xs: DesktopSession, re
 # -- the keyboard, as on every desktop (both renderers) --------------------------------
 
 
-@pytest.mark.parametrize("renderer", ["gtk"])
 def test_return_on_a_focused_cancel_cancels(xs: DesktopSession, renderer: str) -> None:
     tray = Tray(xs, "create", {"server": SERVER}, renderer)
     xs.wait_dialog("^Create organization")
@@ -274,7 +273,6 @@ def test_return_on_a_focused_cancel_cancels(xs: DesktopSession, renderer: str) -
     assert tray.exit_status() == 0
 
 
-@pytest.mark.parametrize("renderer", ["gtk"])
 def test_return_on_a_focused_back_goes_back_and_space_too(xs: DesktopSession, renderer: str) -> None:
     tray = Tray(xs, "create", {"server": SERVER, "device_label": "pc"}, renderer)
     xs.wait_dialog("^Create organization")

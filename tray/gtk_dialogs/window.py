@@ -13,6 +13,7 @@ window keeps one size and stays centred).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import gi
@@ -23,14 +24,12 @@ from gi.repository import Gdk, GLib, Gtk  # noqa: E402
 
 from .. import dialog_protocol as P  # noqa: E402
 from ..dialog_pipe import EOF, Pipe  # noqa: E402
+from ..dialog_render import Renderer  # noqa: E402
 from ..dialog_specs import (  # noqa: E402
     APP,
-    CLOSE,
-    COPY,
     COPY_BUTTON,
-    DEFAULT,
+    Button,
     DialogModel,
-    Effect,
     Field,
     Role,
     Step,
@@ -68,19 +67,12 @@ class _FieldRow:
         self.line = line
 
 
-class GtkDialog:
+class GtkDialog(Renderer):
     def __init__(self, model: DialogModel, pipe: Pipe) -> None:
-        self.model = model
+        super().__init__(model, pipe.send)
         self.pipe = pipe
-        self.spec = model.spec
         self.fields: dict[str, _FieldRow] = {}
         self.buttons: dict[str, Gtk.Button] = {}
-        self._layout: tuple[tuple[str, str], ...] = ()
-        self._rows: list[dict[str, Any]] | None = None
-        self._syncing = False
-        self._reported: dict[str, Any] | None = None
-        self._shown = False
-        self._confirm: Gtk.MessageDialog | None = None
 
         self.win = Gtk.Window(title=f"{self.spec.title} – {APP}")
         self.win.set_resizable(False)
@@ -113,7 +105,7 @@ class GtkDialog:
         self.link_entry = Gtk.Entry(editable=False, hexpand=True)
         self.link_entry.get_accessible().set_name("Invitation link")
         copy = Gtk.Button(label="Copy link")
-        copy.connect("clicked", lambda _b: self._apply(self.model.copy(self.link_entry.get_text())))
+        copy.connect("clicked", lambda _b: self.apply(self.model.copy(self.link_entry.get_text())))
         self.copy_button = copy
         self.result_box.pack_start(self.link_entry, True, True, 0)
         self.result_box.pack_start(copy, False, False, 0)
@@ -164,7 +156,7 @@ class GtkDialog:
         for f in step.fields:
             if f.kind == "check":
                 check = Gtk.CheckButton(label=f.label)
-                check.connect("toggled", self._toggled, f.name)
+                check.connect("toggled", lambda c, name=f.name: self.changed(name, c.get_active()))
                 grid.attach(check, 0, row, 2, 1)
                 self.fields[f.name] = _FieldRow(f, check, None)
                 row += 1
@@ -178,7 +170,7 @@ class GtkDialog:
                 entry.set_input_purpose(Gtk.InputPurpose.PASSWORD)
             label.set_mnemonic_widget(entry)
             entry.get_accessible().set_name(f.label)
-            entry.connect("changed", self._changed, f.name)
+            entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
             entry.connect("activate", lambda _e: self.press(self.model.default))
             entry.connect("focus-out-event", self._left, f.name)
             line = _label("", dim=True)
@@ -208,7 +200,7 @@ class GtkDialog:
             page.pack_start(self.list, False, False, 0)
         return page
 
-    def _rebuild_rows(self, rows: list[dict[str, Any]]) -> None:
+    def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.get_children():
             self.list.remove(child)
         self.intro.set_text("" if rows else "No pending invitation.")
@@ -223,10 +215,10 @@ class GtkDialog:
             token, link = str(r.get("token", "")), str(r.get("link", ""))
             copy = Gtk.Button(label="Copy link")
             copy.get_accessible().set_name(f"Copy link of {title}")
-            copy.connect("clicked", lambda _b, link=link: self._apply(self.model.copy(link)))
+            copy.connect("clicked", lambda _b, link=link: self.apply(self.model.copy(link)))
             delete = Gtk.Button(label="Delete invitation…")
             delete.get_accessible().set_name(f"Delete invitation for {title}…")
-            delete.connect("clicked", lambda _b, token=token: self._then(lambda: self.model.delete(token)))
+            delete.connect("clicked", lambda _b, token=token: self.then(self.model.delete, token))
             box.pack_start(copy, False, False, 0)
             box.pack_start(delete, False, False, 0)
             row = Gtk.ListBoxRow(activatable=False, selectable=False)
@@ -235,94 +227,68 @@ class GtkDialog:
             self.list.add(row)
         self.list.show_all()
 
-    def _rebuild_buttons(self) -> None:
+    def draw_buttons(self, buttons: list[Button]) -> None:
         for child in self.button_box.get_children():
             self.button_box.remove(child)
         self.buttons = {}
-        for b in self.model.buttons():
+        for b in buttons:
             button = Gtk.Button(label=b.label)
             button.connect("clicked", lambda _b, bid=b.id: self.press(bid))
             if b.role == Role.PRIMARY:
                 button.get_style_context().add_class("suggested-action")
-            # Everything at the end (right), in order; the extras at the start.
             self.button_box.pack_start(button, False, False, 0)
             self.buttons[b.id] = button
+        # The extras at the start (left), the others at the end, in order.
         spacer = Gtk.Box(hexpand=True)
-        first_main = next((i for i, b in enumerate(self.model.buttons()) if b.role != Role.EXTRA), 0)
         self.button_box.pack_start(spacer, True, True, 0)
-        self.button_box.reorder_child(spacer, first_main)
+        self.button_box.reorder_child(spacer, sum(b.role == Role.EXTRA for b in buttons))
         self.button_box.show_all()
 
-    # -- the model on screen ------------------------------------------------------------------
+    def buttons_sensitive(self, sensitive: bool) -> None:
+        for button in self.buttons.values():
+            button.set_sensitive(sensitive)
 
-    def render(self) -> None:
+    def draw(self) -> None:
         m = self.model
-        self._syncing = True
-        try:
-            self.step_label.set_text(m.heading)
-            self.step_label.set_visible(bool(m.heading))
-            self.stack.set_visible_child_name(str(m.step))
-            editable = not m.busy and m.result is None
-            for name, row in self.fields.items():
-                value = m.values.get(name)
-                if isinstance(row.widget, Gtk.CheckButton):
-                    if row.widget.get_active() != bool(value):
-                        row.widget.set_active(bool(value))
-                elif isinstance(row.widget, Gtk.Entry) and row.widget.get_text() != str(value or ""):
-                    row.widget.set_text(str(value or ""))
-                row.widget.set_sensitive(editable)
-                if row.line is not None:
-                    text, style = m.field_line(name)
-                    row.line.set_text(text)
-                    row.line.set_visible(bool(text))
-                    ctx = row.line.get_style_context()
-                    for cls in LINE_CLASSES:
-                        ctx.remove_class(cls)
-                    ctx.add_class("dim-label" if style == "hint" else f"parsec-{style}")
-                    row.widget.get_accessible().set_description(text)
-            self.banner.set_visible(bool(m.banner))
-            self.banner_text.set_text(m.banner or "")
-            self.busy_box.set_visible(m.busy)
-            self.progress.set_text(m.progress)
-            (self.spinner.start if m.busy else self.spinner.stop)()
-            self.result_box.set_visible(m.result is not None)
-            if m.result is not None:
-                self.link_entry.set_text(str(m.result.get("link", "")))
-            self.note.set_text(m.note)
-            self.note.set_visible(bool(m.note))
-            if self.spec.rows and m.rows is not self._rows and m.rows is not None:
-                self._rows = m.rows
-                self._rebuild_rows(m.rows)
-            layout = tuple((b.id, b.label) for b in m.buttons())
-            if layout != self._layout:
-                self._layout = layout
-                self._rebuild_buttons()
-            for button in self.buttons.values():
-                button.set_sensitive(not m.busy)
-            if m.confirming is not None and self._confirm is None:
-                self._ask_delete(m.confirming)
-        finally:
-            self._syncing = False
-        target, m.focus = m.focus, None
-        if target == DEFAULT:
-            self.buttons[m.default].grab_focus()
-        elif target == COPY_BUTTON:
-            self.copy_button.grab_focus()
-        elif target in self.fields:
-            self.fields[target].widget.grab_focus()
-        self.report()
+        self.step_label.set_text(m.heading)
+        self.step_label.set_visible(bool(m.heading))
+        self.stack.set_visible_child_name(str(m.step))
+        editable = not m.busy and m.result is None
+        for name, row in self.fields.items():
+            value = m.values.get(name)
+            if isinstance(row.widget, Gtk.CheckButton):
+                if row.widget.get_active() != bool(value):
+                    row.widget.set_active(bool(value))
+            elif isinstance(row.widget, Gtk.Entry) and row.widget.get_text() != str(value or ""):
+                row.widget.set_text(str(value or ""))
+            row.widget.set_sensitive(editable)
+            if row.line is not None:
+                text, style = m.field_line(name)
+                row.line.set_text(text)
+                row.line.set_visible(bool(text))
+                ctx = row.line.get_style_context()
+                for cls in LINE_CLASSES:
+                    ctx.remove_class(cls)
+                ctx.add_class("dim-label" if style == "hint" else f"parsec-{style}")
+                row.widget.get_accessible().set_description(text)  # what a screen reader says of it
+        self.banner.set_visible(bool(m.banner))
+        self.banner_text.set_text(m.banner or "")
+        self.busy_box.set_visible(m.busy)
+        self.progress.set_text(m.progress)
+        (self.spinner.start if m.busy else self.spinner.stop)()
+        self.result_box.set_visible(m.result is not None)
+        if m.result is not None:
+            self.link_entry.set_text(str(m.result.get("link", "")))
+        self.note.set_text(m.note)
+        self.note.set_visible(bool(m.note))
 
-    def report(self) -> None:
-        if not self._shown:
-            return
-        state = self.model.state()
-        if state != self._reported:
-            self._reported = state
-            self.pipe.send(state)
+    def focus_field(self, name: str) -> None:
+        self.fields[name].widget.grab_focus()  # an entry selects its text: typing replaces it
 
-    def _ask_delete(self, token: str) -> None:
-        row = next((r for r in self.model.rows or [] if str(r.get("token")) == token), {})
-        title, _ = row_texts(row)
+    def focus_button(self, button: str) -> None:
+        (self.copy_button if button == COPY_BUTTON else self.buttons[button]).grab_focus()
+
+    def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
         dialog = Gtk.MessageDialog(
             transient_for=self.win,
             modal=True,
@@ -336,52 +302,34 @@ class GtkDialog:
         delete = dialog.add_button("Delete invitation", Gtk.ResponseType.ACCEPT)
         delete.get_style_context().add_class("destructive-action")
         dialog.set_default_response(Gtk.ResponseType.CANCEL)
-        dialog.connect("response", self._delete_answered)
-        self._confirm = dialog
-        dialog.show_all()
-        dialog.connect("map-event", lambda d, _e: d.get_window().focus(Gdk.CURRENT_TIME))
 
-    def _delete_answered(self, dialog: Gtk.MessageDialog, response: int) -> None:
-        self._confirm = None
-        dialog.hide()
-        GLib.idle_add(dialog.destroy)
-        if response == Gtk.ResponseType.ACCEPT:
-            self._apply(self.model.confirm_delete())
-        else:
-            self._then(self.model.keep)
-        self.win.get_window().focus(Gdk.CURRENT_TIME)
+        def responded(_d: Gtk.MessageDialog, response: int) -> None:
+            dialog.hide()
+            GLib.idle_add(dialog.destroy)
+            _focus_window(self.win)
+            answer(response == Gtk.ResponseType.ACCEPT)
+
+        dialog.connect("response", responded)
+        dialog.connect("map-event", lambda d, _e: _focus_window(d))
+        dialog.show_all()
+
+    def copy(self, text: str) -> None:
+        clipboard = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD)
+        clipboard.set_text(text, -1)
+        clipboard.store()
+
+    def close(self) -> None:
+        self.win.destroy()
+        Gtk.main_quit()
 
     # -- events ---------------------------------------------------------------------------------
-
-    def press(self, button: str) -> None:
-        self._apply(self.model.press(button))
-
-    def _then(self, fn: Any) -> None:
-        fn()
-        self.render()
-
-    def _apply(self, effects: list[Effect]) -> None:
-        for e in effects:
-            if e.what == "send":
-                self.pipe.send(e.msg)
-            elif e.what == COPY:
-                clipboard = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD)
-                clipboard.set_text(e.arg, -1)
-                clipboard.store()
-            elif e.what == CLOSE:
-                self.win.destroy()
-                Gtk.main_quit()
-                return
-        self.render()
 
     def _message(self, msg: dict[str, Any]) -> bool:
         if msg.get("type") == P.ToDialog.RAISE:
             self.win.present()
-            gdk_window = self.win.get_window()
-            if gdk_window is not None:
-                gdk_window.focus(Gdk.CURRENT_TIME)
+            _focus_window(self.win)
         else:
-            self._apply(self.model.receive(msg))
+            self.receive(msg)
         return False
 
     def _readable(self, _fd: int, _condition: int) -> bool:
@@ -390,25 +338,14 @@ class GtkDialog:
             self._message(msg)
         return not (msgs and msgs[-1].get("type") == EOF)
 
-    def _changed(self, entry: Gtk.Entry, name: str) -> None:
-        if not self._syncing:
-            self.model.change(name, entry.get_text())
-            self.render()
-
-    def _toggled(self, check: Gtk.CheckButton, name: str) -> None:
-        if not self._syncing:
-            self.model.change(name, check.get_active())
-            self.render()
-
     def _left(self, _entry: Gtk.Entry, _event: Any, name: str) -> bool:
         # Only when the focus moves inside the window (a lost window focus is no "leave").
-        if self.win.has_toplevel_focus() and not self._syncing:
-            self.model.leave(name)
-            GLib.idle_add(self._idle_render)
+        if self.win.has_toplevel_focus() and not self.syncing:
+            GLib.idle_add(self._left_later, name)
         return False
 
-    def _idle_render(self) -> bool:
-        self.render()
+    def _left_later(self, name: str) -> bool:
+        self.left(name)
         return False
 
     def _on_key(self, _win: Gtk.Window, event: Gdk.EventKey) -> bool:
@@ -423,22 +360,23 @@ class GtkDialog:
 
     def _on_map(self, _win: Gtk.Window, _event: Any) -> bool:
         # Without a window manager nobody gives the window the focus: take it.
-        gdk_window = self.win.get_window()
-        if gdk_window is not None:
-            gdk_window.focus(Gdk.CURRENT_TIME)
-        GLib.timeout_add(2000, self._say_shown)  # in case no focus ever comes
+        _focus_window(self.win)
+        GLib.timeout_add(2000, self._shown_later)  # in case no focus ever comes
         return False
 
     def _on_focus_in(self, _win: Gtk.Window, _event: Any) -> bool:
-        GLib.idle_add(self._say_shown)
+        GLib.idle_add(self._shown_later)
         return False
 
-    def _say_shown(self) -> bool:
-        if not self._shown:
-            self._shown = True
-            self.pipe.send({"type": P.FromDialog.SHOWN})
-            self.report()
+    def _shown_later(self) -> bool:
+        self.say_shown()
         return False
+
+
+def _focus_window(win: Gtk.Window) -> None:
+    gdk_window = win.get_window()
+    if gdk_window is not None:
+        gdk_window.focus(Gdk.CURRENT_TIME)
 
 
 def run(kind: str, init: dict[str, Any], pipe: Pipe) -> int:
