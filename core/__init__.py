@@ -38,6 +38,7 @@ __all__ = [
     "ParsecInvitationAddr",
     "ParsecOrganizationBootstrapAddr",
     "Progress",
+    "ServerConfig",
     "Session",
     "UserClaim",
     "UserInviteInfo",
@@ -72,6 +73,7 @@ __all__ = [
     "protect_with_keyring",
     "read_recovery_file",
     "revoke_user",
+    "server_config",
     "session_security_warnings",
     "settle_pending_devices",
     "tos_accept",
@@ -94,6 +96,7 @@ _HOMES = {
     "paths": "app_config_dir devices_dir",
     "protection": "change_authentication check_authentication_change",
     "recovery": "check_recovery_target default_recovery_path export_recovery_device import_recovery_device read_recovery_file",
+    "server_info": "ServerConfig server_config",
     "session": "Session",
     "tos": "tos_accept tos_get",
     "values": "AccessToken DeviceLabel EmailAddress HumanHandle OrganizationID UserProfile",
@@ -153,6 +156,7 @@ if TYPE_CHECKING:
         import_recovery_device,
         read_recovery_file,
     )
+    from .server_info import ServerConfig, server_config
     from .session import Session
     from .tos import tos_accept, tos_get
     from .values import AccessToken, DeviceLabel, EmailAddress, HumanHandle, OrganizationID, UserProfile

@@ -39,6 +39,18 @@ def fill(m: S.DialogModel, **values: Any) -> None:
 
 
 STEP1 = {"email": "alice@example.com", "organization": "ACME", "server": SERVER}
+
+
+def next_asks_the_server(m: S.DialogModel, *, creates: bool) -> None:
+    """Step 1's Next: the dialog asks the tray how the server creates
+    organizations, and is busy until the answer."""
+    assert sent(m.press("next")) == [{"type": "ask_server", "server": SERVER}]
+    assert m.busy and m.progress == "Asking the server…"
+    assert m.press("next") == []  # busy: asked once
+    m.receive({"type": "server", "creates_on_request": creates})
+    assert not m.busy
+
+
 STEP2 = {"user_name": "Alice", "device_label": "laptop", "password": PASSWORD, "confirm": PASSWORD}
 
 
@@ -63,7 +75,7 @@ def test_create_step1_stops_bad_input_and_focuses_the_first_wrong_field() -> Non
     m.change("email", "alice@example.com")  # fixed: its error goes at once
     assert set(m.errors) == {"organization"}
     m.change("organization", "ACME")
-    m.press("next")
+    next_asks_the_server(m, creates=True)
     assert m.step == 2 and m.errors == {} and m.focus == "user_name"
     assert m.heading == "Step 2 of 2: Your account"
 
@@ -71,7 +83,7 @@ def test_create_step1_stops_bad_input_and_focuses_the_first_wrong_field() -> Non
 def test_create_submits_exactly_what_was_typed_and_a_busy_dialog_sends_nothing() -> None:
     m = model(Kind.CREATE)
     fill(m, **STEP1)
-    m.press("next")
+    next_asks_the_server(m, creates=True)
     fill(m, **{**STEP2, "confirm": PASSWORD + "!"})
     assert m.press("submit") == [] and set(m.errors) == {"confirm"}
     m.change("confirm", PASSWORD)
@@ -87,7 +99,7 @@ def test_create_submits_exactly_what_was_typed_and_a_busy_dialog_sends_nothing()
 def test_the_trays_errors_land_on_their_step_and_field_and_keep_the_rest() -> None:
     m = model(Kind.CREATE)
     fill(m, **STEP1)
-    m.press("next")
+    next_asks_the_server(m, creates=True)
     fill(m, **STEP2)
     m.press("submit")
     m.receive({"type": "error", "message": "It exists.", "step": 1, "field": "organization"})
@@ -109,9 +121,12 @@ def test_back_keeps_the_values_and_escape_cancels() -> None:
     assert m.step == 1 and list(m.errors) == ["link"] and m.focus == "link"
     m = model(Kind.CREATE)
     fill(m, **STEP1)
-    m.press("next")
+    next_asks_the_server(m, creates=True)
     m.press("back")
     assert m.step == 1 and m.values["email"] == "alice@example.com"
+    m.press("next")  # the same server: not asked again
+    assert m.step == 2 and not m.busy
+    m.press("back")
     assert sent(m.press("escape")) == [{"type": "cancel"}]
 
 
@@ -141,7 +156,7 @@ def test_buttons_follow_the_platform_the_same_in_every_dialog(
     m = model(Kind.CREATE, platform)
     if step == 2:
         fill(m, **STEP1)
-        m.press("next")
+        next_asks_the_server(m, creates=True)
     assert [b.id for b in m.buttons()] == order
     # Cancel is where it is in the wizard, in every dialog.
     for kind in (Kind.LOGIN, Kind.INVITE_USER, Kind.INVITE_DEVICE):
@@ -168,7 +183,7 @@ def test_invite_shows_the_link_then_closes() -> None:
         {"type": "submit", "values": {"email": "bob@example.com", "send_email": True}}
     ]
     m.receive({"type": "result", "link": "parsec3://x", "note": "The email was sent."})
-    assert [b.id for b in m.buttons()] == ["close"] and m.focus == S.COPY_BUTTON
+    assert [b.id for b in m.buttons()] == ["close"] and m.focus == S.DEFAULT
     assert m.copy("parsec3://x")[0].arg == "parsec3://x" and m.note.startswith("Copied")
     assert [e.what for e in m.press("escape")] == ["send", S.CLOSE]
     device = model(Kind.INVITE_DEVICE)
@@ -224,3 +239,61 @@ def test_the_renderer_is_chosen_once_by_platform_or_by_the_environment() -> None
     assert module_for(Kind.CREATE, "gtk") == RENDERERS["gtk"][0]
     assert module_for(Kind.WINDOW, "gtk") == RENDERERS["tk"][0]  # the fallback window is Tk's
     assert module_for(Kind.CREATE, "tk") == RENDERERS["tk"][0]
+
+
+def test_create_asks_for_the_token_only_when_the_server_does_not_create_on_request() -> None:
+    # A server that creates organizations on request: no token asked, none sent.
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    assert S.NEEDS_TOKEN not in m.flags  # the administrator's part is hidden at first
+    next_asks_the_server(m, creates=True)
+    assert m.step == 2 and S.NEEDS_TOKEN not in m.flags
+    fill(m, **STEP2)
+    assert sent(m.press("submit"))[0]["values"]["admin_token"] == ""
+
+    # One that does not: the "I administer this server" part, its token required.
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=False)
+    assert m.step == 1 and S.NEEDS_TOKEN in m.flags and m.focus == "admin_token"
+    assert m.errors["admin_token"].startswith("Enter the server's administration token")
+    part = next(n for n in m.spec.steps[0].notes if n.when == S.NEEDS_TOKEN)
+    assert part.heading == "I administer this server" and "bootstrap link" in part.text
+    m.change("admin_token", "s3cret")
+    assert "admin_token" not in m.errors
+    m.press("next")
+    assert m.step == 2 and not m.busy  # the same server: not asked again
+    fill(m, **STEP2)
+    assert sent(m.press("submit"))[0]["values"]["admin_token"] == "s3cret"
+
+    # Another server is asked again; an unreachable one is said on its field.
+    m.receive({"type": "error", "message": "Wrong token.", "step": 1, "field": "admin_token"})
+    assert m.step == 1 and m.errors == {"admin_token": "Wrong token."}
+    m.change("admin_token", "s3cret")
+    m.change("server", "parsec3://127.0.0.1:1?no_ssl=true")
+    assert sent(m.press("next")) == [{"type": "ask_server", "server": "parsec3://127.0.0.1:1?no_ssl=true"}]
+    m.receive({"type": "error", "message": "Cannot reach it.", "step": 1, "field": "server"})
+    assert (m.step, m.errors, m.focus, m.busy) == (1, {"server": "Cannot reach it."}, "server", False)
+
+
+def test_a_pre_filled_token_goes_straight_to_step_2() -> None:
+    m = model(Kind.CREATE, admin_token="given")
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=False)
+    assert m.step == 2
+
+
+def test_create_ends_on_a_page_that_says_ready_and_offers_the_next_steps() -> None:
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=True)
+    fill(m, **STEP2)
+    m.press("submit")
+    m.receive({"type": "result", "organization": "ACME", "device": "/devices/x.keys"})
+    title, text = m.done_texts or ("", "")
+    assert title == "ACME is ready" and "you are its first administrator" in text
+    assert m.heading == "" and m.focus == S.DEFAULT
+    assert [b.id for b in m.buttons()] == ["invite_device", "create_recovery", "invite_user", "close"]
+    effects = m.press("create_recovery")
+    assert sent(effects) == [{"type": "action", "action": "create_recovery", "arg": "/devices/x.keys"}]
+    assert effects[-1].what == S.CLOSE

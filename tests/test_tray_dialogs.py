@@ -84,6 +84,11 @@ class Tray:
             assert ok, f"the dialog's state never matched; last: {self.states[-1:] or None}"
             return self.states[-1]
 
+    def answer_server(self, server: str, *, creates: bool) -> None:
+        """Step 1's Next asks how ``server`` creates organizations: answer."""
+        assert self.next() == {"type": "ask_server", "server": server}
+        self.dlg.send({"type": "server", "creates_on_request": creates})
+
     def next(self, timeout: float = 20) -> dict[str, Any]:
         return self.inbox.get(timeout=timeout)
 
@@ -120,6 +125,7 @@ def test_create_dialog(xs: DesktopSession, renderer: str) -> None:
     xs.key("Tab")
     xs.type("MyOrg")
     xs.key("Return")
+    tray.answer_server(SERVER, creates=True)
     assert tray.wait_state(lambda st: st["step"] == 2)["errors"] == {}
 
     # Step 2: the device name is suggested (Tab selects it, typing replaces it);
@@ -265,8 +271,9 @@ def test_return_on_a_focused_cancel_cancels(xs: DesktopSession, renderer: str) -
     xs.wait_dialog("^Create organization")
     assert tray.shown.wait(20)
     xs.type("alice@example.com")
-    # Tab goes down the fields, then to the buttons left to right: Cancel first.
-    xs.key("Tab", "Tab", "Tab", "Tab")
+    # Tab goes down the fields, then to the buttons left to right: Cancel first
+    # (the administration token is not asked: its part is hidden).
+    xs.key("Tab", "Tab", "Tab")
     xs.screenshot("01-cancel-focused")
     xs.key("Return")
     assert tray.next() == {"type": "cancel"}
@@ -279,6 +286,7 @@ def test_return_on_a_focused_back_goes_back_and_space_too(xs: DesktopSession, re
     assert tray.shown.wait(20)
     type_fields(xs, "alice@example.com", "MyOrg")
     xs.key("Return")  # in a field: the default button (Next)
+    tray.answer_server(SERVER, creates=True)
     tray.wait_state(lambda st: st["step"] == 2)
     xs.type("Alice")
     xs.key("Tab", "Tab", "Tab", "Tab", "Tab")  # name, device, password, confirm, Cancel -> Back
@@ -314,11 +322,10 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     assert tray.shown.wait(20)
     tree = a11y.tree(win)
     names = {(n["role"], n["name"]) for n in controls(tree)}
-    assert names == {
+    assert names == {  # no administration token asked of a person at first
         ("text", "Email address"),
         ("text", "Organization name"),
         ("text", "Server"),
-        ("password text", "Administration token"),
         ("push button", "Cancel"),
         ("push button", "Next"),
     }
@@ -335,6 +342,17 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     assert email["focused"] and email["description"] == st["errors"]["email"]
     xs.type("alice@example.com")
     a11y.press(win, "Next")
+    # This server does not create organizations on request: the administrator's part.
+    tray.answer_server(SERVER, creates=False)
+    st = tray.wait_state(lambda st: "admin_token" in st["errors"])
+    assert st["step"] == 1
+    tree = a11y.tree(win)
+    assert any(n["name"] == "I administer this server" and n["showing"] for n in tree)
+    token = next(n for n in controls(tree) if n["name"] == "Administration token")
+    assert token["role"] == "password text" and token["focused"]
+    xs.screenshot("00-step1-administrator-part")
+    xs.type("s3cret")
+    a11y.press(win, "Next")  # the same server: not asked again
     tray.wait_state(lambda st: st["step"] == 2)
     tree = a11y.tree(win)
     assert {n["name"] for n in controls(tree)} >= {"Your name", "Device name", "Password", "Back"}
@@ -352,13 +370,24 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
             "email": "alice@example.com",
             "organization": "MyOrg",
             "server": SERVER,
-            "admin_token": "",
+            "admin_token": "s3cret",
             "user_name": "Alice",
             "device_label": "pc",
             "password": PASSWORD,
         },
     }
-    tray.dlg.send({"type": "done"})
+    # The last page: ready, the first administrator, the next steps as buttons.
+    tray.dlg.send({"type": "result", "organization": "MyOrg", "device": "/x/MyOrg.keys"})
+    wait_until(
+        lambda: any(n["name"] == "MyOrg is ready" and n["showing"] for n in a11y.tree(win)),
+        10,
+        "the last page",
+    )
+    buttons = [n["name"] for n in controls(a11y.tree(win)) if n["role"] == "push button"]
+    assert buttons == ["Add a device", "Create a recovery file", "Invite someone", "Close"]
+    xs.screenshot("02-ready")
+    a11y.press(win, "Invite someone")
+    assert tray.next() == {"type": "action", "action": "invite_user", "arg": "/x/MyOrg.keys"}
     assert tray.exit_status() == 0
 
 

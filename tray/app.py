@@ -74,9 +74,7 @@ def run(
             from . import hosts
 
             if not hosts.has_display():  # a forced X11/Wayland backend cannot start either
-                reason = (
-                    f"the {choice.name} backend was chosen, but neither DISPLAY nor WAYLAND_DISPLAY is set"
-                )
+                reason = f"the {choice.name} backend was chosen, but neither DISPLAY nor WAYLAND_DISPLAY is set"
                 print(NO_DISPLAY.format(reason=reason), file=out)
                 return EXIT_NO_DISPLAY
         log.info("backend %s: %s", choice.name, choice.reason)

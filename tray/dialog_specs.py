@@ -70,12 +70,15 @@ class Field:
     strength: bool = False  # describe the password's strength under it
     clear_on_error: bool = False  # a refused secret is emptied
     send: bool = True  # part of ``submit`` (a confirmation is not)
+    when: str = ""  # shown (and checked) only while the model has this flag
 
 
 @dataclass(frozen=True)
 class Note:
     text: str
     warning: bool = False  # drawn as a visible warning box
+    heading: str = ""  # a part of its own: its title, above the text
+    when: str = ""  # shown only while the model has this flag
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,9 @@ class DialogSpec:
     extra: tuple[Button, ...] = ()  # buttons beside the primary one (Refresh)
     rows: bool = False  # shows a list (Pending invitations)
     initial_banner: str | None = None
+    ask_server: bool = False  # step 1's Next asks the server how it creates organizations
+    done: tuple[str, str] | None = None  # the last page: title and text ({organization})
+    next_steps: tuple[Button, ...] = ()  # the last page's buttons: each sends an ``action``
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -201,6 +207,20 @@ def _account_step(init: Mapping[str, Any]) -> Step:
     )
 
 
+NEEDS_TOKEN = "needs_token"  # the server does not create organizations on request
+ADMIN_PART = (
+    "This server does not create organizations on request. If you administer it, enter its "
+    "administration token. Otherwise, ask its administrator for a bootstrap link, and open it "
+    "with Join organization."
+)
+
+
+def _admin_token(v: Values) -> str | None:
+    if str(v.get("admin_token", "")).strip():
+        return None
+    return "Enter the server's administration token, or ask its administrator for a bootstrap link."
+
+
 def _create(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(
         P.Kind.CREATE,
@@ -229,14 +249,28 @@ def _create(init: Mapping[str, Any]) -> DialogSpec:
                         "Administration token",
                         "secret",
                         value=str(init.get("admin_token") or ""),
-                        hint="Only if this server asks for one; leave empty otherwise.",
+                        check=_admin_token,
+                        when=NEEDS_TOKEN,
                     ),
                 ),
+                (Note(ADMIN_PART, heading="I administer this server", when=NEEDS_TOKEN),),
             ),
             _account_step(init),
         ),
         submit="Create organization",
         busy_text="Creating the organization…",
+        ask_server=True,
+        done=(
+            "{organization} is ready",
+            "The organization {organization} is ready, and you are its first administrator. "
+            "What next? Add a second device or create a recovery file, so that losing this "
+            "computer does not lose your data; then invite the others.",
+        ),
+        next_steps=(
+            Button("invite_device", "Add a device", Role.EXTRA),
+            Button("create_recovery", "Create a recovery file", Role.EXTRA),
+            Button("invite_user", "Invite someone", Role.EXTRA),
+        ),
     )
 
 
@@ -414,6 +448,8 @@ class DialogModel:
         self.rows: list[dict[str, Any]] | None = None
         self.confirming: str | None = None  # the invitation a deletion asks about
         self._deleted: str | None = None  # the one being deleted
+        self.flags: set[str] = set()  # what shows the fields and notes marked ``when``
+        self.asked: str | None = None  # the server whose way of creating organizations is known
         # Where the focus goes next (a field, DEFAULT or COPY), or None: the
         # renderer moves it there and sets None.
         self.focus: str | None = self._first_focus()
@@ -430,7 +466,7 @@ class DialogModel:
 
     @property
     def heading(self) -> str:
-        if self.wizard:
+        if self.wizard and self.done_texts is None:
             return _t(
                 "Step {n} of {total}: {title}",
                 n=self.step,
@@ -438,6 +474,24 @@ class DialogModel:
                 title=self.current.title,
             )
         return ""
+
+    def visible(self, item: Field | Note) -> bool:
+        return not item.when or item.when in self.flags
+
+    @property
+    def link(self) -> str | None:
+        """The link a result shows (an invitation's), with its Copy button."""
+        if self.result is None or not self.result.get("link"):
+            return None
+        return str(self.result["link"])
+
+    @property
+    def done_texts(self) -> tuple[str, str] | None:
+        """The last page's title and text, once the flow succeeded."""
+        if self.result is None or self.spec.done is None:
+            return None
+        org = str(self.result.get("organization", ""))
+        return _t(self.spec.done[0], organization=org), _t(self.spec.done[1], organization=org)
 
     def field_line(self, name: str) -> tuple[str, str]:
         """What goes under field ``name``: (text, "error" | "hint" | "strengthN")."""
@@ -454,6 +508,7 @@ class DialogModel:
         """The buttons now, in the platform's order."""
         out: list[Button] = list(self.spec.extra)
         if self.result is not None:
+            out += self.spec.next_steps if self.spec.done is not None else ()
             out.append(Button("close", "Close", Role.PRIMARY))
             return button_order(out, self.platform)
         if self.spec.rows or not self.spec.submit:
@@ -484,7 +539,7 @@ class DialogModel:
         # The first field to fill in: a valid suggested value is skipped
         # (a given bootstrap link), a suggested device name is not.
         for f in self.current.fields:
-            if f.kind == "check":
+            if f.kind == "check" or not self.visible(f):
                 continue
             given = f.name == "link" and f.check is not None and f.check(self.values) is None
             if not given:
@@ -496,6 +551,8 @@ class DialogModel:
     def change(self, name: str, value: Any) -> None:
         """A field's value changed: a shown error goes as soon as it is fixed."""
         self.values[name] = value
+        if name == "server" and str(value).strip() != self.asked:
+            self.asked = None  # another server: ask it again
         f = self.spec.fields[name]
         if name in self.errors and (f.check is None or f.check(self.values) is None):
             del self.errors[name]
@@ -503,7 +560,7 @@ class DialogModel:
     def leave(self, name: str) -> None:
         """The focus left field ``name``: check it, unless it is empty."""
         f = self.spec.fields[name]
-        if f.check is None or not self.values.get(name) or self.busy:
+        if f.check is None or not self.values.get(name) or self.busy or not self.visible(f):
             return
         error = f.check(self.values)
         if error:
@@ -514,7 +571,7 @@ class DialogModel:
     def _check(self, step: int) -> bool:
         ok = True
         for f in self.spec.steps[step - 1].fields:
-            error = f.check(self.values) if f.check is not None else None
+            error = f.check(self.values) if f.check is not None and self.visible(f) else None
             if error:
                 self.errors[f.name] = error
                 if ok:
@@ -544,7 +601,14 @@ class DialogModel:
             self._show(self.step - 1)
         elif button == "next":
             if self._check(self.step):
+                server = str(self.values.get("server", "")).strip()
+                if self.spec.ask_server and self.step == 1 and self.asked != server:
+                    self.busy, self.progress, self.banner = True, "Asking the server…", None
+                    return [_send({"type": P.FromDialog.ASK_SERVER, "server": server})]
                 self._show(self.step + 1)
+        elif button in {b.id for b in self.spec.next_steps} and self.result is not None:
+            action = {"type": P.FromDialog.ACTION, "action": button, "arg": self.result.get("device")}
+            return [_send(action), Effect(CLOSE)]
         elif button == "submit":
             return self._submit()
         elif button == "refresh":
@@ -557,7 +621,11 @@ class DialogModel:
             if not self._check(step):
                 self.step = step
                 return []
-        values = {f.name: self.values[f.name] for f in self.spec.fields.values() if f.send}
+        values = {
+            f.name: self.values[f.name] if self.visible(f) else type(f.value)()
+            for f in self.spec.fields.values()
+            if f.send
+        }
         self.busy, self.progress, self.banner = True, self.spec.busy_text, None
         return [_send({"type": P.FromDialog.SUBMIT, "values": values})]
 
@@ -590,13 +658,22 @@ class DialogModel:
             self._deleted = None
         if kind == P.ToDialog.PROGRESS:
             self.progress = str(msg.get("text", ""))
+        elif kind == P.ToDialog.SERVER:
+            self.busy = False
+            self.asked = str(self.values.get("server", "")).strip()
+            if msg.get("creates_on_request"):
+                self.flags.discard(NEEDS_TOKEN)
+            else:
+                self.flags.add(NEEDS_TOKEN)
+            if self._check(1):
+                self._show(2)
         elif kind == P.ToDialog.ERROR:
             self._error(str(msg.get("message", "")), msg.get("field"), msg.get("step"))
         elif kind == P.ToDialog.RESULT:
             self.busy = False
             self.result = {k: v for k, v in msg.items() if k != "type"}
             self.note = str(msg.get("note") or "")
-            self.focus = COPY_BUTTON
+            self.focus = DEFAULT  # Close (Copy link is one Shift+Tab away)
         elif kind == P.ToDialog.LIST:
             was_deleting = self.busy and self._deleted is not None
             self.busy, self.banner = False, None
@@ -610,6 +687,8 @@ class DialogModel:
         self.busy = False
         fields = self.spec.fields
         if isinstance(name, str) and name in fields:
+            if fields[name].when:
+                self.flags.add(fields[name].when)
             self.step = self.spec.step_of(name)
             self.errors[name] = message
             if fields[name].clear_on_error:

@@ -111,6 +111,7 @@ class DialogProcess:
         self.rendered: int | None = None  # ... and on its screen
         self.shown = False
         self.step: int | None = None  # the wizard's step on screen (its ``state``)
+        self.invalid: list[str] = []  # the fields it shows in error (its ``state``)
         self._wlock = threading.Lock()
 
     # -- what it shows (the flows' outcomes) ------------------------------------------
@@ -136,6 +137,8 @@ class DialogProcess:
             out["shown"] = True
         if self.step is not None:
             out["step"] = self.step
+        if self.invalid:
+            out["invalid"] = list(self.invalid)
         return out
 
     def working(self) -> None:

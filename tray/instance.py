@@ -79,9 +79,7 @@ def _private_dir(path: Path) -> Path:
         make_private_dirs(path)
         st = os.lstat(path)
     except OSError as exc:
-        raise LocalError(
-            f"The runtime folder {path} cannot be created ({exc.strerror}).", hint=hint
-        ) from None
+        raise LocalError(f"The runtime folder {path} cannot be created ({exc.strerror}).", hint=hint) from None
     if IS_WINDOWS:
         return path
     import stat
@@ -96,9 +94,8 @@ def _private_dir(path: Path) -> Path:
         try:
             os.chmod(path, 0o700, follow_symlinks=False)
         except (OSError, NotImplementedError):
-            raise LocalError(
-                f"The runtime folder {path} is open to other users and cannot be made private.", hint=hint
-            ) from None
+            raise LocalError(f"The runtime folder {path} is open to other users and cannot be made private.",
+                             hint=hint) from None
     return path
 
 

@@ -177,7 +177,6 @@ class InvitationTracker:
     def _transition(self, token: str, k: Known, before: str | None, after: str | None) -> list[Intent]:
         if before == after:
             return []
-
         def intent(cls: type[Intent]) -> Intent:
             return cls(org=self.org, token=token, email=k.email, kind=k.kind)
 

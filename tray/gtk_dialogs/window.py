@@ -44,6 +44,8 @@ WRAP_CHARS = 64
 
 CSS = b"""
 .parsec-heading { font-size: 135%; font-weight: bold; }
+.parsec-done { font-size: 120%; font-weight: bold; }
+.parsec-banner { color: @error_color; font-weight: bold; }
 .parsec-error, .parsec-strength0, .parsec-strength1 { color: @error_color; }
 .parsec-strength2 { color: @warning_color; }
 .parsec-strength3, .parsec-strength4 { color: @success_color; }
@@ -73,6 +75,7 @@ class GtkDialog(Renderer):
         self.pipe = pipe
         self.fields: dict[str, _FieldRow] = {}
         self.buttons: dict[str, Gtk.Button] = {}
+        self.conditional: list[tuple[Gtk.Widget, str]] = []  # shown while the model has the flag
 
         self.win = Gtk.Window(title=f"{self.spec.title} – {APP}")
         self.win.set_resizable(False)
@@ -98,6 +101,14 @@ class GtkDialog(Renderer):
         self.stack = Gtk.Stack(homogeneous=True)
         for i, step in enumerate(self.spec.steps, start=1):
             self.stack.add_named(self._page(step), str(i))
+        if self.spec.done is not None:  # the last page, once the flow succeeded
+            done = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=10)
+            self.done_title = _label("", wrap=True)
+            self.done_title.get_style_context().add_class("parsec-done")
+            self.done_text = _label("")
+            done.pack_start(self.done_title, False, False, 0)
+            done.pack_start(self.done_text, False, False, 0)
+            self.stack.add_named(done, "done")
         outer.pack_start(self.stack, True, True, 0)
 
         # A result (an invitation's link) with its Copy button.
@@ -113,9 +124,10 @@ class GtkDialog(Renderer):
         self.note = _label("", dim=True)
         outer.pack_start(self.note, False, False, 0)
 
-        self.banner = Gtk.InfoBar(message_type=Gtk.MessageType.ERROR)
+        self.banner = Gtk.Box(spacing=8)
         self.banner_text = _label("")
-        self.banner.get_content_area().add(self.banner_text)
+        self.banner_text.get_style_context().add_class("parsec-banner")
+        self.banner.pack_start(self.banner_text, True, True, 0)
         self.banner.get_accessible().set_name("Error")
         outer.pack_start(self.banner, False, False, 0)
 
@@ -144,18 +156,59 @@ class GtkDialog(Renderer):
         if step.intro:
             self.intro = _label(step.intro)
             page.pack_start(self.intro, False, False, 0)
+        grid = self._grid([f for f in step.fields if not f.when], step.facts)
+        page.pack_start(grid, False, False, 0)
+        for note in step.notes:
+            text = _label(note.text, dim=not note.warning and not note.heading)
+            if note.warning:
+                bar = Gtk.InfoBar(message_type=Gtk.MessageType.WARNING)
+                box = Gtk.Box(spacing=8)
+                box.pack_start(
+                    Gtk.Image.new_from_icon_name("dialog-warning", Gtk.IconSize.DIALOG), False, False, 0
+                )
+                box.pack_start(text, True, True, 0)
+                bar.get_content_area().add(box)
+                bar.get_accessible().set_name("Warning")
+                part: Gtk.Widget = bar
+            elif note.heading:
+                # A part of its own, with the fields shown under the same condition.
+                frame = Gtk.Frame(label=note.heading)
+                frame.get_accessible().set_name(note.heading)
+                inner = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=8)
+                for side in ("top", "bottom", "start", "end"):
+                    getattr(inner, f"set_margin_{side}")(10)
+                inner.pack_start(text, False, False, 0)
+                inner.pack_start(
+                    self._grid([f for f in step.fields if f.when and f.when == note.when]), False, False, 0
+                )
+                frame.add(inner)
+                part = frame
+            else:
+                part = text
+            page.pack_start(part, False, False, 0)
+            if note.when:
+                self.conditional.append((part, note.when))
+        if self.spec.rows:
+            # A plain box, not a Gtk.ListBox: Tab goes from button to button.
+            self.list = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+            self.list.get_accessible().set_name(self.spec.title)
+            page.pack_start(self.list, False, False, 0)
+        return page
+
+    def _grid(self, fields: list[Field], facts: tuple[tuple[str, str], ...] = ()) -> Gtk.Grid:
         grid = Gtk.Grid(column_spacing=12, row_spacing=4)
         row = 0
-        for key, value in step.facts:
+        for key, value in facts:
             grid.attach(_label(key, dim=True, wrap=False), 0, row, 1, 1)
             fact = _label(value)
             fact.set_selectable(True)
             fact.set_can_focus(False)
             grid.attach(fact, 1, row, 1, 1)
             row += 1
-        for f in step.fields:
+        for f in fields:
             if f.kind == "check":
                 check = Gtk.CheckButton(label=f.label)
+                check.set_receives_default(False)  # Return on it runs the default button
                 check.connect("toggled", lambda c, name=f.name: self.changed(name, c.get_active()))
                 grid.attach(check, 0, row, 2, 1)
                 self.fields[f.name] = _FieldRow(f, check, None)
@@ -179,26 +232,7 @@ class GtkDialog(Renderer):
             grid.attach(line, 1, row + 1, 1, 1)
             self.fields[f.name] = _FieldRow(f, entry, line)
             row += 2
-        page.pack_start(grid, False, False, 0)
-        for note in step.notes:
-            text = _label(note.text, dim=not note.warning)
-            if note.warning:
-                bar = Gtk.InfoBar(message_type=Gtk.MessageType.WARNING)
-                box = Gtk.Box(spacing=8)
-                box.pack_start(
-                    Gtk.Image.new_from_icon_name("dialog-warning", Gtk.IconSize.DIALOG), False, False, 0
-                )
-                box.pack_start(text, True, True, 0)
-                bar.get_content_area().add(box)
-                bar.get_accessible().set_name("Warning")
-                page.pack_start(bar, False, False, 0)
-            else:
-                page.pack_start(text, False, False, 0)
-        if self.spec.rows:
-            self.list = Gtk.ListBox(selection_mode=Gtk.SelectionMode.NONE)
-            self.list.get_accessible().set_name(self.spec.title)
-            page.pack_start(self.list, False, False, 0)
-        return page
+        return grid
 
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.get_children():
@@ -221,10 +255,7 @@ class GtkDialog(Renderer):
             delete.connect("clicked", lambda _b, token=token: self.then(self.model.delete, token))
             box.pack_start(copy, False, False, 0)
             box.pack_start(delete, False, False, 0)
-            row = Gtk.ListBoxRow(activatable=False, selectable=False)
-            row.set_can_focus(False)
-            row.add(box)
-            self.list.add(row)
+            self.list.pack_start(box, False, False, 0)
         self.list.show_all()
 
     def draw_buttons(self, buttons: list[Button]) -> None:
@@ -236,6 +267,7 @@ class GtkDialog(Renderer):
             button.connect("clicked", lambda _b, bid=b.id: self.press(bid))
             if b.role == Role.PRIMARY:
                 button.get_style_context().add_class("suggested-action")
+                button.set_can_default(True)
             self.button_box.pack_start(button, False, False, 0)
             self.buttons[b.id] = button
         # The extras at the start (left), the others at the end, in order.
@@ -243,6 +275,9 @@ class GtkDialog(Renderer):
         self.button_box.pack_start(spacer, True, True, 0)
         self.button_box.reorder_child(spacer, sum(b.role == Role.EXTRA for b in buttons))
         self.button_box.show_all()
+        # Return runs the default button, unless the focus is on another
+        # button (buttons "receive the default": Return presses them).
+        self.buttons[next(b.id for b in buttons if b.role == Role.PRIMARY)].grab_default()
 
     def buttons_sensitive(self, sensitive: bool) -> None:
         for button in self.buttons.values():
@@ -252,7 +287,13 @@ class GtkDialog(Renderer):
         m = self.model
         self.step_label.set_text(m.heading)
         self.step_label.set_visible(bool(m.heading))
-        self.stack.set_visible_child_name(str(m.step))
+        done = m.done_texts
+        if done is not None:
+            self.done_title.set_text(done[0])
+            self.done_text.set_text(done[1])
+        self.stack.set_visible_child_name("done" if done is not None else str(m.step))
+        for widget, flag in self.conditional:
+            widget.set_visible(flag in m.flags)
         editable = not m.busy and m.result is None
         for name, row in self.fields.items():
             value = m.values.get(name)
@@ -276,9 +317,8 @@ class GtkDialog(Renderer):
         self.busy_box.set_visible(m.busy)
         self.progress.set_text(m.progress)
         (self.spinner.start if m.busy else self.spinner.stop)()
-        self.result_box.set_visible(m.result is not None)
-        if m.result is not None:
-            self.link_entry.set_text(str(m.result.get("link", "")))
+        self.result_box.set_visible(m.link is not None)
+        self.link_entry.set_text(m.link or "")
         self.note.set_text(m.note)
         self.note.set_visible(bool(m.note))
 
@@ -298,8 +338,8 @@ class GtkDialog(Renderer):
         )
         dialog.set_title(f"Delete invitation – {APP}")
         dialog.get_accessible().set_name(dialog.get_title())  # else it is named after its icon
-        dialog.add_button("Keep", Gtk.ResponseType.CANCEL)
-        delete = dialog.add_button("Delete invitation", Gtk.ResponseType.ACCEPT)
+        dialog.add_button("_Keep", Gtk.ResponseType.CANCEL)
+        delete = dialog.add_button("_Delete invitation", Gtk.ResponseType.ACCEPT)
         delete.get_style_context().add_class("destructive-action")
         dialog.set_default_response(Gtk.ResponseType.CANCEL)
 

@@ -20,7 +20,7 @@ from tkinter import messagebox, ttk
 from typing import Any
 
 from ..dialog_render import Renderer
-from ..dialog_specs import APP, COPY_BUTTON, Button, DialogModel, Role, Step, row_texts
+from ..dialog_specs import APP, COPY_BUTTON, Button, DialogModel, Field, Role, Step, row_texts
 from .channel import Channel
 
 __all__ = ["TkDialog"]
@@ -38,6 +38,7 @@ class TkDialog(Renderer):
         self.widgets: dict[str, ttk.Widget] = {}
         self.lines: dict[str, ttk.Label] = {}
         self.buttons: dict[str, ttk.Button] = {}
+        self.conditional: list[tuple[tk.Widget, str]] = []  # shown while the model has the flag
 
         root.title(f"{self.spec.title} – {APP}")
         root.protocol("WM_DELETE_WINDOW", lambda: self.press("escape"))
@@ -52,6 +53,11 @@ class TkDialog(Renderer):
         self.holder = ttk.Frame(outer)
         self.holder.pack(fill="both", expand=True, pady=(12, 0))
         self.pages = [self._page(step) for step in self.spec.steps]
+        self.done_page = ttk.Frame(self.holder)  # the last page, once the flow succeeded
+        self.done_title = ttk.Label(self.done_page, text="", style="Heading.TLabel", wraplength=WRAP)
+        self.done_title.pack(anchor="w")
+        self.done_text = ttk.Label(self.done_page, text="", wraplength=WRAP, justify="left")
+        self.done_text.pack(anchor="w", pady=(8, 0))
 
         self.result = ttk.Frame(outer)
         self.link_var = tk.StringVar(value="")
@@ -89,26 +95,9 @@ class TkDialog(Renderer):
             ttk.Label(page, text=key, style="Hint.TLabel").grid(row=row, column=0, sticky="w", padx=(0, 12))
             ttk.Label(page, text=value).grid(row=row, column=1, sticky="w")
             row += 1
-        for f in step.fields:
-            if f.kind == "check":
-                var: tk.StringVar | tk.BooleanVar = tk.BooleanVar(value=bool(f.value))
-                widget: ttk.Widget = ttk.Checkbutton(page, text=f.label, variable=var)
-                widget.grid(row=row, column=0, columnspan=2, sticky="w", pady=(8, 0))
-                row += 1
-            else:
-                ttk.Label(page, text=f.label).grid(row=row, column=0, sticky="w", padx=(0, 12), pady=(8, 0))
-                var = tk.StringVar(value=str(f.value))
-                widget = ttk.Entry(page, textvariable=var, width=38, show="•" if f.kind == "secret" else "")
-                widget.grid(row=row, column=1, sticky="ew", pady=(8, 0))
-                line = ttk.Label(page, text="", style="Hint.TLabel", wraplength=WRAP - 60, justify="left")
-                line.grid(row=row + 1, column=1, sticky="w")
-                self.lines[f.name] = line
-                widget.bind("<FocusOut>", self._on_leave(f.name), add="+")
-                row += 2
-            var.trace_add("write", self._on_change(f.name))
-            self.vars[f.name] = var
-            self.widgets[f.name] = widget
+        row = self._fields(page, [f for f in step.fields if not f.when], row)
         for note in step.notes:
+            part: tk.Widget
             if note.warning:
                 box = tk.Frame(
                     page, background="#fff4e5", highlightthickness=1, highlightbackground="#e0a040"
@@ -125,15 +114,49 @@ class TkDialog(Renderer):
                     anchor="w",
                 ).pack(side="left", fill="x", expand=True, padx=(0, 8), pady=6)
                 box.grid(row=row, column=0, columnspan=2, sticky="ew", pady=(12, 0))
-            else:
-                ttk.Label(page, text=note.text, style="Hint.TLabel", wraplength=WRAP, justify="left").grid(
-                    row=row, column=0, columnspan=2, sticky="w", pady=(12, 0)
+            elif note.heading:
+                # A part of its own, with the fields shown under the same condition.
+                frame = ttk.Labelframe(page, text=note.heading, padding=(10, 6, 10, 10))
+                frame.columnconfigure(1, weight=1)
+                ttk.Label(frame, text=note.text, wraplength=WRAP - 30, justify="left").grid(
+                    row=0, column=0, columnspan=2, sticky="w"
                 )
+                self._fields(frame, [f for f in step.fields if f.when and f.when == note.when], 1)
+                frame.grid(row=row, column=0, columnspan=2, sticky="ew", pady=(12, 0))
+                part = frame
+            else:
+                part = ttk.Label(page, text=note.text, style="Hint.TLabel", wraplength=WRAP, justify="left")
+                part.grid(row=row, column=0, columnspan=2, sticky="w", pady=(12, 0))
+            if note.when:
+                self.conditional.append((part, note.when))
             row += 1
         if self.spec.rows:
             self.list = ttk.Frame(page)
             self.list.grid(row=row, column=0, columnspan=2, sticky="ew")
         return page
+
+    def _fields(self, parent: ttk.Frame | ttk.Labelframe, fields: list[Field], row: int) -> int:
+        """Fields from grid row ``row`` of ``parent``; the next free row."""
+        for f in fields:
+            if f.kind == "check":
+                var: tk.StringVar | tk.BooleanVar = tk.BooleanVar(value=bool(f.value))
+                widget: ttk.Widget = ttk.Checkbutton(parent, text=f.label, variable=var)
+                widget.grid(row=row, column=0, columnspan=2, sticky="w", pady=(8, 0))
+                row += 1
+            else:
+                ttk.Label(parent, text=f.label).grid(row=row, column=0, sticky="w", padx=(0, 12), pady=(8, 0))
+                var = tk.StringVar(value=str(f.value))
+                widget = ttk.Entry(parent, textvariable=var, width=38, show="•" if f.kind == "secret" else "")
+                widget.grid(row=row, column=1, sticky="ew", pady=(8, 0))
+                line = ttk.Label(parent, text="", style="Hint.TLabel", wraplength=WRAP - 60, justify="left")
+                line.grid(row=row + 1, column=1, sticky="w")
+                self.lines[f.name] = line
+                widget.bind("<FocusOut>", self._on_leave(f.name), add="+")
+                row += 2
+            var.trace_add("write", self._on_change(f.name))
+            self.vars[f.name] = var
+            self.widgets[f.name] = widget
+        return row
 
     def _fix_size(self) -> None:
         # The holder takes the size of the largest step, so the window never
@@ -188,14 +211,21 @@ class TkDialog(Renderer):
 
     def draw(self) -> None:
         m = self.model
-        if m.heading:
+        if m.heading:  # (a wizard's step)
             self.step_label.configure(text=m.heading)
             self.step_label.pack(anchor="w", pady=(2, 0), before=self.holder)
-        for i, page in enumerate(self.pages, start=1):
-            if i == m.step:
+        done = m.done_texts
+        if done is not None:
+            self.done_title.configure(text=done[0])
+            self.done_text.configure(text=done[1])
+            self.step_label.pack_forget()
+        for i, page in enumerate([*self.pages, self.done_page], start=1):
+            if i == (len(self.pages) + 1 if done is not None else m.step):
                 page.pack(fill="both", expand=True)
             else:
                 page.pack_forget()
+        for widget, flag in self.conditional:
+            (widget.grid if flag in m.flags else widget.grid_remove)()
         editable = not m.busy and m.result is None
         for name, var in self.vars.items():
             value = m.values.get(name)
@@ -215,9 +245,8 @@ class TkDialog(Renderer):
         self._place(self.busy_row, m.busy, fill="x", pady=(12, 0))
         self.progress_text.configure(text=m.progress)
         (self.progress.start if m.busy else self.progress.stop)()
-        self._place(self.result, m.result is not None, fill="x", pady=(12, 0))
-        if m.result is not None:
-            self.link_var.set(str(m.result.get("link", "")))
+        self._place(self.result, m.link is not None, fill="x", pady=(12, 0))
+        self.link_var.set(m.link or "")
         self._place(self.note, bool(m.note), anchor="w", pady=(4, 0))
         self.note.configure(text=m.note)
 
@@ -290,7 +319,7 @@ class TkDialog(Renderer):
 
     def _on_return(self, _event: Any) -> str:
         widget = self.root.focus_get()
-        if isinstance(widget, (ttk.Button, ttk.Checkbutton)):
+        if isinstance(widget, ttk.Button):
             widget.invoke()  # Return on a focused button is that button
         elif not self.syncing:
             self.press(self.model.default)
