@@ -189,7 +189,8 @@ def _failed(dlg: DialogProcess, exc: BaseException, message: str) -> None:
 def send_invitations(host: Controller, dlg: DialogProcess) -> None:
     """In a worker thread: the pending invitations, to ``dlg``."""
     try:
-        rows = host.holder_for(dlg).pending_invitations()
+        holder = host.holder_for(dlg)
+        rows = holder.pending_invitations()
     except E.ParsecTrayError as exc:
         dlg.error_shown(str(exc))
         return
@@ -197,7 +198,9 @@ def send_invitations(host: Controller, dlg: DialogProcess) -> None:
         log.exception("listing the invitations failed")
         dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
         return
-    dlg.listed(rows)
+    # "waiting now": someone opened that invitation's link and waits to be greeted.
+    waiting = set(holder.live.waiting()) if holder.live is not None else set()
+    dlg.listed([{**row, "waiting": row.get("label") in waiting} for row in rows])
 
 
 def ask_server(dlg: DialogProcess, server: str) -> None:

@@ -630,7 +630,12 @@ class DialogModel:
         return [_send({"type": P.FromDialog.SUBMIT, "values": values})]
 
     def copy(self, link: str) -> list[Effect]:
-        self.note = "Link copied." if self.spec.rows else "Copied. Paste it in a message to the person."
+        if self.spec.rows:
+            self.note = "Link copied."
+        elif self.spec.kind == P.Kind.INVITE_DEVICE:
+            self.note = "Copied. Open it with Parsec on your other computer."
+        else:
+            self.note = "Copied. Paste it in a message to the person you invite."
         return [Effect(COPY, arg=link)]
 
     def delete(self, token: str) -> None:
