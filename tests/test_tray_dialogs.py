@@ -192,7 +192,7 @@ def test_login_dialog_wrong_then_right_password(xs: DesktopSession, renderer: st
         "user_name": "Alice",
         "email": "alice@example.com",
         "device_label": "laptop",
-        "server": "127.0.0.1:6770 (no TLS)",
+        "server": "127.0.0.1:6770, not encrypted (test server)",
         "protection": "password",
     }
     tray = Tray(xs, "login", {"device": device}, renderer)
