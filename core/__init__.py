@@ -39,6 +39,7 @@ __all__ = [
     "ParsecInvitationAddr",
     "ParsecOrganizationBootstrapAddr",
     "Progress",
+    "ServerConfig",
     "Session",
     "UserClaim",
     "UserInviteInfo",
@@ -76,6 +77,7 @@ __all__ = [
     "protect_with_keyring",
     "read_recovery_file",
     "revoke_user",
+    "server_config",
     "session_security_warnings",
     "settle_pending_devices",
     "tos_accept",
@@ -99,6 +101,7 @@ _HOMES = {
     "paths": "app_config_dir devices_dir make_private_dirs",
     "protection": "change_authentication check_authentication_change",
     "recovery": "check_recovery_target default_recovery_path export_recovery_device import_recovery_device read_recovery_file",
+    "server_info": "ServerConfig server_config",
     "session": "Session",
     "tos": "tos_accept tos_get",
     "values": "AccessToken DeviceLabel EmailAddress HumanHandle OrganizationID UserProfile",
@@ -159,6 +162,7 @@ if TYPE_CHECKING:
         import_recovery_device,
         read_recovery_file,
     )
+    from .server_info import ServerConfig, server_config
     from .session import Session
     from .tos import tos_accept, tos_get
     from .values import AccessToken, DeviceLabel, EmailAddress, HumanHandle, OrganizationID, UserProfile

@@ -397,13 +397,17 @@ class Transport:
         )
 
     def command(
-        self, family: str, org: OrganizationID, body: bytes, headers: Mapping[str, str], *, route: str = ""
+        self, family: str, org: OrganizationID | None, body: bytes, headers: Mapping[str, str], *, route: str = ""
     ) -> dict[str, Any]:
+        """One command on ``/<family>/<org><route>``, or ``/<family>`` without
+        an organization (``anonymous_server``)."""
         h = {"Content-Type": protocol.CONTENT_TYPE, "Api-Version": protocol.API_VERSION, **headers}
-        resp = self.request("POST", f"/{family}/{quote(str(org), safe='')}{route}", data=body, headers=h)
+        where = "" if org is None else "/" + quote(str(org), safe="")
+        resp = self.request("POST", f"/{family}{where}{route}", data=body, headers=h)
         content = resp.content
         if resp.status_code != 200:
-            raise protocol.http_error(resp.status_code, resp.headers, content, family, str(org), now=self.clock())
+            name = "" if org is None else str(org)
+            raise protocol.http_error(resp.status_code, resp.headers, content, family, name, now=self.clock())
         ctype = resp.headers.get("Content-Type", "")
         if not ctype.startswith(protocol.CONTENT_TYPE):
             raise ProtocolError(

@@ -1,14 +1,19 @@
-"""The Tk dialogs in their child processes, typed into on a real X server
-(Xvfb), with this test playing the tray's side of the pipe: inline
-validation stops bad input, ``submit`` carries exactly what was typed,
-errors come back to the right step and field with the other fields kept,
-a busy dialog ignores a second Return, and the process ends when it should.
+"""The dialogs in their child processes, drawn by each renderer (GTK and
+Tk, from the same descriptions), typed into on a real X server (Xvfb), with
+this test playing the tray's side of the pipe: inline validation stops bad
+input, ``submit`` carries exactly what was typed, errors come back to the
+right step and field with the other fields kept, a busy dialog ignores a
+second Return, the keyboard does what the focused button says, and the
+process ends when it should.  The GTK dialogs are also read and driven
+through their accessibility tree (AT-SPI), as a screen reader does.
 
-Screenshots go to ``test-artifacts/tray-dialogs/``.
+Screenshots go to ``$PARSEC_TRAY_ARTIFACTS/tray-dialogs/`` (default
+``test-artifacts/``).
 """
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -16,15 +21,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from atspi_client import Accessibility
 from conftest import require
 from desktop_session import DesktopSession, missing_desktop_tools, wait_until
 from parsec_tray.tray.dialogs import DialogProcess
 
 pytestmark = [pytest.mark.desktop, pytest.mark.timeout(180)]
 
-ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "tray-dialogs"
+REPO = Path(__file__).resolve().parent.parent
+ARTIFACTS = Path(os.environ.get("PARSEC_TRAY_ARTIFACTS") or REPO / "test-artifacts") / "tray-dialogs"
 SERVER = "parsec3://127.0.0.1:6770?no_ssl=true"
 PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(params=["gtk", "tk"])
+def renderer(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
 @pytest.fixture
@@ -38,15 +50,21 @@ def xs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DesktopSessio
 
 
 class Tray:
-    """The tray's side: messages from the dialog, and its exit status."""
+    """The tray's side: messages from the dialog, and its exit status.
 
-    def __init__(self, s: DesktopSession, kind: str, init: dict[str, Any]) -> None:
+    GTK dialogs run with their accessibility bridge (``NO_AT_BRIDGE``
+    unset), as on a desktop."""
+
+    def __init__(self, s: DesktopSession, kind: str, init: dict[str, Any], renderer: str = "gtk") -> None:
         self.inbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self.exit: queue.Queue[int] = queue.Queue()
         self.shown = threading.Event()  # the dialog says it is mapped and focused
         self.states: list[dict[str, Any]] = []  # what it says it shows, each time it changes
         self._changed = threading.Condition()
-        self.dlg = DialogProcess(kind, init, self._received, lambda d, rc: self.exit.put(rc), env=s.env)
+        env = {k: v for k, v in s.env.items() if not (renderer == "gtk" and k == "NO_AT_BRIDGE")}
+        self.dlg = DialogProcess(
+            kind, init, self._received, lambda d, rc: self.exit.put(rc), env=env, renderer=renderer
+        )
         self.dlg.start()
 
     def _received(self, dlg: DialogProcess, msg: dict[str, Any]) -> None:
@@ -65,6 +83,11 @@ class Tray:
             ok = self._changed.wait_for(lambda: bool(self.states) and predicate(self.states[-1]), timeout)
             assert ok, f"the dialog's state never matched; last: {self.states[-1:] or None}"
             return self.states[-1]
+
+    def answer_server(self, server: str, *, creates: bool) -> None:
+        """Step 1's Next asks how ``server`` creates organizations: answer."""
+        assert self.next() == {"type": "ask_server", "server": server}
+        self.dlg.send({"type": "server", "creates_on_request": creates})
 
     def next(self, timeout: float = 20) -> dict[str, Any]:
         return self.inbox.get(timeout=timeout)
@@ -85,8 +108,8 @@ def type_fields(s: DesktopSession, *values: str) -> None:
         s.type(v)
 
 
-def test_create_dialog(xs: DesktopSession) -> None:
-    tray = Tray(xs, "create", {"server": "", "admin_token": "", "device_label": "suggested-name"})
+def test_create_dialog(xs: DesktopSession, renderer: str) -> None:
+    tray = Tray(xs, "create", {"server": "", "admin_token": "", "device_label": "suggested-name"}, renderer)
     xs.wait_dialog("^Create organization")
     assert tray.shown.wait(20)  # its own word: mapped, the first field focused
 
@@ -102,6 +125,7 @@ def test_create_dialog(xs: DesktopSession) -> None:
     xs.key("Tab")
     xs.type("MyOrg")
     xs.key("Return")
+    tray.answer_server(SERVER, creates=True)
     assert tray.wait_state(lambda st: st["step"] == 2)["errors"] == {}
 
     # Step 2: the device name is suggested (Tab selects it, typing replaces it);
@@ -162,23 +186,23 @@ def test_create_dialog(xs: DesktopSession) -> None:
     xs.wait_window_gone("^Create organization", timeout=10)
 
 
-def test_login_dialog_wrong_then_right_password(xs: DesktopSession) -> None:
+def test_login_dialog_wrong_then_right_password(xs: DesktopSession, renderer: str) -> None:
     device = {
         "organization_id": "MyOrg",
         "user_name": "Alice",
         "email": "alice@example.com",
         "device_label": "laptop",
-        "server": "127.0.0.1:6770 (no TLS)",
+        "server": "127.0.0.1:6770, not encrypted (test server)",
         "protection": "password",
     }
-    tray = Tray(xs, "login", {"device": device})
+    tray = Tray(xs, "login", {"device": device}, renderer)
     xs.wait_dialog("^Log in")
     assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     xs.key("Return")  # empty password: refused inline
     tray.nothing_for(0.3)
     xs.type("wrong password")
     xs.key("Return")
-    assert tray.next() == {"type": "submit", "values": {"password": "wrong password"}}
+    assert tray.next() == {"type": "submit", "values": {"password": "wrong password", "keyring": False}}
     tray.dlg.send(
         {"type": "error", "message": "Wrong password for this device.", "step": None, "field": "password"}
     )
@@ -187,19 +211,19 @@ def test_login_dialog_wrong_then_right_password(xs: DesktopSession) -> None:
     xs.screenshot("01-wrong-password")
     xs.type(PASSWORD)  # the field was emptied and focused
     xs.key("Return")
-    assert tray.next() == {"type": "submit", "values": {"password": PASSWORD}}
+    assert tray.next() == {"type": "submit", "values": {"password": PASSWORD, "keyring": False}}
     tray.dlg.send({"type": "done"})
     assert tray.exit_status() == 0
 
 
-def test_join_dialog_with_a_link_starts_at_the_email(xs: DesktopSession) -> None:
+def test_join_dialog_with_a_link_starts_at_the_email(xs: DesktopSession, renderer: str) -> None:
     from parsec_tray.core.addr import ParsecOrganizationBootstrapAddr, parse_server
     from parsec_tray.core.values import AccessToken, OrganizationID
 
     link = ParsecOrganizationBootstrapAddr(
         parse_server(SERVER), OrganizationID("MyOrg"), AccessToken(b"k" * 16)
     ).to_url()
-    tray = Tray(xs, "join", {"link": link, "device_label": "pc"})
+    tray = Tray(xs, "join", {"link": link, "device_label": "pc"}, renderer)
     xs.wait_dialog("^Join organization")
     assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     xs.screenshot("01-link-given")
@@ -222,18 +246,235 @@ def test_join_dialog_with_a_link_starts_at_the_email(xs: DesktopSession) -> None
     assert tray.exit_status() == 0
 
 
-def test_escape_cancels_and_a_dead_tray_closes_the_dialog(xs: DesktopSession) -> None:
-    tray = Tray(xs, "create", {})
+def test_escape_cancels_and_a_dead_tray_closes_the_dialog(xs: DesktopSession, renderer: str) -> None:
+    tray = Tray(xs, "create", {}, renderer)
     xs.wait_dialog("^Create organization")
     assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     xs.key("Escape")
     assert tray.next() == {"type": "cancel"}
     assert tray.exit_status() == 0
 
-    tray = Tray(xs, "message", {"title": "Open link", "text": "This link cannot be used."})
+    tray = Tray(xs, "message", {"title": "Open link", "text": "This link cannot be used."}, renderer)
     xs.wait_dialog("^Open link")
     assert tray.shown.wait(20)  # its own word: mapped, the first field focused
     assert tray.dlg.proc is not None and tray.dlg.proc.stdin is not None
     tray.dlg.proc.stdin.close()  # what the dialog sees when the tray dies
     assert tray.exit_status() == 0
     wait_until(lambda: not xs.search(name="^Open link"), 10, "the message window to close")
+
+
+# -- the keyboard, as on every desktop (both renderers) --------------------------------
+
+
+def test_return_on_a_focused_cancel_cancels(xs: DesktopSession, renderer: str) -> None:
+    tray = Tray(xs, "create", {"server": SERVER}, renderer)
+    xs.wait_dialog("^Create organization")
+    assert tray.shown.wait(20)
+    xs.type("alice@example.com")
+    # Tab goes down the fields, then to the buttons left to right: Cancel first
+    # (the administration token is not asked: its part is hidden).
+    xs.key("Tab", "Tab", "Tab")
+    xs.screenshot("01-cancel-focused")
+    xs.key("Return")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
+def test_return_on_a_focused_back_goes_back_and_space_too(xs: DesktopSession, renderer: str) -> None:
+    tray = Tray(xs, "create", {"server": SERVER, "device_label": "pc"}, renderer)
+    xs.wait_dialog("^Create organization")
+    assert tray.shown.wait(20)
+    type_fields(xs, "alice@example.com", "MyOrg")
+    xs.key("Return")  # in a field: the default button (Next)
+    tray.answer_server(SERVER, creates=True)
+    tray.wait_state(lambda st: st["step"] == 2)
+    xs.type("Alice")
+    xs.key("Tab", "Tab", "Tab", "Tab", "Tab")  # name, device, password, confirm, Cancel -> Back
+    xs.screenshot("01-back-focused")
+    xs.key("Return")
+    st = tray.wait_state(lambda st: st["step"] == 1)
+    assert st["errors"] == {} and not st["busy"]
+    tray.nothing_for(0.3)  # nothing submitted
+    xs.key("Return")  # the focus is on the first field again: Next
+    tray.wait_state(lambda st: st["step"] == 2)
+    xs.key("Tab", "Tab", "Tab", "Tab", "Tab")
+    xs.key("space")  # Space presses the focused button as well
+    tray.wait_state(lambda st: st["step"] == 1)
+    tray.nothing_for(0.3)
+    xs.key("Escape")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
+# -- the GTK dialogs through their accessibility tree --------------------------------------
+
+
+def controls(tree: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    kinds = ("text", "password text", "push button", "check box")
+    return [n for n in tree if n["role"] in kinds and n["showing"]]
+
+
+def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) -> None:
+    a11y = Accessibility(xs.env)
+    win = "^Create organization"
+    tray = Tray(xs, "create", {"server": SERVER, "device_label": "pc"}, "gtk")
+    xs.wait_dialog(win)
+    assert tray.shown.wait(20)
+    tree = a11y.tree(win)
+    names = {(n["role"], n["name"]) for n in controls(tree)}
+    assert names == {  # no administration token asked of a person at first
+        ("text", "Email address"),
+        ("text", "Organization name"),
+        ("text", "Server"),
+        ("push button", "Cancel"),
+        ("push button", "Next"),
+    }
+    assert [n["name"] for n in controls(tree) if n["focused"]] == ["Email address"]
+    # A screen reader hears the hint of a field as its description.
+    assert next(n for n in tree if n["name"] == "Organization name" and n["role"] == "text")["description"]
+
+    a11y.focus(win, "Organization name", "text")
+    xs.type("MyOrg")
+    a11y.press(win, "Next")  # the email is missing: said on the field
+    st = tray.wait_state(lambda st: bool(st["errors"]))
+    assert list(st["errors"]) == ["email"]
+    email = next(n for n in a11y.tree(win) if n["name"] == "Email address" and n["role"] == "text")
+    assert email["focused"] and email["description"] == st["errors"]["email"]
+    xs.type("alice@example.com")
+    a11y.press(win, "Next")
+    # This server does not create organizations on request: the administrator's part.
+    tray.answer_server(SERVER, creates=False)
+    st = tray.wait_state(lambda st: "admin_token" in st["errors"])
+    assert st["step"] == 1
+    tree = a11y.tree(win)
+    assert any(n["name"] == "I administer this server" and n["showing"] for n in tree)
+    token = next(n for n in controls(tree) if n["name"] == "Administration token")
+    assert token["role"] == "password text" and token["focused"]
+    xs.screenshot("00-step1-administrator-part")
+    xs.type("s3cret")
+    a11y.press(win, "Next")  # the same server: not asked again
+    tray.wait_state(lambda st: st["step"] == 2)
+    tree = a11y.tree(win)
+    assert {n["name"] for n in controls(tree)} >= {"Your name", "Device name", "Password", "Back"}
+    warning = [n for n in tree if n["name"] == "Warning" and n["showing"]]
+    assert warning, "the loss warning is not a visible warning box"
+    assert any("no way back" in n["name"] for n in tree if n["showing"] and n["role"] == "label")
+    xs.screenshot("01-step2-warning")
+    for name, value in (("Your name", "Alice"), ("Password", PASSWORD), ("Confirm password", PASSWORD)):
+        a11y.focus(win, name, "password text" if "assword" in name else "text")
+        xs.type(value)
+    a11y.press(win, "Create organization")
+    assert tray.next() == {
+        "type": "submit",
+        "values": {
+            "email": "alice@example.com",
+            "organization": "MyOrg",
+            "server": SERVER,
+            "admin_token": "s3cret",
+            "user_name": "Alice",
+            "device_label": "pc",
+            "password": PASSWORD,
+        },
+    }
+    # The last page: ready, the first administrator, the next steps as buttons.
+    tray.dlg.send({"type": "result", "organization": "MyOrg", "device": "/x/MyOrg.keys"})
+    wait_until(
+        lambda: any(n["name"] == "MyOrg is ready" and n["showing"] for n in a11y.tree(win)),
+        10,
+        "the last page",
+    )
+    buttons = [n["name"] for n in controls(a11y.tree(win)) if n["role"] == "push button"]
+    assert buttons == ["Add a device", "Create a recovery file", "Invite someone", "Close"]
+    xs.screenshot("02-ready")
+    a11y.press(win, "Invite someone")
+    assert tray.next() == {"type": "action", "action": "invite_user", "arg": "/x/MyOrg.keys"}
+    assert tray.exit_status() == 0
+
+
+SHOTS: list[tuple[str, dict[str, Any], str]] = [
+    ("join", {"link": "", "device_label": "pc"}, "^Join organization"),
+    (
+        "login",
+        {
+            "device": {
+                "organization_id": "ACME",
+                "user_name": "Alice",
+                "email": "alice@example.com",
+                "device_label": "laptop",
+                "server": "127.0.0.1:6770",
+                "protection": "password",
+            }
+        },
+        "^Log in",
+    ),
+    ("invite_user", {"organization_id": "ACME", "mode": "user"}, "^Invite user"),
+    ("invite_device", {"organization_id": "ACME", "mode": "device"}, "^Add a device"),
+    ("message", {"title": "Open link", "text": "This link cannot be used."}, "^Open link"),
+]
+
+
+@pytest.mark.parametrize(("kind", "init", "title"), SHOTS, ids=[s[0] for s in SHOTS])
+def test_gtk_every_control_has_an_accessible_name(
+    xs: DesktopSession, kind: str, init: dict[str, Any], title: str
+) -> None:
+    a11y = Accessibility(xs.env)
+    tray = Tray(xs, kind, init, "gtk")
+    xs.wait_dialog(title)
+    assert tray.shown.wait(20)
+    found = controls(a11y.tree(title))
+    assert found and all(n["name"] for n in found), found
+    xs.screenshot(f"01-{kind}")
+    a11y.press(title, "OK" if kind == "message" else "Cancel")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
+def test_gtk_pending_invitations_delete_asks_first(xs: DesktopSession) -> None:
+    a11y = Accessibility(xs.env)
+    win = "^Pending invitations"
+    rows = [
+        {
+            "token": "aa" * 16,
+            "type": "USER",
+            "label": "bob@example.com",
+            "created_by": "Alice",
+            "created_on": "2026-12-01T10:20:30Z",
+            "link": "parsec3://127.0.0.1:6770/ACME?no_ssl=true&a=claim_user&p=xx",
+        },
+        {
+            "token": "bb" * 16,
+            "type": "DEVICE",
+            "label": "A new device",
+            "created_by": "Alice",
+            "created_on": "2026-12-01T11:00:00Z",
+            "link": "parsec3://127.0.0.1:6770/ACME?no_ssl=true&a=claim_device&p=yy",
+        },
+    ]
+    tray = Tray(xs, "invitations", {"organization_id": "ACME"}, "gtk")
+    tray.dlg.send({"type": "list", "items": rows})
+    xs.wait_dialog(win)
+    assert tray.shown.wait(20)
+    assert tray.next() == {"type": "rendered", "count": 2}
+    labels = {n["name"] for n in a11y.tree(win) if n["role"] == "label" and n["showing"]}
+    assert "User invitation, created 2026-12-01 10:20 by Alice" in labels
+    xs.screenshot("01-rows")
+    a11y.press(win, "Delete invitation for bob@example.com…")
+    confirm = "^Delete invitation"
+    xs.wait_dialog(confirm)
+    xs.screenshot("02-confirmation")
+    xs.key("Escape")  # keep it: nothing is deleted
+    xs.wait_window_gone(confirm, timeout=10)
+    tray.nothing_for(0.3)
+    a11y.press(win, "Delete invitation for bob@example.com…")
+    xs.wait_dialog(confirm)
+    a11y.press(confirm, "Delete invitation")
+    assert tray.next() == {"type": "cancel_invitation", "token": "aa" * 16}
+    tray.dlg.send({"type": "list", "items": rows[1:]})
+    assert tray.next() == {"type": "rendered", "count": 1}
+    assert any(n["name"] == "The invitation was deleted." and n["showing"] for n in a11y.tree(win)), (
+        "no feedback after the deletion"
+    )
+    xs.screenshot("03-deleted")
+    a11y.press(win, "Close")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0

@@ -78,6 +78,30 @@ def _dialog(st: dict[str, Any], kind: str) -> dict[str, Any]:
     return dict(st.get("dialogs", {}).get(kind) or {})
 
 
+def _create_step1(s: DesktopSession, app: TrayApp, org: str, server: str, admin_token: str | None) -> None:
+    """Step 1 of Create organization: email, name, server; Next asks the
+    server how it creates organizations, and only a server that does not
+    create them on request has the administration token asked."""
+    _type_fields(s, EMAIL, org, server)
+    s.key("Return")
+    if admin_token is not None:
+        app.wait_status(
+            lambda x: "admin_token" in _dialog(x, "create").get("invalid", []), 30, "the token asked for"
+        )
+        s.screenshot("02b-create-administrator-part")
+        s.type(admin_token)  # the token field has the focus
+        s.key("Return")
+    app.wait_status(lambda x: _dialog(x, "create").get("step") == 2, 30, "step 2 of the dialog")
+
+
+def _create_ready(s: DesktopSession, app: TrayApp, org: str) -> None:
+    """The last page says the organization is ready; Return closes it."""
+    app.wait_status(lambda x: _dialog(x, "create").get("organization") == org, 120, "the last page")
+    s.screenshot("06-create-ready")
+    s.key("Return")  # Close, the default button
+    s.wait_window_gone("^Create organization", timeout=20)
+
+
 def _type_fields(s: DesktopSession, *values: str) -> None:
     """Type into consecutive fields (Tab between), starting at the focused one."""
     for i, value in enumerate(values):
@@ -101,9 +125,7 @@ def test_create_organization_logout_login(
     app.pick("Create organization", screenshot="01-menu-logged-out")
     s.wait_dialog("^Create organization")
     s.screenshot("02-create-step1")
-    _type_fields(s, EMAIL, org_name, parsec_server.url, parsec_server.admin_token)
-    s.key("Return")
-    app.wait_status(lambda x: _dialog(x, "create").get("step") == 2, 20, "step 2 of the dialog")
+    _create_step1(s, app, org_name, parsec_server.url, parsec_server.admin_token)
     s.screenshot("03-create-step2")
     _type_fields(s, USER, DEVICE, PASSWORD, PASSWORD)
     s.screenshot("04-create-step2-filled")
@@ -112,7 +134,7 @@ def test_create_organization_logout_login(
         lambda x: _dialog(x, "create").get("busy") or _dialog(x, "create").get("done"), 20, "busy"
     )
     s.screenshot("05-create-busy")
-    s.wait_window_gone("^Create organization", timeout=120)
+    _create_ready(s, app, org_name)
 
     st = app.wait_state("online", timeout=30)
     assert st["organization_id"] == org_name
@@ -244,11 +266,11 @@ def test_demo(desktop: DesktopSession, tmp_path: Path) -> None:
     s.type(EMAIL)
     s.key("Tab")
     s.type("DemoOrg")
-    s.key("Return")  # server and token are filled in already
-    time.sleep(0.3)
+    s.key("Return")  # the server is filled in already, and asks for no token
+    app.wait_status(lambda x: _dialog(x, "create").get("step") == 2, 30, "step 2 of the dialog")
     _type_fields(s, USER, DEVICE, PASSWORD, PASSWORD)
     s.key("Return")
-    s.wait_window_gone("^Create organization", timeout=120)
+    _create_ready(s, app, "DemoOrg")
     st = app.wait_state("online", timeout=30)
     assert st["server_url"] == demo_url and st["organization_id"] == "DemoOrg"
 
@@ -362,9 +384,7 @@ def test_menu_stays_responsive_while_a_flow_waits_on_the_network(
         app.wait_state("logged_out", timeout=30)
         app.pick("Create organization")
         s.wait_dialog("^Create organization")
-        _type_fields(s, EMAIL, org_name, url, parsec_server.admin_token)
-        s.key("Return")
-        time.sleep(0.3)
+        _create_step1(s, app, org_name, url, parsec_server.admin_token)
         _type_fields(s, USER, DEVICE, PASSWORD, PASSWORD)
         proxy.pause()
         s.key("Return")
@@ -377,7 +397,7 @@ def test_menu_stays_responsive_while_a_flow_waits_on_the_network(
         s.key("Escape")
         assert app.status()["state"] == "logged_out"
         proxy.resume()
-        s.wait_window_gone("^Create organization", timeout=120)
+        _create_ready(s, app, org_name)
         st = app.wait_state("online", timeout=30)
         assert st["organization_id"] == org_name
 
@@ -422,3 +442,24 @@ def test_a_device_made_with_the_cli_is_in_the_next_menu(
     s.screenshot("02-login-to-the-new-device")
     s.key("Escape")
     s.wait_window_gone("^Log in", timeout=10)
+
+
+def test_create_organization_on_a_server_that_creates_them_on_request(
+    desktop: DesktopSession, app: TrayApp, spontaneous_server: ParsecServer, org_name: str
+) -> None:
+    """The guide's way: an email, a name, a server and a password; the server
+    creates organizations on request, so no administration token is asked."""
+    s = desktop
+    app.start()
+    s.wait_tray_icon(TrayApp.CLASSNAME)
+    app.wait_state("logged_out", timeout=30)
+    app.pick("Create organization")
+    s.wait_dialog("^Create organization")
+    _create_step1(s, app, org_name, spontaneous_server.url, None)
+    assert "invalid" not in _dialog(app.status(), "create")
+    _type_fields(s, USER, DEVICE, PASSWORD, PASSWORD)
+    s.key("Return")
+    _create_ready(s, app, org_name)
+    st = app.wait_state("online", timeout=30)
+    assert st["organization_id"] == org_name and st["profile"] == "ADMIN"
+    assert spontaneous_server.organization(org_name)["is_bootstrapped"] is True

@@ -52,7 +52,7 @@ KEYRING_PASSWORD = "gk-e2e"
 EMAIL = "alice@example.com"
 USER = "Alice Martin"
 DEVICE = "desk"
-BANNER_RED = (0xB3, 0x26, 0x1E)  # Banner.TLabel in tray/tk_dialogs.py
+BANNER_RED = (0xB3, 0x26, 0x1E)  # the banner's error colour (Tk's Banner.TLabel, GTK's @error_color)
 
 
 # -- the desktop -------------------------------------------------------------------------------
@@ -376,8 +376,12 @@ def test_cancel_from_pending_invitations_is_not_notified(
             app.wait_status(lambda x: dialog(x, "invitations").get("rendered") == 2, 30, "the two rows")
             time.sleep(0.3)
             s.screenshot("01-pending-two")
-            # Focus is on Close: Tab goes to Refresh, then to the first row's Cancel.
+            # Focus is on Close: Tab goes round to the first row's Copy link, then
+            # its Delete invitation…, which asks first; Alt+D answers "Delete invitation".
             s.key("Tab", "Tab", "space")
+            s.wait_dialog("^Delete invitation")
+            s.screenshot("01b-delete-asks-first")
+            s.key("alt+d")
             st = app.wait_status(lambda x: dialog(x, "invitations").get("rendered") == 1, 30, "one row left")
             assert dialog(st, "invitations")["count"] == 1
             time.sleep(0.3)

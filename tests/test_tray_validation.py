@@ -48,10 +48,13 @@ def test_step2_passwords() -> None:
 
 def test_join_step1_link() -> None:
     assert V.check_link(LINK) is None
-    assert V.describe_link(LINK) == "Organization MyOrg on 127.0.0.1:6770 (no TLS)"
+    assert V.describe_link(LINK) == "Organization MyOrg on 127.0.0.1:6770, not encrypted (test server)"
     invitation = "parsec3://127.0.0.1:6770/MyOrg?no_ssl=true&a=claim_user&p=xBCy2YVGB31DPzcxGZbGVUt7"
     assert "invitation link" in (V.check_link(invitation) or "")
     assert V.describe_link("nonsense") is None
+    # Not a link at all: what it should look like, and what to do.
+    assert V.check_link("https://example.com/MyOrg") == V.NOT_A_LINK
+    assert V.NOT_A_LINK.startswith("This is not a Parsec link: it should start with parsec3://")
     assert V.validate("join", 1, {"link": LINK, "email": "bob@example.com"}) == {}
 
 

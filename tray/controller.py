@@ -119,7 +119,7 @@ class AppOptions:
 def _server_display(url: str) -> str:
     rest = url.split("://", 1)[-1]
     host, _, query = rest.partition("?")
-    return host + (" (no TLS)" if "no_ssl=true" in query else "")
+    return host + (", not encrypted (test server)" if "no_ssl=true" in query else "")
 
 
 def _in_thread(fn: Callable[..., Any], name: str, *args: Any) -> None:

@@ -21,6 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
+from . import dialog_protocol as P
 from .dialog_protocol import FromDialog, Kind
 from .dialogs import DialogProcess
 
@@ -67,7 +68,9 @@ def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]
 # -- the flows (worker threads) ---------------------------------------------------------------
 
 
-def _run_create(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+def _run_create(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any]:
+    """The dialog stays open on its last page: the organization is ready,
+    and the next steps are offered."""
     from ..core import create_organization
 
     created = create_organization(
@@ -80,7 +83,8 @@ def _run_create(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None
         admin_token=v.get("admin_token") or None,
         progress=dlg.progress,
     )
-    _adopt_created(host, created, str(v.get("password", "")), dlg)
+    info = _adopt_created(host, created, str(v.get("password", "")), dlg)
+    return {"organization": str(info.organization_id), "device": str(info.device_file)}
 
 
 def _run_join(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
@@ -97,7 +101,7 @@ def _run_join(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
     _adopt_created(host, created, str(v.get("password", "")), dlg)
 
 
-def _adopt_created(host: Controller, created: Any, password: str, dlg: DialogProcess) -> None:
+def _adopt_created(host: Controller, created: Any, password: str, dlg: DialogProcess) -> Any:
     from ..core import find_device, login
 
     info = find_device(created.device_file)
@@ -106,6 +110,7 @@ def _adopt_created(host: Controller, created: Any, password: str, dlg: DialogPro
         session = login(info, password=password, progress=dlg.progress)
     host.adopt(session, info)
     host.refresh_devices()
+    return info
 
 
 def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
@@ -185,7 +190,8 @@ def _failed(dlg: DialogProcess, exc: BaseException, message: str) -> None:
 def send_invitations(host: Controller, dlg: DialogProcess) -> None:
     """In a worker thread: the pending invitations, to ``dlg``."""
     try:
-        rows = host.holder_for(dlg).pending_invitations()
+        holder = host.holder_for(dlg)
+        rows = holder.pending_invitations()
     except E.ParsecTrayError as exc:
         dlg.error_shown(str(exc))
         return
@@ -193,7 +199,26 @@ def send_invitations(host: Controller, dlg: DialogProcess) -> None:
         log.exception("listing the invitations failed")
         dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
         return
-    dlg.listed(rows)
+    # "waiting now": someone opened that invitation's link and waits to be greeted.
+    waiting = set(holder.live.waiting()) if holder.live is not None else set()
+    dlg.listed([{**row, "waiting": row.get("label") in waiting} for row in rows])
+
+
+def ask_server(dlg: DialogProcess, server: str) -> None:
+    """In a worker thread: does ``server`` create organizations on request?"""
+    from ..core import server_config
+
+    try:
+        config = server_config(server)
+    except E.ParsecTrayError as exc:
+        _failed(dlg, exc, str(exc))
+        return
+    except Exception as exc:
+        log.exception("asking the server how it creates organizations failed")
+        _failed(dlg, exc, f"Something unexpected went wrong ({type(exc).__name__}); nothing was changed.")
+        return
+    dlg.busy = False
+    dlg.send({"type": P.ToDialog.SERVER, "creates_on_request": config.creates_organizations_on_request})
 
 
 def _cancel_invitation(host: Controller, dlg: DialogProcess, token: str) -> None:
@@ -229,13 +254,21 @@ def _shown(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
 
 
 def _state(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
-    step = msg.get("step")
+    step, errors = msg.get("step"), msg.get("errors")
     dlg.step = step if isinstance(step, int) else None
+    dlg.invalid = sorted(str(k) for k in errors) if isinstance(errors, dict) else []
 
 
 def _rendered(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     count = msg.get("count")
     dlg.rendered = count if isinstance(count, int) else None
+
+
+def _ask_server(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    if dlg.busy:
+        return
+    dlg.working()
+    _in_thread(ask_server, "ask-server", dlg, str(msg.get("server", "")))
 
 
 def _refresh(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
@@ -261,6 +294,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.INVITATIONS, FromDialog.REFRESH): _refresh,
     (Kind.INVITATIONS, FromDialog.CANCEL_INVITATION): _cancel,
     (Kind.WINDOW, FromDialog.ACTION): _action,
+    (Kind.CREATE, FromDialog.ASK_SERVER): _ask_server,
+    # The next steps offered once the organization is created.
+    (Kind.CREATE, FromDialog.ACTION): _action,
 }
 
 

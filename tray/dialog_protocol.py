@@ -17,9 +17,13 @@ Tray -> dialog (:class:`ToDialog`)
 ``error``     ``message``, and where it belongs: ``step`` (1, 2 or null) and
               ``field`` (a field name or null); the dialog stays open
 ``result``    the flow is over and the dialog stays open to show it
-              (an invitation's ``link``, ``email_sent``, ``note``)
+              (an invitation's ``link``, ``email_sent``, ``note``; a created
+              organization's ``organization`` and ``device``)
 ``done``      the flow succeeded: the dialog closes
 ``list``      ``items``: the pending invitations (Pending invitations)
+``server``    ``creates_on_request``: whether the server asked about creates
+              organizations on request (Create organization; answers
+              ``ask_server``)
 ``menu``      ``title`` and ``entries`` (the fallback window's menu)
 ``close``     close now
 
@@ -35,8 +39,13 @@ Dialog -> tray (:class:`FromDialog`)
 ``cancel``             the person closed the dialog
 ``cancel_invitation``  ``token`` (hex) to cancel (Pending invitations)
 ``refresh``            read the invitations again (Pending invitations)
+``ask_server``         ``server``: how does it create organizations? (Create
+                       organization, before its step 2)
 ``rendered``           ``count`` rows are on screen (Pending invitations)
-``action``             ``action`` and ``arg`` of a menu entry (the window)
+``action``             ``action`` and ``arg`` of a menu entry (the window), or
+                       of a next step offered once an organization is created
+                       (``invite_device``, ``create_recovery``, ``invite_user``;
+                       ``arg``: the new device's key)
 
 Invariants: ``init`` is the first line the tray writes; a dialog whose
 stdin ends (the tray is gone) closes itself; unknown types are ignored on
@@ -92,6 +101,7 @@ class ToDialog(StrEnum):
     RESULT = "result"
     DONE = "done"
     LIST = "list"
+    SERVER = "server"
     MENU = "menu"
     CLOSE = "close"
 
@@ -103,6 +113,7 @@ class FromDialog(StrEnum):
     CANCEL = "cancel"
     CANCEL_INVITATION = "cancel_invitation"
     REFRESH = "refresh"
+    ASK_SERVER = "ask_server"
     RENDERED = "rendered"
     ACTION = "action"
 

@@ -1,10 +1,14 @@
 """The tray's side of a dialog: a child process speaking JSON lines.
 
-Each dialog (and the fallback window) is ``python -m
-parsec_tray.tray.tk_dialogs KIND`` with its stdin and stdout as pipes.  The
-tray process never imports Tk: GTK and Tk keep their own main loops in their
-own processes (measured the most reliable way here), a crashed dialog cannot
-take the tray down, and the tray's memory does not grow with Tk.
+Each dialog (and the fallback window) is ``python -m RENDERER KIND`` with
+its stdin and stdout as pipes.  The renderer is chosen once
+(:func:`renderer`): GTK 3 (``parsec_tray.tray.gtk_dialogs``) on Linux when
+PyGObject and GTK are there, Tk (``parsec_tray.tray.tk_dialogs``) on Windows,
+macOS and as the fallback; ``PARSEC_TRAY_DIALOGS=gtk|tk`` overrides it.  Both
+draw the same descriptions (:mod:`.dialog_specs`).  The tray process never
+imports a dialog toolkit: each keeps its own main loop in its own process
+(measured the most reliable way here), a crashed dialog cannot take the tray
+down, and the tray's memory does not grow with it.
 
 The messages are those of :mod:`.dialog_protocol`.  A reader thread per
 dialog blocks on the pipe (no CPU while idle) and hands each message to
@@ -22,7 +26,9 @@ status once it has closed.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
+import os
 import subprocess
 import sys
 import threading
@@ -31,10 +37,49 @@ from typing import Any
 
 from . import dialog_protocol as P
 
-__all__ = ["DialogManager", "DialogProcess"]
+__all__ = ["RENDERERS", "DialogManager", "DialogProcess", "renderer"]
 
 log = logging.getLogger(__name__)
-MODULE = "parsec_tray.tray.tk_dialogs"
+
+# Renderer -> (its module, the kinds it draws).  The fallback window (the
+# menu as buttons when there is no tray host) is Tk's on every platform.
+RENDERERS: dict[str, tuple[str, frozenset[str]]] = {
+    "gtk": ("parsec_tray.tray.gtk_dialogs", frozenset(P.Kind) - {P.Kind.WINDOW}),
+    "tk": ("parsec_tray.tray.tk_dialogs", frozenset(P.Kind)),
+}
+ENV = "PARSEC_TRAY_DIALOGS"
+
+
+def _gtk_present() -> bool:
+    try:
+        import gi
+
+        gi.require_version("Gtk", "3.0")  # the typelib is there (imports no GTK)
+    except (ImportError, ValueError):
+        return False
+    return True
+
+
+def choose_renderer(environ: Mapping[str, str], platform: str, gtk_present: Callable[[], bool]) -> str:
+    """``gtk`` or ``tk`` (see the module header); an unknown override is ignored."""
+    forced = environ.get(ENV, "").strip().lower()
+    if forced in RENDERERS:
+        return forced
+    if forced:
+        log.warning("%s=%r is not one of %s: choosing by platform", ENV, forced, ", ".join(RENDERERS))
+    return "gtk" if platform.startswith("linux") and gtk_present() else "tk"
+
+
+@functools.cache
+def renderer() -> str:
+    """The renderer of this process's dialogs, chosen once."""
+    return choose_renderer(os.environ, sys.platform, _gtk_present)
+
+
+def module_for(kind: str, name: str | None = None) -> str:
+    """The module that draws dialog ``kind`` with renderer ``name`` (the chosen one)."""
+    module, kinds = RENDERERS[name or renderer()]
+    return module if kind in kinds else RENDERERS["tk"][0]
 
 
 class DialogProcess:
@@ -46,9 +91,11 @@ class DialogProcess:
         on_exit: Callable[[DialogProcess, int], None],
         *,
         env: dict[str, str] | None = None,
+        renderer: str | None = None,
     ) -> None:
         self.kind = kind
         self.env = env
+        self.renderer = renderer  # None: the one chosen for the process
         self.init = init
         self.on_message = on_message
         self.on_exit = on_exit
@@ -64,6 +111,7 @@ class DialogProcess:
         self.rendered: int | None = None  # ... and on its screen
         self.shown = False
         self.step: int | None = None  # the wizard's step on screen (its ``state``)
+        self.invalid: list[str] = []  # the fields it shows in error (its ``state``)
         self._wlock = threading.Lock()
 
     # -- what it shows (the flows' outcomes) ------------------------------------------
@@ -89,6 +137,8 @@ class DialogProcess:
             out["shown"] = True
         if self.step is not None:
             out["step"] = self.step
+        if self.invalid:
+            out["invalid"] = list(self.invalid)
         return out
 
     def working(self) -> None:
@@ -126,7 +176,7 @@ class DialogProcess:
         if sys.platform == "win32":
             kwargs["creationflags"] = subprocess.CREATE_NO_WINDOW  # type: ignore[attr-defined]
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", MODULE, self.kind],
+            [sys.executable, "-m", module_for(self.kind, self.renderer), self.kind],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,

@@ -15,6 +15,7 @@ from ..core.errors import InvalidLinkError, InvalidValueError
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
+    "NOT_A_LINK",
     "check_device_label",
     "check_email",
     "check_link",
@@ -27,6 +28,9 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 8
+NOT_A_LINK = (
+    "This is not a Parsec link: it should start with parsec3://; copy it again from the message you received."
+)
 _COMMON = {
     "password",
     "motdepasse",
@@ -86,6 +90,8 @@ def check_link(value: str) -> str | None:
 
     if not value.strip():
         return "Paste the bootstrap link you were given (parsec3://…)."
+    if not value.strip().lower().startswith("parsec3://"):
+        return NOT_A_LINK
     try:
         ParsecOrganizationBootstrapAddr.parse(value.strip())
     except (InvalidLinkError, InvalidValueError) as exc:
@@ -103,7 +109,8 @@ def describe_link(value: str) -> str | None:
         return None
     server = addr.server
     where = server.hostname if server.port is None else f"{server.hostname}:{server.port}"
-    return f"Organization {addr.organization_id} on {where}" + ("" if server.use_ssl else " (no TLS)")
+    security = "" if server.use_ssl else ", not encrypted (test server)"
+    return f"Organization {addr.organization_id} on {where}{security}"
 
 
 def check_user_name(value: str, email: str = "user@example.com") -> str | None:

@@ -7,11 +7,11 @@ This process never calls the network or decrypts anything: it validates
 fields inline (core's rules), sends ``submit`` with the values, and shows
 what the tray answers (progress, errors with the fields kept, done).
 
-- :mod:`.channel`: the pipe to the tray;
-- :mod:`.widgets`: the style, fields and the base :class:`~.widgets.Dialog`;
-- :mod:`.forms`: Create organization, Join organization, Log in;
-- :mod:`.invitations`: Invite user / Add a device, Pending invitations;
-- :mod:`.window`: a message, and the fallback window (the menu as buttons).
+- :mod:`.channel`: the pipe to the tray, in Tk's loop;
+- :mod:`.spec_window`: every dialog, drawn from its description
+  (:mod:`parsec_tray.tray.dialog_specs`), as the GTK renderer draws it;
+- :mod:`.widgets`: the style, and the base of the fallback window;
+- :mod:`.window`: the fallback window (the menu as buttons).
 
 Importing this package imports nothing (no Tk): its modules do.
 """

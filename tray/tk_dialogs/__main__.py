@@ -1,4 +1,4 @@
-"""The one entry point of the dialogs:
+"""The one entry point of the Tk dialogs:
 
 python -m parsec_tray.tray.tk_dialogs create|join|login|invite_user|invite_device|invitations|message|window
 """
@@ -9,24 +9,15 @@ import sys
 import tkinter as tk
 
 from ..dialog_protocol import FromDialog, Kind
+from ..dialog_specs import SPECS, DialogModel, spec_for
 from .channel import Channel
-from .forms import CreateDialog, JoinDialog, LoginDialog
-from .invitations import InvitationsDialog, InviteDialog
-from .widgets import Dialog, setup_style
-from .window import MenuWindow, MessageDialog
+from .spec_window import TkDialog
+from .widgets import setup_style
+from .window import MenuWindow
 
 __all__ = ["KINDS", "main"]
 
-KINDS: dict[str, type[Dialog]] = {
-    Kind.CREATE: CreateDialog,
-    Kind.JOIN: JoinDialog,
-    Kind.LOGIN: LoginDialog,
-    Kind.INVITE_USER: InviteDialog,
-    Kind.INVITE_DEVICE: InviteDialog,
-    Kind.INVITATIONS: InvitationsDialog,
-    Kind.MESSAGE: MessageDialog,
-    Kind.WINDOW: MenuWindow,
-}
+KINDS = [*SPECS, Kind.WINDOW]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     root.withdraw()
     root.option_add("*tearOff", False)
     setup_style(root)
-    dialog = KINDS[argv[0]](root, chan, init)
+    if argv[0] == Kind.WINDOW:
+        window = MenuWindow(root, chan, init)
+
+        def shown() -> None:
+            window.first_focus()
+            chan.send({"type": FromDialog.SHOWN})
+            window.report()
+    else:
+        dialog = TkDialog(root, chan, DialogModel(spec_for(argv[0], init), sys.platform))
+        shown = dialog.shown
     root.resizable(False, False)
     root.update_idletasks()
     w, h = root.winfo_reqwidth(), root.winfo_reqheight()
@@ -52,12 +52,6 @@ def main(argv: list[str] | None = None) -> int:
     y = max(0, (root.winfo_screenheight() - h) // 3)
     root.geometry(f"+{x}+{y}")
     root.deiconify()
-
-    def shown() -> None:
-        dialog.first_focus()
-        chan.send({"type": FromDialog.SHOWN})
-        dialog.report()
-
     root.after(50, shown)
     root.mainloop()
     return 0

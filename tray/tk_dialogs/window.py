@@ -1,5 +1,4 @@
-"""A message, and the fallback window: the menu as buttons when there is
-no tray host."""
+"""The fallback window: the menu as buttons when there is no tray host."""
 
 from __future__ import annotations
 
@@ -12,15 +11,7 @@ from .. import dialog_protocol as P
 from .channel import Channel
 from .widgets import APP, Dialog
 
-__all__ = ["MenuWindow", "MessageDialog"]
-
-
-class MessageDialog(Dialog):
-    kind = "message"
-
-    def __init__(self, root: tk.Tk, chan: Channel, init: dict[str, Any]) -> None:
-        self.heading = str(init.get("title") or APP)
-        super().__init__(root, chan, init)
+__all__ = ["MenuWindow"]
 
 
 class MenuWindow(Dialog):
@@ -32,8 +23,6 @@ class MenuWindow(Dialog):
     def __init__(self, root: tk.Tk, chan: Channel, init: dict[str, Any]) -> None:
         super().__init__(root, chan, init)
         root.title(APP)
-        root.unbind("<Escape>")
-        root.unbind("<Return>")
 
     def build(self) -> None:
         self.body = ttk.Frame(self.outer)

@@ -1,0 +1,299 @@
+"""Every dialog's description and behaviour, without a display: the steps,
+what validation stops, what ``submit`` carries, where the tray's errors
+land, the buttons' order per platform, Pending invitations' confirmation,
+and which renderer draws the dialogs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from parsec_tray.tray import dialog_specs as S
+from parsec_tray.tray.dialog_protocol import Kind
+from parsec_tray.tray.dialogs import RENDERERS, choose_renderer, module_for
+
+SERVER = "parsec3://127.0.0.1:6770?no_ssl=true"
+PASSWORD = "correct horse battery"
+INITS: dict[str, dict[str, Any]] = {
+    Kind.CREATE: {"server": "", "device_label": "pc"},
+    Kind.JOIN: {"link": "", "device_label": "pc"},
+    Kind.LOGIN: {"device": {"organization_id": "ACME", "protection": "password"}},
+    Kind.INVITE_USER: {"organization_id": "ACME"},
+    Kind.INVITE_DEVICE: {"organization_id": "ACME", "mode": "device"},
+    Kind.INVITATIONS: {"organization_id": "ACME"},
+    Kind.MESSAGE: {"title": "Open link", "text": "This link cannot be used."},
+}
+
+
+def model(kind: str, platform: str = "linux", **init: Any) -> S.DialogModel:
+    return S.DialogModel(S.spec_for(kind, {**INITS[kind], **init}), platform)
+
+
+def sent(effects: list[S.Effect]) -> list[dict[str, Any]]:
+    return [e.msg for e in effects if e.what == "send"]
+
+
+def fill(m: S.DialogModel, **values: Any) -> None:
+    for name, value in values.items():
+        m.change(name, value)
+
+
+STEP1 = {"email": "alice@example.com", "organization": "ACME", "server": SERVER}
+
+
+def next_asks_the_server(m: S.DialogModel, *, creates: bool) -> None:
+    """Step 1's Next: the dialog asks the tray how the server creates
+    organizations, and is busy until the answer."""
+    assert sent(m.press("next")) == [{"type": "ask_server", "server": SERVER}]
+    assert m.busy and m.progress == "Asking the server…"
+    assert m.press("next") == []  # busy: asked once
+    m.receive({"type": "server", "creates_on_request": creates})
+    assert not m.busy
+
+
+STEP2 = {"user_name": "Alice", "device_label": "laptop", "password": PASSWORD, "confirm": PASSWORD}
+
+
+@pytest.mark.parametrize("kind", [k for k in Kind if k != Kind.WINDOW])
+def test_every_dialog_is_described(kind: str) -> None:
+    spec = S.spec_for(kind, INITS[kind])
+    assert spec.kind == kind and spec.title and spec.steps
+    m = S.DialogModel(spec)
+    buttons = m.buttons()
+    assert sum(b.role == S.Role.PRIMARY for b in buttons) == 1, buttons
+    assert all(f.label for f in spec.fields.values())  # every control has its accessible name
+    assert m.focus is not None  # something has the focus when it opens
+    assert m.state()["type"] == "state"
+
+
+def test_create_step1_stops_bad_input_and_focuses_the_first_wrong_field() -> None:
+    m = model(Kind.CREATE)
+    assert m.focus == "email" and m.state()["step"] == 1
+    fill(m, email="alice", organization="my org", server=SERVER)
+    assert sent(m.press("next")) == []
+    assert m.step == 1 and set(m.errors) == {"email", "organization"} and m.focus == "email"
+    m.change("email", "alice@example.com")  # fixed: its error goes at once
+    assert set(m.errors) == {"organization"}
+    m.change("organization", "ACME")
+    next_asks_the_server(m, creates=True)
+    assert m.step == 2 and m.errors == {} and m.focus == "user_name"
+    assert m.heading == "Step 2 of 2: Your account"
+
+
+def test_create_submits_exactly_what_was_typed_and_a_busy_dialog_sends_nothing() -> None:
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=True)
+    fill(m, **{**STEP2, "confirm": PASSWORD + "!"})
+    assert m.press("submit") == [] and set(m.errors) == {"confirm"}
+    m.change("confirm", PASSWORD)
+    out = sent(m.press("submit"))
+    values = {**STEP1, **STEP2, "admin_token": ""}
+    del values["confirm"]
+    assert out == [{"type": "submit", "values": values}]
+    assert m.busy and m.state()["busy"]
+    assert m.press("submit") == [] and m.press("back") == [] and m.press("cancel") == []
+    assert m.progress.startswith("Please wait")
+
+
+def test_the_trays_errors_land_on_their_step_and_field_and_keep_the_rest() -> None:
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=True)
+    fill(m, **STEP2)
+    m.press("submit")
+    m.receive({"type": "error", "message": "It exists.", "step": 1, "field": "organization"})
+    assert (m.step, m.errors, m.focus, m.busy) == (1, {"organization": "It exists."}, "organization", False)
+    assert m.values["password"] == PASSWORD  # nothing lost
+    m.receive({"type": "error", "message": "Refused.", "step": None, "field": "password"})
+    assert m.step == 2 and m.values["password"] == "" and m.errors["password"] == "Refused."
+    m.receive({"type": "error", "message": "Unreachable.", "step": None, "field": None})
+    assert m.banner == "Unreachable." and m.focus == S.DEFAULT
+    assert m.receive({"type": "done"})[0].what == S.CLOSE
+
+
+def test_back_keeps_the_values_and_escape_cancels() -> None:
+    m = model(Kind.JOIN)
+    assert m.buttons()[0].id == "cancel"
+    m.change("link", "not a link")
+    m.change("email", "bob@example.com")
+    m.press("next")
+    assert m.step == 1 and list(m.errors) == ["link"] and m.focus == "link"
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=True)
+    m.press("back")
+    assert m.step == 1 and m.values["email"] == "alice@example.com"
+    m.press("next")  # the same server: not asked again
+    assert m.step == 2 and not m.busy
+    m.press("back")
+    assert sent(m.press("escape")) == [{"type": "cancel"}]
+
+
+def test_a_given_valid_link_is_skipped_for_the_focus() -> None:
+    from parsec_tray.core.addr import ParsecOrganizationBootstrapAddr, parse_server
+    from parsec_tray.core.values import AccessToken, OrganizationID
+
+    link = ParsecOrganizationBootstrapAddr(
+        parse_server(SERVER), OrganizationID("ACME"), AccessToken(b"k" * 16)
+    ).to_url()
+    assert model(Kind.JOIN, link=link).focus == "email"
+    assert model(Kind.JOIN).focus == "link"
+
+
+@pytest.mark.parametrize(
+    ("platform", "step", "order"),
+    [
+        ("linux", 1, ["cancel", "next"]),
+        ("linux", 2, ["cancel", "back", "submit"]),
+        ("darwin", 2, ["cancel", "back", "submit"]),
+        ("win32", 2, ["back", "submit", "cancel"]),
+    ],
+)
+def test_buttons_follow_the_platform_the_same_in_every_dialog(
+    platform: str, step: int, order: list[str]
+) -> None:
+    m = model(Kind.CREATE, platform)
+    if step == 2:
+        fill(m, **STEP1)
+        next_asks_the_server(m, creates=True)
+    assert [b.id for b in m.buttons()] == order
+    # Cancel is where it is in the wizard, in every dialog.
+    for kind in (Kind.LOGIN, Kind.INVITE_USER, Kind.INVITE_DEVICE):
+        ids = [b.id for b in model(kind, platform).buttons()]
+        assert ids == (["submit", "cancel"] if platform == "win32" else ["cancel", "submit"])
+
+
+def test_login_sends_the_password_and_the_keyring_choice() -> None:
+    m = model(Kind.LOGIN, error="The keyring is locked.")
+    assert m.banner == "The keyring is locked." and m.focus == "password"
+    assert m.press("submit") == [] and m.errors == {"password": "Enter the password of this device."}
+    m.change("password", "pw")
+    m.change("keyring", True)
+    assert sent(m.press("submit")) == [{"type": "submit", "values": {"password": "pw", "keyring": True}}]
+    keyring = model(Kind.LOGIN, device={"organization_id": "ACME", "protection": "keyring"})
+    assert keyring.spec.fields == {} and keyring.focus == S.DEFAULT
+
+
+def test_invite_shows_the_link_then_closes() -> None:
+    m = model(Kind.INVITE_USER)
+    assert m.press("submit") == [] and "email" in m.errors
+    m.change("email", "bob@example.com")
+    assert sent(m.press("submit")) == [
+        {"type": "submit", "values": {"email": "bob@example.com", "send_email": True}}
+    ]
+    m.receive({"type": "result", "link": "parsec3://x", "note": "The email was sent."})
+    assert [b.id for b in m.buttons()] == ["close"] and m.focus == S.DEFAULT
+    assert m.copy("parsec3://x")[0].arg == "parsec3://x" and m.note.startswith("Copied")
+    assert [e.what for e in m.press("escape")] == ["send", S.CLOSE]
+    device = model(Kind.INVITE_DEVICE)
+    assert device.spec.title == "Add a device" and "person you invite" not in device.spec.steps[0].intro
+    assert sent(device.press("submit")) == [{"type": "submit", "values": {"send_email": False}}]
+
+
+def test_pending_invitations_delete_asks_first_then_says_it_is_done() -> None:
+    m = model(Kind.INVITATIONS)
+    rows = [
+        {
+            "token": "aa",
+            "type": "USER",
+            "label": "bob@example.com",
+            "created_by": "Alice",
+            "link": "l1",
+            "created_on": "2026-12-01T10:20:30Z",
+        },
+        {
+            "token": "bb",
+            "type": "DEVICE",
+            "label": "A new device",
+            "created_by": "Alice",
+            "link": "l2",
+            "created_on": "2026-12-01T11:00:00Z",
+            "waiting": True,
+        },
+    ]
+    assert sent(m.receive({"type": "list", "items": rows})) == [{"type": "rendered", "count": 2}]
+    assert S.row_texts(rows[0]) == ("bob@example.com", "User invitation, created 2026-12-01 10:20 by Alice")
+    assert S.row_texts(rows[1])[1].endswith("waiting now")
+    m.delete("aa")
+    assert m.confirming == "aa"
+    m.keep()
+    assert m.confirming is None
+    m.delete("aa")
+    assert sent(m.confirm_delete()) == [{"type": "cancel_invitation", "token": "aa"}]
+    assert m.busy
+    m.receive({"type": "list", "items": rows[1:]})
+    assert m.note == "The invitation was deleted." and not m.busy and len(m.rows or []) == 1
+    assert [b.id for b in m.buttons()] == ["refresh", "close"]
+    assert sent(m.press("refresh")) == [{"type": "refresh"}] and m.note == ""
+
+
+def test_the_renderer_is_chosen_once_by_platform_or_by_the_environment() -> None:
+    assert choose_renderer({}, "linux", lambda: True) == "gtk"
+    assert choose_renderer({}, "linux", lambda: False) == "tk"
+    assert choose_renderer({}, "win32", lambda: True) == "tk"
+    assert choose_renderer({}, "darwin", lambda: True) == "tk"
+    assert choose_renderer({"PARSEC_TRAY_DIALOGS": "tk"}, "linux", lambda: True) == "tk"
+    assert choose_renderer({"PARSEC_TRAY_DIALOGS": "GTK"}, "win32", lambda: True) == "gtk"
+    assert choose_renderer({"PARSEC_TRAY_DIALOGS": "qt"}, "linux", lambda: True) == "gtk"
+    assert module_for(Kind.CREATE, "gtk") == RENDERERS["gtk"][0]
+    assert module_for(Kind.WINDOW, "gtk") == RENDERERS["tk"][0]  # the fallback window is Tk's
+    assert module_for(Kind.CREATE, "tk") == RENDERERS["tk"][0]
+
+
+def test_create_asks_for_the_token_only_when_the_server_does_not_create_on_request() -> None:
+    # A server that creates organizations on request: no token asked, none sent.
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    assert S.NEEDS_TOKEN not in m.flags  # the administrator's part is hidden at first
+    next_asks_the_server(m, creates=True)
+    assert m.step == 2 and S.NEEDS_TOKEN not in m.flags
+    fill(m, **STEP2)
+    assert sent(m.press("submit"))[0]["values"]["admin_token"] == ""
+
+    # One that does not: the "I administer this server" part, its token required.
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=False)
+    assert m.step == 1 and S.NEEDS_TOKEN in m.flags and m.focus == "admin_token"
+    assert m.errors["admin_token"].startswith("Enter the server's administration token")
+    part = next(n for n in m.spec.steps[0].notes if n.when == S.NEEDS_TOKEN)
+    assert part.heading == "I administer this server" and "bootstrap link" in part.text
+    m.change("admin_token", "s3cret")
+    assert "admin_token" not in m.errors
+    m.press("next")
+    assert m.step == 2 and not m.busy  # the same server: not asked again
+    fill(m, **STEP2)
+    assert sent(m.press("submit"))[0]["values"]["admin_token"] == "s3cret"
+
+    # Another server is asked again; an unreachable one is said on its field.
+    m.receive({"type": "error", "message": "Wrong token.", "step": 1, "field": "admin_token"})
+    assert m.step == 1 and m.errors == {"admin_token": "Wrong token."}
+    m.change("admin_token", "s3cret")
+    m.change("server", "parsec3://127.0.0.1:1?no_ssl=true")
+    assert sent(m.press("next")) == [{"type": "ask_server", "server": "parsec3://127.0.0.1:1?no_ssl=true"}]
+    m.receive({"type": "error", "message": "Cannot reach it.", "step": 1, "field": "server"})
+    assert (m.step, m.errors, m.focus, m.busy) == (1, {"server": "Cannot reach it."}, "server", False)
+
+
+def test_a_pre_filled_token_goes_straight_to_step_2() -> None:
+    m = model(Kind.CREATE, admin_token="given")
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=False)
+    assert m.step == 2
+
+
+def test_create_ends_on_a_page_that_says_ready_and_offers_the_next_steps() -> None:
+    m = model(Kind.CREATE)
+    fill(m, **STEP1)
+    next_asks_the_server(m, creates=True)
+    fill(m, **STEP2)
+    m.press("submit")
+    m.receive({"type": "result", "organization": "ACME", "device": "/devices/x.keys"})
+    title, text = m.done_texts or ("", "")
+    assert title == "ACME is ready" and "you are its first administrator" in text
+    assert m.heading == "" and m.focus == S.DEFAULT
+    assert [b.id for b in m.buttons()] == ["invite_device", "create_recovery", "invite_user", "close"]
+    effects = m.press("create_recovery")
+    assert sent(effects) == [{"type": "action", "action": "create_recovery", "arg": "/devices/x.keys"}]
+    assert effects[-1].what == S.CLOSE

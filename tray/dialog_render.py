@@ -1,0 +1,157 @@
+"""What both renderers of a dialog model do the same way, with no toolkit.
+
+:class:`Renderer` runs the loop "event -> model -> effects -> redraw": a
+toolkit subclass (``gtk_dialogs.window``, ``tk_dialogs.spec_window``) only
+draws.  It implements the ``draw_*`` / ``focus_*`` / ``ask_delete`` /
+``copy`` / ``close`` hooks; this class decides when each runs (the rows and
+the buttons are rebuilt only when they changed), moves the focus where the
+model says, and sends ``shown`` and ``state`` (only when it changed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from . import dialog_protocol as P
+from .dialog_specs import CLOSE, COPY, COPY_BUTTON, DEFAULT, Button, DialogModel, Effect, row_texts
+
+__all__ = ["Renderer"]
+
+
+class Renderer:
+    def __init__(self, model: DialogModel, send: Callable[[dict[str, Any]], None]) -> None:
+        self.model = model
+        self.spec = model.spec
+        self._send = send
+        self._layout: tuple[tuple[str, str], ...] = ()
+        self._rows: list[dict[str, Any]] | None = None
+        self._reported: dict[str, Any] | None = None
+        self._shown = False
+        self._asking = False
+        self.syncing = False  # the widgets are being set from the model: their signals are not the person's
+
+    # -- the hooks a toolkit implements ---------------------------------------------------
+
+    def draw(self) -> None:
+        """Step, fields (values, lines, sensitivity), banner, busy, result, note."""
+        raise NotImplementedError
+
+    def draw_rows(self, rows: list[dict[str, Any]]) -> None:
+        raise NotImplementedError
+
+    def draw_buttons(self, buttons: list[Button]) -> None:
+        raise NotImplementedError
+
+    def buttons_sensitive(self, sensitive: bool) -> None:
+        raise NotImplementedError
+
+    def focus_field(self, name: str) -> None:
+        raise NotImplementedError
+
+    def focus_button(self, button: str) -> None:
+        """``button``: an id of the model's buttons, or COPY_BUTTON."""
+        raise NotImplementedError
+
+    def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
+        """Ask whether to delete the invitation for ``title``; ``answer`` it, later."""
+        raise NotImplementedError
+
+    def copy(self, text: str) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    # -- the loop ------------------------------------------------------------------------------
+
+    def render(self, *, focus: bool = True) -> None:
+        m = self.model
+        self.syncing = True
+        try:
+            self.draw()
+            if self.spec.rows and m.rows is not None and m.rows is not self._rows:
+                self._rows = m.rows
+                self.draw_rows(m.rows)
+            buttons = m.buttons()
+            layout = tuple((b.id, b.label) for b in buttons)
+            if layout != self._layout:
+                self._layout = layout
+                self.draw_buttons(buttons)
+            self.buttons_sensitive(not m.busy)
+            if m.confirming is not None and not self._asking:
+                self._asking = True
+                self.ask_delete(self._title_of(m.confirming), self._answered)
+        finally:
+            self.syncing = False
+        if focus:
+            self.apply_focus()
+        self.report()
+
+    def apply_focus(self) -> None:
+        target, self.model.focus = self.model.focus, None
+        if target == DEFAULT:
+            self.focus_button(self.model.default)
+        elif target == COPY_BUTTON:
+            self.focus_button(COPY_BUTTON)
+        elif target is not None and target in self.spec.fields:
+            self.focus_field(target)
+
+    def report(self) -> None:
+        if not self._shown:
+            return
+        state = self.model.state()
+        if state != self._reported:
+            self._reported = state
+            self._send(state)
+
+    def say_shown(self) -> None:
+        """The window is mapped and has the focus: tell the tray (once)."""
+        if not self._shown:
+            self._shown = True
+            self._send({"type": P.FromDialog.SHOWN})
+            self.report()
+
+    def _title_of(self, token: str) -> str:
+        row = next((r for r in self.model.rows or [] if str(r.get("token")) == token), {})
+        return row_texts(row)[0]
+
+    def _answered(self, yes: bool) -> None:
+        self._asking = False
+        if yes:
+            self.apply(self.model.confirm_delete())
+        else:
+            self.then(self.model.keep)
+
+    # -- events ------------------------------------------------------------------------------------
+
+    def press(self, button: str) -> None:
+        self.apply(self.model.press(button))
+
+    def receive(self, msg: dict[str, Any]) -> None:
+        self.apply(self.model.receive(msg))
+
+    def changed(self, name: str, value: Any) -> None:
+        if not self.syncing:
+            self.model.change(name, value)
+            self.render(focus=False)
+
+    def left(self, name: str) -> None:
+        if not self.syncing:
+            self.model.leave(name)
+            self.render(focus=False)
+
+    def then(self, fn: Callable[..., None], *args: Any) -> None:
+        fn(*args)
+        self.render()
+
+    def apply(self, effects: list[Effect]) -> None:
+        for e in effects:
+            if e.what == "send":
+                self._send(e.msg)
+            elif e.what == COPY:
+                self.copy(e.arg)
+            elif e.what == CLOSE:
+                self.close()
+                return
+        self.render()

@@ -1,0 +1,716 @@
+"""Every dialog described once, as data, and what it does, without a display.
+
+A :class:`DialogSpec` says what a dialog shows: its steps, each step's
+fields (label, kind, hint, check, initial value), its notes (plain or a
+warning box), its facts (label/value rows) and its buttons.  :func:`spec_for`
+builds one from a dialog kind and the ``init`` the tray sent.
+
+:class:`DialogModel` is the dialog's behaviour as a sans-I/O machine: a
+renderer (``tray.gtk_dialogs`` on Linux, ``tray.tk_dialogs`` elsewhere)
+feeds it what the person did (:meth:`~DialogModel.change`,
+:meth:`~DialogModel.leave`, :meth:`~DialogModel.press`) and what the tray
+said (:meth:`~DialogModel.receive`), sends the messages it returns, and
+draws what it now holds (step, busy, errors, banner, result, rows, focus).
+The renderer never decides anything itself, so both toolkits behave alike.
+
+Invariants: a submit leaves only when every field of every step passes its
+check; a busy dialog sends nothing but ignores presses (Cancel says why);
+``state()`` is the protocol's ``state`` message; sentences use named
+placeholders (``.format``) so they can be translated later.
+"""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+from . import dialog_protocol as P
+from . import validation
+
+__all__ = [
+    "BUTTON_ORDER",
+    "Button",
+    "DialogModel",
+    "DialogSpec",
+    "Field",
+    "Note",
+    "Role",
+    "Step",
+    "button_order",
+    "row_texts",
+    "spec_for",
+]
+
+APP = "Parsec Tray"
+
+Values = Mapping[str, Any]
+Check = Callable[[Values], "str | None"]
+
+
+class Role(StrEnum):
+    """What a button is, which fixes where it goes (:func:`button_order`)."""
+
+    CANCEL = "cancel"  # closes without doing anything
+    BACK = "back"  # the previous step
+    EXTRA = "extra"  # anything else (Refresh, Copy link)
+    PRIMARY = "primary"  # the default button: Return in a field runs it
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: Literal["text", "secret", "check"] = "text"
+    hint: str = ""
+    check: Check | None = None
+    value: str | bool = ""
+    strength: bool = False  # describe the password's strength under it
+    clear_on_error: bool = False  # a refused secret is emptied
+    send: bool = True  # part of ``submit`` (a confirmation is not)
+    when: str = ""  # shown (and checked) only while the model has this flag
+
+
+@dataclass(frozen=True)
+class Note:
+    text: str
+    warning: bool = False  # drawn as a visible warning box
+    heading: str = ""  # a part of its own: its title, above the text
+    when: str = ""  # shown only while the model has this flag
+
+
+@dataclass(frozen=True)
+class Step:
+    title: str
+    intro: str = ""
+    fields: tuple[Field, ...] = ()
+    notes: tuple[Note, ...] = ()
+    facts: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True)
+class Button:
+    id: str
+    label: str
+    role: Role
+
+
+@dataclass(frozen=True)
+class DialogSpec:
+    kind: str
+    title: str
+    steps: tuple[Step, ...]
+    submit: str = ""  # the primary button's label on the last step ("" = no submit)
+    busy_text: str = "Working…"
+    close_on_result: bool = False
+    extra: tuple[Button, ...] = ()  # buttons beside the primary one (Refresh)
+    rows: bool = False  # shows a list (Pending invitations)
+    initial_banner: str | None = None
+    ask_server: bool = False  # step 1's Next asks the server how it creates organizations
+    done: tuple[str, str] | None = None  # the last page: title and text ({organization})
+    next_steps: tuple[Button, ...] = ()  # the last page's buttons: each sends an ``action``
+
+    @property
+    def fields(self) -> dict[str, Field]:
+        return {f.name: f for s in self.steps for f in s.fields}
+
+    def step_of(self, name: str) -> int:
+        for i, s in enumerate(self.steps, start=1):
+            if any(f.name == name for f in s.fields):
+                return i
+        raise KeyError(name)
+
+
+# Where buttons go: left to right, the same in every dialog.  GNOME and macOS
+# put the default button last (rightmost) with Cancel before it; Windows puts
+# OK first and Cancel last.  Tab follows the same order.
+BUTTON_ORDER: dict[str, tuple[Role, ...]] = {
+    "linux": (Role.EXTRA, Role.CANCEL, Role.BACK, Role.PRIMARY),
+    "darwin": (Role.EXTRA, Role.CANCEL, Role.BACK, Role.PRIMARY),
+    "win32": (Role.EXTRA, Role.BACK, Role.PRIMARY, Role.CANCEL),
+}
+
+
+def button_order(buttons: list[Button], platform: str) -> list[Button]:
+    order = BUTTON_ORDER.get(platform, BUTTON_ORDER["linux"])
+    return sorted(buttons, key=lambda b: order.index(b.role))
+
+
+# -- the texts -------------------------------------------------------------------------
+
+PASSWORD_NOTE = (
+    "This password encrypts your keys on this computer; you will type it to log in. "
+    "Nobody can recover it, not even Parsec."
+)
+LOSS_WARNING = (
+    "If you lose this password or this computer, nobody can give you back access to "
+    "your data: there is no way back. Once in, add a second device or create a recovery file."
+)
+KEYRING_NOTE = (
+    "Your desktop's keyring then keeps the key of this device: anyone who can open your "
+    "session on this computer can open Parsec too."
+)
+
+
+def _t(text: str, **values: object) -> str:
+    """A sentence with its named placeholders filled (the hook for gettext)."""
+    return text.format(**values)
+
+
+def _one(check: Callable[[str], str | None], name: str) -> Check:
+    return lambda v: check(str(v.get(name, "")))
+
+
+def _account_step(init: Mapping[str, Any]) -> Step:
+    return Step(
+        "Your account",
+        "You, on this computer.",
+        (
+            Field(
+                "user_name",
+                "Your name",
+                hint="As the others will see it.",
+                check=_one(validation.check_user_name, "user_name"),
+            ),
+            Field(
+                "device_label",
+                "Device name",
+                hint="The name of this computer in the organization.",
+                value=str(init.get("device_label") or socket.gethostname()),
+                check=_one(validation.check_device_label, "device_label"),
+            ),
+            Field(
+                "password",
+                "Password",
+                "secret",
+                hint=_t(
+                    "At least {n} characters; a long sentence is best.", n=validation.MIN_PASSWORD_LENGTH
+                ),
+                check=_one(validation.check_password, "password"),
+                strength=True,
+                clear_on_error=True,
+            ),
+            Field(
+                "confirm",
+                "Confirm password",
+                "secret",
+                check=lambda v: validation.check_confirmation(
+                    str(v.get("password", "")), str(v.get("confirm", ""))
+                ),
+                clear_on_error=True,
+                send=False,
+            ),
+        ),
+        (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True)),
+    )
+
+
+NEEDS_TOKEN = "needs_token"  # the server does not create organizations on request
+ADMIN_PART = (
+    "This server does not create organizations on request. If you administer it, enter its "
+    "administration token. Otherwise, ask its administrator for a bootstrap link, and open it "
+    "with Join organization."
+)
+
+
+def _admin_token(v: Values) -> str | None:
+    if str(v.get("admin_token", "")).strip():
+        return None
+    return "Enter the server's administration token, or ask its administrator for a bootstrap link."
+
+
+def _create(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(
+        P.Kind.CREATE,
+        "Create organization",
+        (
+            Step(
+                "Your organization",
+                "Create a Parsec organization on a server; you will be its first administrator.",
+                (
+                    Field("email", "Email address", check=_one(validation.check_email, "email")),
+                    Field(
+                        "organization",
+                        "Organization name",
+                        hint="Letters, digits, '-' and '_'; no spaces.",
+                        check=_one(validation.check_organization, "organization"),
+                    ),
+                    Field(
+                        "server",
+                        "Server",
+                        value=str(init.get("server") or ""),
+                        hint="parsec3://host[:port], as given by the server's administrator.",
+                        check=_one(validation.check_server, "server"),
+                    ),
+                    Field(
+                        "admin_token",
+                        "Administration token",
+                        "secret",
+                        value=str(init.get("admin_token") or ""),
+                        check=_admin_token,
+                        when=NEEDS_TOKEN,
+                    ),
+                ),
+                (Note(ADMIN_PART, heading="I administer this server", when=NEEDS_TOKEN),),
+            ),
+            _account_step(init),
+        ),
+        submit="Create organization",
+        busy_text="Creating the organization…",
+        ask_server=True,
+        done=(
+            "{organization} is ready",
+            "The organization {organization} is ready, and you are its first administrator. "
+            "What next? Add a second device or create a recovery file, so that losing this "
+            "computer does not lose your data; then invite the others.",
+        ),
+        next_steps=(
+            Button("invite_device", "Add a device", Role.EXTRA),
+            Button("create_recovery", "Create a recovery file", Role.EXTRA),
+            Button("invite_user", "Invite someone", Role.EXTRA),
+        ),
+    )
+
+
+def _join(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(
+        P.Kind.JOIN,
+        "Join organization",
+        (
+            Step(
+                "The link",
+                "Paste the bootstrap link the server's administrator gave you to set up the organization.",
+                (
+                    Field(
+                        "link",
+                        "Bootstrap link",
+                        value=str(init.get("link") or ""),
+                        check=_one(validation.check_link, "link"),
+                    ),
+                    Field("email", "Email address", check=_one(validation.check_email, "email")),
+                ),
+            ),
+            _account_step(init),
+        ),
+        submit="Join organization",
+        busy_text="Joining the organization…",
+    )
+
+
+def _login(init: Mapping[str, Any]) -> DialogSpec:
+    d = init.get("device") or {}
+    who = str(d.get("user_name") or "")
+    if d.get("email"):
+        who = _t("{name} <{email}>", name=who, email=d["email"]) if who else str(d["email"])
+    facts = (
+        ("Organization", str(d.get("organization_id", ""))),
+        ("User", who),
+        ("Device", str(d.get("device_label", ""))),
+        ("Server", str(d.get("server", ""))),
+    )
+    fields: tuple[Field, ...] = ()
+    notes: tuple[Note, ...] = ()
+    if d.get("protection", "password") == "password":
+        fields = (
+            Field(
+                "password",
+                "Password",
+                "secret",
+                clear_on_error=True,
+                check=lambda v: None if v.get("password") else "Enter the password of this device.",
+            ),
+            Field("keyring", "Log in without a password on this computer (keyring)", "check", value=False),
+        )
+        notes = (Note(KEYRING_NOTE),)
+    return DialogSpec(
+        P.Kind.LOGIN,
+        "Log in",
+        (Step("", "", fields, notes, facts),),
+        submit="Log in",
+        busy_text="Unlocking the device…",
+        initial_banner=str(init["error"]) if init.get("error") else None,
+    )
+
+
+def _invite(init: Mapping[str, Any]) -> DialogSpec:
+    org = str(init.get("organization_id", ""))
+    if init.get("mode") == "device":
+        return DialogSpec(
+            P.Kind.INVITE_DEVICE,
+            "Add a device",
+            (
+                Step(
+                    "",
+                    _t(
+                        "Create a link to add another computer of yours to {org}. Open it on that "
+                        "computer with Parsec, then greet it from here. A second device also keeps "
+                        "your data safe if this one is lost.",
+                        org=org,
+                    ),
+                    (Field("send_email", "Also send me the link by email", "check", value=False),),
+                ),
+            ),
+            submit="Create link",
+            busy_text="Creating the invitation…",
+        )
+    return DialogSpec(
+        P.Kind.INVITE_USER,
+        "Invite user",
+        (
+            Step(
+                "",
+                _t(
+                    "Invite someone to join {org}. They open the link with Parsec, then you greet "
+                    "them (you will compare short codes).",
+                    org=org,
+                ),
+                (
+                    Field("email", "Email address", check=_one(validation.check_email, "email")),
+                    Field("send_email", "Send the invitation by email", "check", value=True),
+                ),
+            ),
+        ),
+        submit="Invite",
+        busy_text="Creating the invitation…",
+    )
+
+
+def _invitations(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(
+        P.Kind.INVITATIONS,
+        "Pending invitations",
+        (Step("", "Loading…"),),
+        extra=(Button("refresh", "Refresh", Role.EXTRA),),
+        rows=True,
+    )
+
+
+def _message(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(P.Kind.MESSAGE, str(init.get("title") or APP), (Step("", str(init.get("text", ""))),))
+
+
+SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
+    P.Kind.CREATE: _create,
+    P.Kind.JOIN: _join,
+    P.Kind.LOGIN: _login,
+    P.Kind.INVITE_USER: _invite,
+    P.Kind.INVITE_DEVICE: lambda init: _invite({**init, "mode": "device"}),
+    P.Kind.INVITATIONS: _invitations,
+    P.Kind.MESSAGE: _message,
+}
+
+
+def spec_for(kind: str, init: Mapping[str, Any]) -> DialogSpec:
+    """The description of dialog ``kind`` opened with ``init``."""
+    return SPECS[kind](init)
+
+
+# -- the behaviour ----------------------------------------------------------------------
+
+# Where the focus goes, besides a field.
+DEFAULT = "@default"  # the primary button
+COPY_BUTTON = "@copy"  # a result's Copy link
+
+# What a renderer does besides sending messages.
+CLOSE = "close"  # destroy the window
+COPY = "copy"  # put ``arg`` on the clipboard
+
+
+@dataclass
+class Effect:
+    """One thing for the renderer to do: ``send`` a message, ``close``, ``copy``."""
+
+    what: str
+    msg: dict[str, Any] = field(default_factory=dict)
+    arg: str = ""
+
+
+def _send(msg: dict[str, Any]) -> Effect:
+    return Effect("send", msg)
+
+
+class DialogModel:
+    """One dialog's state and behaviour (see the module header)."""
+
+    def __init__(self, spec: DialogSpec, platform: str = "linux") -> None:
+        self.spec = spec
+        self.platform = platform
+        self.values: dict[str, Any] = {f.name: f.value for f in spec.fields.values()}
+        self.step = 1
+        self.busy = False
+        self.progress = ""
+        self.errors: dict[str, str] = {}
+        self.banner: str | None = spec.initial_banner
+        self.result: dict[str, Any] | None = None
+        self.note = ""  # feedback after an action (Copied, Deleted)
+        self.rows: list[dict[str, Any]] | None = None
+        self.confirming: str | None = None  # the invitation a deletion asks about
+        self._deleted: str | None = None  # the one being deleted
+        self.flags: set[str] = set()  # what shows the fields and notes marked ``when``
+        self.asked: str | None = None  # the server whose way of creating organizations is known
+        # Where the focus goes next (a field, DEFAULT or COPY), or None: the
+        # renderer moves it there and sets None.
+        self.focus: str | None = self._first_focus()
+
+    # -- what is shown ----------------------------------------------------------------
+
+    @property
+    def wizard(self) -> bool:
+        return len(self.spec.steps) > 1
+
+    @property
+    def current(self) -> Step:
+        return self.spec.steps[self.step - 1]
+
+    @property
+    def heading(self) -> str:
+        if self.wizard and self.done_texts is None:
+            return _t(
+                "Step {n} of {total}: {title}",
+                n=self.step,
+                total=len(self.spec.steps),
+                title=self.current.title,
+            )
+        return ""
+
+    def visible(self, item: Field | Note) -> bool:
+        return not item.when or item.when in self.flags
+
+    @property
+    def link(self) -> str | None:
+        """The link a result shows (an invitation's), with its Copy button."""
+        if self.result is None or not self.result.get("link"):
+            return None
+        return str(self.result["link"])
+
+    @property
+    def done_texts(self) -> tuple[str, str] | None:
+        """The last page's title and text, once the flow succeeded."""
+        if self.result is None or self.spec.done is None:
+            return None
+        org = str(self.result.get("organization", ""))
+        return _t(self.spec.done[0], organization=org), _t(self.spec.done[1], organization=org)
+
+    def field_line(self, name: str) -> tuple[str, str]:
+        """What goes under field ``name``: (text, "error" | "hint" | "strengthN")."""
+        if name in self.errors:
+            return self.errors[name], "error"
+        f = self.spec.fields[name]
+        if f.strength:
+            score, label = validation.password_strength(str(self.values.get(name, "")))
+            if score:
+                return _t("Strength: {label}", label=label), _t("strength{n}", n=score)
+        return f.hint, "hint"
+
+    def buttons(self) -> list[Button]:
+        """The buttons now, in the platform's order."""
+        out: list[Button] = list(self.spec.extra)
+        if self.result is not None:
+            out += self.spec.next_steps if self.spec.done is not None else ()
+            out.append(Button("close", "Close", Role.PRIMARY))
+            return button_order(out, self.platform)
+        if self.spec.rows or not self.spec.submit:
+            out.append(Button("close", "Close" if self.spec.rows else "OK", Role.PRIMARY))
+            return button_order(out, self.platform)
+        out.append(Button("cancel", "Cancel", Role.CANCEL))
+        if self.wizard and self.step > 1:
+            out.append(Button("back", "Back", Role.BACK))
+        last = self.step == len(self.spec.steps)
+        out.append(Button("submit" if last else "next", self.spec.submit if last else "Next", Role.PRIMARY))
+        return button_order(out, self.platform)
+
+    @property
+    def default(self) -> str:
+        return next(b.id for b in self.buttons() if b.role == Role.PRIMARY)
+
+    def state(self) -> dict[str, Any]:
+        """The protocol's ``state`` message."""
+        return {
+            "type": P.FromDialog.STATE,
+            "step": self.step if self.wizard else None,
+            "busy": self.busy,
+            "errors": dict(self.errors),
+            "banner": self.banner,
+        }
+
+    def _first_focus(self) -> str:
+        # The first field to fill in: a valid suggested value is skipped
+        # (a given bootstrap link), a suggested device name is not.
+        for f in self.current.fields:
+            if f.kind == "check" or not self.visible(f):
+                continue
+            given = f.name == "link" and f.check is not None and f.check(self.values) is None
+            if not given:
+                return f.name
+        return DEFAULT
+
+    # -- what the person does -------------------------------------------------------------
+
+    def change(self, name: str, value: Any) -> None:
+        """A field's value changed: a shown error goes as soon as it is fixed."""
+        self.values[name] = value
+        if name == "server" and str(value).strip() != self.asked:
+            self.asked = None  # another server: ask it again
+        f = self.spec.fields[name]
+        if name in self.errors and (f.check is None or f.check(self.values) is None):
+            del self.errors[name]
+
+    def leave(self, name: str) -> None:
+        """The focus left field ``name``: check it, unless it is empty."""
+        f = self.spec.fields[name]
+        if f.check is None or not self.values.get(name) or self.busy or not self.visible(f):
+            return
+        error = f.check(self.values)
+        if error:
+            self.errors[name] = error
+        else:
+            self.errors.pop(name, None)
+
+    def _check(self, step: int) -> bool:
+        ok = True
+        for f in self.spec.steps[step - 1].fields:
+            error = f.check(self.values) if f.check is not None and self.visible(f) else None
+            if error:
+                self.errors[f.name] = error
+                if ok:
+                    self.focus = f.name
+                ok = False
+            else:
+                self.errors.pop(f.name, None)
+        return ok
+
+    def _show(self, step: int) -> None:
+        self.step = step
+        self.banner = None
+        self.focus = self._first_focus()
+
+    def press(self, button: str) -> list[Effect]:
+        """The person pressed ``button`` (an id of :meth:`buttons`, or
+        ``copy`` / ``delete`` / ``confirm_delete`` / ``keep`` with a row)."""
+        if self.busy:
+            if button in ("cancel", "escape"):
+                self.progress = "Please wait: this cannot be interrupted safely."
+            return []
+        if button == "escape":
+            button = "close" if self.result is not None or not self.spec.submit else "cancel"
+        if button in ("cancel", "close"):
+            return [_send({"type": P.FromDialog.CANCEL}), Effect(CLOSE)]
+        if button == "back" and self.step > 1:
+            self._show(self.step - 1)
+        elif button == "next":
+            if self._check(self.step):
+                server = str(self.values.get("server", "")).strip()
+                if self.spec.ask_server and self.step == 1 and self.asked != server:
+                    self.busy, self.progress, self.banner = True, "Asking the server…", None
+                    return [_send({"type": P.FromDialog.ASK_SERVER, "server": server})]
+                self._show(self.step + 1)
+        elif button in {b.id for b in self.spec.next_steps} and self.result is not None:
+            action = {"type": P.FromDialog.ACTION, "action": button, "arg": self.result.get("device")}
+            return [_send(action), Effect(CLOSE)]
+        elif button == "submit":
+            return self._submit()
+        elif button == "refresh":
+            self.note = ""
+            return [_send({"type": P.FromDialog.REFRESH})]
+        return []
+
+    def _submit(self) -> list[Effect]:
+        for step in range(1, len(self.spec.steps) + 1):
+            if not self._check(step):
+                self.step = step
+                return []
+        values = {
+            f.name: self.values[f.name] if self.visible(f) else type(f.value)()
+            for f in self.spec.fields.values()
+            if f.send
+        }
+        self.busy, self.progress, self.banner = True, self.spec.busy_text, None
+        return [_send({"type": P.FromDialog.SUBMIT, "values": values})]
+
+    def copy(self, link: str) -> list[Effect]:
+        if self.spec.rows:
+            self.note = "Link copied."
+        elif self.spec.kind == P.Kind.INVITE_DEVICE:
+            self.note = "Copied. Open it with Parsec on your other computer."
+        else:
+            self.note = "Copied. Paste it in a message to the person you invite."
+        return [Effect(COPY, arg=link)]
+
+    def delete(self, token: str) -> None:
+        """Delete invitation…: ask first."""
+        self.confirming = token
+
+    def keep(self) -> None:
+        self.confirming = None
+
+    def confirm_delete(self) -> list[Effect]:
+        token, self.confirming = self.confirming, None
+        if token is None:
+            return []
+        self.busy, self.progress = True, "Deleting the invitation…"
+        self._deleted = token
+        return [_send({"type": P.FromDialog.CANCEL_INVITATION, "token": token})]
+
+    # -- what the tray says -----------------------------------------------------------------
+
+    def receive(self, msg: Mapping[str, Any]) -> list[Effect]:
+        kind = msg.get("type")
+        if kind in (P.ToDialog.CLOSE, P.ToDialog.DONE, "eof"):
+            return [Effect(CLOSE)]
+        if kind == P.ToDialog.ERROR and self._deleted is not None:
+            self._deleted = None
+        if kind == P.ToDialog.PROGRESS:
+            self.progress = str(msg.get("text", ""))
+        elif kind == P.ToDialog.SERVER:
+            self.busy = False
+            self.asked = str(self.values.get("server", "")).strip()
+            if msg.get("creates_on_request"):
+                self.flags.discard(NEEDS_TOKEN)
+            else:
+                self.flags.add(NEEDS_TOKEN)
+            if self._check(1):
+                self._show(2)
+        elif kind == P.ToDialog.ERROR:
+            self._error(str(msg.get("message", "")), msg.get("field"), msg.get("step"))
+        elif kind == P.ToDialog.RESULT:
+            self.busy = False
+            self.result = {k: v for k, v in msg.items() if k != "type"}
+            self.note = str(msg.get("note") or "")
+            self.focus = DEFAULT  # Close (Copy link is one Shift+Tab away)
+        elif kind == P.ToDialog.LIST:
+            was_deleting = self.busy and self._deleted is not None
+            self.busy, self.banner = False, None
+            self.rows = [dict(r) for r in msg.get("items") or [] if isinstance(r, Mapping)]
+            if was_deleting:
+                self.note, self._deleted = "The invitation was deleted.", None
+            return [_send({"type": P.FromDialog.RENDERED, "count": len(self.rows)})]
+        return []
+
+    def _error(self, message: str, name: Any, step: Any) -> None:
+        self.busy = False
+        fields = self.spec.fields
+        if isinstance(name, str) and name in fields:
+            if fields[name].when:
+                self.flags.add(fields[name].when)
+            self.step = self.spec.step_of(name)
+            self.errors[name] = message
+            if fields[name].clear_on_error:
+                self.values[name] = ""
+            self.focus, self.banner = name, None
+            return
+        if step in range(1, len(self.spec.steps) + 1):
+            self.step = int(step)
+        self.banner = message
+        self.focus = DEFAULT
+
+
+def row_texts(row: Mapping[str, Any]) -> tuple[str, str]:
+    """A pending invitation as two lines: who or what, then type, date and by whom."""
+    kind = "Device invitation" if row.get("type") == "DEVICE" else "User invitation"
+    when = str(row.get("created_on", ""))[:16].replace("T", " ")
+    detail = _t("{kind}, created {when} by {by}", kind=kind, when=when, by=row.get("created_by", ""))
+    if row.get("waiting"):
+        detail = _t("{detail} · waiting now", detail=detail)
+    return str(row.get("label", "")), detail

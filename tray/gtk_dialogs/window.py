@@ -1,0 +1,433 @@
+"""A dialog model drawn with GTK 3: one window, redrawn from the model after
+every event (a key, a press, a message from the tray).
+
+Keyboard, as GTK does it everywhere: Return and Space activate the focused
+button, Return in a text field runs the default (primary) button, Escape
+cancels, Tab follows the controls left to right, top to bottom; the
+buttons are in the order of :func:`~..dialog_specs.button_order`.  Every
+control carries its accessible name (a field's is its label), so AT-SPI
+finds it.  The steps of a wizard are pages of one ``Gtk.Stack`` (the
+window keeps one size and stays centred).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import gi
+
+gi.require_version("Gtk", "3.0")
+gi.require_version("Gdk", "3.0")
+from gi.repository import Gdk, GLib, Gtk  # noqa: E402
+
+from .. import dialog_protocol as P  # noqa: E402
+from ..dialog_pipe import EOF, Pipe  # noqa: E402
+from ..dialog_render import Renderer  # noqa: E402
+from ..dialog_specs import (  # noqa: E402
+    APP,
+    COPY_BUTTON,
+    Button,
+    DialogModel,
+    Field,
+    Role,
+    Step,
+    row_texts,
+    spec_for,
+)
+
+__all__ = ["GtkDialog", "run"]
+
+WIDTH = 520  # px: the window's one width
+WRAP_CHARS = 64
+
+CSS = b"""
+.parsec-heading { font-size: 135%; font-weight: bold; }
+.parsec-done { font-size: 120%; font-weight: bold; }
+.parsec-banner { color: @error_color; font-weight: bold; }
+.parsec-error, .parsec-strength0, .parsec-strength1 { color: @error_color; }
+.parsec-strength2 { color: @warning_color; }
+.parsec-strength3, .parsec-strength4 { color: @success_color; }
+"""
+LINE_CLASSES = ["parsec-error", "dim-label"] + [f"parsec-strength{n}" for n in range(5)]
+
+
+def _label(text: str, *, dim: bool = False, wrap: bool = True) -> Gtk.Label:
+    label = Gtk.Label(label=text, xalign=0)
+    label.set_line_wrap(wrap)
+    label.set_max_width_chars(WRAP_CHARS)
+    if dim:
+        label.get_style_context().add_class("dim-label")
+    return label
+
+
+class _FieldRow:
+    def __init__(self, spec: Field, widget: Gtk.Widget, line: Gtk.Label | None) -> None:
+        self.spec = spec
+        self.widget = widget
+        self.line = line
+
+
+class GtkDialog(Renderer):
+    def __init__(self, model: DialogModel, pipe: Pipe) -> None:
+        super().__init__(model, pipe.send)
+        self.pipe = pipe
+        self.fields: dict[str, _FieldRow] = {}
+        self.buttons: dict[str, Gtk.Button] = {}
+        self.conditional: list[tuple[Gtk.Widget, str]] = []  # shown while the model has the flag
+
+        self.win = Gtk.Window(title=f"{self.spec.title} – {APP}")
+        self.win.set_resizable(False)
+        self.win.set_position(Gtk.WindowPosition.CENTER)
+        self.win.set_size_request(WIDTH, -1)
+        self.win.connect("delete-event", self._on_delete)
+        self.win.connect("key-press-event", self._on_key)
+        self.win.connect("map-event", self._on_map)
+        self.win.connect("focus-in-event", self._on_focus_in)
+
+        outer = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=12)
+        for side in ("top", "bottom", "start", "end"):
+            getattr(outer, f"set_margin_{side}")(18)
+        self.win.add(outer)
+        heading = _label(self.spec.title, wrap=False)
+        heading.get_style_context().add_class("parsec-heading")
+        self.step_label = _label("", dim=True)
+        top = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2)
+        top.pack_start(heading, False, False, 0)
+        top.pack_start(self.step_label, False, False, 0)
+        outer.pack_start(top, False, False, 0)
+
+        self.stack = Gtk.Stack(homogeneous=True)
+        for i, step in enumerate(self.spec.steps, start=1):
+            self.stack.add_named(self._page(step), str(i))
+        if self.spec.done is not None:  # the last page, once the flow succeeded
+            done = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=10)
+            self.done_title = _label("", wrap=True)
+            self.done_title.get_style_context().add_class("parsec-done")
+            self.done_text = _label("")
+            done.pack_start(self.done_title, False, False, 0)
+            done.pack_start(self.done_text, False, False, 0)
+            self.stack.add_named(done, "done")
+        outer.pack_start(self.stack, True, True, 0)
+
+        # A result (an invitation's link) with its Copy button.
+        self.result_box = Gtk.Box(spacing=8)
+        self.link_entry = Gtk.Entry(editable=False, hexpand=True)
+        self.link_entry.get_accessible().set_name("Invitation link")
+        copy = Gtk.Button(label="Copy link")
+        copy.connect("clicked", lambda _b: self.apply(self.model.copy(self.link_entry.get_text())))
+        self.copy_button = copy
+        self.result_box.pack_start(self.link_entry, True, True, 0)
+        self.result_box.pack_start(copy, False, False, 0)
+        outer.pack_start(self.result_box, False, False, 0)
+        self.note = _label("", dim=True)
+        outer.pack_start(self.note, False, False, 0)
+
+        self.banner = Gtk.Box(spacing=8)
+        self.banner_text = _label("")
+        self.banner_text.get_style_context().add_class("parsec-banner")
+        self.banner.pack_start(self.banner_text, True, True, 0)
+        self.banner.get_accessible().set_name("Error")
+        outer.pack_start(self.banner, False, False, 0)
+
+        self.busy_box = Gtk.Box(spacing=8)
+        self.spinner = Gtk.Spinner()
+        self.progress = _label("", dim=True)
+        self.busy_box.pack_start(self.spinner, False, False, 0)
+        self.busy_box.pack_start(self.progress, True, True, 0)
+        outer.pack_start(self.busy_box, False, False, 0)
+
+        self.button_box = Gtk.Box(spacing=8)
+        outer.pack_end(self.button_box, False, False, 0)
+
+        for msg in pipe.pending():
+            GLib.idle_add(self._message, msg)
+        GLib.io_add_watch(
+            pipe.fd, GLib.PRIORITY_DEFAULT, GLib.IO_IN | GLib.IO_HUP | GLib.IO_ERR, self._readable
+        )
+        self.win.show_all()
+        self.render()
+
+    # -- building ---------------------------------------------------------------------
+
+    def _page(self, step: Step) -> Gtk.Widget:
+        page = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=10)
+        if step.intro:
+            self.intro = _label(step.intro)
+            page.pack_start(self.intro, False, False, 0)
+        grid = self._grid([f for f in step.fields if not f.when], step.facts)
+        page.pack_start(grid, False, False, 0)
+        for note in step.notes:
+            text = _label(note.text, dim=not note.warning and not note.heading)
+            if note.warning:
+                bar = Gtk.InfoBar(message_type=Gtk.MessageType.WARNING)
+                box = Gtk.Box(spacing=8)
+                box.pack_start(
+                    Gtk.Image.new_from_icon_name("dialog-warning", Gtk.IconSize.DIALOG), False, False, 0
+                )
+                box.pack_start(text, True, True, 0)
+                bar.get_content_area().add(box)
+                bar.get_accessible().set_name("Warning")
+                part: Gtk.Widget = bar
+            elif note.heading:
+                # A part of its own, with the fields shown under the same condition.
+                frame = Gtk.Frame(label=note.heading)
+                frame.get_accessible().set_name(note.heading)
+                inner = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=8)
+                for side in ("top", "bottom", "start", "end"):
+                    getattr(inner, f"set_margin_{side}")(10)
+                inner.pack_start(text, False, False, 0)
+                inner.pack_start(
+                    self._grid([f for f in step.fields if f.when and f.when == note.when]), False, False, 0
+                )
+                frame.add(inner)
+                part = frame
+            else:
+                part = text
+            page.pack_start(part, False, False, 0)
+            if note.when:
+                self.conditional.append((part, note.when))
+        if self.spec.rows:
+            # A plain box, not a Gtk.ListBox: Tab goes from button to button.
+            self.list = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+            self.list.get_accessible().set_name(self.spec.title)
+            page.pack_start(self.list, False, False, 0)
+        return page
+
+    def _grid(self, fields: list[Field], facts: tuple[tuple[str, str], ...] = ()) -> Gtk.Grid:
+        grid = Gtk.Grid(column_spacing=12, row_spacing=4)
+        row = 0
+        for key, value in facts:
+            grid.attach(_label(key, dim=True, wrap=False), 0, row, 1, 1)
+            fact = _label(value)
+            fact.set_selectable(True)
+            fact.set_can_focus(False)
+            grid.attach(fact, 1, row, 1, 1)
+            row += 1
+        for f in fields:
+            if f.kind == "check":
+                check = Gtk.CheckButton(label=f.label)
+                check.set_receives_default(False)  # Return on it runs the default button
+                check.connect("toggled", lambda c, name=f.name: self.changed(name, c.get_active()))
+                grid.attach(check, 0, row, 2, 1)
+                self.fields[f.name] = _FieldRow(f, check, None)
+                row += 1
+                continue
+            label = _label(f.label, wrap=False)
+            label.set_valign(Gtk.Align.CENTER)
+            entry = Gtk.Entry(hexpand=True)
+            entry.set_width_chars(32)
+            if f.kind == "secret":
+                entry.set_visibility(False)
+                entry.set_input_purpose(Gtk.InputPurpose.PASSWORD)
+            label.set_mnemonic_widget(entry)
+            entry.get_accessible().set_name(f.label)
+            entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
+            entry.connect("activate", lambda _e: self.press(self.model.default))
+            entry.connect("focus-out-event", self._left, f.name)
+            line = _label("", dim=True)
+            grid.attach(label, 0, row, 1, 1)
+            grid.attach(entry, 1, row, 1, 1)
+            grid.attach(line, 1, row + 1, 1, 1)
+            self.fields[f.name] = _FieldRow(f, entry, line)
+            row += 2
+        return grid
+
+    def draw_rows(self, rows: list[dict[str, Any]]) -> None:
+        for child in self.list.get_children():
+            self.list.remove(child)
+        self.intro.set_text("" if rows else "No pending invitation.")
+        self.intro.set_visible(not rows)
+        for r in rows:
+            title, detail = row_texts(r)
+            box = Gtk.Box(spacing=8)
+            texts = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
+            texts.pack_start(_label(title, wrap=False), False, False, 0)
+            texts.pack_start(_label(detail, dim=True), False, False, 0)
+            box.pack_start(texts, True, True, 0)
+            token, link = str(r.get("token", "")), str(r.get("link", ""))
+            copy = Gtk.Button(label="Copy link")
+            copy.get_accessible().set_name(f"Copy link of {title}")
+            copy.connect("clicked", lambda _b, link=link: self.apply(self.model.copy(link)))
+            delete = Gtk.Button(label="Delete invitation…")
+            delete.get_accessible().set_name(f"Delete invitation for {title}…")
+            delete.connect("clicked", lambda _b, token=token: self.then(self.model.delete, token))
+            box.pack_start(copy, False, False, 0)
+            box.pack_start(delete, False, False, 0)
+            self.list.pack_start(box, False, False, 0)
+        self.list.show_all()
+
+    def draw_buttons(self, buttons: list[Button]) -> None:
+        for child in self.button_box.get_children():
+            self.button_box.remove(child)
+        self.buttons = {}
+        for b in buttons:
+            button = Gtk.Button(label=b.label)
+            button.connect("clicked", lambda _b, bid=b.id: self.press(bid))
+            if b.role == Role.PRIMARY:
+                button.get_style_context().add_class("suggested-action")
+                button.set_can_default(True)
+            self.button_box.pack_start(button, False, False, 0)
+            self.buttons[b.id] = button
+        # The extras at the start (left), the others at the end, in order.
+        spacer = Gtk.Box(hexpand=True)
+        self.button_box.pack_start(spacer, True, True, 0)
+        self.button_box.reorder_child(spacer, sum(b.role == Role.EXTRA for b in buttons))
+        self.button_box.show_all()
+        # Return runs the default button, unless the focus is on another
+        # button (buttons "receive the default": Return presses them).
+        self.buttons[next(b.id for b in buttons if b.role == Role.PRIMARY)].grab_default()
+
+    def buttons_sensitive(self, sensitive: bool) -> None:
+        for button in self.buttons.values():
+            button.set_sensitive(sensitive)
+
+    def draw(self) -> None:
+        m = self.model
+        self.step_label.set_text(m.heading)
+        self.step_label.set_visible(bool(m.heading))
+        done = m.done_texts
+        if done is not None:
+            self.done_title.set_text(done[0])
+            self.done_text.set_text(done[1])
+        self.stack.set_visible_child_name("done" if done is not None else str(m.step))
+        for widget, flag in self.conditional:
+            widget.set_visible(flag in m.flags)
+        editable = not m.busy and m.result is None
+        for name, row in self.fields.items():
+            value = m.values.get(name)
+            if isinstance(row.widget, Gtk.CheckButton):
+                if row.widget.get_active() != bool(value):
+                    row.widget.set_active(bool(value))
+            elif isinstance(row.widget, Gtk.Entry) and row.widget.get_text() != str(value or ""):
+                row.widget.set_text(str(value or ""))
+            row.widget.set_sensitive(editable)
+            if row.line is not None:
+                text, style = m.field_line(name)
+                row.line.set_text(text)
+                row.line.set_visible(bool(text))
+                ctx = row.line.get_style_context()
+                for cls in LINE_CLASSES:
+                    ctx.remove_class(cls)
+                ctx.add_class("dim-label" if style == "hint" else f"parsec-{style}")
+                row.widget.get_accessible().set_description(text)  # what a screen reader says of it
+        self.banner.set_visible(bool(m.banner))
+        self.banner_text.set_text(m.banner or "")
+        self.busy_box.set_visible(m.busy)
+        self.progress.set_text(m.progress)
+        (self.spinner.start if m.busy else self.spinner.stop)()
+        self.result_box.set_visible(m.link is not None)
+        self.link_entry.set_text(m.link or "")
+        self.note.set_text(m.note)
+        self.note.set_visible(bool(m.note))
+
+    def focus_field(self, name: str) -> None:
+        self.fields[name].widget.grab_focus()  # an entry selects its text: typing replaces it
+
+    def focus_button(self, button: str) -> None:
+        (self.copy_button if button == COPY_BUTTON else self.buttons[button]).grab_focus()
+
+    def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
+        dialog = Gtk.MessageDialog(
+            transient_for=self.win,
+            modal=True,
+            message_type=Gtk.MessageType.QUESTION,
+            text=f"Delete the invitation for {title}?",
+            secondary_text="Its link stops working: nobody can join with it any more.",
+        )
+        dialog.set_title(f"Delete invitation – {APP}")
+        dialog.get_accessible().set_name(dialog.get_title())  # else it is named after its icon
+        dialog.add_button("_Keep", Gtk.ResponseType.CANCEL)
+        delete = dialog.add_button("_Delete invitation", Gtk.ResponseType.ACCEPT)
+        delete.get_style_context().add_class("destructive-action")
+        dialog.set_default_response(Gtk.ResponseType.CANCEL)
+
+        def responded(_d: Gtk.MessageDialog, response: int) -> None:
+            dialog.hide()
+            GLib.idle_add(dialog.destroy)
+            _focus_window(self.win)
+            answer(response == Gtk.ResponseType.ACCEPT)
+
+        dialog.connect("response", responded)
+        dialog.connect("map-event", lambda d, _e: _focus_window(d))
+        dialog.show_all()
+
+    def copy(self, text: str) -> None:
+        clipboard = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD)
+        clipboard.set_text(text, -1)
+        clipboard.store()
+
+    def close(self) -> None:
+        self.win.destroy()
+        Gtk.main_quit()
+
+    # -- events ---------------------------------------------------------------------------------
+
+    def _message(self, msg: dict[str, Any]) -> bool:
+        if msg.get("type") == P.ToDialog.RAISE:
+            self.win.present()
+            _focus_window(self.win)
+        else:
+            self.receive(msg)
+        return False
+
+    def _readable(self, _fd: int, _condition: int) -> bool:
+        msgs = self.pipe.read()
+        for msg in msgs:
+            self._message(msg)
+        return not (msgs and msgs[-1].get("type") == EOF)
+
+    def _left(self, _entry: Gtk.Entry, _event: Any, name: str) -> bool:
+        # Only when the focus moves inside the window (a lost window focus is no "leave").
+        if self.win.has_toplevel_focus() and not self.syncing:
+            GLib.idle_add(self._left_later, name)
+        return False
+
+    def _left_later(self, name: str) -> bool:
+        self.left(name)
+        return False
+
+    def _on_key(self, _win: Gtk.Window, event: Gdk.EventKey) -> bool:
+        if event.keyval == Gdk.KEY_Escape:
+            self.press("escape")
+            return True
+        return False
+
+    def _on_delete(self, _win: Gtk.Window, _event: Any) -> bool:
+        self.press("escape")
+        return True  # the model decides whether it closes
+
+    def _on_map(self, _win: Gtk.Window, _event: Any) -> bool:
+        # Without a window manager nobody gives the window the focus: take it.
+        _focus_window(self.win)
+        GLib.timeout_add(2000, self._shown_later)  # in case no focus ever comes
+        return False
+
+    def _on_focus_in(self, _win: Gtk.Window, _event: Any) -> bool:
+        GLib.idle_add(self._shown_later)
+        return False
+
+    def _shown_later(self) -> bool:
+        self.say_shown()
+        return False
+
+
+def _focus_window(win: Gtk.Window) -> None:
+    gdk_window = win.get_window()
+    if gdk_window is not None:
+        gdk_window.focus(Gdk.CURRENT_TIME)
+
+
+def run(kind: str, init: dict[str, Any], pipe: Pipe) -> int:
+    if not Gtk.init_check(sys.argv[:1])[0]:
+        print("parsec-tray: cannot open the display for a GTK dialog", file=sys.stderr)
+        return 1
+    provider = Gtk.CssProvider()
+    provider.load_from_data(CSS)
+    screen = Gdk.Screen.get_default()
+    if screen is not None:
+        Gtk.StyleContext.add_provider_for_screen(screen, provider, Gtk.STYLE_PROVIDER_PRIORITY_APPLICATION)
+    GtkDialog(DialogModel(spec_for(kind, init), sys.platform), pipe)
+    Gtk.main()
+    return 0
