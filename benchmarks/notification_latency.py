@@ -242,14 +242,13 @@ class MinimalChain:
 
 
 def app_main(args: argparse.Namespace) -> dict[str, Any]:
-    from desktop_session import TrayApp, wait_until
+    from desktop_session import TrayApp
     from parsec_org import add_user
     from parsec_server import ParsecServer, free_port
     from parsec_tray.core import api
     from parsec_tray.core import invitations as inv
     from parsec_tray.core.session import Session
-    from parsec_tray.tray.icons import state_icon_path
-    from tray_startup import BARE, BARE_CLASS, cpu_ticks, rss_mb
+    from tray_startup import cpu_ticks, rss_mb, start_bare_icon
 
     work = Path(tempfile.mkdtemp(prefix="parsec-tray-notif-bench-"))
     org = f"Bench{os.getpid()}"
@@ -344,15 +343,7 @@ def app_main(args: argparse.Namespace) -> dict[str, Any]:
             result["p95_ratio_direct"] = round(app_rows["p95_ms"] / direct["p95_ms"], 2)
 
             # Idle, logged in with the stream open, beside a bare pystray icon.
-            script = work / "bare_icon.py"
-            script.write_text(BARE.format(icon=str(state_icon_path("online"))))
-            bare = subprocess.Popen(
-                [sys.executable, str(script)],
-                env=dict(s.env, PYSTRAY_BACKEND="gtk"),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            wait_until(lambda: s.search(classname=f"^{BARE_CLASS}$"), 30, "the bare icon")
+            bare = start_bare_icon(s, work)
             time.sleep(2.0)
             procs = {"app": app.proc.pid, "bare": bare.pid}
             t0 = {n: cpu_ticks(p) for n, p in procs.items()}

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -34,9 +33,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from desktop_session import DesktopSession, TrayApp, stop_process, wait_until  # noqa: E402
+from desktop_session import DesktopSession, TrayApp, stop_process  # noqa: E402
 from parsec_server import ParsecServer, free_port  # noqa: E402
-from tray_startup import BARE, BARE_CLASS, cpu_ticks, rss_mb  # noqa: E402
+from tray_startup import cpu_ticks, rss_mb, start_bare_icon  # noqa: E402
 
 COUNTS = (1, 3)
 
@@ -78,8 +77,6 @@ def measure(app: TrayApp, bare_pid: int, devices: list[str], idle: float) -> dic
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    from parsec_tray.tray.icons import state_icon_path
-
     work = Path(tempfile.mkdtemp(prefix="parsec-tray-footprint-"))
     samples: dict[int, list[dict[str, Any]]] = {n: [] for n in COUNTS}
     with ParsecServer(free_port()) as server, DesktopSession(work / "desktop") as s:
@@ -95,15 +92,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
                 )["device_file"]
                 for i in range(max(COUNTS))
             ]  # fmt: skip
-            script = work / "bare_icon.py"
-            script.write_text(BARE.format(icon=str(state_icon_path("online"))))
-            bare = subprocess.Popen(
-                [sys.executable, str(script)],
-                env=dict(s.env, PYSTRAY_BACKEND="gtk"),
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-            wait_until(lambda: s.search(classname=f"^{BARE_CLASS}$"), 30, "the bare icon")
+            bare = start_bare_icon(s, work)
             for _ in range(args.rounds):
                 for n in COUNTS:
                     samples[n].append(measure(app, bare.pid, devices[:n], args.idle))

@@ -31,6 +31,7 @@ import tempfile
 import textwrap
 import time
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
@@ -54,6 +55,24 @@ BARE = textwrap.dedent(
     pystray.Icon("bare", image, "Bare", menu=pystray.Menu(pystray.MenuItem("Quit", lambda icon, item: icon.stop()))).run()
     """
 )
+
+
+def start_bare_icon(session: Any, workdir: Path, state: str = "online") -> subprocess.Popen[bytes]:
+    """The bare pystray icon (:data:`BARE`) with the app's ``state`` image, in
+    ``session``'s desktop, once its window exists."""
+    from desktop_session import wait_until
+    from parsec_tray.tray.icons import state_icon_path
+
+    script = workdir / "bare_icon.py"
+    script.write_text(BARE.format(icon=str(state_icon_path(state))))
+    proc = subprocess.Popen(
+        [sys.executable, str(script)],
+        env=dict(session.env, PYSTRAY_BACKEND="gtk"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    wait_until(lambda: session.search(classname=f"^{BARE_CLASS}$"), 30, "the bare icon")
+    return proc
 
 
 def rss_mb(pid: int) -> float:
