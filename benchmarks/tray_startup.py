@@ -221,7 +221,7 @@ def main() -> int:
     else:
         print(
             f"start (median of {args.rounds}): bare {start_med['bare']:.3f} s, app {start_med['app']:.3f} s"
-            f"  -> {result['start_ratio']:.2f}x (goal <= 1.3x)"
+            f"  -> {result['start_ratio']:.2f}x (goal <= 1.10x)"
         )
         print(
             f"RSS after {args.idle:.0f} s idle: bare {rss['bare']:.1f} MB, app {rss['app']:.1f} MB"
