@@ -410,6 +410,7 @@ SHOTS: list[tuple[str, dict[str, Any], str]] = [
     ("invite_user", {"organization_id": "ACME", "mode": "user"}, "^Invite user"),
     ("invite_device", {"organization_id": "ACME", "mode": "device"}, "^Add a device"),
     ("message", {"title": "Open link", "text": "This link cannot be used."}, "^Open link"),
+    ("greet", {"organization_id": "ACME", "type": "USER", "who": "bob@example.com"}, "^Greet a new user"),
 ]
 
 

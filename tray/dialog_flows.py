@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
 from . import dialog_protocol as P
+from . import greeting
 from .dialog_protocol import FromDialog, Kind
 from .dialogs import DialogProcess
 
@@ -286,6 +287,19 @@ def _action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
         log.warning("unknown action from the window: %r", msg)
 
 
+def _greet_answer(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """The code chosen, or the review accepted: to the greeting's worker."""
+    run = greeting.run_for(dlg)
+    if run is not None:
+        run.answer(msg)
+
+
+def _greet_cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    run = greeting.run_for(dlg)
+    if run is not None:
+        run.close()
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     **{(kind, FromDialog.SUBMIT): _submit for kind in FLOWS},
     **{(kind, FromDialog.SHOWN): _shown for kind in Kind},
@@ -297,6 +311,10 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.CREATE, FromDialog.ASK_SERVER): _ask_server,
     # The next steps offered once the organization is created.
     (Kind.CREATE, FromDialog.ACTION): _action,
+    # The greeting dialog: its worker waits for these (tray/greeting.py).
+    (Kind.GREET, FromDialog.CHOOSE): _greet_answer,
+    (Kind.GREET, FromDialog.SUBMIT): _greet_answer,
+    (Kind.GREET, FromDialog.CANCEL): _greet_cancel,
 }
 
 

@@ -44,6 +44,7 @@ WRAP_CHARS = 64
 
 CSS = b"""
 .parsec-heading { font-size: 135%; font-weight: bold; }
+.parsec-code { font-size: 300%; font-weight: bold; letter-spacing: 8px; }
 .parsec-done { font-size: 120%; font-weight: bold; }
 .parsec-banner { color: @error_color; font-weight: bold; }
 .parsec-error, .parsec-strength0, .parsec-strength1 { color: @error_color; }
@@ -110,6 +111,17 @@ class GtkDialog(Renderer):
             done.pack_start(self.done_text, False, False, 0)
             self.stack.add_named(done, "done")
         outer.pack_start(self.stack, True, True, 0)
+
+        # A driven dialog's (Greet): the code to read aloud, large, and what
+        # the guest asked for.
+        self.code_label = _label("", wrap=False)
+        self.code_label.get_style_context().add_class("parsec-code")
+        self.code_label.set_selectable(True)
+        self.code_label.get_accessible().set_description("Your code")
+        outer.pack_start(self.code_label, False, False, 0)
+        self.details = Gtk.Grid(column_spacing=12, row_spacing=4)
+        outer.pack_start(self.details, False, False, 0)
+        self._details: tuple[tuple[str, str], ...] = ()
 
         # A result (an invitation's link) with its Copy button.
         self.result_box = Gtk.Box(spacing=8)
@@ -214,25 +226,36 @@ class GtkDialog(Renderer):
                 self.fields[f.name] = _FieldRow(f, check, None)
                 row += 1
                 continue
+            widget = self._choice(f) if f.kind == "choice" else self._entry(f)
+            widget.get_accessible().set_name(f.label)
             label = _label(f.label, wrap=False)
             label.set_valign(Gtk.Align.CENTER)
-            entry = Gtk.Entry(hexpand=True)
-            entry.set_width_chars(32)
-            if f.kind == "secret":
-                entry.set_visibility(False)
-                entry.set_input_purpose(Gtk.InputPurpose.PASSWORD)
-            label.set_mnemonic_widget(entry)
-            entry.get_accessible().set_name(f.label)
-            entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
-            entry.connect("activate", lambda _e: self.press(self.model.default))
-            entry.connect("focus-out-event", self._left, f.name)
+            label.set_mnemonic_widget(widget)
             line = _label("", dim=True)
             grid.attach(label, 0, row, 1, 1)
-            grid.attach(entry, 1, row, 1, 1)
+            grid.attach(widget, 1, row, 1, 1)
             grid.attach(line, 1, row + 1, 1, 1)
-            self.fields[f.name] = _FieldRow(f, entry, line)
+            self.fields[f.name] = _FieldRow(f, widget, line)
             row += 2
         return grid
+
+    def _entry(self, f: Field) -> Gtk.Entry:
+        entry = Gtk.Entry(hexpand=True)
+        entry.set_width_chars(32)
+        if f.kind == "secret":
+            entry.set_visibility(False)
+            entry.set_input_purpose(Gtk.InputPurpose.PASSWORD)
+        entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
+        entry.connect("activate", lambda _e: self.press(self.model.default))
+        entry.connect("focus-out-event", self._left, f.name)
+        return entry
+
+    def _choice(self, f: Field) -> Gtk.ComboBoxText:
+        combo = Gtk.ComboBoxText()
+        for value, text in f.options:
+            combo.append(value, text)
+        combo.connect("changed", lambda c, name=f.name: self.changed(name, c.get_active_id() or ""))
+        return combo
 
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.get_children():
@@ -302,6 +325,8 @@ class GtkDialog(Renderer):
                     row.widget.set_active(bool(value))
             elif isinstance(row.widget, Gtk.Entry) and row.widget.get_text() != str(value or ""):
                 row.widget.set_text(str(value or ""))
+            elif isinstance(row.widget, Gtk.ComboBoxText) and (row.widget.get_active_id() or "") != value:
+                row.widget.set_active_id(str(value) if value else None)
             row.widget.set_sensitive(editable)
             if row.line is not None:
                 text, style = m.field_line(name)
@@ -312,6 +337,19 @@ class GtkDialog(Renderer):
                     ctx.remove_class(cls)
                 ctx.add_class("dim-label" if style == "hint" else f"parsec-{style}")
                 row.widget.get_accessible().set_description(text)  # what a screen reader says of it
+        self.code_label.set_text(m.code or "")
+        self.code_label.set_visible(m.code is not None and m.step == 2)
+        if m.details != self._details:
+            self._details = m.details
+            for child in self.details.get_children():
+                self.details.remove(child)
+            for row_n, (key, value) in enumerate(m.details):
+                self.details.attach(_label(key, dim=True, wrap=False), 0, row_n, 1, 1)
+                fact = _label(value)
+                fact.set_selectable(True)
+                self.details.attach(fact, 1, row_n, 1, 1)
+            self.details.show_all()
+        self.details.set_visible(bool(m.details) and m.result is None)
         self.banner.set_visible(bool(m.banner))
         self.banner_text.set_text(m.banner or "")
         self.busy_box.set_visible(m.busy)
