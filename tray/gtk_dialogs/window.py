@@ -76,6 +76,7 @@ class GtkDialog(Renderer):
         self.pipe = pipe
         self.fields: dict[str, _FieldRow] = {}
         self.buttons: dict[str, Gtk.Button] = {}
+        self.radios: dict[str, dict[str, Gtk.RadioButton]] = {}  # a choice's, by value
         self.conditional: list[tuple[Gtk.Widget, str]] = []  # shown while the model has the flag
 
         self.win = Gtk.Window(title=f"{self.spec.title} – {APP}")
@@ -229,7 +230,7 @@ class GtkDialog(Renderer):
             widget = self._choice(f) if f.kind == "choice" else self._entry(f)
             widget.get_accessible().set_name(f.label)
             label = _label(f.label, wrap=False)
-            label.set_valign(Gtk.Align.CENTER)
+            label.set_valign(Gtk.Align.START if f.kind == "choice" else Gtk.Align.CENTER)
             label.set_mnemonic_widget(widget)
             line = _label("", dim=True)
             grid.attach(label, 0, row, 1, 1)
@@ -250,12 +251,23 @@ class GtkDialog(Renderer):
         entry.connect("focus-out-event", self._left, f.name)
         return entry
 
-    def _choice(self, f: Field) -> Gtk.ComboBoxText:
-        combo = Gtk.ComboBoxText()
+    def _choice(self, f: Field) -> Gtk.Box:
+        """Radio buttons, none chosen at first: the group's first member is
+        never shown (GTK always has one member of a group active)."""
+        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2)
+        unset = Gtk.RadioButton()
+        self.radios[f.name] = {"": unset}
         for value, text in f.options:
-            combo.append(value, text)
-        combo.connect("changed", lambda c, name=f.name: self.changed(name, c.get_active_id() or ""))
-        return combo
+            radio = Gtk.RadioButton.new_with_label_from_widget(unset, text)
+            radio.set_receives_default(False)
+            radio.connect("toggled", self._chosen, f.name, value)
+            self.radios[f.name][value] = radio
+            box.pack_start(radio, False, False, 0)
+        return box
+
+    def _chosen(self, radio: Gtk.RadioButton, name: str, value: str) -> None:
+        if radio.get_active():
+            self.changed(name, value)
 
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.get_children():
@@ -325,8 +337,10 @@ class GtkDialog(Renderer):
                     row.widget.set_active(bool(value))
             elif isinstance(row.widget, Gtk.Entry) and row.widget.get_text() != str(value or ""):
                 row.widget.set_text(str(value or ""))
-            elif isinstance(row.widget, Gtk.ComboBoxText) and (row.widget.get_active_id() or "") != value:
-                row.widget.set_active_id(str(value) if value else None)
+            elif name in self.radios:
+                radio = self.radios[name].get(str(value or ""))
+                if radio is not None and not radio.get_active():
+                    radio.set_active(True)
             row.widget.set_sensitive(editable)
             if row.line is not None:
                 text, style = m.field_line(name)
