@@ -133,3 +133,8 @@ def test_the_driving_messages_are_ignored_by_other_dialogs() -> None:
     m = S.DialogModel(S.spec_for(Kind.LOGIN, {"device": {"organization_id": "ACME"}}))
     m.receive({"type": "code", "code": "K3LM"})
     assert m.code is None and m.step == 1
+
+
+def test_pending_invitations_greet_sends_the_row_token() -> None:
+    m = S.DialogModel(S.spec_for(Kind.INVITATIONS, {"organization_id": "ACME"}))
+    assert sent(m.greet("cd" * 16)) == [{"type": "greet", "token": "cd" * 16}]

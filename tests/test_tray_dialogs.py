@@ -459,6 +459,8 @@ def test_gtk_pending_invitations_delete_asks_first(xs: DesktopSession) -> None:
     labels = {n["name"] for n in a11y.tree(win) if n["role"] == "label" and n["showing"]}
     assert "User invitation, created 2026-12-01 10:20 by Alice" in labels
     xs.screenshot("01-rows")
+    a11y.press(win, "Greet A new device")  # each row has its Greet
+    assert tray.next() == {"type": "greet", "token": "bb" * 16}
     a11y.press(win, "Delete invitation for bob@example.com…")
     confirm = "^Delete invitation"
     xs.wait_dialog(confirm)

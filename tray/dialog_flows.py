@@ -294,6 +294,11 @@ def _greet_answer(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> 
         run.answer(msg)
 
 
+def _greet_row(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """Pending invitations' Greet: the greeting dialog for that invitation."""
+    host.greet(str(dlg.init.get("_target")), str(msg.get("token", "")))
+
+
 def _greet_cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     run = greeting.run_for(dlg)
     if run is not None:
@@ -307,6 +312,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.INVITATIONS, FromDialog.RENDERED): _rendered,
     (Kind.INVITATIONS, FromDialog.REFRESH): _refresh,
     (Kind.INVITATIONS, FromDialog.CANCEL_INVITATION): _cancel,
+    (Kind.INVITATIONS, FromDialog.GREET): _greet_row,
     (Kind.WINDOW, FromDialog.ACTION): _action,
     (Kind.CREATE, FromDialog.ASK_SERVER): _ask_server,
     # The next steps offered once the organization is created.

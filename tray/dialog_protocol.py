@@ -52,6 +52,8 @@ Dialog -> tray (:class:`FromDialog`)
                        of a next step offered once an organization is created
                        (``invite_device``, ``create_recovery``, ``invite_user``;
                        ``arg``: the new device's key)
+``greet``              ``token`` (hex) to greet (Pending invitations'
+                       Greet button: opens the greeting dialog)
 ``choose``             (Greet) ``code``: the guest's code as chosen, or null
                        for "None of these"
 
@@ -130,6 +132,7 @@ class FromDialog(StrEnum):
     RENDERED = "rendered"
     ACTION = "action"
     CHOOSE = "choose"
+    GREET = "greet"
 
 
 # -- tray -> dialog ---------------------------------------------------------------

@@ -754,6 +754,10 @@ class DialogModel:
             self.note = "Copied. Paste it in a message to the person you invite."
         return [Effect(COPY, arg=link)]
 
+    def greet(self, token: str) -> list[Effect]:
+        """A row's Greet: the tray opens the greeting dialog for it."""
+        return [_send({"type": P.FromDialog.GREET, "token": token})]
+
     def delete(self, token: str) -> None:
         """Delete invitation…: ask first."""
         self.confirming = token

@@ -290,6 +290,11 @@ class GtkDialog(Renderer):
             delete.connect("clicked", lambda _b, token=token: self.then(self.model.delete, token))
             box.pack_start(copy, False, False, 0)
             box.pack_start(delete, False, False, 0)
+            # Last: Tab from Copy link reaches Delete invitation… first, as before.
+            greet = Gtk.Button(label="Greet")
+            greet.get_accessible().set_name(f"Greet {title}")
+            greet.connect("clicked", lambda _b, token=token: self.apply(self.model.greet(token)))
+            box.pack_start(greet, False, False, 0)
             self.list.pack_start(box, False, False, 0)
         self.list.show_all()
 

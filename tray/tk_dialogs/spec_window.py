@@ -187,6 +187,9 @@ class TkDialog(Renderer):
             ttk.Button(line, text="Delete invitation…", command=self._command(self._delete, token)).pack(
                 side="left", padx=(4, 0)
             )
+            ttk.Button(line, text="Greet", command=self._command(self._greet, token)).pack(
+                side="left", padx=(4, 0)
+            )
 
     def draw_buttons(self, buttons: list[Button]) -> None:
         for child in self.button_bar.winfo_children():
@@ -313,6 +316,9 @@ class TkDialog(Renderer):
 
     def _copy(self, link: str) -> None:
         self.apply(self.model.copy(link))
+
+    def _greet(self, token: str) -> None:
+        self.apply(self.model.greet(token))
 
     def _delete(self, token: str) -> None:
         self.then(self.model.delete, token)
