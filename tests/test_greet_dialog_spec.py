@@ -138,3 +138,15 @@ def test_the_driving_messages_are_ignored_by_other_dialogs() -> None:
 def test_pending_invitations_greet_sends_the_row_token() -> None:
     m = S.DialogModel(S.spec_for(Kind.INVITATIONS, {"organization_id": "ACME"}))
     assert sent(m.greet("cd" * 16)) == [{"type": "greet", "token": "cd" * 16}]
+
+
+def test_add_a_device_shows_its_link_while_it_waits_only() -> None:
+    link = "parsec3://127.0.0.1:6770/ACME?no_ssl=true&a=claim_device&p=xx"
+    m = model({**DEVICE, "link": link})
+    assert m.link == link and "other computer" in m.current.intro
+    assert m.copy(link)[0].arg == link and "other computer" in m.note
+    m.receive({"type": "code", "code": "K3LM"})
+    assert m.link is None  # the codes now
+    m.receive({"type": "waiting", "banner": "The codes did not match."})
+    assert m.link == link  # waiting again: the link again
+    assert model(USER).link is None

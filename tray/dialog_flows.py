@@ -144,12 +144,17 @@ _EMAIL_NOTES = {
 }
 
 
-def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any]:
+def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any] | None:
     holder = host.holder_for(dlg)
     send_email = bool(v.get("send_email"))
     dlg.progress("Creating the invitation…")
     email = str(v.get("email", "")).strip() if dlg.kind == Kind.INVITE_USER else None
     new = holder.invite(email, send_email=send_email)
+    if email is None:
+        # A new device: greet it right away, in the greeting dialog that
+        # shows the link (this one closes).
+        greeting.begin(host, holder, str(new.token), link=new.url)
+        return None
     note = "The email was sent." if new.email_sent == "SUCCESS" and send_email else ""
     return {"link": new.url, "email_sent": new.email_sent, "note": _EMAIL_NOTES.get(new.email_sent, note)}
 

@@ -115,6 +115,7 @@ class DialogSpec:
     # The tray moves it from step to step (Greet): no Next or Back, Cancel
     # works while it waits, and the step's buttons may be the model's ``choices``.
     driven: bool = False
+    shared_link: str = ""  # shown with its Copy button while waiting (Add a device greets at once)
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -439,7 +440,10 @@ def _greet(init: Mapping[str, Any]) -> DialogSpec:
                     "Waiting for {who} to open the invitation link with Parsec. Keep this window "
                     "open; you will compare short codes, ideally on the phone or face to face.",
                     who=who,
-                ),
+                )
+                if user
+                else "Open this link with Parsec on your other computer. Keep this window open: "
+                "you will compare short codes between the two screens.",
             ),
             Step("Your code", _t("Read this code to {who}. They choose it among others.", who=who)),
             Step(
@@ -457,6 +461,7 @@ def _greet(init: Mapping[str, Any]) -> DialogSpec:
         submit="Accept",
         busy_text="Creating the certificates…",
         driven=True,
+        shared_link=str(init.get("link") or ""),
         done=(
             "{who} joined {organization}",
             "{who} is now in {organization}. They can log in from their computer.",
@@ -570,6 +575,8 @@ class DialogModel:
     @property
     def link(self) -> str | None:
         """The link a result shows (an invitation's), with its Copy button."""
+        if self.spec.shared_link and self.step == 1 and self.result is None:
+            return self.spec.shared_link
         if self.result is None or not self.result.get("link"):
             return None
         return str(self.result["link"])
@@ -748,7 +755,7 @@ class DialogModel:
     def copy(self, link: str) -> list[Effect]:
         if self.spec.rows:
             self.note = "Link copied."
-        elif self.spec.kind == P.Kind.INVITE_DEVICE:
+        elif self.spec.kind == P.Kind.INVITE_DEVICE or self.spec.shared_link:
             self.note = "Copied. Open it with Parsec on your other computer."
         else:
             self.note = "Copied. Paste it in a message to the person you invite."

@@ -158,10 +158,11 @@ class GreetingRun:
                 _runs.pop(id(self.dlg), None)
 
 
-def begin(host: Controller, holder: Any, token: str) -> None:
+def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
     """In a worker thread: find invitation ``token`` (hex) of session
-    ``holder``, open its Greet dialog and greet in another worker thread
-    (unless that dialog already greets)."""
+    ``holder``, open its Greet dialog (showing ``link``, when given, to
+    copy while it waits) and greet in another worker thread (unless that
+    dialog already greets)."""
     from ..core import find_invitation
 
     try:
@@ -175,6 +176,7 @@ def begin(host: Controller, holder: Any, token: str) -> None:
         "type": invitation.type,
         "who": str(invitation.claimer_email) if user else "your new device",
         "organization_id": holder.identity.organization_id,
+        "link": link,
     }
     dlg = host.open_dialog(P.Kind.GREET, init, target=holder.key)
     if dlg is None:
