@@ -550,3 +550,34 @@ def test_gtk_greet_dialog_wrong_code_waits_again_and_cancel_works_while_waiting(
     a11y.press(GREET, "Cancel")  # while it waits
     assert tray.next() == {"type": "cancel"}
     assert tray.exit_status() == 0
+
+
+def test_tk_greet_dialog_by_keyboard(xs: DesktopSession) -> None:
+    """The same steps drawn by Tk: the first code has the focus, Return picks
+    it; the review's profile is a radio button; Return accepts."""
+    tray = Tray(xs, "greet", GREET_INIT, "tk")
+    xs.wait_dialog(GREET)
+    assert tray.shown.wait(20)
+    tray.dlg.send({"type": "code", "code": "K3LM"})
+    tray.wait_state(lambda st: st["step"] == 2)
+    xs.screenshot("01-tk-greet-your-code")
+    tray.dlg.send({"type": "choices", "choices": ["AB2C", "Q7XY", "MN4P", "ZZ9K"]})
+    tray.wait_state(lambda st: st["step"] == 3 and not st["busy"])
+    xs.key("Return")
+    assert tray.next() == {"type": "choose", "code": "AB2C"}
+    tray.dlg.send({"type": "claim", "email": "bob@example.com", "user_name": "Bob", "device_label": "bob-pc"})
+    tray.wait_state(lambda st: st["step"] == 4 and not st["busy"])
+    xs.key("Return")  # no profile yet: refused in the dialog
+    tray.wait_state(lambda st: "profile" in st["errors"])
+    xs.key("space")  # the focus went to the field in error: the first profile
+    tray.wait_state(lambda st: "profile" not in st["errors"])
+    xs.screenshot("02-tk-greet-review")
+    xs.key("Return")
+    assert tray.next() == {
+        "type": "submit",
+        "values": {"user_name": "Bob", "device_label": "bob-pc", "profile": "STANDARD"},
+    }
+    tray.dlg.send({"type": "result", "who": "Bob", "organization": "ACME"})
+    xs.key("Return")  # Close
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
