@@ -244,3 +244,36 @@ def test_add_a_device_shows_the_link_and_greets_it_right_away(
         assert [u["user_id"] for u in json.loads(users.stdout) if u["is_you"]] == [done["user_id"]]
         a11y.press(title, "Close")
         s.wait_window_gone(title, timeout=10)
+
+
+def test_greet_from_the_menu_and_closing_the_dialog_cancels_the_attempt(
+    desktop: DesktopSession,  # noqa: F811
+    parsec_server: ParsecServer,
+    org_name: str,
+    tmp_path: Path,
+) -> None:
+    s = desktop
+    with admin_tray(s, parsec_server, org_name, tmp_path / "app", "test_greet_closing_cancels") as app:
+        invited = app.cli("invite-user", "bob@example.com", "--json")
+        assert invited.returncode == 0, invited.stderr
+        a11y = Accessibility(s.env)
+        claimer = claimer_for(json.loads(invited.stdout)["link"], tmp_path / "bob")
+        app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
+        app.pick("Greet bob@example.com (waiting)")
+        s.wait_dialog(TITLE)
+        mine = wait_until(lambda: shown_code(a11y, TITLE), 60, "the greeter's code", interval=0.3)
+        assert claimer.event()["event"] == "choose_code"
+        claimer.answer(mine)
+        assert claimer.event()["event"] == "your_code"
+        wait_until(lambda: greet_status(app).get("step") == 3, 60, "the codes to choose among")
+        a11y.press(TITLE, "Cancel")  # instead of choosing bob's code
+        s.wait_window_gone(TITLE, timeout=10)
+        status, err = claimer.finish()
+        assert status != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+        wait_until(
+            lambda: "invite_greeter_cancel_greeting_attempt -> ok" in app.log_text(),
+            20,
+            "the attempt cancelled",
+        )
+        assert "other side cancelled" in err, err  # the greeter left
+        assert len(parsec_server.users(org_name)) == 1  # nobody joined
