@@ -6,11 +6,16 @@ step, even while it waits."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import threading
+import types
 from typing import Any
 
 import pytest
 from parsec_tray.tray import dialog_specs as S
 from parsec_tray.tray.dialog_protocol import Kind
+from parsec_tray.tray.greeting import GreetingRun
 
 USER = {"organization_id": "ACME", "type": "USER", "who": "bob@example.com", "token": "ab" * 16}
 DEVICE = {**USER, "type": "DEVICE", "who": "your new device"}
@@ -150,3 +155,18 @@ def test_add_a_device_shows_its_link_while_it_waits_only() -> None:
     m.receive({"type": "waiting", "banner": "The codes did not match."})
     assert m.link == link  # waiting again: the link again
     assert model(USER).link is None
+
+
+def test_a_greeting_stops_when_its_dialog_process_ends_without_a_word() -> None:
+    """The tray closed it at exit, or it was killed: no ``cancel`` came, and
+    the driver (which may be polling for the guest) is stopped all the same."""
+    proc = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"], stdin=subprocess.PIPE)
+    dlg: Any = types.SimpleNamespace(proc=proc, init=USER, alive=True)
+    run = GreetingRun(host=None, dlg=dlg, holder=None, invitation=None)  # type: ignore[arg-type]
+    watcher = threading.Thread(target=run.watch, daemon=True)
+    watcher.start()
+    assert not run.stop.wait(0.2)  # the dialog is there: nothing stops
+    assert proc.stdin is not None
+    proc.stdin.close()  # the dialog ends
+    watcher.join(10)
+    assert run.stop.is_set()

@@ -67,6 +67,15 @@ class GreetingRun:
     def close(self) -> None:
         self.stop.set()
 
+    def watch(self) -> None:
+        """In its own thread: the dialog's process ended (closed by the tray
+        at exit, or killed) without a ``cancel``: stop all the same, even
+        while the driver polls for the guest."""
+        proc = self.dlg.proc
+        if proc is not None:
+            proc.wait()
+        self.stop.set()
+
     def _wait(self, kind: str) -> dict[str, Any]:
         while not self.stop.is_set():
             if not self.dlg.alive and self.dlg.proc is not None:
@@ -127,6 +136,7 @@ class GreetingRun:
         from ..core import greet
 
         holder, invitation = self.holder, self.invitation
+        threading.Thread(target=self.watch, name="greet-watch", daemon=True).start()
         try:
             while not self.stop.is_set():
                 try:
