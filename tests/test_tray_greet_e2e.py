@@ -44,6 +44,13 @@ def greet_status(app: TrayApp) -> dict[str, Any]:
     return dict(fast_status(app).get("dialogs", {}).get("greet") or {})
 
 
+def invite_bob(app: TrayApp) -> str:
+    """bob@example.com invited (the CLI, as Alice): the link."""
+    invited = app.cli("invite-user", "bob@example.com", "--json")
+    assert invited.returncode == 0, invited.stderr
+    return str(json.loads(invited.stdout)["link"])
+
+
 def claimer_for(link: str, home: Path) -> Spawned:
     claimer = Spawned("claim", link, "--user-name", "Bob", "--password-stdin", "--json", home=home, env=FAST)
     claimer.answer("bob's long password")
@@ -104,176 +111,169 @@ def admin_tray(
         stop_process(keyring)
 
 
+@pytest.fixture
+def alice_tray(
+    desktop: DesktopSession,  # noqa: F811
+    parsec_server: ParsecServer,
+    org_name: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> Iterator[TrayApp]:
+    with admin_tray(desktop, parsec_server, org_name, tmp_path / "app", request.node.name) as app:
+        yield app
+
+
 def test_greet_from_the_notification_wrong_code_then_right(
-    desktop: DesktopSession,  # noqa: F811
-    parsec_server: ParsecServer,
-    org_name: str,
-    tmp_path: Path,
+    alice_tray: TrayApp, parsec_server: ParsecServer, org_name: str, tmp_path: Path
 ) -> None:
-    s = desktop
-    with admin_tray(s, parsec_server, org_name, tmp_path / "app", "test_greet_from_the_notification") as app:
-        invited = app.cli("invite-user", "bob@example.com", "--json")
-        assert invited.returncode == 0, invited.stderr
-        link = json.loads(invited.stdout)["link"]
-        a11y = Accessibility(s.env)
+    app = alice_tray
+    s = app.session
+    link = invite_bob(app)
+    a11y = Accessibility(s.env)
 
-        # -- the claimer waits: the notification's default action opens the dialog.
-        # (Not closed before: a closed notification's actions are gone.)
-        claimer = claimer_for(link, tmp_path / "bob")
-        app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
-        wait_until(lambda: int(s.dunstctl("count", "displayed")) == 1, 30, "the notification on screen")
-        s.dunstctl("action", "0")
-        s.wait_dialog(TITLE)
-        waiting = (f"Waiting to join {org_name}", "bob@example.com is waiting to be greeted.")
-        assert waiting in s.notifications_shown()
+    # -- the claimer waits: the notification's default action opens the dialog.
+    # (Not closed before: a closed notification's actions are gone.)
+    claimer = claimer_for(link, tmp_path / "bob")
+    app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
+    wait_until(lambda: int(s.dunstctl("count", "displayed")) == 1, 30, "the notification on screen")
+    s.dunstctl("action", "0")
+    s.wait_dialog(TITLE)
+    waiting = (f"Waiting to join {org_name}", "bob@example.com is waiting to be greeted.")
+    assert waiting in s.notifications_shown()
 
-        # -- a wrong code: nothing is created, the dialog waits again and says why.
-        exchange_codes(a11y, claimer, right=False)
-        status, err = claimer.finish()
-        assert status == 1 and "codes did not match" in err and "Traceback" not in err
-        banner = wait_until(
-            lambda: next(
-                (n["name"] for n in a11y.tree(TITLE) if "codes did not match" in n["name"] and n["showing"]),
-                None,
-            ),
-            30,
-            "the explanation in the dialog",
-            interval=0.3,
-        )
-        assert "bob@example.com" in banner and greet_status(app)["open"]
-        assert len(parsec_server.users(org_name)) == 1  # Alice alone
-        s.screenshot("01-wrong-code")
+    # -- a wrong code: nothing is created, the dialog waits again and says why.
+    exchange_codes(a11y, claimer, right=False)
+    status, err = claimer.finish()
+    assert status == 1 and "codes did not match" in err and "Traceback" not in err
+    banner = wait_until(
+        lambda: next(
+            (n["name"] for n in a11y.tree(TITLE) if "codes did not match" in n["name"] and n["showing"]),
+            None,
+        ),
+        30,
+        "the explanation in the dialog",
+        interval=0.3,
+    )
+    assert "bob@example.com" in banner and greet_status(app)["open"]
+    assert len(parsec_server.users(org_name)) == 1  # Alice alone
+    s.screenshot("01-wrong-code")
 
-        # -- the same dialog, a new attempt: the right code, a review, the new user.
-        claimer = claimer_for(link, tmp_path / "bob")
-        exchange_codes(a11y, claimer, right=True)
-        wait_until(
-            lambda: any(n["name"] == "Profile" and n["showing"] for n in a11y.tree(TITLE)),
-            60,
-            "the review",
-            interval=0.3,
-        )
-        tree = a11y.tree(TITLE)
-        assert any(n["name"] == "bob@example.com" and n["showing"] for n in tree)  # the email, fixed
-        assert greet_status(app).get("step") == 4
-        a11y.press(TITLE, "Accept")  # no profile chosen yet: refused, with the reason
-        wait_until(lambda: "profile" in greet_status(app).get("invalid", []), 20, "the profile asked for")
-        a11y.press(TITLE, "Administrator: also invites and manages members", role="radio button")
-        wait_until(lambda: "profile" not in greet_status(app).get("invalid", []), 20, "a profile chosen")
-        s.screenshot("02-review")
-        a11y.press(TITLE, "Accept")
-        done = claimer.event(timeout=60)
-        assert done["event"] == "done" and done["organization_id"] == org_name
-        status, err = claimer.finish()
-        assert status == 0, err
-        st = app.wait_status(
-            lambda x: (x.get("dialogs", {}).get("greet") or {}).get("who"), 60, "the done page"
-        )
-        assert st["dialogs"]["greet"]["who"] == "Bob"
-        s.screenshot("03-done")
-        on_server = {u["user_id"]: u for u in parsec_server.users(org_name)}
-        assert on_server[done["user_id"]]["user_email"] == "bob@example.com"
-        listed = app.cli("users", "--json")
-        assert listed.returncode == 0, listed.stderr
-        bob = next(u for u in json.loads(listed.stdout) if u["user_id"] == done["user_id"])
-        assert (bob["email"], bob["name"], bob["profile"]) == ("bob@example.com", "Bob", "ADMIN"), bob
-        a11y.press(TITLE, "Close")
-        s.wait_window_gone(TITLE, timeout=10)
+    # -- the same dialog, a new attempt: the right code, a review, the new user.
+    claimer = claimer_for(link, tmp_path / "bob")
+    exchange_codes(a11y, claimer, right=True)
+    wait_until(
+        lambda: any(n["name"] == "Profile" and n["showing"] for n in a11y.tree(TITLE)),
+        60,
+        "the review",
+        interval=0.3,
+    )
+    tree = a11y.tree(TITLE)
+    assert any(n["name"] == "bob@example.com" and n["showing"] for n in tree)  # the email, fixed
+    assert greet_status(app).get("step") == 4
+    a11y.press(TITLE, "Accept")  # no profile chosen yet: refused, with the reason
+    wait_until(lambda: "profile" in greet_status(app).get("invalid", []), 20, "the profile asked for")
+    a11y.press(TITLE, "Administrator: also invites and manages members", role="radio button")
+    wait_until(lambda: "profile" not in greet_status(app).get("invalid", []), 20, "a profile chosen")
+    s.screenshot("02-review")
+    a11y.press(TITLE, "Accept")
+    done = claimer.event(timeout=60)
+    assert done["event"] == "done" and done["organization_id"] == org_name
+    status, err = claimer.finish()
+    assert status == 0, err
+    st = app.wait_status(lambda x: (x.get("dialogs", {}).get("greet") or {}).get("who"), 60, "the done page")
+    assert st["dialogs"]["greet"]["who"] == "Bob"
+    s.screenshot("03-done")
+    on_server = {u["user_id"]: u for u in parsec_server.users(org_name)}
+    assert on_server[done["user_id"]]["user_email"] == "bob@example.com"
+    listed = app.cli("users", "--json")
+    assert listed.returncode == 0, listed.stderr
+    bob = next(u for u in json.loads(listed.stdout) if u["user_id"] == done["user_id"])
+    assert (bob["email"], bob["name"], bob["profile"]) == ("bob@example.com", "Bob", "ADMIN"), bob
+    a11y.press(TITLE, "Close")
+    s.wait_window_gone(TITLE, timeout=10)
 
 
-def test_add_a_device_shows_the_link_and_greets_it_right_away(
-    desktop: DesktopSession,  # noqa: F811
-    parsec_server: ParsecServer,
-    org_name: str,
-    tmp_path: Path,
-) -> None:
+def test_add_a_device_shows_the_link_and_greets_it_right_away(alice_tray: TrayApp, tmp_path: Path) -> None:
     """Add a device… from the menu: the link, to copy, in a dialog already
     waiting for the new device; the CLI claims it; the new device logs in."""
-    s = desktop
+    app = alice_tray
+    s = app.session
     title = "^Greet a new device"
-    with admin_tray(s, parsec_server, org_name, tmp_path / "app", "test_add_a_device") as app:
-        a11y = Accessibility(s.env)
-        app.pick("Add a device…")
-        s.wait_dialog("^Add a device")
-        s.key("Return")  # Create link
-        s.wait_dialog(title)
-        s.wait_window_gone("^Add a device", timeout=10)
-        pending = app.cli("invitations", "--json")
-        assert pending.returncode == 0, pending.stderr
-        (device,) = [i for i in json.loads(pending.stdout) if i["type"] == "DEVICE"]
-        # The dialog shows that link, with its Copy button, while it waits.
-        tree = a11y.tree(title)
-        assert any(n["name"] == "Copy link" and n["showing"] for n in tree)
-        s.screenshot("01-device-link")
-        a11y.press(title, "Copy link")
-        wait_until(
-            lambda: any("other computer" in n["name"] and n["showing"] for n in a11y.tree(title)),
-            20,
-            "Copied",
-            interval=0.3,
-        )
-        home = tmp_path / "laptop"
-        claimer = Spawned(
-            "claim",
-            device["link"],
-            "--device-label",
-            "laptop",
-            "--password-stdin",
-            "--json",
-            home=home,
-            env=FAST,
-        )
-        claimer.answer("laptop's long password")
-        assert claimer.event()["event"] == "invitation"
-        exchange_codes(a11y, claimer, right=True, title=title)
-        wait_until(lambda: greet_status(app).get("step") == 4, 60, "the review")
-        a11y.press(title, "Accept")
-        done = claimer.event(timeout=60)
-        assert done["event"] == "done"
-        status, err = claimer.finish()
-        assert status == 0, err
-        st = app.wait_status(
-            lambda x: (x.get("dialogs", {}).get("greet") or {}).get("who"), 60, "the done page"
-        )
-        assert st["dialogs"]["greet"]["who"] == "laptop"
-        # The new device is Alice's, and it logs in.
-        login = run_cli("login", "--password-stdin", "--json", home=home, stdin="laptop's long password\n")
-        assert ok_json(login)["device_id"] == done["device_id"]
-        users = app.cli("users", "--json")
-        assert users.returncode == 0, users.stderr
-        assert [u["user_id"] for u in json.loads(users.stdout) if u["is_you"]] == [done["user_id"]]
-        a11y.press(title, "Close")
-        s.wait_window_gone(title, timeout=10)
+    a11y = Accessibility(s.env)
+    app.pick("Add a device…")
+    s.wait_dialog("^Add a device")
+    s.key("Return")  # Create link
+    s.wait_dialog(title)
+    s.wait_window_gone("^Add a device", timeout=10)
+    pending = app.cli("invitations", "--json")
+    assert pending.returncode == 0, pending.stderr
+    (device,) = [i for i in json.loads(pending.stdout) if i["type"] == "DEVICE"]
+    # The dialog shows that link, with its Copy button, while it waits.
+    tree = a11y.tree(title)
+    assert any(n["name"] == "Copy link" and n["showing"] for n in tree)
+    s.screenshot("01-device-link")
+    a11y.press(title, "Copy link")
+    wait_until(
+        lambda: any("other computer" in n["name"] and n["showing"] for n in a11y.tree(title)),
+        20,
+        "Copied",
+        interval=0.3,
+    )
+    home = tmp_path / "laptop"
+    claimer = Spawned(
+        "claim",
+        device["link"],
+        "--device-label",
+        "laptop",
+        "--password-stdin",
+        "--json",
+        home=home,
+        env=FAST,
+    )
+    claimer.answer("laptop's long password")
+    assert claimer.event()["event"] == "invitation"
+    exchange_codes(a11y, claimer, right=True, title=title)
+    wait_until(lambda: greet_status(app).get("step") == 4, 60, "the review")
+    a11y.press(title, "Accept")
+    done = claimer.event(timeout=60)
+    assert done["event"] == "done"
+    status, err = claimer.finish()
+    assert status == 0, err
+    st = app.wait_status(lambda x: (x.get("dialogs", {}).get("greet") or {}).get("who"), 60, "the done page")
+    assert st["dialogs"]["greet"]["who"] == "laptop"
+    # The new device is Alice's, and it logs in.
+    login = run_cli("login", "--password-stdin", "--json", home=home, stdin="laptop's long password\n")
+    assert ok_json(login)["device_id"] == done["device_id"]
+    users = app.cli("users", "--json")
+    assert users.returncode == 0, users.stderr
+    assert [u["user_id"] for u in json.loads(users.stdout) if u["is_you"]] == [done["user_id"]]
+    a11y.press(title, "Close")
+    s.wait_window_gone(title, timeout=10)
 
 
 def test_greet_from_the_menu_and_closing_the_dialog_cancels_the_attempt(
-    desktop: DesktopSession,  # noqa: F811
-    parsec_server: ParsecServer,
-    org_name: str,
-    tmp_path: Path,
+    alice_tray: TrayApp, parsec_server: ParsecServer, org_name: str, tmp_path: Path
 ) -> None:
-    s = desktop
-    with admin_tray(s, parsec_server, org_name, tmp_path / "app", "test_greet_closing_cancels") as app:
-        invited = app.cli("invite-user", "bob@example.com", "--json")
-        assert invited.returncode == 0, invited.stderr
-        a11y = Accessibility(s.env)
-        claimer = claimer_for(json.loads(invited.stdout)["link"], tmp_path / "bob")
-        app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
-        app.pick("Greet bob@example.com (waiting)")
-        s.wait_dialog(TITLE)
-        mine = wait_until(lambda: shown_code(a11y, TITLE), 60, "the greeter's code", interval=0.3)
-        assert claimer.event()["event"] == "choose_code"
-        claimer.answer(mine)
-        assert claimer.event()["event"] == "your_code"
-        wait_until(lambda: greet_status(app).get("step") == 3, 60, "the codes to choose among")
-        a11y.press(TITLE, "Cancel")  # instead of choosing bob's code
-        s.wait_window_gone(TITLE, timeout=10)
-        status, err = claimer.finish()
-        assert status != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
-        wait_until(
-            lambda: "invite_greeter_cancel_greeting_attempt -> ok" in app.log_text(),
-            20,
-            "the attempt cancelled",
-        )
-        assert "other side cancelled" in err, err  # the greeter left
-        assert len(parsec_server.users(org_name)) == 1  # nobody joined
+    app = alice_tray
+    s = app.session
+    a11y = Accessibility(s.env)
+    claimer = claimer_for(invite_bob(app), tmp_path / "bob")
+    app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
+    app.pick("Greet bob@example.com (waiting)")
+    s.wait_dialog(TITLE)
+    mine = wait_until(lambda: shown_code(a11y, TITLE), 60, "the greeter's code", interval=0.3)
+    assert claimer.event()["event"] == "choose_code"
+    claimer.answer(mine)
+    assert claimer.event()["event"] == "your_code"
+    wait_until(lambda: greet_status(app).get("step") == 3, 60, "the codes to choose among")
+    a11y.press(TITLE, "Cancel")  # instead of choosing bob's code
+    s.wait_window_gone(TITLE, timeout=10)
+    status, err = claimer.finish()
+    assert status != 0 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    wait_until(
+        lambda: "invite_greeter_cancel_greeting_attempt -> ok" in app.log_text(),
+        20,
+        "the attempt cancelled",
+    )
+    assert "other side cancelled" in err, err  # the greeter left
+    assert len(parsec_server.users(org_name)) == 1  # nobody joined
