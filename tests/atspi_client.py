@@ -128,8 +128,8 @@ class Accessibility:
             args["role"] = role
         assert self._run("focus", **args), f"{name!r} did not take the focus"
 
-    def press(self, window: str, name: str) -> None:
-        assert self._run("press", window=window, name=name, role="push button"), f"{name!r} did not press"
+    def press(self, window: str, name: str, role: str = "push button") -> None:
+        assert self._run("press", window=window, name=name, role=role), f"{name!r} did not press"
 
 
 if __name__ == "__main__":

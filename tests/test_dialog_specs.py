@@ -21,6 +21,7 @@ INITS: dict[str, dict[str, Any]] = {
     Kind.INVITE_USER: {"organization_id": "ACME"},
     Kind.INVITE_DEVICE: {"organization_id": "ACME", "mode": "device"},
     Kind.INVITATIONS: {"organization_id": "ACME"},
+    Kind.GREET: {"organization_id": "ACME", "type": "USER", "who": "bob@example.com", "token": "ab" * 16},
     Kind.MESSAGE: {"title": "Open link", "text": "This link cannot be used."},
 }
 

@@ -410,6 +410,7 @@ SHOTS: list[tuple[str, dict[str, Any], str]] = [
     ("invite_user", {"organization_id": "ACME", "mode": "user"}, "^Invite user"),
     ("invite_device", {"organization_id": "ACME", "mode": "device"}, "^Add a device"),
     ("message", {"title": "Open link", "text": "This link cannot be used."}, "^Open link"),
+    ("greet", {"organization_id": "ACME", "type": "USER", "who": "bob@example.com"}, "^Greet a new user"),
 ]
 
 
@@ -458,6 +459,8 @@ def test_gtk_pending_invitations_delete_asks_first(xs: DesktopSession) -> None:
     labels = {n["name"] for n in a11y.tree(win) if n["role"] == "label" and n["showing"]}
     assert "User invitation, created 2026-12-01 10:20 by Alice" in labels
     xs.screenshot("01-rows")
+    a11y.press(win, "Greet A new device")  # each row has its Greet
+    assert tray.next() == {"type": "greet", "token": "bb" * 16}
     a11y.press(win, "Delete invitation for bob@example.com…")
     confirm = "^Delete invitation"
     xs.wait_dialog(confirm)
@@ -476,5 +479,105 @@ def test_gtk_pending_invitations_delete_asks_first(xs: DesktopSession) -> None:
     )
     xs.screenshot("03-deleted")
     a11y.press(win, "Close")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
+GREET_INIT = {"organization_id": "ACME", "type": "USER", "who": "bob@example.com", "token": "ab" * 16}
+GREET = "^Greet a new user"
+
+
+def test_gtk_greet_dialog_read_and_driven_by_accessibility(xs: DesktopSession) -> None:
+    """The tray drives it step by step; the person reads the code, picks
+    the guest's among the four, reviews and accepts, all through AT-SPI."""
+    a11y = Accessibility(xs.env)
+    tray = Tray(xs, "greet", GREET_INIT, "gtk")
+    xs.wait_dialog(GREET)
+    assert tray.shown.wait(20)
+    assert tray.wait_state(lambda st: st["step"] == 1 and st["busy"])
+    tray.dlg.send({"type": "code", "code": "K3LM"})
+    tray.wait_state(lambda st: st["step"] == 2)
+    tree = a11y.tree(GREET)
+    big = [n for n in tree if n["description"] == "Your code"]
+    assert [n["name"] for n in big if n["showing"]] == ["K3LM"], big
+    xs.screenshot("01-greet-your-code")
+    tray.dlg.send({"type": "choices", "choices": ["AB2C", "Q7XY", "MN4P", "ZZ9K"]})
+    tray.wait_state(lambda st: st["step"] == 3 and not st["busy"])
+    buttons = [n["name"] for n in a11y.tree(GREET) if n["role"] == "push button" and n["showing"]]
+    assert buttons == ["AB2C", "Q7XY", "MN4P", "ZZ9K", "None of these", "Cancel"], buttons
+    assert not any(n["description"] == "Your code" and n["showing"] for n in a11y.tree(GREET))
+    xs.screenshot("02-greet-their-code")
+    a11y.press(GREET, "MN4P")
+    assert tray.next() == {"type": "choose", "code": "MN4P"}
+    tray.dlg.send({"type": "claim", "email": "bob@example.com", "user_name": "Bob", "device_label": "bob-pc"})
+    tray.wait_state(lambda st: st["step"] == 4 and not st["busy"])
+    tree = a11y.tree(GREET)
+    assert any(n["name"] == "bob@example.com" and n["showing"] for n in tree)
+    a11y.press(GREET, "Accept")  # no profile yet: refused in the dialog
+    tray.wait_state(lambda st: "profile" in st["errors"])
+    a11y.press(GREET, "Member: sees what is shared with them", role="radio button")
+    tray.wait_state(lambda st: "profile" not in st["errors"])
+    xs.screenshot("03-greet-review")
+    a11y.press(GREET, "Accept")
+    assert tray.next() == {
+        "type": "submit",
+        "values": {"user_name": "Bob", "device_label": "bob-pc", "profile": "STANDARD"},
+    }
+    tray.dlg.send({"type": "result", "who": "Bob", "organization": "ACME"})
+    wait_until(
+        lambda: any(n["name"] == "Bob joined ACME" and n["showing"] for n in a11y.tree(GREET)),
+        20,
+        "the done page",
+    )
+    xs.screenshot("04-greet-done")
+    a11y.press(GREET, "Close")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
+def test_gtk_greet_dialog_wrong_code_waits_again_and_cancel_works_while_waiting(xs: DesktopSession) -> None:
+    a11y = Accessibility(xs.env)
+    tray = Tray(xs, "greet", GREET_INIT, "gtk")
+    xs.wait_dialog(GREET)
+    tray.dlg.send({"type": "code", "code": "K3LM"})
+    tray.dlg.send({"type": "choices", "choices": ["AB2C", "Q7XY", "MN4P", "ZZ9K"]})
+    tray.wait_state(lambda st: st["step"] == 3)
+    a11y.press(GREET, "None of these")
+    assert tray.next() == {"type": "choose", "code": None}
+    tray.dlg.send({"type": "waiting", "banner": "The codes did not match, so nothing was created."})
+    st = tray.wait_state(lambda st: st["step"] == 1 and st["banner"])
+    assert st["busy"] and st["banner"] == "The codes did not match, so nothing was created."
+    a11y.press(GREET, "Cancel")  # while it waits
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
+def test_tk_greet_dialog_by_keyboard(xs: DesktopSession) -> None:
+    """The same steps drawn by Tk: the first code has the focus, Return picks
+    it; the review's profile is a radio button; Return accepts."""
+    tray = Tray(xs, "greet", GREET_INIT, "tk")
+    xs.wait_dialog(GREET)
+    assert tray.shown.wait(20)
+    tray.dlg.send({"type": "code", "code": "K3LM"})
+    tray.wait_state(lambda st: st["step"] == 2)
+    xs.screenshot("01-tk-greet-your-code")
+    tray.dlg.send({"type": "choices", "choices": ["AB2C", "Q7XY", "MN4P", "ZZ9K"]})
+    tray.wait_state(lambda st: st["step"] == 3 and not st["busy"])
+    xs.key("Return")
+    assert tray.next() == {"type": "choose", "code": "AB2C"}
+    tray.dlg.send({"type": "claim", "email": "bob@example.com", "user_name": "Bob", "device_label": "bob-pc"})
+    tray.wait_state(lambda st: st["step"] == 4 and not st["busy"])
+    xs.key("Return")  # no profile yet: refused in the dialog
+    tray.wait_state(lambda st: "profile" in st["errors"])
+    xs.key("space")  # the focus went to the field in error: the first profile
+    tray.wait_state(lambda st: "profile" not in st["errors"])
+    xs.screenshot("02-tk-greet-review")
+    xs.key("Return")
+    assert tray.next() == {
+        "type": "submit",
+        "values": {"user_name": "Bob", "device_label": "bob-pc", "profile": "STANDARD"},
+    }
+    tray.dlg.send({"type": "result", "who": "Bob", "organization": "ACME"})
+    xs.key("Return")  # Close
     assert tray.next() == {"type": "cancel"}
     assert tray.exit_status() == 0

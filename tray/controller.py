@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
-from . import dialog_flows, requests, startup
+from . import dialog_flows, greeting, requests, startup
 from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
@@ -709,10 +709,14 @@ class Controller:
         """Greet the person waiting on invitation ``token`` (hex) of session
         ``key``: the one entry point of the menu's Greet entries and of the
         notification's Greet button.  Where the greeting dialog must plug
-        in (``core.greet`` with ``holder.session`` and ``token``); for now,
-        that session's Pending invitations."""
+        in: :func:`.greeting.begin` opens it, in a worker thread."""
         log.info("greet %s in %s", token[:8], key)
-        self.open_invitations(key)
+        holder = self._holder(key)
+        if holder is not None:
+            _in_thread(greeting.begin, "greet", self, holder, token)
+
+    def open_dialog(self, kind: str, init: dict[str, Any], *, target: str | None) -> DialogProcess | None:
+        return self._dialogs.open(kind, init, target=target)
 
     def greet_from_menu(self, arg: str) -> None:
         token, key = parse_greet_arg(arg)

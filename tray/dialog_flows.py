@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
 from . import dialog_protocol as P
+from . import greeting
 from .dialog_protocol import FromDialog, Kind
 from .dialogs import DialogProcess
 
@@ -143,12 +144,17 @@ _EMAIL_NOTES = {
 }
 
 
-def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any]:
+def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any] | None:
     holder = host.holder_for(dlg)
     send_email = bool(v.get("send_email"))
     dlg.progress("Creating the invitation…")
     email = str(v.get("email", "")).strip() if dlg.kind == Kind.INVITE_USER else None
     new = holder.invite(email, send_email=send_email)
+    if email is None:
+        # A new device: greet it right away, in the greeting dialog that
+        # shows the link (this one closes).
+        greeting.begin(host, holder, str(new.token), link=new.url)
+        return None
     note = "The email was sent." if new.email_sent == "SUCCESS" and send_email else ""
     return {"link": new.url, "email_sent": new.email_sent, "note": _EMAIL_NOTES.get(new.email_sent, note)}
 
@@ -286,6 +292,24 @@ def _action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
         log.warning("unknown action from the window: %r", msg)
 
 
+def _greet_answer(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """The code chosen, or the review accepted: to the greeting's worker."""
+    run = greeting.run_for(dlg)
+    if run is not None:
+        run.answer(msg)
+
+
+def _greet_row(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """Pending invitations' Greet: the greeting dialog for that invitation."""
+    host.greet(str(dlg.init.get("_target")), str(msg.get("token", "")))
+
+
+def _greet_cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    run = greeting.run_for(dlg)
+    if run is not None:
+        run.close()
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     **{(kind, FromDialog.SUBMIT): _submit for kind in FLOWS},
     **{(kind, FromDialog.SHOWN): _shown for kind in Kind},
@@ -293,10 +317,15 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.INVITATIONS, FromDialog.RENDERED): _rendered,
     (Kind.INVITATIONS, FromDialog.REFRESH): _refresh,
     (Kind.INVITATIONS, FromDialog.CANCEL_INVITATION): _cancel,
+    (Kind.INVITATIONS, FromDialog.GREET): _greet_row,
     (Kind.WINDOW, FromDialog.ACTION): _action,
     (Kind.CREATE, FromDialog.ASK_SERVER): _ask_server,
     # The next steps offered once the organization is created.
     (Kind.CREATE, FromDialog.ACTION): _action,
+    # The greeting dialog: its worker waits for these (tray/greeting.py).
+    (Kind.GREET, FromDialog.CHOOSE): _greet_answer,
+    (Kind.GREET, FromDialog.SUBMIT): _greet_answer,
+    (Kind.GREET, FromDialog.CANCEL): _greet_cancel,
 }
 
 

@@ -26,6 +26,12 @@ Tray -> dialog (:class:`ToDialog`)
               ``ask_server``)
 ``menu``      ``title`` and ``entries`` (the fallback window's menu)
 ``close``     close now
+``waiting``   (Greet) waiting for the guest: back to step 1; ``banner``:
+              why, after a wrong code, or null
+``code``      (Greet) ``code``: the greeter's code, to read aloud (step 2)
+``choices``   (Greet) ``choices``: 4 codes, one of them the guest's (step 3)
+``claim``     (Greet) what the guest asks for: ``email`` (a user
+              invitation's, fixed), ``user_name``, ``device_label`` (step 4)
 
 Dialog -> tray (:class:`FromDialog`)
 ------------------------------------
@@ -46,6 +52,10 @@ Dialog -> tray (:class:`FromDialog`)
                        of a next step offered once an organization is created
                        (``invite_device``, ``create_recovery``, ``invite_user``;
                        ``arg``: the new device's key)
+``greet``              ``token`` (hex) to greet (Pending invitations'
+                       Greet button: opens the greeting dialog)
+``choose``             (Greet) ``code``: the guest's code as chosen, or null
+                       for "None of these"
 
 Invariants: ``init`` is the first line the tray writes; a dialog whose
 stdin ends (the tray is gone) closes itself; unknown types are ignored on
@@ -89,6 +99,7 @@ class Kind(StrEnum):
     INVITE_USER = "invite_user"
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
+    GREET = "greet"
     MESSAGE = "message"
     WINDOW = "window"
 
@@ -104,6 +115,10 @@ class ToDialog(StrEnum):
     SERVER = "server"
     MENU = "menu"
     CLOSE = "close"
+    WAITING = "waiting"
+    CODE = "code"
+    CHOICES = "choices"
+    CLAIM = "claim"
 
 
 class FromDialog(StrEnum):
@@ -116,6 +131,8 @@ class FromDialog(StrEnum):
     ASK_SERVER = "ask_server"
     RENDERED = "rendered"
     ACTION = "action"
+    CHOOSE = "choose"
+    GREET = "greet"
 
 
 # -- tray -> dialog ---------------------------------------------------------------

@@ -78,7 +78,7 @@ class Renderer:
             if layout != self._layout:
                 self._layout = layout
                 self.draw_buttons(buttons)
-            self.buttons_sensitive(not m.busy)
+            self.buttons_sensitive(m.buttons_enabled)
             if m.confirming is not None and not self._asking:
                 self._asking = True
                 self.ask_delete(self._title_of(m.confirming), self._answered)
@@ -96,6 +96,8 @@ class Renderer:
             self.focus_button(COPY_BUTTON)
         elif target is not None and target in self.spec.fields:
             self.focus_field(target)
+        elif target is not None and target in {b.id for b in self.model.buttons()}:
+            self.focus_button(target)  # a driven dialog's first choice
 
     def report(self) -> None:
         if not self._shown:

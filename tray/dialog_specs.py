@@ -63,7 +63,7 @@ class Role(StrEnum):
 class Field:
     name: str
     label: str
-    kind: Literal["text", "secret", "check"] = "text"
+    kind: Literal["text", "secret", "check", "choice"] = "text"
     hint: str = ""
     check: Check | None = None
     value: str | bool = ""
@@ -71,6 +71,7 @@ class Field:
     clear_on_error: bool = False  # a refused secret is emptied
     send: bool = True  # part of ``submit`` (a confirmation is not)
     when: str = ""  # shown (and checked) only while the model has this flag
+    options: tuple[tuple[str, str], ...] = ()  # a choice's (value, label) pairs
 
 
 @dataclass(frozen=True)
@@ -111,6 +112,10 @@ class DialogSpec:
     ask_server: bool = False  # step 1's Next asks the server how it creates organizations
     done: tuple[str, str] | None = None  # the last page: title and text ({organization})
     next_steps: tuple[Button, ...] = ()  # the last page's buttons: each sends an ``action``
+    # The tray moves it from step to step (Greet): no Next or Back, Cancel
+    # works while it waits, and the step's buttons may be the model's ``choices``.
+    driven: bool = False
+    shared_link: str = ""  # shown with its Copy button while waiting (Add a device greets at once)
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -387,6 +392,83 @@ def _invitations(init: Mapping[str, Any]) -> DialogSpec:
     )
 
 
+PROFILES = (
+    ("STANDARD", "Member: sees what is shared with them"),
+    ("ADMIN", "Administrator: also invites and manages members"),
+    ("OUTSIDER", "External: sees only what is shared with them, cannot share"),
+)
+NONE_OF_THESE = "none"
+CODE_PREFIX = "code:"  # a choice's button id: CODE_PREFIX + the code
+
+
+def _profile(v: Values) -> str | None:
+    if v.get("profile") in {p for p, _label in PROFILES}:
+        return None
+    return "Choose what this person may do in the organization."
+
+
+def _greet(init: Mapping[str, Any]) -> DialogSpec:
+    who = str(init.get("who") or "your guest")
+    org = str(init.get("organization_id", ""))
+    user = init.get("type") != "DEVICE"
+    review: tuple[Field, ...] = (
+        Field(
+            "device_label",
+            "Device name",
+            hint="The name of their computer in the organization.",
+            check=_one(validation.check_device_label, "device_label"),
+        ),
+    )
+    if user:
+        review = (
+            Field(
+                "user_name",
+                "Name",
+                hint="As the others will see it; you may correct it.",
+                check=_one(validation.check_user_name, "user_name"),
+            ),
+            *review,
+            Field("profile", "Profile", "choice", check=_profile, options=PROFILES),
+        )
+    return DialogSpec(
+        P.Kind.GREET,
+        "Greet a new user" if user else "Greet a new device",
+        (
+            Step(
+                "Waiting",
+                _t(
+                    "Waiting for {who} to open the invitation link with Parsec. Keep this window "
+                    "open; you will compare short codes, ideally on the phone or face to face.",
+                    who=who,
+                )
+                if user
+                else "Open this link with Parsec on your other computer. Keep this window open: "
+                "you will compare short codes between the two screens.",
+            ),
+            Step("Your code", _t("Read this code to {who}. They choose it among others.", who=who)),
+            Step(
+                "Their code",
+                _t("Which code does {who} read to you? If none of these is theirs, say so.", who=who),
+            ),
+            Step(
+                "Review",
+                _t("Check what {who} asks for before they join {org}.", who=who, org=org)
+                if user
+                else _t("Check the name of the new device before it joins {org}.", org=org),
+                review,
+            ),
+        ),
+        submit="Accept",
+        busy_text="Creating the certificates…",
+        driven=True,
+        shared_link=str(init.get("link") or ""),
+        done=(
+            "{who} joined {organization}",
+            "{who} is now in {organization}. They can log in from their computer.",
+        ),
+    )
+
+
 def _message(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(P.Kind.MESSAGE, str(init.get("title") or APP), (Step("", str(init.get("text", ""))),))
 
@@ -398,6 +480,7 @@ SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.INVITE_USER: _invite,
     P.Kind.INVITE_DEVICE: lambda init: _invite({**init, "mode": "device"}),
     P.Kind.INVITATIONS: _invitations,
+    P.Kind.GREET: _greet,
     P.Kind.MESSAGE: _message,
 }
 
@@ -412,6 +495,10 @@ def spec_for(kind: str, init: Mapping[str, Any]) -> DialogSpec:
 # Where the focus goes, besides a field.
 DEFAULT = "@default"  # the primary button
 COPY_BUTTON = "@copy"  # a result's Copy link
+
+# The messages that move a driven dialog (Greet) from step to step.
+DRIVEN = frozenset({P.ToDialog.WAITING, P.ToDialog.CODE, P.ToDialog.CHOICES, P.ToDialog.CLAIM})
+WAITING_TEXT = "Waiting for your guest…"
 
 # What a renderer does besides sending messages.
 CLOSE = "close"  # destroy the window
@@ -450,6 +537,13 @@ class DialogModel:
         self._deleted: str | None = None  # the one being deleted
         self.flags: set[str] = set()  # what shows the fields and notes marked ``when``
         self.asked: str | None = None  # the server whose way of creating organizations is known
+        # A driven dialog (Greet): the code to read aloud, the codes to choose
+        # among, and what the guest asked for (label/value rows).
+        self.code: str | None = None
+        self.choices: list[str] = []
+        self.details: tuple[tuple[str, str], ...] = ()
+        if spec.driven:
+            self.busy, self.progress = True, WAITING_TEXT
         # Where the focus goes next (a field, DEFAULT or COPY), or None: the
         # renderer moves it there and sets None.
         self.focus: str | None = self._first_focus()
@@ -481,6 +575,8 @@ class DialogModel:
     @property
     def link(self) -> str | None:
         """The link a result shows (an invitation's), with its Copy button."""
+        if self.spec.shared_link and self.step == 1 and self.result is None:
+            return self.spec.shared_link
         if self.result is None or not self.result.get("link"):
             return None
         return str(self.result["link"])
@@ -490,8 +586,9 @@ class DialogModel:
         """The last page's title and text, once the flow succeeded."""
         if self.result is None or self.spec.done is None:
             return None
-        org = str(self.result.get("organization", ""))
-        return _t(self.spec.done[0], organization=org), _t(self.spec.done[1], organization=org)
+        values = {k: str(v) for k, v in self.result.items()}
+        values.setdefault("organization", "")
+        return _t(self.spec.done[0], **values), _t(self.spec.done[1], **values)
 
     def field_line(self, name: str) -> tuple[str, str]:
         """What goes under field ``name``: (text, "error" | "hint" | "strengthN")."""
@@ -511,6 +608,8 @@ class DialogModel:
             out += self.spec.next_steps if self.spec.done is not None else ()
             out.append(Button("close", "Close", Role.PRIMARY))
             return button_order(out, self.platform)
+        if self.spec.driven:
+            return button_order(self._driven_buttons(), self.platform)
         if self.spec.rows or not self.spec.submit:
             out.append(Button("close", "Close" if self.spec.rows else "OK", Role.PRIMARY))
             return button_order(out, self.platform)
@@ -520,6 +619,22 @@ class DialogModel:
         last = self.step == len(self.spec.steps)
         out.append(Button("submit" if last else "next", self.spec.submit if last else "Next", Role.PRIMARY))
         return button_order(out, self.platform)
+
+    def _driven_buttons(self) -> list[Button]:
+        if self.result is not None or (self.banner and not self.busy):
+            return [Button("close", "Close", Role.PRIMARY)]  # done, or failed for good
+        if self.step == len(self.spec.steps):
+            return [Button("cancel", "Cancel", Role.CANCEL), Button("submit", self.spec.submit, Role.PRIMARY)]
+        out = [Button(CODE_PREFIX + c, c, Role.EXTRA) for c in self.choices if self.step == 3]
+        if self.step == 3:
+            out.append(Button(NONE_OF_THESE, "None of these", Role.EXTRA))
+        # Until the review, Cancel is all there is to do (Return runs it).
+        return [*out, Button("cancel", "Cancel", Role.PRIMARY)]
+
+    @property
+    def buttons_enabled(self) -> bool:
+        """A driven dialog can always be cancelled: its attempt with it."""
+        return not self.busy or self.spec.driven
 
     @property
     def default(self) -> str:
@@ -539,7 +654,7 @@ class DialogModel:
         # The first field to fill in: a valid suggested value is skipped
         # (a given bootstrap link), a suggested device name is not.
         for f in self.current.fields:
-            if f.kind == "check" or not self.visible(f):
+            if f.kind in ("check", "choice") or not self.visible(f):
                 continue
             given = f.name == "link" and f.check is not None and f.check(self.values) is None
             if not given:
@@ -589,6 +704,8 @@ class DialogModel:
     def press(self, button: str) -> list[Effect]:
         """The person pressed ``button`` (an id of :meth:`buttons`, or
         ``copy`` / ``delete`` / ``confirm_delete`` / ``keep`` with a row)."""
+        if self.spec.driven and button in ("cancel", "escape", "close"):
+            return [_send({"type": P.FromDialog.CANCEL}), Effect(CLOSE)]
         if self.busy:
             if button in ("cancel", "escape"):
                 self.progress = "Please wait: this cannot be interrupted safely."
@@ -611,6 +728,12 @@ class DialogModel:
             return [_send(action), Effect(CLOSE)]
         elif button == "submit":
             return self._submit()
+        elif self.spec.driven and (button == NONE_OF_THESE or button.startswith(CODE_PREFIX)):
+            code = button[len(CODE_PREFIX) :] if button.startswith(CODE_PREFIX) else None
+            if code is not None and code not in self.choices:
+                return []
+            self.busy, self.progress, self.banner = True, "Checking the codes…", None
+            return [_send({"type": P.FromDialog.CHOOSE, "code": code})]
         elif button == "refresh":
             self.note = ""
             return [_send({"type": P.FromDialog.REFRESH})]
@@ -632,11 +755,15 @@ class DialogModel:
     def copy(self, link: str) -> list[Effect]:
         if self.spec.rows:
             self.note = "Link copied."
-        elif self.spec.kind == P.Kind.INVITE_DEVICE:
+        elif self.spec.kind == P.Kind.INVITE_DEVICE or self.spec.shared_link:
             self.note = "Copied. Open it with Parsec on your other computer."
         else:
             self.note = "Copied. Paste it in a message to the person you invite."
         return [Effect(COPY, arg=link)]
+
+    def greet(self, token: str) -> list[Effect]:
+        """A row's Greet: the tray opens the greeting dialog for it."""
+        return [_send({"type": P.FromDialog.GREET, "token": token})]
 
     def delete(self, token: str) -> None:
         """Delete invitation…: ask first."""
@@ -672,6 +799,8 @@ class DialogModel:
                 self.flags.add(NEEDS_TOKEN)
             if self._check(1):
                 self._show(2)
+        elif kind in DRIVEN and self.spec.driven:
+            self._driven(kind, msg)
         elif kind == P.ToDialog.ERROR:
             self._error(str(msg.get("message", "")), msg.get("field"), msg.get("step"))
         elif kind == P.ToDialog.RESULT:
@@ -687,6 +816,31 @@ class DialogModel:
                 self.note, self._deleted = "The invitation was deleted.", None
             return [_send({"type": P.FromDialog.RENDERED, "count": len(self.rows)})]
         return []
+
+    def _driven(self, kind: str, msg: Mapping[str, Any]) -> None:
+        """The tray moved a driven dialog (Greet) to its next step."""
+        self.result, self.errors = None, {}
+        if kind == P.ToDialog.WAITING:
+            self.step, self.code, self.choices, self.details = 1, None, [], ()
+            self.busy, self.progress = True, WAITING_TEXT
+            self.banner = str(msg["banner"]) if msg.get("banner") else None
+            self.focus = DEFAULT
+        elif kind == P.ToDialog.CODE:
+            self.step, self.code, self.banner = 2, str(msg.get("code", "")), None
+            self.busy, self.progress = True, "Waiting for them to choose your code…"
+            self.focus = DEFAULT
+        elif kind == P.ToDialog.CHOICES:
+            self.step, self.busy, self.progress = 3, False, ""
+            self.choices = [str(c) for c in msg.get("choices") or []]
+            self.focus = CODE_PREFIX + self.choices[0] if self.choices else DEFAULT
+        elif kind == P.ToDialog.CLAIM:
+            self.step, self.busy, self.progress = len(self.spec.steps), False, ""
+            for name in ("user_name", "device_label"):
+                if name in self.spec.fields:
+                    self.values[name] = str(msg.get(name) or "")
+            if msg.get("email"):
+                self.details = (("Email", str(msg["email"])),)
+            self.focus = self._first_focus()
 
     def _error(self, message: str, name: Any, step: Any) -> None:
         self.busy = False

@@ -44,6 +44,7 @@ WRAP_CHARS = 64
 
 CSS = b"""
 .parsec-heading { font-size: 135%; font-weight: bold; }
+.parsec-code { font-size: 300%; font-weight: bold; letter-spacing: 8px; }
 .parsec-done { font-size: 120%; font-weight: bold; }
 .parsec-banner { color: @error_color; font-weight: bold; }
 .parsec-error, .parsec-strength0, .parsec-strength1 { color: @error_color; }
@@ -75,6 +76,7 @@ class GtkDialog(Renderer):
         self.pipe = pipe
         self.fields: dict[str, _FieldRow] = {}
         self.buttons: dict[str, Gtk.Button] = {}
+        self.radios: dict[str, dict[str, Gtk.RadioButton]] = {}  # a choice's, by value
         self.conditional: list[tuple[Gtk.Widget, str]] = []  # shown while the model has the flag
 
         self.win = Gtk.Window(title=f"{self.spec.title} – {APP}")
@@ -110,6 +112,17 @@ class GtkDialog(Renderer):
             done.pack_start(self.done_text, False, False, 0)
             self.stack.add_named(done, "done")
         outer.pack_start(self.stack, True, True, 0)
+
+        # A driven dialog's (Greet): the code to read aloud, large, and what
+        # the guest asked for.
+        self.code_label = _label("", wrap=False)
+        self.code_label.get_style_context().add_class("parsec-code")
+        self.code_label.set_selectable(True)
+        self.code_label.get_accessible().set_description("Your code")
+        outer.pack_start(self.code_label, False, False, 0)
+        self.details = Gtk.Grid(column_spacing=12, row_spacing=4)
+        outer.pack_start(self.details, False, False, 0)
+        self._details: tuple[tuple[str, str], ...] = ()
 
         # A result (an invitation's link) with its Copy button.
         self.result_box = Gtk.Box(spacing=8)
@@ -214,25 +227,47 @@ class GtkDialog(Renderer):
                 self.fields[f.name] = _FieldRow(f, check, None)
                 row += 1
                 continue
+            widget = self._choice(f) if f.kind == "choice" else self._entry(f)
+            widget.get_accessible().set_name(f.label)
             label = _label(f.label, wrap=False)
-            label.set_valign(Gtk.Align.CENTER)
-            entry = Gtk.Entry(hexpand=True)
-            entry.set_width_chars(32)
-            if f.kind == "secret":
-                entry.set_visibility(False)
-                entry.set_input_purpose(Gtk.InputPurpose.PASSWORD)
-            label.set_mnemonic_widget(entry)
-            entry.get_accessible().set_name(f.label)
-            entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
-            entry.connect("activate", lambda _e: self.press(self.model.default))
-            entry.connect("focus-out-event", self._left, f.name)
+            label.set_valign(Gtk.Align.START if f.kind == "choice" else Gtk.Align.CENTER)
+            label.set_mnemonic_widget(widget)
             line = _label("", dim=True)
             grid.attach(label, 0, row, 1, 1)
-            grid.attach(entry, 1, row, 1, 1)
+            grid.attach(widget, 1, row, 1, 1)
             grid.attach(line, 1, row + 1, 1, 1)
-            self.fields[f.name] = _FieldRow(f, entry, line)
+            self.fields[f.name] = _FieldRow(f, widget, line)
             row += 2
         return grid
+
+    def _entry(self, f: Field) -> Gtk.Entry:
+        entry = Gtk.Entry(hexpand=True)
+        entry.set_width_chars(32)
+        if f.kind == "secret":
+            entry.set_visibility(False)
+            entry.set_input_purpose(Gtk.InputPurpose.PASSWORD)
+        entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
+        entry.connect("activate", lambda _e: self.press(self.model.default))
+        entry.connect("focus-out-event", self._left, f.name)
+        return entry
+
+    def _choice(self, f: Field) -> Gtk.Box:
+        """Radio buttons, none chosen at first: the group's first member is
+        never shown (GTK always has one member of a group active)."""
+        box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=2)
+        unset = Gtk.RadioButton()
+        self.radios[f.name] = {"": unset}
+        for value, text in f.options:
+            radio = Gtk.RadioButton.new_with_label_from_widget(unset, text)
+            radio.set_receives_default(False)
+            radio.connect("toggled", self._chosen, f.name, value)
+            self.radios[f.name][value] = radio
+            box.pack_start(radio, False, False, 0)
+        return box
+
+    def _chosen(self, radio: Gtk.RadioButton, name: str, value: str) -> None:
+        if radio.get_active():
+            self.changed(name, value)
 
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.get_children():
@@ -255,6 +290,11 @@ class GtkDialog(Renderer):
             delete.connect("clicked", lambda _b, token=token: self.then(self.model.delete, token))
             box.pack_start(copy, False, False, 0)
             box.pack_start(delete, False, False, 0)
+            # Last: Tab from Copy link reaches Delete invitation… first, as before.
+            greet = Gtk.Button(label="Greet")
+            greet.get_accessible().set_name(f"Greet {title}")
+            greet.connect("clicked", lambda _b, token=token: self.apply(self.model.greet(token)))
+            box.pack_start(greet, False, False, 0)
             self.list.pack_start(box, False, False, 0)
         self.list.show_all()
 
@@ -302,6 +342,10 @@ class GtkDialog(Renderer):
                     row.widget.set_active(bool(value))
             elif isinstance(row.widget, Gtk.Entry) and row.widget.get_text() != str(value or ""):
                 row.widget.set_text(str(value or ""))
+            elif name in self.radios:
+                radio = self.radios[name].get(str(value or ""))
+                if radio is not None and not radio.get_active():
+                    radio.set_active(True)
             row.widget.set_sensitive(editable)
             if row.line is not None:
                 text, style = m.field_line(name)
@@ -312,6 +356,19 @@ class GtkDialog(Renderer):
                     ctx.remove_class(cls)
                 ctx.add_class("dim-label" if style == "hint" else f"parsec-{style}")
                 row.widget.get_accessible().set_description(text)  # what a screen reader says of it
+        self.code_label.set_text(m.code or "")
+        self.code_label.set_visible(m.code is not None and m.step == 2)
+        if m.details != self._details:
+            self._details = m.details
+            for child in self.details.get_children():
+                self.details.remove(child)
+            for row_n, (key, value) in enumerate(m.details):
+                self.details.attach(_label(key, dim=True, wrap=False), 0, row_n, 1, 1)
+                fact = _label(value)
+                fact.set_selectable(True)
+                self.details.attach(fact, 1, row_n, 1, 1)
+            self.details.show_all()
+        self.details.set_visible(bool(m.details) and m.result is None)
         self.banner.set_visible(bool(m.banner))
         self.banner_text.set_text(m.banner or "")
         self.busy_box.set_visible(m.busy)

@@ -38,6 +38,7 @@ class TkDialog(Renderer):
         self.widgets: dict[str, ttk.Widget] = {}
         self.lines: dict[str, ttk.Label] = {}
         self.buttons: dict[str, ttk.Button] = {}
+        self.radios: dict[str, list[ttk.Radiobutton]] = {}  # a choice's
         self.conditional: list[tuple[tk.Widget, str]] = []  # shown while the model has the flag
 
         root.title(f"{self.spec.title} – {APP}")
@@ -58,6 +59,11 @@ class TkDialog(Renderer):
         self.done_title.pack(anchor="w")
         self.done_text = ttk.Label(self.done_page, text="", wraplength=WRAP, justify="left")
         self.done_text.pack(anchor="w", pady=(8, 0))
+
+        # A driven dialog's (Greet): the code to read aloud, and what the guest asked for.
+        self.code = ttk.Label(outer, text="", style="Code.TLabel")
+        self.details = ttk.Frame(outer)
+        self._details: tuple[tuple[str, str], ...] = ()
 
         self.result = ttk.Frame(outer)
         self.link_var = tk.StringVar(value="")
@@ -143,6 +149,24 @@ class TkDialog(Renderer):
                 widget: ttk.Widget = ttk.Checkbutton(parent, text=f.label, variable=var)
                 widget.grid(row=row, column=0, columnspan=2, sticky="w", pady=(8, 0))
                 row += 1
+            elif f.kind == "choice":
+                # Radio buttons sharing a variable that none of them holds: none chosen.
+                ttk.Label(parent, text=f.label).grid(
+                    row=row, column=0, sticky="nw", padx=(0, 12), pady=(8, 0)
+                )
+                var = tk.StringVar(value=str(f.value))
+                box = ttk.Frame(parent)
+                box.grid(row=row, column=1, sticky="w", pady=(8, 0))
+                self.radios[f.name] = [
+                    ttk.Radiobutton(box, text=text, value=value, variable=var) for value, text in f.options
+                ]
+                for radio in self.radios[f.name]:
+                    radio.pack(anchor="w")
+                widget = self.radios[f.name][0]
+                line = ttk.Label(parent, text="", style="Hint.TLabel", wraplength=WRAP - 60, justify="left")
+                line.grid(row=row + 1, column=1, sticky="w")
+                self.lines[f.name] = line
+                row += 2
             else:
                 ttk.Label(parent, text=f.label).grid(row=row, column=0, sticky="w", padx=(0, 12), pady=(8, 0))
                 var = tk.StringVar(value=str(f.value))
@@ -185,6 +209,9 @@ class TkDialog(Renderer):
                 side="left", padx=(8, 0)
             )
             ttk.Button(line, text="Delete invitation…", command=self._command(self._delete, token)).pack(
+                side="left", padx=(4, 0)
+            )
+            ttk.Button(line, text="Greet", command=self._command(self._greet, token)).pack(
                 side="left", padx=(4, 0)
             )
 
@@ -234,12 +261,26 @@ class TkDialog(Renderer):
                     var.set(bool(value))
             elif var.get() != str(value or ""):
                 var.set(str(value or ""))
-            self.widgets[name].state(["!disabled"] if editable else ["disabled"])
+            controls: list[ttk.Widget] = [*self.radios[name]] if name in self.radios else [self.widgets[name]]
+            for widget in controls:
+                widget.state(["!disabled"] if editable else ["disabled"])
             line = self.lines.get(name)
             if line is not None:
                 text, style = m.field_line(name)
                 line.configure(text=text, style=STYLES.get(style, f"S{style[1:]}.TLabel"))
                 (line.grid if text else line.grid_remove)()
+        self._place(self.code, m.code is not None and m.step == 2, anchor="w", pady=(8, 0), after=self.holder)
+        self.code.configure(text=m.code or "")
+        if m.details != self._details:
+            self._details = m.details
+            for child in self.details.winfo_children():
+                child.destroy()
+            for n, (key, value) in enumerate(m.details):
+                ttk.Label(self.details, text=key, style="Hint.TLabel").grid(
+                    row=n, column=0, sticky="w", padx=(0, 12)
+                )
+                ttk.Label(self.details, text=value).grid(row=n, column=1, sticky="w")
+        self._place(self.details, bool(m.details) and m.result is None, fill="x", pady=(8, 0))
         self._place(self.banner, bool(m.banner), fill="x", pady=(12, 0))
         self.banner.configure(text=m.banner or "")
         self._place(self.busy_row, m.busy, fill="x", pady=(12, 0))
@@ -258,7 +299,7 @@ class TkDialog(Renderer):
 
     def _place(self, widget: tk.Widget, shown: bool, **pack: Any) -> None:
         if shown and not widget.winfo_manager():
-            widget.pack(before=self.button_bar, **pack)
+            widget.pack(**(pack if "after" in pack else {"before": self.button_bar, **pack}))
         elif not shown and widget.winfo_manager():
             widget.pack_forget()
 
@@ -313,6 +354,9 @@ class TkDialog(Renderer):
 
     def _copy(self, link: str) -> None:
         self.apply(self.model.copy(link))
+
+    def _greet(self, token: str) -> None:
+        self.apply(self.model.greet(token))
 
     def _delete(self, token: str) -> None:
         self.then(self.model.delete, token)

@@ -33,7 +33,10 @@ def setup_style(root: tk.Tk) -> None:
     heading.configure(size=int(base.cget("size") * 1.35) if base.cget("size") > 0 else 13, weight="bold")
     small = base.copy()
     small.configure(size=max(8, int(base.cget("size") * 0.92)) if base.cget("size") > 0 else 9)
-    root._fonts = (heading, small)  # type: ignore[attr-defined]  # keep references
+    code = base.copy()  # a greeting's code, to read aloud
+    code.configure(size=int(base.cget("size") * 3) if base.cget("size") > 0 else 30, weight="bold")
+    root._fonts = (heading, small, code)  # type: ignore[attr-defined]  # keep references
+    style.configure("Code.TLabel", font=code)
     style.configure("Heading.TLabel", font=heading)
     style.configure("Error.TLabel", foreground="#b3261e", font=small)
     style.configure("Hint.TLabel", foreground="#5f6368", font=small)
