@@ -21,6 +21,7 @@ INITS: dict[str, dict[str, Any]] = {
     Kind.INVITE_USER: {"organization_id": "ACME"},
     Kind.INVITE_DEVICE: {"organization_id": "ACME", "mode": "device"},
     Kind.INVITATIONS: {"organization_id": "ACME"},
+    Kind.RECOVERY_EXPORT: {"organization_id": "ACME", "path": "/home/a/Parsec_Recovery_File_ACME.psrk"},
     Kind.MESSAGE: {"title": "Open link", "text": "This link cannot be used."},
 }
 
@@ -297,3 +298,79 @@ def test_create_ends_on_a_page_that_says_ready_and_offers_the_next_steps() -> No
     effects = m.press("create_recovery")
     assert sent(effects) == [{"type": "action", "action": "create_recovery", "arg": "/devices/x.keys"}]
     assert effects[-1].what == S.CLOSE
+
+
+# -- Create a recovery file -----------------------------------------------------------------
+
+PASSPHRASE = "2G3D-ULJH-AVJD-4INO-2ELA-775Q-NDFI-DXC2-4ZED-MEXF-OJG2-RA4I-LBFA"
+
+
+def test_recovery_export_suggests_the_official_name_and_needs_a_path() -> None:
+    assert S.recovery_file_name("ACME") == "Parsec_Recovery_File_ACME.psrk"
+    m = model(Kind.RECOVERY_EXPORT)
+    assert m.values["path"] == INITS[Kind.RECOVERY_EXPORT]["path"] and m.focus == "path"
+    assert m.spec.fields["path"].kind == "save"
+    assert any("separate places" in n.text and n.warning for n in m.current.notes)
+    assert [b.id for b in m.buttons()] == ["cancel", "submit"]
+    # Without an init path: the official name (the renderer's save dialog picks the folder).
+    assert model(Kind.RECOVERY_EXPORT, path="").values["path"] == "Parsec_Recovery_File_ACME.psrk"
+    for bad in ("", "  ", "/home/a/"):
+        m.change("path", bad)
+        assert m.press("submit") == [] and "path" in m.errors and not m.busy
+    m.change("path", "/media/usb/r.psrk")
+    assert "path" not in m.errors
+    assert sent(m.press("submit")) == [{"type": "submit", "values": {"path": "/media/usb/r.psrk"}}]
+    assert m.busy and m.progress == "Creating the recovery file…"
+
+
+def test_recovery_export_a_refused_path_comes_back_on_its_field() -> None:
+    m = model(Kind.RECOVERY_EXPORT)
+    m.press("submit")
+    m.receive({"type": "error", "message": "A file already exists at x.", "field": "path", "step": None})
+    assert not m.busy and m.errors == {"path": "A file already exists at x."} and m.focus == "path"
+    assert m.values["path"] == INITS[Kind.RECOVERY_EXPORT]["path"]  # kept, to be corrected
+
+
+def _exported() -> S.DialogModel:
+    m = model(Kind.RECOVERY_EXPORT)
+    m.press("submit")
+    m.receive({"type": "result", "organization": "ACME", "path": "/media/usb/r.psrk", "passphrase": PASSPHRASE})
+    return m
+
+
+def test_recovery_export_shows_the_passphrase_with_copy_and_save() -> None:
+    m = _exported()
+    assert m.link == PASSPHRASE and m.spec.result_value == ("passphrase", "Passphrase", "Copy passphrase")
+    title, text = m.done_texts or ("", "")
+    assert title == "Keep the file and its passphrase" and "/media/usb/r.psrk" in text
+    assert [b.id for b in m.buttons()] == ["close"] and m.focus == S.DEFAULT
+    # Copy: the clipboard, and a word about where it goes.
+    assert [(e.what, e.arg) for e in m.copy(PASSPHRASE)] == [(S.COPY, PASSPHRASE)]
+    assert "somewhere else than the recovery file" in m.note
+    # Save passphrase…: the renderer asks where (the official name suggested), then says.
+    [effect] = m.save()
+    assert (effect.what, effect.arg, effect.msg) == (S.SAVE, PASSPHRASE, {"name": "Parsec_Recovery_Code_ACME.txt"})
+    m.saved(None)  # cancelled: nothing said
+    assert m.banner is None
+    m.saved("/home/a/code.txt")
+    assert "/home/a/code.txt" in m.note and m.banner is None
+    m.saved(None, "Permission denied")
+    assert m.banner == "The passphrase could not be saved: Permission denied"
+    assert PASSPHRASE not in str(m.state())  # what the tray is told never holds it
+
+
+def test_recovery_export_closes_only_once_both_are_confirmed_kept() -> None:
+    m = _exported()
+    for way in ("close", "escape"):
+        assert m.press(way) == [] and m.banner is not None and S.RECOVERY_CONFIRM in m.banner
+    assert m.confirm(True) == [S.Effect("send", {"type": "confirmed"})]
+    assert m.confirmed and m.banner is None
+    assert m.confirm(False) == [] and not m.confirmed
+    assert m.press("close") == []
+    m.confirm(True)
+    assert [e.what for e in m.press("close")] == ["send", S.CLOSE]
+
+
+def test_recovery_export_cancel_before_creating_closes_at_once() -> None:
+    m = model(Kind.RECOVERY_EXPORT)
+    assert [e.what for e in m.press("escape")] == ["send", S.CLOSE]

@@ -70,10 +70,6 @@ log = logging.getLogger(__name__)
 
 STARTUP_LISTING_DELAY = 1.0
 
-_RECOVERY_BY_CLI = (
-    "To create a recovery file for {org}, run: parsec-tray export-recovery --device {device}. "
-    "Keep the file and its passphrase apart."
-)
 _NO_TERMS = "{org} has no terms of service any more."
 _OPEN_TERMS = "Open {url} in a browser to read the terms of service of {org}."
 
@@ -530,14 +526,25 @@ class Controller:
             self._notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
 
     def open_recovery(self, key: str | None) -> None:
-        """Create a recovery file…: where the recovery dialog must plug in
-        (``export_recovery_device`` with this session); for now, how to do
-        it from a terminal."""
+        """Create a recovery file…: its dialog, for this session (the file
+        suggested in the home folder, under the official client's name)."""
+        from pathlib import Path
+
+        from .dialog_specs import recovery_file_name
+
         holder = self._holder(key)
         if holder is None:
             return
-        path = getattr(holder.session, "device_file", None) or holder.key
-        self.message("Create a recovery file", _RECOVERY_BY_CLI.format(org=holder.identity.organization_id, device=path))
+        org = holder.identity.organization_id
+        init = {"organization_id": org, "path": str(Path.home() / recovery_file_name(org))}
+        self._dialogs.open(Kind.RECOVERY_EXPORT, init, target=holder.key)
+
+    def recheck_risk(self, key: str) -> None:
+        """Whether session ``key`` is still at risk (a recovery file was made)."""
+        with self._lock:
+            holder = self._sessions.get(key)
+        if holder is not None:
+            self._check_risk(holder)
 
     # -- refusals: each its own state, one notification, no knocking ---------------------------------
 

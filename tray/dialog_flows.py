@@ -46,6 +46,9 @@ def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]
         if isinstance(exc, E.WrongPasswordError):
             return None, "password"
         return None, None
+    if kind == Kind.RECOVERY_EXPORT:
+        # Where the file goes (it exists, the folder cannot be written), or the banner.
+        return None, "path" if isinstance(exc, E.DeviceFileWriteError) else None
     first = "server" if kind == Kind.CREATE else "link"
     if isinstance(exc, E.OrganizationAlreadyExistsError):
         return 1, "organization" if kind == Kind.CREATE else "link"
@@ -153,12 +156,36 @@ def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict
     return {"link": new.url, "email_sent": new.email_sent, "note": _EMAIL_NOTES.get(new.email_sent, note)}
 
 
+_UNREGISTERED = (
+    "The server's answer was lost: this file may not work. Keep it, and create another one "
+    "once the connection is back."
+)
+
+
+def _run_recovery_export(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any]:
+    """The recovery file saved where the person chose; its passphrase shown
+    once, in the dialog only (the status leaves it out)."""
+    from pathlib import Path
+
+    from ..core import export_recovery_device
+
+    holder = host.holder_for(dlg)
+    dlg.progress("Creating the recovery file…")
+    path = Path(str(v.get("path", "")).strip()).expanduser()
+    made = export_recovery_device(holder.session, path, progress=dlg.progress)
+    host.recheck_risk(holder.key)  # a recovery device: no longer the only way in
+    note = "" if made.registered else _UNREGISTERED
+    out = {"organization": made.organization_id, "path": str(made.recovery_file), "passphrase": made.passphrase}
+    return {**out, "note": note}
+
+
 FLOWS: dict[str, Flow] = {
     Kind.CREATE: _run_create,
     Kind.JOIN: _run_join,
     Kind.LOGIN: _run_login,
     Kind.INVITE_USER: _run_invite,
     Kind.INVITE_DEVICE: _run_invite,
+    Kind.RECOVERY_EXPORT: _run_recovery_export,
 }
 
 
@@ -286,6 +313,10 @@ def _action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
         log.warning("unknown action from the window: %r", msg)
 
 
+def _confirmed(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    dlg.result = {**dlg.result, "confirmed": True}
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     **{(kind, FromDialog.SUBMIT): _submit for kind in FLOWS},
     **{(kind, FromDialog.SHOWN): _shown for kind in Kind},
@@ -297,6 +328,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.CREATE, FromDialog.ASK_SERVER): _ask_server,
     # The next steps offered once the organization is created.
     (Kind.CREATE, FromDialog.ACTION): _action,
+    (Kind.RECOVERY_EXPORT, FromDialog.CONFIRMED): _confirmed,
 }
 
 

@@ -18,7 +18,8 @@ Tray -> dialog (:class:`ToDialog`)
               ``field`` (a field name or null); the dialog stays open
 ``result``    the flow is over and the dialog stays open to show it
               (an invitation's ``link``, ``email_sent``, ``note``; a created
-              organization's ``organization`` and ``device``)
+              organization's ``organization`` and ``device``; a recovery
+              file's ``organization``, ``path`` and ``passphrase``)
 ``done``      the flow succeeded: the dialog closes
 ``list``      ``items``: the pending invitations (Pending invitations)
 ``server``    ``creates_on_request``: whether the server asked about creates
@@ -46,11 +47,15 @@ Dialog -> tray (:class:`FromDialog`)
                        of a next step offered once an organization is created
                        (``invite_device``, ``create_recovery``, ``invite_user``;
                        ``arg``: the new device's key)
+``confirmed``          the person ticked that the recovery file and its
+                       passphrase are both kept (Create a recovery file)
 
 Invariants: ``init`` is the first line the tray writes; a dialog whose
 stdin ends (the tray is gone) closes itself; unknown types are ignored on
 both sides, so either side may be newer; no secret crosses except the
-``values`` of ``submit`` (a password on its way to core).
+``values`` of ``submit`` (a password on its way to core) and a new
+recovery file's ``passphrase`` in ``result`` (shown to be kept; the tray
+never writes it to its status).
 """
 
 from __future__ import annotations
@@ -89,6 +94,7 @@ class Kind(StrEnum):
     INVITE_USER = "invite_user"
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
+    RECOVERY_EXPORT = "recovery_export"
     MESSAGE = "message"
     WINDOW = "window"
 
@@ -116,6 +122,7 @@ class FromDialog(StrEnum):
     ASK_SERVER = "ask_server"
     RENDERED = "rendered"
     ACTION = "action"
+    CONFIRMED = "confirmed"
 
 
 # -- tray -> dialog ---------------------------------------------------------------

@@ -10,13 +10,23 @@ model says, and sends ``shown`` and ``state`` (only when it changed).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from . import dialog_protocol as P
-from .dialog_specs import CLOSE, COPY, COPY_BUTTON, DEFAULT, Button, DialogModel, Effect, row_texts
+from .dialog_specs import CLOSE, COPY, COPY_BUTTON, DEFAULT, SAVE, Button, DialogModel, Effect, row_texts
 
-__all__ = ["Renderer"]
+__all__ = ["Renderer", "write_private"]
+
+
+def write_private(path: str, text: str) -> None:
+    """``text`` (UTF-8) into ``path``, readable by its owner only; a file
+    already there is replaced (the save dialog asked first)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
 
 
 class Renderer:
@@ -62,6 +72,26 @@ class Renderer:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def ask_save_path(self, name: str, answer: Callable[[str | None], None]) -> None:
+        """Ask where to save a file named ``name`` by default; ``answer`` the
+        path, or None when the person cancelled (a native save dialog)."""
+        raise NotImplementedError
+
+    def save_text(self, text: str, name: str) -> None:
+        """Save passphrase…: ``text`` to a new file the person picks, for
+        their eyes only (0600), exactly ``text`` (no newline)."""
+
+        def write(path: str | None) -> None:
+            error = None
+            if path:
+                try:
+                    write_private(path, text)
+                except OSError as exc:
+                    error = exc.strerror or str(exc)
+            self.then(self.model.saved, path, error)
+
+        self.ask_save_path(name, write)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -151,6 +181,8 @@ class Renderer:
                 self._send(e.msg)
             elif e.what == COPY:
                 self.copy(e.arg)
+            elif e.what == SAVE:
+                self.save_text(e.arg, str(e.msg.get("name", "")))
             elif e.what == CLOSE:
                 self.close()
                 return

@@ -63,7 +63,7 @@ class Role(StrEnum):
 class Field:
     name: str
     label: str
-    kind: Literal["text", "secret", "check"] = "text"
+    kind: Literal["text", "secret", "check", "save"] = "text"  # save: a file to create, with Choose…
     hint: str = ""
     check: Check | None = None
     value: str | bool = ""
@@ -111,6 +111,13 @@ class DialogSpec:
     ask_server: bool = False  # step 1's Next asks the server how it creates organizations
     done: tuple[str, str] | None = None  # the last page: title and text ({organization})
     next_steps: tuple[Button, ...] = ()  # the last page's buttons: each sends an ``action``
+    # What a result shows with its Copy button: its key, accessible name, Copy's label.
+    result_value: tuple[str, str, str] = ("link", "Invitation link", "Copy link")
+    # A button saving that value to a file the person picks: its label, the file's
+    # suggested name ({organization}).
+    save_value: tuple[str, str] | None = None
+    confirm: str = ""  # the last page's check: Close closes only once it is ticked
+    copied: str = "Copied. Paste it in a message to the person you invite."
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -391,6 +398,68 @@ def _message(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(P.Kind.MESSAGE, str(init.get("title") or APP), (Step("", str(init.get("text", ""))),))
 
 
+RECOVERY_INFO = (
+    "You need to save this recovery file and its passphrase in a secure place, if possible "
+    "in separate places, as both are needed to recover access to {org} from a new device."
+)
+RECOVERY_CONFIRM = "I have saved the recovery file and its passphrase, in separate places."
+
+
+def recovery_file_name(organization: str) -> str:
+    """The official client's name for a recovery file (fact sheet l.3)."""
+    return _t("Parsec_Recovery_File_{organization}.psrk", organization=organization)
+
+
+def _check_save_path(v: Values) -> str | None:
+    path = str(v.get("path", "")).strip()
+    if not path:
+        return "Choose where to save the recovery file."
+    if path.endswith(("/", "\\")):
+        return "Add a file name, such as {name}.".format(name=recovery_file_name("MyOrg"))
+    return None
+
+
+def _recovery_export(init: Mapping[str, Any]) -> DialogSpec:
+    org = str(init.get("organization_id", ""))
+    return DialogSpec(
+        P.Kind.RECOVERY_EXPORT,
+        "Create a recovery file",
+        (
+            Step(
+                "",
+                _t(
+                    "A recovery file, with its passphrase, lets you open {org} again from a new "
+                    "computer if you lose this one or forget its password.",
+                    org=org,
+                ),
+                (
+                    Field(
+                        "path",
+                        "Save the recovery file as",
+                        "save",
+                        value=str(init.get("path") or recovery_file_name(org)),
+                        hint="A file that does not exist yet; choose a place other than this computer if you can.",
+                        check=_check_save_path,
+                    ),
+                ),
+                (Note(_t(RECOVERY_INFO, org=org), warning=True),),
+            ),
+        ),
+        submit="Create recovery file",
+        busy_text="Creating the recovery file…",
+        done=(
+            "Keep the file and its passphrase",
+            "The recovery file is saved as {path}. Here is its passphrase: save it or copy it "
+            "somewhere else than the file (a password manager, a sheet of paper in a safe place). "
+            "It is shown only now.",
+        ),
+        result_value=("passphrase", "Passphrase", "Copy passphrase"),
+        save_value=("Save passphrase…", _t("Parsec_Recovery_Code_{organization}.txt", organization=org)),
+        confirm=RECOVERY_CONFIRM,
+        copied="Passphrase copied. Paste it somewhere else than the recovery file.",
+    )
+
+
 SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.CREATE: _create,
     P.Kind.JOIN: _join,
@@ -398,6 +467,7 @@ SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.INVITE_USER: _invite,
     P.Kind.INVITE_DEVICE: lambda init: _invite({**init, "mode": "device"}),
     P.Kind.INVITATIONS: _invitations,
+    P.Kind.RECOVERY_EXPORT: _recovery_export,
     P.Kind.MESSAGE: _message,
 }
 
@@ -416,6 +486,7 @@ COPY_BUTTON = "@copy"  # a result's Copy link
 # What a renderer does besides sending messages.
 CLOSE = "close"  # destroy the window
 COPY = "copy"  # put ``arg`` on the clipboard
+SAVE = "save"  # ask where (``msg["name"]`` suggested), then write ``arg`` there
 
 
 @dataclass
@@ -450,6 +521,7 @@ class DialogModel:
         self._deleted: str | None = None  # the one being deleted
         self.flags: set[str] = set()  # what shows the fields and notes marked ``when``
         self.asked: str | None = None  # the server whose way of creating organizations is known
+        self.confirmed = False  # the last page's check (``spec.confirm``)
         # Where the focus goes next (a field, DEFAULT or COPY), or None: the
         # renderer moves it there and sets None.
         self.focus: str | None = self._first_focus()
@@ -481,17 +553,19 @@ class DialogModel:
     @property
     def link(self) -> str | None:
         """The link a result shows (an invitation's), with its Copy button."""
-        if self.result is None or not self.result.get("link"):
+        key = self.spec.result_value[0]
+        if self.result is None or not self.result.get(key):
             return None
-        return str(self.result["link"])
+        return str(self.result[key])
 
     @property
     def done_texts(self) -> tuple[str, str] | None:
         """The last page's title and text, once the flow succeeded."""
         if self.result is None or self.spec.done is None:
             return None
-        org = str(self.result.get("organization", ""))
-        return _t(self.spec.done[0], organization=org), _t(self.spec.done[1], organization=org)
+        texts = {k: str(v) for k, v in self.result.items() if isinstance(v, str)}
+        texts.setdefault("organization", "")
+        return _t(self.spec.done[0], **texts), _t(self.spec.done[1], **texts)
 
     def field_line(self, name: str) -> tuple[str, str]:
         """What goes under field ``name``: (text, "error" | "hint" | "strengthN")."""
@@ -595,6 +669,9 @@ class DialogModel:
             return []
         if button == "escape":
             button = "close" if self.result is not None or not self.spec.submit else "cancel"
+        if button == "close" and self.result is not None and self.spec.confirm and not self.confirmed:
+            self.banner = _t("Tick “{confirm}” once both are kept.", confirm=self.spec.confirm)
+            return []
         if button in ("cancel", "close"):
             return [_send({"type": P.FromDialog.CANCEL}), Effect(CLOSE)]
         if button == "back" and self.step > 1:
@@ -629,13 +706,35 @@ class DialogModel:
         self.busy, self.progress, self.banner = True, self.spec.busy_text, None
         return [_send({"type": P.FromDialog.SUBMIT, "values": values})]
 
+    def confirm(self, value: bool) -> list[Effect]:
+        """The last page's check (``spec.confirm``) was ticked or unticked."""
+        self.confirmed = bool(value)
+        if self.confirmed:
+            self.banner = None
+            return [_send({"type": P.FromDialog.CONFIRMED})]
+        return []
+
+    def save(self) -> list[Effect]:
+        """Save passphrase…: the renderer asks where, writes, then says :meth:`saved`."""
+        if self.spec.save_value is None or self.link is None:
+            return []
+        return [Effect(SAVE, {"name": self.spec.save_value[1]}, self.link)]
+
+    def saved(self, path: str | None, error: str | None = None) -> None:
+        """Where the renderer wrote the value (None: the person cancelled), or why it could not."""
+        if error:
+            self.banner = _t("The passphrase could not be saved: {error}", error=error)
+        elif path:
+            self.banner = None
+            self.note = _t("Passphrase saved in {path}. Keep it apart from the recovery file.", path=path)
+
     def copy(self, link: str) -> list[Effect]:
         if self.spec.rows:
             self.note = "Link copied."
         elif self.spec.kind == P.Kind.INVITE_DEVICE:
             self.note = "Copied. Open it with Parsec on your other computer."
         else:
-            self.note = "Copied. Paste it in a message to the person you invite."
+            self.note = self.spec.copied
         return [Effect(COPY, arg=link)]
 
     def delete(self, token: str) -> None:

@@ -12,6 +12,7 @@ window keeps one size and stays centred).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -111,16 +112,28 @@ class GtkDialog(Renderer):
             self.stack.add_named(done, "done")
         outer.pack_start(self.stack, True, True, 0)
 
-        # A result (an invitation's link) with its Copy button.
+        # A result (an invitation's link, a passphrase) with its Copy button.
+        _key, value_name, copy_label = self.spec.result_value
         self.result_box = Gtk.Box(spacing=8)
         self.link_entry = Gtk.Entry(editable=False, hexpand=True)
-        self.link_entry.get_accessible().set_name("Invitation link")
-        copy = Gtk.Button(label="Copy link")
+        self.link_entry.get_accessible().set_name(value_name)
+        copy = Gtk.Button(label=copy_label)
         copy.connect("clicked", lambda _b: self.apply(self.model.copy(self.link_entry.get_text())))
         self.copy_button = copy
         self.result_box.pack_start(self.link_entry, True, True, 0)
         self.result_box.pack_start(copy, False, False, 0)
+        if self.spec.save_value is not None:
+            save = Gtk.Button(label=self.spec.save_value[0])
+            save.connect("clicked", lambda _b: self.apply(self.model.save()))
+            self.result_box.pack_start(save, False, False, 0)
         outer.pack_start(self.result_box, False, False, 0)
+        if self.spec.confirm:  # under what is to be kept, once the flow succeeded
+            self.confirm = Gtk.CheckButton(label=self.spec.confirm)
+            self.confirm.get_child().set_line_wrap(True)
+            self.confirm.get_child().set_max_width_chars(WRAP_CHARS)
+            self.confirm.set_receives_default(False)
+            self.confirm.connect("toggled", self._confirmed)
+            outer.pack_start(self.confirm, False, False, 0)
         self.note = _label("", dim=True)
         outer.pack_start(self.note, False, False, 0)
 
@@ -223,12 +236,20 @@ class GtkDialog(Renderer):
                 entry.set_input_purpose(Gtk.InputPurpose.PASSWORD)
             label.set_mnemonic_widget(entry)
             entry.get_accessible().set_name(f.label)
+            place: Gtk.Widget = entry
+            if f.kind == "save":  # the path, and a native save dialog to pick it
+                place = Gtk.Box(spacing=6)
+                choose = Gtk.Button(label="Choose…")
+                choose.get_accessible().set_name(f"Choose: {f.label}")
+                choose.connect("clicked", lambda _b, name=f.name: self._choose(name))
+                place.pack_start(entry, True, True, 0)
+                place.pack_start(choose, False, False, 0)
             entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
             entry.connect("activate", lambda _e: self.press(self.model.default))
             entry.connect("focus-out-event", self._left, f.name)
             line = _label("", dim=True)
             grid.attach(label, 0, row, 1, 1)
-            grid.attach(entry, 1, row, 1, 1)
+            grid.attach(place, 1, row, 1, 1)
             grid.attach(line, 1, row + 1, 1, 1)
             self.fields[f.name] = _FieldRow(f, entry, line)
             row += 2
@@ -321,6 +342,10 @@ class GtkDialog(Renderer):
         self.link_entry.set_text(m.link or "")
         self.note.set_text(m.note)
         self.note.set_visible(bool(m.note))
+        if self.spec.confirm:
+            self.confirm.set_visible(m.result is not None)
+            if self.confirm.get_active() != m.confirmed:
+                self.confirm.set_active(m.confirmed)
 
     def focus_field(self, name: str) -> None:
         self.fields[name].widget.grab_focus()  # an entry selects its text: typing replaces it
@@ -352,6 +377,39 @@ class GtkDialog(Renderer):
         dialog.connect("response", responded)
         dialog.connect("map-event", lambda d, _e: _focus_window(d))
         dialog.show_all()
+
+    def _confirmed(self, check: Gtk.CheckButton) -> None:
+        if not self.syncing:
+            self.apply(self.model.confirm(check.get_active()))
+
+    def _choose(self, name: str) -> None:
+        current = str(self.model.values.get(name) or "")
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.model.change(name, path)
+                self.render(focus=False)
+
+        self.ask_save_path(current, chosen)
+
+    def ask_save_path(self, name: str, answer: Callable[[str | None], None]) -> None:
+        chooser = Gtk.FileChooserNative.new(
+            f"Save – {APP}", self.win, Gtk.FileChooserAction.SAVE, "_Save", "_Cancel"
+        )
+        chooser.set_do_overwrite_confirmation(True)
+        folder, base = os.path.split(os.path.expanduser(name))
+        if folder and os.path.isdir(folder):
+            chooser.set_current_folder(folder)
+        chooser.set_current_name(base)
+
+        def responded(_c: Gtk.FileChooserNative, response: int) -> None:
+            path = chooser.get_filename() if response == Gtk.ResponseType.ACCEPT else None
+            chooser.destroy()
+            _focus_window(self.win)
+            answer(path)
+
+        chooser.connect("response", responded)
+        chooser.show()
 
     def copy(self, text: str) -> None:
         clipboard = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD)

@@ -14,9 +14,10 @@ keystrokes).
 
 from __future__ import annotations
 
+import os
 import tkinter as tk
 from collections.abc import Callable
-from tkinter import messagebox, ttk
+from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
 from ..dialog_render import Renderer
@@ -65,9 +66,22 @@ class TkDialog(Renderer):
             side="left", fill="x", expand=True
         )
         self.copy_button = ttk.Button(
-            self.result, text="Copy link", command=lambda: self.apply(self.model.copy(self.link_var.get()))
+            self.result,
+            text=self.spec.result_value[2],
+            command=lambda: self.apply(self.model.copy(self.link_var.get())),
         )
         self.copy_button.pack(side="left", padx=(8, 0))
+        if self.spec.save_value is not None:
+            ttk.Button(
+                self.result, text=self.spec.save_value[0], command=lambda: self.apply(self.model.save())
+            ).pack(side="left", padx=(8, 0))
+        self.confirm_var = tk.BooleanVar(value=False)
+        self.confirm = ttk.Checkbutton(  # under what is to be kept, once the flow succeeded
+            outer,
+            text=self.spec.confirm,
+            variable=self.confirm_var,
+            command=lambda: self.apply(self.model.confirm(self.confirm_var.get())),
+        )
         self.note = ttk.Label(outer, text="", style="Hint.TLabel", wraplength=WRAP, justify="left")
         self.banner = ttk.Label(outer, text="", style="Banner.TLabel", wraplength=WRAP, justify="left")
         self.busy_row = ttk.Frame(outer)
@@ -148,6 +162,10 @@ class TkDialog(Renderer):
                 var = tk.StringVar(value=str(f.value))
                 widget = ttk.Entry(parent, textvariable=var, width=38, show="•" if f.kind == "secret" else "")
                 widget.grid(row=row, column=1, sticky="ew", pady=(8, 0))
+                if f.kind == "save":  # the path, and the platform's save dialog to pick it
+                    ttk.Button(parent, text="Choose…", command=self._command(self._choose, f.name)).grid(
+                        row=row, column=2, sticky="w", padx=(6, 0), pady=(8, 0)
+                    )
                 line = ttk.Label(parent, text="", style="Hint.TLabel", wraplength=WRAP - 60, justify="left")
                 line.grid(row=row + 1, column=1, sticky="w")
                 self.lines[f.name] = line
@@ -249,6 +267,9 @@ class TkDialog(Renderer):
         self.link_var.set(m.link or "")
         self._place(self.note, bool(m.note), anchor="w", pady=(4, 0))
         self.note.configure(text=m.note)
+        self._place(self.confirm, bool(self.spec.confirm) and m.result is not None, anchor="w", pady=(12, 0))
+        if self.confirm_var.get() != m.confirmed:
+            self.confirm_var.set(m.confirmed)
 
     def render(self, *, focus: bool = True) -> None:
         try:
@@ -291,6 +312,21 @@ class TkDialog(Renderer):
             )
 
         self.root.after_idle(ask)
+
+    def ask_save_path(self, name: str, answer: Callable[[str | None], None]) -> None:
+        folder, base = os.path.split(os.path.expanduser(name))
+        path = filedialog.asksaveasfilename(
+            parent=self.root, initialdir=folder or None, initialfile=base, title=f"Save – {APP}"
+        )
+        answer(path or None)
+
+    def _choose(self, name: str) -> None:
+        def chosen(path: str | None) -> None:
+            var = self.vars[name]
+            if path and isinstance(var, tk.StringVar):
+                var.set(path)
+
+        self.ask_save_path(str(self.model.values.get(name) or ""), chosen)
 
     def copy(self, text: str) -> None:
         self.root.clipboard_clear()

@@ -1,0 +1,121 @@
+"""Create a recovery file… through the whole app (Xvfb, trayer, dunst,
+gnome-keyring, the real Parsec server), the GTK dialog driven through its
+accessibility tree: a file that already exists is refused on its field and
+left untouched; then the file is made where the person said, its
+passphrase shown (never in ``status``), the dialog closes only once the
+person ticks that both are kept, the at-risk state clears, and the file
+with that passphrase makes a new device (the CLI's import)."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import test_tray_live_e2e as live_e2e
+from atspi_client import Accessibility
+from desktop_session import DesktopSession, TrayApp, wait_until
+from parsec_server import ParsecServer
+
+pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
+
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "tray-recovery-e2e"
+PASSPHRASE_RE = re.compile(r"^([A-Z0-9]{4}-){12}[A-Z0-9]{4}$")
+WIN = "^Create a recovery file"
+
+desktop = live_e2e.desktop
+ka_server = live_e2e.ka_server
+
+
+def _dialog(st: dict[str, Any]) -> dict[str, Any]:
+    return dict(st.get("dialogs", {}).get("recovery_export") or {})
+
+
+def _type_path(s: DesktopSession, a11y: Accessibility, path: Path) -> None:
+    a11y.focus(WIN, "Save the recovery file as", "text")
+    s.key("ctrl+a")
+    s.type(str(path))
+
+
+def test_create_a_recovery_file_from_the_menu(
+    desktop: DesktopSession, ka_server: ParsecServer, org_name: str, tmp_path: Path
+) -> None:
+    s = desktop
+    s.start_keyring("gk-recovery")
+    a11y = Accessibility(s.env)
+    app = TrayApp(s, tmp_path / "app")
+    app.env.pop("NO_AT_BRIDGE", None)  # its dialogs answer AT-SPI, as on a desktop
+    made = app.create_org(
+        ka_server.url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice",
+        device="desk", password=None,
+    )  # fmt: skip
+    there = tmp_path / "kept" / "already.psrk"
+    there.parent.mkdir()
+    there.write_bytes(b"not to be touched")
+    target = tmp_path / "kept" / f"Parsec_Recovery_File_{org_name}.psrk"
+
+    with app.running(ARTIFACTS / "run", "--autostart"):
+        s.wait_tray_icon(TrayApp.CLASSNAME)
+        app.wait_status(
+            lambda x: x["state"] == "online" and bool(x["sessions"]) and x["sessions"][0].get("at_risk"),
+            60,
+            "online and at risk",
+        )
+        app.pick("Create a recovery file", screenshot="01-menu-at-risk")
+        s.wait_dialog(WIN)
+        app.wait_status(lambda x: _dialog(x).get("shown"), 20, "the dialog shown")
+        tree = a11y.tree(WIN)
+        path_entry = next(n for n in tree if n["name"] == "Save the recovery file as" and n["role"] == "text")
+        assert path_entry["showing"]
+        assert any(n["name"] == "Choose: Save the recovery file as" for n in tree)  # the native save dialog
+        # The suggestion: the official name, in the home folder.
+        assert a11y.text(WIN, "Save the recovery file as").endswith(f"/Parsec_Recovery_File_{org_name}.psrk")
+        s.screenshot("02-dialog")
+
+        # A file already there: refused on the field, left as it was, no secret shown.
+        _type_path(s, a11y, there)
+        a11y.press(WIN, "Create recovery file")
+        st = app.wait_status(lambda x: _dialog(x).get("error"), 60, "the refusal")
+        d = _dialog(st)
+        assert d["error_type"] == "DeviceFileWriteError" and d["field"] == "path" and d["open"]
+        assert there.read_bytes() == b"not to be touched" and not target.exists()
+        assert st["sessions"][0].get("at_risk")
+        s.screenshot("03-exists")
+
+        # Another name: made, its passphrase shown in the dialog only.
+        _type_path(s, a11y, target)
+        s.key("Return")
+        st = app.wait_status(lambda x: _dialog(x).get("path") == str(target), 120, "the recovery file made")
+        assert "passphrase" not in _dialog(st) and target.is_file()
+        assert target.stat().st_mode & 0o077 == 0
+        passphrase = wait_until(lambda: a11y.text(WIN, "Passphrase") or None, 10, "the passphrase shown")
+        assert PASSPHRASE_RE.match(passphrase), passphrase
+        assert passphrase not in app.log_text()
+        s.screenshot("04-passphrase")
+
+        # The risk is gone (the menu and the icon say so).
+        app.wait_status(lambda x: not x["sessions"][0].get("at_risk"), 60, "no longer at risk")
+        assert "Create a recovery file…" not in [e.get("text") for e in app.menu()]
+
+        # Close before ticking: the dialog stays and says why.
+        a11y.press(WIN, "Close")
+        wait_until(
+            lambda: any(n["name"].startswith("Tick “") and n["showing"] for n in a11y.tree(WIN)), 10, "why not"
+        )
+        assert s.search(name=WIN) and not _dialog(app.status()).get("confirmed")
+        s.screenshot("05-not-confirmed")
+        a11y.press(WIN, "I have saved the recovery file and its passphrase, in separate places.", "check box")
+        app.wait_status(lambda x: _dialog(x).get("confirmed"), 10, "confirmed")
+        a11y.press(WIN, "Close")
+        s.wait_window_gone(WIN, timeout=20)
+
+    # The file and that passphrase make a new device of the same user.
+    out = app.cli(
+        "import-recovery", str(target), "--device-label", "new pc", "--password-stdin", "--json",
+        input=f"{passphrase}\nnew password here\n",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    imported = json.loads(out.stdout)
+    assert imported["user_id"] == made["user_id"] and imported["organization_id"] == org_name
