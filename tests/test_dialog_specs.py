@@ -22,6 +22,7 @@ INITS: dict[str, dict[str, Any]] = {
     Kind.INVITE_DEVICE: {"organization_id": "ACME", "mode": "device"},
     Kind.INVITATIONS: {"organization_id": "ACME"},
     Kind.RECOVERY_EXPORT: {"organization_id": "ACME", "path": "/home/a/Parsec_Recovery_File_ACME.psrk"},
+    Kind.RECOVERY_IMPORT: {"path": "", "device_label": "pc"},
     Kind.MESSAGE: {"title": "Open link", "text": "This link cannot be used."},
 }
 
@@ -161,7 +162,7 @@ def test_buttons_follow_the_platform_the_same_in_every_dialog(
     assert [b.id for b in m.buttons()] == order
     # Cancel is where it is in the wizard, in every dialog.
     for kind in (Kind.LOGIN, Kind.INVITE_USER, Kind.INVITE_DEVICE):
-        ids = [b.id for b in model(kind, platform).buttons()]
+        ids = [b.id for b in model(kind, platform).buttons() if b.role != S.Role.EXTRA]
         assert ids == (["submit", "cancel"] if platform == "win32" else ["cancel", "submit"])
 
 
@@ -374,3 +375,70 @@ def test_recovery_export_closes_only_once_both_are_confirmed_kept() -> None:
 def test_recovery_export_cancel_before_creating_closes_at_once() -> None:
     m = model(Kind.RECOVERY_EXPORT)
     assert [e.what for e in m.press("escape")] == ["send", S.CLOSE]
+
+
+# -- Import a recovery file ---------------------------------------------------------------------
+
+
+def test_recovery_import_checks_the_file_and_passphrase_then_the_device() -> None:
+    m = model(Kind.RECOVERY_IMPORT)
+    assert m.wizard and m.focus == "path" and m.spec.fields["path"].kind == "open"
+    assert m.press("next") == [] and set(m.errors) == {"path", "passphrase"}
+    fill(m, path="/media/usb/r.psrk", passphrase="FH3H-N3DW")
+    m.press("next")
+    assert set(m.errors) == {"passphrase"} and "13 groups of 4" in m.errors["passphrase"]
+    m.change("passphrase", PASSPHRASE.lower().replace("-", " "))  # as a person may type it
+    m.press("next")
+    assert m.step == 2 and not m.errors and m.values["device_label"] == "pc"
+    # A password, or the keyring (then no password is asked for).
+    assert m.press("submit") == [] and set(m.errors) == {"password"}
+    m.change("keyring", True)
+    assert m.press("submit") != [] and not m.errors
+    values = {"path": "/media/usb/r.psrk", "passphrase": PASSPHRASE.lower().replace("-", " ")}
+    values |= {"device_label": "pc", "keyring": True, "password": ""}
+    assert m.busy
+
+
+def test_recovery_import_sends_the_password_and_a_wrong_passphrase_comes_back_on_step_1() -> None:
+    m = model(Kind.RECOVERY_IMPORT, path="/media/usb/r.psrk")
+    assert m.focus == "path"
+    fill(m, passphrase=PASSPHRASE)
+    m.press("next")
+    fill(m, password=PASSWORD, confirm=PASSWORD)
+    assert sent(m.press("submit")) == [
+        {
+            "type": "submit",
+            "values": {
+                "path": "/media/usb/r.psrk",
+                "passphrase": PASSPHRASE,
+                "device_label": "pc",
+                "keyring": False,
+                "password": PASSWORD,
+            },
+        }
+    ]
+    m.receive({"type": "error", "message": "The passphrase does not match.", "field": "passphrase"})
+    assert m.step == 1 and m.errors == {"passphrase": "The passphrase does not match."}
+    assert m.focus == "passphrase" and m.values["password"] == PASSWORD  # the rest kept
+
+
+def test_login_offers_the_recovery_file_for_a_forgotten_password() -> None:
+    m = model(Kind.LOGIN)
+    assert [b.id for b in m.buttons()] == ["import_recovery", "cancel", "submit"]
+    assert [(e.what, e.msg) for e in m.press("import_recovery")] == [
+        ("send", {"type": "action", "action": "import_recovery", "arg": None}),
+        (S.CLOSE, {}),
+    ]
+    keyring = model(Kind.LOGIN, device={"organization_id": "ACME", "protection": "keyring"})
+    assert "import_recovery" not in [b.id for b in keyring.buttons()]
+    assert keyring.press("import_recovery") == []
+
+
+def test_a_recovery_file_handed_over_as_a_path_or_a_file_uri() -> None:
+    from parsec_tray.tray.validation import recovery_file_of
+
+    assert recovery_file_of("/home/a/Parsec_Recovery_File_ACME.psrk") == "/home/a/Parsec_Recovery_File_ACME.psrk"
+    assert recovery_file_of("file:///home/a/My%20File.PSRK") == "/home/a/My File.PSRK"
+    assert recovery_file_of("file://localhost/tmp/r.psrk") == "/tmp/r.psrk"
+    for not_one in ("file://elsewhere/tmp/r.psrk", "https://x/r.psrk", "/tmp/r.keys", "parsec3://h/Org"):
+        assert recovery_file_of(not_one) is None

@@ -117,6 +117,7 @@ def test_logged_out_without_device() -> None:
     assert texts(entries) == [
         "Create organization…",
         "Join organization…",
+        "Import a recovery file…",
         "---",
         "Log in… (no device on this computer yet)",
         "---",
@@ -125,6 +126,7 @@ def test_logged_out_without_device() -> None:
     assert [e.action for e in M.selectable(entries)] == [
         M.Action.CREATE_ORG,
         M.Action.JOIN_ORG,
+        M.Action.IMPORT_RECOVERY,
         M.Action.QUIT,
     ]
 
@@ -240,9 +242,10 @@ def test_demo_server_line_and_title() -> None:
 def test_menu_json_round_trip_shape() -> None:
     snap = Snapshot(devices=tuple(dev(n, org=f"O{n}") for n in range(7)))
     data = M.to_json(M.build_menu(snap))
-    assert data[2] == {"separator": True}
+    assert data[2] == {"text": "Import a recovery file…", "enabled": True, "action": "import_recovery"}
+    assert data[3] == {"separator": True}
     assert data[0] == {"text": "Create organization…", "enabled": True, "action": "create_org"}
-    assert data[3]["submenu"][0]["action"] == "login" and data[3]["submenu"][0]["arg"] == "/d/0.keys"
+    assert data[4]["submenu"][0]["action"] == "login" and data[4]["submenu"][0]["arg"] == "/d/0.keys"
 
 
 def test_status_json() -> None:

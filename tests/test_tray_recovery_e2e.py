@@ -102,7 +102,9 @@ def test_create_a_recovery_file_from_the_menu(
         # Close before ticking: the dialog stays and says why.
         a11y.press(WIN, "Close")
         wait_until(
-            lambda: any(n["name"].startswith("Tick “") and n["showing"] for n in a11y.tree(WIN)), 10, "why not"
+            lambda: any(n["name"].startswith("Tick “") and n["showing"] for n in a11y.tree(WIN)),
+            10,
+            "why not",
         )
         assert s.search(name=WIN) and not _dialog(app.status()).get("confirmed")
         s.screenshot("05-not-confirmed")
@@ -119,3 +121,110 @@ def test_create_a_recovery_file_from_the_menu(
     assert out.returncode == 0, out.stderr
     imported = json.loads(out.stdout)
     assert imported["user_id"] == made["user_id"] and imported["organization_id"] == org_name
+
+
+def _field(
+    a11y: Accessibility, win: str, name: str, text: str, s: DesktopSession, role: str = "text"
+) -> None:
+    a11y.focus(win, name, role)
+    s.key("ctrl+a")
+    s.type(text)
+
+
+def test_import_a_recovery_file_handed_to_the_running_tray(
+    desktop: DesktopSession, ka_server: ParsecServer, org_name: str, tmp_path: Path
+) -> None:
+    """Log in's "Forgot your password?" opens Import a recovery file…; a
+    ``.psrk`` handed to the running tray as a ``file://`` URI (what the
+    desktop entry passes) opens it with the file filled in; a wrong
+    passphrase comes back on its field with nothing written; the right one
+    makes a new device of the same user, logged in."""
+    s = desktop
+    s.start_keyring("gk-import")
+    a11y = Accessibility(s.env)
+    app = TrayApp(s, tmp_path / "app")
+    app.env.pop("NO_AT_BRIDGE", None)
+    made = app.create_org(
+        ka_server.url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice",
+        device="desk", password="old password 1",
+    )  # fmt: skip
+    folder = tmp_path / "my files"
+    folder.mkdir()
+    recovery = folder / f"Parsec_Recovery_File_{org_name}.psrk"
+    out = app.cli(
+        "export-recovery", "--device", made["device_file"], "--output", str(recovery), "--password-stdin",
+        "--json", input="old password 1\n",
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    passphrase = json.loads(out.stdout)["passphrase"]
+    raw = recovery.read_bytes()
+    win = "^Import a recovery file"
+
+    with app.running(ARTIFACTS / "import"):
+        s.wait_tray_icon(TrayApp.CLASSNAME)
+        app.wait_state("logged_out", 30)
+        assert "Import a recovery file…" in [e.get("text") for e in app.menu()]
+
+        # Log in, then "Forgot your password?": the import dialog instead.
+        login = wait_until(
+            lambda: next((e["text"] for e in app.menu() if e.get("action") == "login"), None),
+            30,
+            "the device",
+        )
+        app.pick(login)
+        s.wait_dialog("^Log in")
+        app.wait_status(lambda x: (x["dialogs"].get("login") or {}).get("shown"), 20, "Log in shown")
+        a11y.press("^Log in", "Forgot your password?")
+        s.wait_window_gone("^Log in", timeout=20)
+        s.wait_dialog(win)
+        app.wait_status(
+            lambda x: (x["dialogs"].get("recovery_import") or {}).get("shown"), 20, "import shown"
+        )
+        assert a11y.text(win, "Recovery file") == ""
+        s.screenshot("01-import-from-login")
+        s.key("Escape")
+        s.wait_window_gone(win, timeout=20)
+
+        # The file handed over as the desktop entry does: a file:// URI, to the running tray.
+        handed = app.cli(recovery.as_uri())
+        assert handed.returncode == 0, handed.stderr
+        s.wait_dialog(win)
+        app.wait_status(
+            lambda x: (
+                (x["dialogs"].get("recovery_import") or {}).get("shown")
+                and x["dialogs"]["recovery_import"]["open"]
+            ),
+            20,
+            "import shown again",
+        )
+        assert a11y.text(win, "Recovery file") == str(recovery)
+
+        # A passphrase of the right form, but not this file's: refused on its field, nothing written.
+        wrong = "-".join(["AAAA"] * 13)
+        devices_before = sorted(app.devices_dir.iterdir())
+        _field(a11y, win, "Passphrase", wrong, s)
+        a11y.press(win, "Next")
+        _field(a11y, win, "Device name", "new laptop", s)
+        _field(a11y, win, "Password", "a new password 2", s, "password text")
+        _field(a11y, win, "Confirm password", "a new password 2", s, "password text")
+        s.screenshot("02-step2")
+        a11y.press(win, "Import and log in")
+        st = app.wait_status(
+            lambda x: (x["dialogs"].get("recovery_import") or {}).get("error"), 60, "refused"
+        )
+        d = st["dialogs"]["recovery_import"]
+        assert d["error_type"] == "WrongPasswordError" and d["field"] == "passphrase" and d["open"]
+        assert sorted(app.devices_dir.iterdir()) == devices_before and recovery.read_bytes() == raw
+        assert st["state"] == "logged_out"
+        s.screenshot("03-wrong-passphrase")
+
+        # The right one, as a person may type it: a new device, logged in.
+        _field(a11y, win, "Passphrase", passphrase.lower().replace("-", " "), s)
+        a11y.press(win, "Next")
+        a11y.press(win, "Import and log in")
+        s.wait_window_gone(win, timeout=120)
+        st = app.wait_state("online", 60)
+        assert st["organization_id"] == org_name and st["user_id"] == made["user_id"]
+        assert st["device_id"] != made["device_id"] and st["device_label"] == "new laptop"
+        assert len(sorted(app.devices_dir.iterdir())) == len(devices_before) + 1
+        assert recovery.read_bytes() == raw

@@ -58,6 +58,7 @@ from .state import (
     Snapshot,
     State,
 )
+from .validation import recovery_file_of
 
 if TYPE_CHECKING:
     from .backends.base import Shell
@@ -374,6 +375,10 @@ class Controller:
         from ..core import ParsecOrganizationBootstrapAddr, parse_link
 
         link = link.strip()
+        recovery = recovery_file_of(link)
+        if recovery is not None:
+            self.open_import_recovery(recovery)
+            return
         try:
             addr = parse_link(link)
         except E.InvalidLinkError as exc:
@@ -538,6 +543,12 @@ class Controller:
         org = holder.identity.organization_id
         init = {"organization_id": org, "path": str(Path.home() / recovery_file_name(org))}
         self._dialogs.open(Kind.RECOVERY_EXPORT, init, target=holder.key)
+
+    def open_import_recovery(self, path: str | None = None) -> None:
+        """Import a recovery file… (the menu, Log in's "Forgot your password?",
+        a ``.psrk`` handed to the tray): a new device from it."""
+        init = {"path": path or "", "device_label": socket.gethostname()}
+        self._dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
 
     def recheck_risk(self, key: str) -> None:
         """Whether session ``key`` is still at risk (a recovery file was made)."""
@@ -850,6 +861,7 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.INVITATIONS: lambda c, arg: c.open_invitations(arg),
     Action.GREET: lambda c, arg: c.greet_from_menu(arg or ""),
     Action.CREATE_RECOVERY: lambda c, arg: c.open_recovery(arg),
+    Action.IMPORT_RECOVERY: lambda c, arg: c.open_import_recovery(arg),
     Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
     Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),
     Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),

@@ -46,6 +46,16 @@ def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]
         if isinstance(exc, E.WrongPasswordError):
             return None, "password"
         return None, None
+    if kind == Kind.RECOVERY_IMPORT:
+        if isinstance(exc, E.InvalidValueError) and exc.field == "device_label":
+            return 2, "device_label"
+        if isinstance(exc, (E.WrongPasswordError, E.InvalidValueError)):
+            return 1, "passphrase"
+        if isinstance(exc, (E.DeviceFileError, E.DeviceNotFoundError)) and not isinstance(
+            exc, E.DeviceFileWriteError
+        ):
+            return 1, "path"  # missing, unreadable, not a recovery file
+        return None, None
     if kind == Kind.RECOVERY_EXPORT:
         # Where the file goes (it exists, the folder cannot be written), or the banner.
         return None, "path" if isinstance(exc, E.DeviceFileWriteError) else None
@@ -179,6 +189,25 @@ def _run_recovery_export(host: Controller, dlg: DialogProcess, v: dict[str, Any]
     return {**out, "note": note}
 
 
+def _run_recovery_import(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    """A new device from the recovery file, logged in: a new session."""
+    from pathlib import Path
+
+    from ..core import import_recovery_device
+
+    keyring = bool(v.get("keyring"))
+    password = None if keyring else str(v.get("password", ""))
+    created = import_recovery_device(
+        Path(str(v.get("path", "")).strip()).expanduser(),
+        str(v.get("passphrase", "")).strip(),
+        str(v.get("device_label", "")).strip(),
+        password=password,
+        use_keyring=keyring,
+        progress=dlg.progress,
+    )
+    _adopt_created(host, created, password or "", dlg)
+
+
 FLOWS: dict[str, Flow] = {
     Kind.CREATE: _run_create,
     Kind.JOIN: _run_join,
@@ -186,6 +215,7 @@ FLOWS: dict[str, Flow] = {
     Kind.INVITE_USER: _run_invite,
     Kind.INVITE_DEVICE: _run_invite,
     Kind.RECOVERY_EXPORT: _run_recovery_export,
+    Kind.RECOVERY_IMPORT: _run_recovery_import,
 }
 
 
@@ -329,6 +359,8 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     # The next steps offered once the organization is created.
     (Kind.CREATE, FromDialog.ACTION): _action,
     (Kind.RECOVERY_EXPORT, FromDialog.CONFIRMED): _confirmed,
+    # Log in's "Forgot your password?": Import a recovery file….
+    (Kind.LOGIN, FromDialog.ACTION): _action,
 }
 
 

@@ -95,6 +95,7 @@ class Kind(StrEnum):
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
     RECOVERY_EXPORT = "recovery_export"
+    RECOVERY_IMPORT = "recovery_import"
     MESSAGE = "message"
     WINDOW = "window"
 

@@ -73,9 +73,21 @@ class Renderer:
     def close(self) -> None:
         raise NotImplementedError
 
-    def ask_save_path(self, name: str, answer: Callable[[str | None], None]) -> None:
-        """Ask where to save a file named ``name`` by default; ``answer`` the
-        path, or None when the person cancelled (a native save dialog)."""
+    def choose(self, name: str) -> None:
+        """Choose… beside a file field (kind ``save`` or ``open``)."""
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.model.change(name, path)
+                self.render(focus=False)
+
+        f = self.spec.fields[name]
+        self.ask_path(str(self.model.values.get(name) or ""), chosen, save=f.kind == "save")
+
+    def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
+        """Ask for a file to create (``save``; ``name`` suggested) or to open
+        (``name`` the current choice) with the platform's file dialog;
+        ``answer`` its path, or None when the person cancelled."""
         raise NotImplementedError
 
     def save_text(self, text: str, name: str) -> None:
@@ -91,7 +103,7 @@ class Renderer:
                     error = exc.strerror or str(exc)
             self.then(self.model.saved, path, error)
 
-        self.ask_save_path(name, write)
+        self.ask_path(name, write, save=True)
 
     # -- the loop ------------------------------------------------------------------------------
 

@@ -63,7 +63,8 @@ class Role(StrEnum):
 class Field:
     name: str
     label: str
-    kind: Literal["text", "secret", "check", "save"] = "text"  # save: a file to create, with Choose…
+    # save / open: a file to create / to read, with Choose… (the platform's file dialog)
+    kind: Literal["text", "secret", "check", "save", "open"] = "text"
     hint: str = ""
     check: Check | None = None
     value: str | bool = ""
@@ -170,6 +171,49 @@ def _one(check: Callable[[str], str | None], name: str) -> Check:
     return lambda v: check(str(v.get(name, "")))
 
 
+def _device_field(init: Mapping[str, Any]) -> Field:
+    return Field(
+        "device_label",
+        "Device name",
+        hint="The name of this computer in the organization.",
+        value=str(init.get("device_label") or socket.gethostname()),
+        check=_one(validation.check_device_label, "device_label"),
+    )
+
+
+def _password_fields(*, unless_keyring: bool = False) -> tuple[Field, Field]:
+    """Password and its confirmation; with ``unless_keyring``, not asked
+    for while the ``keyring`` check is ticked."""
+    hint = "At least {n} characters; a long sentence is best."
+    if unless_keyring:
+        hint += " Not needed with the keyring."
+
+    def check(c: Check) -> Check:
+        return (lambda v: None if v.get("keyring") else c(v)) if unless_keyring else c
+
+    return (
+        Field(
+            "password",
+            "Password",
+            "secret",
+            hint=_t(hint, n=validation.MIN_PASSWORD_LENGTH),
+            check=check(_one(validation.check_password, "password")),
+            strength=True,
+            clear_on_error=True,
+        ),
+        Field(
+            "confirm",
+            "Confirm password",
+            "secret",
+            check=check(
+                lambda v: validation.check_confirmation(str(v.get("password", "")), str(v.get("confirm", "")))
+            ),
+            clear_on_error=True,
+            send=False,
+        ),
+    )
+
+
 def _account_step(init: Mapping[str, Any]) -> Step:
     return Step(
         "Your account",
@@ -181,34 +225,8 @@ def _account_step(init: Mapping[str, Any]) -> Step:
                 hint="As the others will see it.",
                 check=_one(validation.check_user_name, "user_name"),
             ),
-            Field(
-                "device_label",
-                "Device name",
-                hint="The name of this computer in the organization.",
-                value=str(init.get("device_label") or socket.gethostname()),
-                check=_one(validation.check_device_label, "device_label"),
-            ),
-            Field(
-                "password",
-                "Password",
-                "secret",
-                hint=_t(
-                    "At least {n} characters; a long sentence is best.", n=validation.MIN_PASSWORD_LENGTH
-                ),
-                check=_one(validation.check_password, "password"),
-                strength=True,
-                clear_on_error=True,
-            ),
-            Field(
-                "confirm",
-                "Confirm password",
-                "secret",
-                check=lambda v: validation.check_confirmation(
-                    str(v.get("password", "")), str(v.get("confirm", ""))
-                ),
-                clear_on_error=True,
-                send=False,
-            ),
+            _device_field(init),
+            *_password_fields(),
         ),
         (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True)),
     )
@@ -306,6 +324,9 @@ def _join(init: Mapping[str, Any]) -> DialogSpec:
     )
 
 
+FORGOT = "import_recovery"  # Log in's "Forgot your password?": Import a recovery file…
+
+
 def _login(init: Mapping[str, Any]) -> DialogSpec:
     d = init.get("device") or {}
     who = str(d.get("user_name") or "")
@@ -319,7 +340,9 @@ def _login(init: Mapping[str, Any]) -> DialogSpec:
     )
     fields: tuple[Field, ...] = ()
     notes: tuple[Note, ...] = ()
+    extra: tuple[Button, ...] = ()
     if d.get("protection", "password") == "password":
+        extra = (Button(FORGOT, "Forgot your password?", Role.EXTRA),)
         fields = (
             Field(
                 "password",
@@ -337,6 +360,7 @@ def _login(init: Mapping[str, Any]) -> DialogSpec:
         (Step("", "", fields, notes, facts),),
         submit="Log in",
         busy_text="Unlocking the device…",
+        extra=extra,
         initial_banner=str(init["error"]) if init.get("error") else None,
     )
 
@@ -460,6 +484,48 @@ def _recovery_export(init: Mapping[str, Any]) -> DialogSpec:
     )
 
 
+def _recovery_import(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(
+        P.Kind.RECOVERY_IMPORT,
+        "Import a recovery file",
+        (
+            Step(
+                "The recovery file",
+                "Forgot your password, or lost your computer? The recovery file and its passphrase "
+                "make a new device of yours on this computer.",
+                (
+                    Field(
+                        "path",
+                        "Recovery file",
+                        "open",
+                        value=str(init.get("path") or ""),
+                        hint="The .psrk file you saved.",
+                        check=_one(validation.check_recovery_path, "path"),
+                    ),
+                    Field(
+                        "passphrase",
+                        "Passphrase",
+                        hint="Saved with the file: 13 groups of 4 letters and digits.",
+                        check=_one(validation.check_passphrase, "passphrase"),
+                    ),
+                ),
+            ),
+            Step(
+                "This device",
+                "How this computer appears in the organization, and how you open it.",
+                (
+                    _device_field(init),
+                    Field("keyring", "Log in without a password on this computer (keyring)", "check", value=False),
+                    *_password_fields(unless_keyring=True),
+                ),
+                (Note(PASSWORD_NOTE), Note(KEYRING_NOTE)),
+            ),
+        ),
+        submit="Import and log in",
+        busy_text="Adding this device…",
+    )
+
+
 SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.CREATE: _create,
     P.Kind.JOIN: _join,
@@ -468,6 +534,7 @@ SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.INVITE_DEVICE: lambda init: _invite({**init, "mode": "device"}),
     P.Kind.INVITATIONS: _invitations,
     P.Kind.RECOVERY_EXPORT: _recovery_export,
+    P.Kind.RECOVERY_IMPORT: _recovery_import,
     P.Kind.MESSAGE: _message,
 }
 
@@ -691,6 +758,9 @@ class DialogModel:
         elif button == "refresh":
             self.note = ""
             return [_send({"type": P.FromDialog.REFRESH})]
+        elif button == FORGOT and any(b.id == FORGOT for b in self.spec.extra):
+            # Another dialog takes over: this one closes.
+            return [_send({"type": P.FromDialog.ACTION, "action": FORGOT, "arg": None}), Effect(CLOSE)]
         return []
 
     def _submit(self) -> list[Effect]:

@@ -39,6 +39,7 @@ class Action(StrEnum):
     INVITATIONS = "invitations"
     GREET = "greet"  # arg: greet_arg(token, session key)
     CREATE_RECOVERY = "create_recovery"
+    IMPORT_RECOVERY = "import_recovery"  # arg: a recovery file's path, or none
     REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
     REVIEW_TOS = "review_tos"
     ACCEPT_TOS = "accept_tos"
@@ -233,7 +234,8 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
         if others:
             items += [SEPARATOR, *_login_entries(others, s.devices)]
     else:
-        items += [*common, SEPARATOR, *_login_entries(s.devices, s.devices)]
+        recover = Entry("Import a recovery file…", Action.IMPORT_RECOVERY)
+        items += [*common, recover, SEPARATOR, *_login_entries(s.devices, s.devices)]
     if s.demo_server:
         items += [SEPARATOR, Entry(f"Demo server: {s.demo_server}", enabled=False)]
     items += _settings_entries(s)

@@ -237,11 +237,11 @@ class GtkDialog(Renderer):
             label.set_mnemonic_widget(entry)
             entry.get_accessible().set_name(f.label)
             place: Gtk.Widget = entry
-            if f.kind == "save":  # the path, and a native save dialog to pick it
+            if f.kind in ("save", "open"):  # the path, and a native file dialog to pick it
                 place = Gtk.Box(spacing=6)
                 choose = Gtk.Button(label="Choose…")
                 choose.get_accessible().set_name(f"Choose: {f.label}")
-                choose.connect("clicked", lambda _b, name=f.name: self._choose(name))
+                choose.connect("clicked", lambda _b, name=f.name: self.choose(name))
                 place.pack_start(entry, True, True, 0)
                 place.pack_start(choose, False, False, 0)
             entry.connect("changed", lambda e, name=f.name: self.changed(name, e.get_text()))
@@ -382,25 +382,25 @@ class GtkDialog(Renderer):
         if not self.syncing:
             self.apply(self.model.confirm(check.get_active()))
 
-    def _choose(self, name: str) -> None:
-        current = str(self.model.values.get(name) or "")
-
-        def chosen(path: str | None) -> None:
-            if path:
-                self.model.change(name, path)
-                self.render(focus=False)
-
-        self.ask_save_path(current, chosen)
-
-    def ask_save_path(self, name: str, answer: Callable[[str | None], None]) -> None:
-        chooser = Gtk.FileChooserNative.new(
-            f"Save – {APP}", self.win, Gtk.FileChooserAction.SAVE, "_Save", "_Cancel"
-        )
-        chooser.set_do_overwrite_confirmation(True)
+    def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
+        if save:
+            chooser = Gtk.FileChooserNative.new(
+                f"Save – {APP}", self.win, Gtk.FileChooserAction.SAVE, "_Save", "_Cancel"
+            )
+            chooser.set_do_overwrite_confirmation(True)
+        else:
+            chooser = Gtk.FileChooserNative.new(
+                f"Open – {APP}", self.win, Gtk.FileChooserAction.OPEN, "_Open", "_Cancel"
+            )
+            psrk = Gtk.FileFilter()
+            psrk.set_name("Recovery files (*.psrk)")
+            psrk.add_pattern("*.psrk")
+            chooser.add_filter(psrk)
         folder, base = os.path.split(os.path.expanduser(name))
         if folder and os.path.isdir(folder):
             chooser.set_current_folder(folder)
-        chooser.set_current_name(base)
+        if save:
+            chooser.set_current_name(base)
 
         def responded(_c: Gtk.FileChooserNative, response: int) -> None:
             path = chooser.get_filename() if response == Gtk.ResponseType.ACCEPT else None

@@ -162,8 +162,8 @@ class TkDialog(Renderer):
                 var = tk.StringVar(value=str(f.value))
                 widget = ttk.Entry(parent, textvariable=var, width=38, show="•" if f.kind == "secret" else "")
                 widget.grid(row=row, column=1, sticky="ew", pady=(8, 0))
-                if f.kind == "save":  # the path, and the platform's save dialog to pick it
-                    ttk.Button(parent, text="Choose…", command=self._command(self._choose, f.name)).grid(
+                if f.kind in ("save", "open"):  # the path, and the platform's file dialog to pick it
+                    ttk.Button(parent, text="Choose…", command=self._command(self.choose, f.name)).grid(
                         row=row, column=2, sticky="w", padx=(6, 0), pady=(8, 0)
                     )
                 line = ttk.Label(parent, text="", style="Hint.TLabel", wraplength=WRAP - 60, justify="left")
@@ -313,20 +313,20 @@ class TkDialog(Renderer):
 
         self.root.after_idle(ask)
 
-    def ask_save_path(self, name: str, answer: Callable[[str | None], None]) -> None:
+    def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
         folder, base = os.path.split(os.path.expanduser(name))
-        path = filedialog.asksaveasfilename(
-            parent=self.root, initialdir=folder or None, initialfile=base, title=f"Save – {APP}"
-        )
+        if save:
+            path = filedialog.asksaveasfilename(
+                parent=self.root, initialdir=folder or None, initialfile=base, title=f"Save – {APP}"
+            )
+        else:
+            path = filedialog.askopenfilename(
+                parent=self.root,
+                initialdir=folder or None,
+                title=f"Open – {APP}",
+                filetypes=[("Recovery files", "*.psrk"), ("All files", "*")],
+            )
         answer(path or None)
-
-    def _choose(self, name: str) -> None:
-        def chosen(path: str | None) -> None:
-            var = self.vars[name]
-            if path and isinstance(var, tk.StringVar):
-                var.set(path)
-
-        self.ask_save_path(str(self.model.values.get(name) or ""), chosen)
 
     def copy(self, text: str) -> None:
         self.root.clipboard_clear()
