@@ -23,6 +23,7 @@ INITS: dict[str, dict[str, Any]] = {
     Kind.INVITATIONS: {"organization_id": "ACME"},
     Kind.RECOVERY_EXPORT: {"organization_id": "ACME", "path": "/home/a/Parsec_Recovery_File_ACME.psrk"},
     Kind.RECOVERY_IMPORT: {"path": "", "device_label": "pc"},
+    Kind.CHANGE_AUTH: {"mode": "password", "protection": "password", "organization_id": "ACME", "device_label": "pc"},
     Kind.MESSAGE: {"title": "Open link", "text": "This link cannot be used."},
 }
 
@@ -442,3 +443,34 @@ def test_a_recovery_file_handed_over_as_a_path_or_a_file_uri() -> None:
     assert recovery_file_of("file://localhost/tmp/r.psrk") == "/tmp/r.psrk"
     for not_one in ("file://elsewhere/tmp/r.psrk", "https://x/r.psrk", "/tmp/r.keys", "parsec3://h/Org"):
         assert recovery_file_of(not_one) is None
+
+
+# -- Change password… / Use the keyring… / Use a password… ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("mode", "protection", "title", "fields"),
+    [
+        ("password", "password", "Change password", ["current_password", "password", "confirm"]),
+        ("password", "keyring", "Use a password", ["password", "confirm"]),
+        ("keyring", "password", "Use the keyring for quick login", ["current_password"]),
+    ],
+)
+def test_change_auth_asks_what_each_change_needs(mode: str, protection: str, title: str, fields: list[str]) -> None:
+    m = model(Kind.CHANGE_AUTH, mode=mode, protection=protection)
+    assert m.spec.title == title and list(m.spec.fields) == fields and m.focus == fields[0]
+    assert "pc" in m.current.intro and "ACME" in m.current.intro
+    assert m.press("submit") == [] and set(m.errors) == {f for f in fields if f != "confirm"}
+    typed = {"current_password": "old one", "password": PASSWORD, "confirm": PASSWORD}
+    fill(m, **{k: v for k, v in typed.items() if k in fields})
+    [msg] = sent(m.press("submit"))
+    assert msg["values"] == {k: v for k, v in {"current_password": "old one", "password": PASSWORD}.items() if k in fields}
+
+
+def test_change_auth_a_wrong_current_password_is_emptied_and_focused() -> None:
+    m = model(Kind.CHANGE_AUTH)
+    fill(m, current_password="wrong", password=PASSWORD, confirm=PASSWORD)
+    m.press("submit")
+    m.receive({"type": "error", "message": "Wrong password.", "field": "current_password"})
+    assert m.values["current_password"] == "" and m.focus == "current_password"
+    assert m.values["password"] == PASSWORD

@@ -228,3 +228,64 @@ def test_import_a_recovery_file_handed_to_the_running_tray(
         assert st["device_id"] != made["device_id"] and st["device_label"] == "new laptop"
         assert len(sorted(app.devices_dir.iterdir())) == len(devices_before) + 1
         assert recovery.read_bytes() == raw
+
+
+def test_use_a_password_then_change_it_from_the_menu(
+    desktop: DesktopSession, ka_server: ParsecServer, org_name: str, tmp_path: Path
+) -> None:
+    """A keyring device: "Use a password…" protects it with a password;
+    then "Change password…" refuses a wrong current password (the file
+    untouched) and takes the right one; the CLI logs in with the new one."""
+    s = desktop
+    s.start_keyring("gk-auth")
+    a11y = Accessibility(s.env)
+    app = TrayApp(s, tmp_path / "app")
+    app.env.pop("NO_AT_BRIDGE", None)
+    made = app.create_org(
+        ka_server.url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice",
+        device="desk", password=None,
+    )  # fmt: skip
+    device_file = Path(made["device_file"])
+
+    def actions() -> list[str]:
+        return [str(e.get("action")) for e in app.menu()]
+
+    with app.running(ARTIFACTS / "auth", "--autostart"):
+        s.wait_tray_icon(TrayApp.CLASSNAME)
+        app.wait_state("online", 60)
+        wait_until(lambda: "use_password" in actions(), 30, "Use a password…")
+        assert "change_password" not in actions()
+        app.pick("Use a password")
+        win = "^Use a password"
+        s.wait_dialog(win)
+        app.wait_status(lambda x: (x["dialogs"].get("change_auth") or {}).get("shown"), 20, "shown")
+        _field(a11y, win, "Password", "first password 1", s, "password text")
+        _field(a11y, win, "Confirm password", "first password 1", s, "password text")
+        a11y.press(win, "Use this password")
+        s.wait_window_gone(win, timeout=60)
+        wait_until(lambda: "change_password" in actions(), 30, "Change password…")
+        assert "use_password" not in actions() and "use_keyring" in actions()
+
+        app.pick("Change password")
+        win = "^Change password"
+        s.wait_dialog(win)
+        app.wait_status(lambda x: (x["dialogs"].get("change_auth") or {}).get("shown"), 20, "shown")
+        before = device_file.read_bytes()
+        _field(a11y, win, "Current password", "not it at all", s, "password text")
+        _field(a11y, win, "Password", "second password 2", s, "password text")
+        _field(a11y, win, "Confirm password", "second password 2", s, "password text")
+        a11y.press(win, "Change password")
+        st = app.wait_status(lambda x: (x["dialogs"].get("change_auth") or {}).get("error"), 60, "refused")
+        d = st["dialogs"]["change_auth"]
+        assert d["error_type"] == "WrongPasswordError" and d["field"] == "current_password" and d["open"]
+        assert device_file.read_bytes() == before
+        _field(a11y, win, "Current password", "first password 1", s, "password text")
+        a11y.press(win, "Change password")
+        s.wait_window_gone(win, timeout=60)
+        assert app.status()["state"] == "online"
+
+    login = app.cli(
+        "login", "--device", str(device_file), "--password-stdin", "--json", input="second password 2\n"
+    )
+    assert login.returncode == 0, login.stderr
+    assert json.loads(login.stdout)["device_id"] == made["device_id"]

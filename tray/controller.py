@@ -550,6 +550,21 @@ class Controller:
         init = {"path": path or "", "device_label": socket.gethostname()}
         self._dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
 
+    def open_change_auth(self, key: str | None, mode: str) -> None:
+        """Change password… / Use the keyring… / Use a password… for the
+        device of session ``key``."""
+        holder = self._holder(key)
+        if holder is None:
+            return
+        info = self._device(holder.key)
+        init = {
+            "mode": mode,
+            "protection": info.protection if info is not None else "password",
+            "organization_id": holder.identity.organization_id,
+            "device_label": holder.identity.device_label,
+        }
+        self._dialogs.open(Kind.CHANGE_AUTH, init, target=holder.key)
+
     def recheck_risk(self, key: str) -> None:
         """Whether session ``key`` is still at risk (a recovery file was made)."""
         with self._lock:
@@ -862,6 +877,9 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.GREET: lambda c, arg: c.greet_from_menu(arg or ""),
     Action.CREATE_RECOVERY: lambda c, arg: c.open_recovery(arg),
     Action.IMPORT_RECOVERY: lambda c, arg: c.open_import_recovery(arg),
+    Action.CHANGE_PASSWORD: lambda c, arg: c.open_change_auth(arg, "password"),
+    Action.USE_PASSWORD: lambda c, arg: c.open_change_auth(arg, "password"),
+    Action.USE_KEYRING: lambda c, arg: c.open_change_auth(arg, "keyring"),
     Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
     Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),
     Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),

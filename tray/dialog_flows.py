@@ -46,6 +46,12 @@ def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]
         if isinstance(exc, E.WrongPasswordError):
             return None, "password"
         return None, None
+    if kind == Kind.CHANGE_AUTH:
+        if isinstance(exc, E.WrongPasswordError):
+            return None, "current_password"
+        if isinstance(exc, E.InvalidValueError) and exc.field is None:
+            return None, "password"
+        return None, None
     if kind == Kind.RECOVERY_IMPORT:
         if isinstance(exc, E.InvalidValueError) and exc.field == "device_label":
             return 2, "device_label"
@@ -208,6 +214,25 @@ def _run_recovery_import(host: Controller, dlg: DialogProcess, v: dict[str, Any]
     _adopt_created(host, created, password or "", dlg)
 
 
+def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    """The device file of the dialog's session protected anew (in place:
+    a wrong current password changes nothing)."""
+    from pathlib import Path
+
+    from ..core import change_authentication
+
+    holder = host.holder_for(dlg)
+    keyring = dlg.init.get("mode") == "keyring"
+    dlg.progress("Protecting the device again…")
+    change_authentication(
+        Path(str(getattr(holder.session, "device_file", None) or holder.key)),
+        current_password=v.get("current_password") or None,
+        new_password=None if keyring else str(v.get("password", "")),
+        use_keyring=keyring,
+    )
+    host.refresh_devices()  # the menu offers what fits the new protection
+
+
 FLOWS: dict[str, Flow] = {
     Kind.CREATE: _run_create,
     Kind.JOIN: _run_join,
@@ -216,6 +241,7 @@ FLOWS: dict[str, Flow] = {
     Kind.INVITE_DEVICE: _run_invite,
     Kind.RECOVERY_EXPORT: _run_recovery_export,
     Kind.RECOVERY_IMPORT: _run_recovery_import,
+    Kind.CHANGE_AUTH: _run_change_auth,
 }
 
 

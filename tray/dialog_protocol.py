@@ -96,6 +96,7 @@ class Kind(StrEnum):
     INVITATIONS = "invitations"
     RECOVERY_EXPORT = "recovery_export"
     RECOVERY_IMPORT = "recovery_import"
+    CHANGE_AUTH = "change_auth"
     MESSAGE = "message"
     WINDOW = "window"
 

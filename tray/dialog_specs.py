@@ -526,6 +526,55 @@ def _recovery_import(init: Mapping[str, Any]) -> DialogSpec:
     )
 
 
+CHANGE_AUTH_TEXTS = {
+    # (mode, protection now): title, intro, submit
+    ("password", "password"): (
+        "Change password",
+        "The new password of {device} in {org}: you will type it to log in. Nobody can recover it.",
+        "Change password",
+    ),
+    ("password", "keyring"): (
+        "Use a password",
+        "{device} in {org} will be opened with this password, not with the keyring any more.",
+        "Use this password",
+    ),
+    ("keyring", "password"): (
+        "Use the keyring for quick login",
+        "{device} in {org} will open without a password on this computer.",
+        "Use the keyring",
+    ),
+}
+
+
+def _change_auth(init: Mapping[str, Any]) -> DialogSpec:
+    mode = "keyring" if init.get("mode") == "keyring" else "password"
+    protection = "keyring" if init.get("protection") == "keyring" else "password"
+    texts = CHANGE_AUTH_TEXTS.get((mode, protection), CHANGE_AUTH_TEXTS[("password", protection)])
+    fields: tuple[Field, ...] = ()
+    if protection == "password":  # the current one unlocks the keys first
+        fields = (
+            Field(
+                "current_password",
+                "Current password",
+                "secret",
+                clear_on_error=True,
+                check=lambda v: None if v.get("current_password") else "Enter the current password of this device.",
+            ),
+        )
+    notes: tuple[Note, ...] = (Note(KEYRING_NOTE),)
+    if (mode, protection) != ("keyring", "password"):  # a new password
+        fields += _password_fields()
+        notes = (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True))
+    intro = _t(texts[1], device=init.get("device_label", ""), org=init.get("organization_id", ""))
+    return DialogSpec(
+        P.Kind.CHANGE_AUTH,
+        texts[0],
+        (Step("", intro, fields, notes),),
+        submit=texts[2],
+        busy_text="Protecting the device again…",
+    )
+
+
 SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.CREATE: _create,
     P.Kind.JOIN: _join,
@@ -535,6 +584,7 @@ SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.INVITATIONS: _invitations,
     P.Kind.RECOVERY_EXPORT: _recovery_export,
     P.Kind.RECOVERY_IMPORT: _recovery_import,
+    P.Kind.CHANGE_AUTH: _change_auth,
     P.Kind.MESSAGE: _message,
 }
 

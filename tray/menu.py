@@ -40,6 +40,9 @@ class Action(StrEnum):
     GREET = "greet"  # arg: greet_arg(token, session key)
     CREATE_RECOVERY = "create_recovery"
     IMPORT_RECOVERY = "import_recovery"  # arg: a recovery file's path, or none
+    CHANGE_PASSWORD = "change_password"
+    USE_KEYRING = "use_keyring"
+    USE_PASSWORD = "use_password"
     REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
     REVIEW_TOS = "review_tos"
     ACCEPT_TOS = "accept_tos"
@@ -183,7 +186,20 @@ def _refusal_entries(v: SessionView) -> list[Entry]:
     return [Entry("Check again", Action.CHECK, arg)]
 
 
-def _session_entries(v: SessionView) -> list[Entry]:
+def _protection_entries(v: SessionView, protection: str) -> list[Entry]:
+    """How this device is opened: its password changed, or the keyring instead (or back)."""
+    arg = v.key or None
+    if protection == "keyring":
+        return [Entry("Use a password…", Action.USE_PASSWORD, arg)]
+    if protection == "password":
+        return [
+            Entry("Change password…", Action.CHANGE_PASSWORD, arg),
+            Entry("Use the keyring for quick login…", Action.USE_KEYRING, arg),
+        ]
+    return []
+
+
+def _session_entries(v: SessionView, protection: str = "") -> list[Entry]:
     """One logged-in device's section: who, its status, its actions."""
     arg = v.key or None
     status = STATUS_TEXT[v.state]
@@ -197,7 +213,8 @@ def _session_entries(v: SessionView) -> list[Entry]:
         items += _refusal_entries(v)
     elif v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
         items.append(Entry("Check connection", Action.CHECK, arg))
-    return [*items, SEPARATOR, *_live_entries(v), Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
+    mine = _protection_entries(v, protection)
+    return [*items, SEPARATOR, *_live_entries(v), *mine, Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
 
 
 def _settings_entries(s: Snapshot) -> list[Entry]:
@@ -225,8 +242,9 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
     views = s.views()
     items: list[Entry] = []
     if views:
+        protection = {d.key: d.protection for d in s.devices}
         for v in views:
-            items += _session_entries(v)
+            items += _session_entries(v, protection.get(v.key, ""))
         items += common
         # The devices not logged in yet: logging in keeps the others online.
         logged_in = {v.key for v in views} | {v.identity.device_id for v in views}
