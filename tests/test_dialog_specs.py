@@ -24,6 +24,11 @@ INITS: dict[str, dict[str, Any]] = {
     Kind.RECOVERY_EXPORT: {"organization_id": "ACME", "path": "/home/a/Parsec_Recovery_File_ACME.psrk"},
     Kind.RECOVERY_IMPORT: {"path": "", "device_label": "pc"},
     Kind.CHANGE_AUTH: {"mode": "password", "protection": "password", "organization_id": "ACME", "device_label": "pc"},
+    Kind.TERMS: {
+        "organization_id": "ACME",
+        "updated_on": "2026-12-01",
+        "links": [["fr_FR", "https://example.invalid/fr"], ["en_US", "https://example.invalid/en"]],
+    },
     Kind.MESSAGE: {"title": "Open link", "text": "This link cannot be used."},
 }
 
@@ -474,3 +479,40 @@ def test_change_auth_a_wrong_current_password_is_emptied_and_focused() -> None:
     m.receive({"type": "error", "message": "Wrong password.", "field": "current_password"})
     assert m.values["current_password"] == "" and m.focus == "current_password"
     assert m.values["password"] == PASSWORD
+
+
+# -- Terms of service ---------------------------------------------------------------------------
+
+
+def test_terms_show_the_links_in_the_given_order_and_need_the_box_ticked() -> None:
+    m = model(Kind.TERMS)
+    assert m.current.links == (
+        ("Terms of service (Français)", "https://example.invalid/fr"),
+        ("Terms of service (English)", "https://example.invalid/en"),
+    )
+    assert "ACME" in m.current.intro and "2026-12-01" in m.current.intro
+    assert [b.id for b in m.buttons()] == ["refuse_terms", "cancel", "submit"]
+    assert [b.label for b in m.buttons()] == ["Refuse and log out", "Cancel", "Accept"]
+    assert m.spec.fields["accept"].label == "I have read and accept the terms of service."
+    # Accept without the box: nothing sent, said in the banner (a box has no line).
+    assert m.press("submit") == [] and m.banner == "Tick the box once you have read the terms."
+    m.change("accept", True)
+    assert m.banner is None and not m.errors
+    assert sent(m.press("submit")) == [{"type": "submit", "values": {"accept": True}}]
+    assert m.busy and m.open_link("https://example.invalid/fr") == []  # busy: nothing
+
+
+def test_terms_links_go_to_the_tray_and_refusing_closes() -> None:
+    m = model(Kind.TERMS)
+    assert sent(m.open_link("https://example.invalid/en")) == [
+        {"type": "action", "action": "open_url", "arg": "https://example.invalid/en"}
+    ]
+    assert [(e.what, e.msg) for e in m.press("refuse_terms")] == [
+        ("send", {"type": "action", "action": "refuse_terms", "arg": None}),
+        (S.CLOSE, {}),
+    ]
+    m = model(Kind.TERMS)
+    m.change("accept", True)
+    m.press("submit")
+    m.receive({"type": "error", "message": "The terms of service changed while you were reading them."})
+    assert not m.busy and m.banner == "The terms of service changed while you were reading them."

@@ -72,7 +72,7 @@ log = logging.getLogger(__name__)
 STARTUP_LISTING_DELAY = 1.0
 
 _NO_TERMS = "{org} has no terms of service any more."
-_OPEN_TERMS = "Open {url} in a browser to read the terms of service of {org}."
+_OPEN_TERMS = "Open {url} in a browser to read the terms of service."
 
 
 @dataclass(frozen=True)
@@ -645,22 +645,18 @@ class Controller:
         return terms
 
     def review_terms(self, key: str | None) -> None:
-        """Open the terms of service in the browser (the person's locale first).
-
-        Where the terms dialog must plug in: here (it shows ``holder.terms``
-        with Accept, which calls :meth:`accept_terms`)."""
+        """The terms of service dialog: their links (the person's locale
+        first), Accept or Refuse and log out."""
         holder = self._holder(key)
         if holder is not None:
             _in_thread(self._open_terms, "tos-review", holder)
 
     def _open_terms(self, holder: SessionHolder) -> None:
-        import webbrowser
-
         from ..cli.members import user_locales
 
         org = holder.identity.organization_id
         try:
-            terms = self._fetch_terms(holder)
+            terms = self._fetch_terms(holder)  # kept: Accept sends exactly these
         except E.ParsecTrayError as exc:
             self.message("Terms of service", str(exc))
             return
@@ -668,12 +664,19 @@ class Controller:
             self.message("Terms of service", _NO_TERMS.format(org=org))
             self._retry(holder, shown=True)
             return
-        url = terms.urls_for(user_locales())[0][1]
-        if not webbrowser.open(url):
-            self.message(
-                "Terms of service",
-                _OPEN_TERMS.format(url=url, org=org),
-            )
+        init = {
+            "organization_id": org,
+            "links": [list(pair) for pair in terms.urls_for(user_locales())],
+            "updated_on": str(terms.updated_on)[:10],
+        }
+        self._dialogs.open(Kind.TERMS, init, target=holder.key)
+
+    def open_url(self, url: str) -> None:
+        """A link of a dialog (the terms of service), in the browser."""
+        import webbrowser
+
+        if not url.startswith(("https://", "http://")) or not webbrowser.open(url):
+            self.message("Terms of service", _OPEN_TERMS.format(url=url))
 
     def accept_terms(self, key: str | None) -> None:
         holder = self._holder(key)
@@ -681,8 +684,15 @@ class Controller:
             _in_thread(self._accept_terms, "tos-accept", holder)
 
     def _accept_terms(self, holder: SessionHolder) -> None:
+        try:
+            self.accept_terms_now(holder)
+        except E.ParsecTrayError as exc:
+            self.message("Terms of service", str(exc))
+
+    def accept_terms_now(self, holder: SessionHolder) -> None:
         """``tos_accept`` with the exact ``updated_on`` of the terms fetched
-        (those the person could review), then reconnect at once."""
+        (those the person could review), then reconnect at once; raises
+        what the server said (terms changed meanwhile: fetched again)."""
         from ..core import tos_accept
 
         try:
@@ -692,13 +702,9 @@ class Controller:
                 terms = self._fetch_terms(holder)
             if terms is not None:
                 tos_accept(holder.session, terms)
-        except E.ServerRefusedError as exc:  # changed while shown: the new ones are to review
+        except E.ServerRefusedError:  # changed while shown: the new ones are to review
             _in_thread(self._fetch_terms, "tos-get", holder)
-            self.message("Terms of service", str(exc))
-            return
-        except E.ParsecTrayError as exc:
-            self.message("Terms of service", str(exc))
-            return
+            raise
         with self._lock:
             holder.terms = None
             holder.retries = 0

@@ -233,6 +233,12 @@ def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) ->
     host.refresh_devices()  # the menu offers what fits the new protection
 
 
+def _run_accept_terms(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    """``tos_accept`` with the terms the dialog showed; the session reconnects at once."""
+    dlg.progress("Accepting the terms…")
+    host.accept_terms_now(host.holder_for(dlg))
+
+
 FLOWS: dict[str, Flow] = {
     Kind.CREATE: _run_create,
     Kind.JOIN: _run_join,
@@ -242,6 +248,7 @@ FLOWS: dict[str, Flow] = {
     Kind.RECOVERY_EXPORT: _run_recovery_export,
     Kind.RECOVERY_IMPORT: _run_recovery_import,
     Kind.CHANGE_AUTH: _run_change_auth,
+    Kind.TERMS: _run_accept_terms,
 }
 
 
@@ -373,6 +380,16 @@ def _confirmed(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> Non
     dlg.result = {**dlg.result, "confirmed": True}
 
 
+def _terms_action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """A link of the terms (the browser), or Refuse and log out (that session)."""
+    from .dialog_specs import OPEN_URL, REFUSE_TERMS
+
+    if msg.get("action") == OPEN_URL:
+        host.open_url(str(msg.get("arg") or ""))
+    elif msg.get("action") == REFUSE_TERMS:
+        host.logout(str(dlg.init.get("_target")))
+
+
 HANDLERS: dict[tuple[str, str], Handler] = {
     **{(kind, FromDialog.SUBMIT): _submit for kind in FLOWS},
     **{(kind, FromDialog.SHOWN): _shown for kind in Kind},
@@ -387,6 +404,7 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.RECOVERY_EXPORT, FromDialog.CONFIRMED): _confirmed,
     # Log in's "Forgot your password?": Import a recovery file….
     (Kind.LOGIN, FromDialog.ACTION): _action,
+    (Kind.TERMS, FromDialog.ACTION): _terms_action,
 }
 
 

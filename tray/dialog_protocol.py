@@ -97,6 +97,7 @@ class Kind(StrEnum):
     RECOVERY_EXPORT = "recovery_export"
     RECOVERY_IMPORT = "recovery_import"
     CHANGE_AUTH = "change_auth"
+    TERMS = "terms"
     MESSAGE = "message"
     WINDOW = "window"
 

@@ -89,6 +89,7 @@ class Step:
     fields: tuple[Field, ...] = ()
     notes: tuple[Note, ...] = ()
     facts: tuple[tuple[str, str], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()  # (text, address): each opens in the browser
 
 
 @dataclass(frozen=True)
@@ -575,6 +576,53 @@ def _change_auth(init: Mapping[str, Any]) -> DialogSpec:
     )
 
 
+OPEN_URL = "open_url"  # a link's action: the tray opens ``arg`` in the browser
+REFUSE_TERMS = "refuse_terms"
+TERMS_ACCEPT = "I have read and accept the terms of service."
+LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano"}
+
+
+def _language(locale: str) -> str:
+    return LANGUAGES.get(locale.replace("-", "_").split("_")[0].lower(), locale)
+
+
+def _terms(init: Mapping[str, Any]) -> DialogSpec:
+    org = str(init.get("organization_id", ""))
+    links = tuple(
+        (_t("Terms of service ({language})", language=_language(str(pair[0]))), str(pair[1]))
+        for pair in init.get("links") or []
+        if isinstance(pair, (list, tuple)) and len(pair) == 2
+    )
+    return DialogSpec(
+        P.Kind.TERMS,
+        "Terms of service",
+        (
+            Step(
+                "",
+                _t(
+                    "{org} asks you to accept its terms of service (updated on {date}) before you "
+                    "use it again. Read them first:",
+                    org=org,
+                    date=init.get("updated_on", ""),
+                ),
+                (
+                    Field(
+                        "accept",
+                        TERMS_ACCEPT,
+                        "check",
+                        value=False,
+                        check=lambda v: None if v.get("accept") else "Tick the box once you have read the terms.",
+                    ),
+                ),
+                links=links,
+            ),
+        ),
+        submit="Accept",
+        busy_text="Accepting the terms…",
+        extra=(Button(REFUSE_TERMS, "Refuse and log out", Role.EXTRA),),
+    )
+
+
 SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.CREATE: _create,
     P.Kind.JOIN: _join,
@@ -585,6 +633,7 @@ SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.RECOVERY_EXPORT: _recovery_export,
     P.Kind.RECOVERY_IMPORT: _recovery_import,
     P.Kind.CHANGE_AUTH: _change_auth,
+    P.Kind.TERMS: _terms,
     P.Kind.MESSAGE: _message,
 }
 
@@ -746,7 +795,8 @@ class DialogModel:
             self.asked = None  # another server: ask it again
         f = self.spec.fields[name]
         if name in self.errors and (f.check is None or f.check(self.values) is None):
-            del self.errors[name]
+            if self.banner == self.errors.pop(name):
+                self.banner = None
 
     def leave(self, name: str) -> None:
         """The focus left field ``name``: check it, unless it is empty."""
@@ -765,6 +815,8 @@ class DialogModel:
             error = f.check(self.values) if f.check is not None and self.visible(f) else None
             if error:
                 self.errors[f.name] = error
+                if f.kind == "check":  # a box has no line under it: said in the banner
+                    self.banner = error
                 if ok:
                     self.focus = f.name
                 ok = False
@@ -808,9 +860,9 @@ class DialogModel:
         elif button == "refresh":
             self.note = ""
             return [_send({"type": P.FromDialog.REFRESH})]
-        elif button == FORGOT and any(b.id == FORGOT for b in self.spec.extra):
-            # Another dialog takes over: this one closes.
-            return [_send({"type": P.FromDialog.ACTION, "action": FORGOT, "arg": None}), Effect(CLOSE)]
+        elif button != "refresh" and any(b.id == button for b in self.spec.extra):
+            # The tray takes over (another dialog, a log out): this one closes.
+            return [_send({"type": P.FromDialog.ACTION, "action": button, "arg": None}), Effect(CLOSE)]
         return []
 
     def _submit(self) -> list[Effect]:
@@ -825,6 +877,12 @@ class DialogModel:
         }
         self.busy, self.progress, self.banner = True, self.spec.busy_text, None
         return [_send({"type": P.FromDialog.SUBMIT, "values": values})]
+
+    def open_link(self, url: str) -> list[Effect]:
+        """A link of the step: the tray opens it in the browser."""
+        if self.busy:
+            return []
+        return [_send({"type": P.FromDialog.ACTION, "action": OPEN_URL, "arg": url})]
 
     def confirm(self, value: bool) -> list[Effect]:
         """The last page's check (``spec.confirm``) was ticked or unticked."""

@@ -169,6 +169,11 @@ class GtkDialog(Renderer):
         if step.intro:
             self.intro = _label(step.intro)
             page.pack_start(self.intro, False, False, 0)
+        for text, url in step.links:  # opened by the tray (the browser), not by GTK
+            link = Gtk.LinkButton.new_with_label(url, text)
+            link.set_halign(Gtk.Align.START)
+            link.connect("activate-link", self._link)
+            page.pack_start(link, False, False, 0)
         grid = self._grid([f for f in step.fields if not f.when], step.facts)
         page.pack_start(grid, False, False, 0)
         for note in step.notes:
@@ -377,6 +382,10 @@ class GtkDialog(Renderer):
         dialog.connect("response", responded)
         dialog.connect("map-event", lambda d, _e: _focus_window(d))
         dialog.show_all()
+
+    def _link(self, link: Gtk.LinkButton) -> bool:
+        self.apply(self.model.open_link(link.get_uri()))
+        return True  # handled
 
     def _confirmed(self, check: Gtk.CheckButton) -> None:
         if not self.syncing:

@@ -105,6 +105,10 @@ class TkDialog(Renderer):
             self.intro = ttk.Label(page, text=step.intro, wraplength=WRAP, justify="left")
             self.intro.grid(row=row, column=0, columnspan=2, sticky="w", pady=(0, 4))
             row += 1
+        for text, url in step.links:  # opened by the tray (the browser)
+            link = ttk.Button(page, text=text, command=self._command(self._open, url))
+            link.grid(row=row, column=0, columnspan=2, sticky="w", pady=(2, 0))
+            row += 1
         for key, value in step.facts:
             ttk.Label(page, text=key, style="Hint.TLabel").grid(row=row, column=0, sticky="w", padx=(0, 12))
             ttk.Label(page, text=value).grid(row=row, column=1, sticky="w")
@@ -346,6 +350,9 @@ class TkDialog(Renderer):
 
     def _on_leave(self, name: str) -> Callable[[Any], None]:
         return lambda _e: self._left(name)
+
+    def _open(self, url: str) -> None:
+        self.apply(self.model.open_link(url))
 
     def _copy(self, link: str) -> None:
         self.apply(self.model.copy(link))
