@@ -33,6 +33,27 @@ def _dialog(st: dict[str, Any]) -> dict[str, Any]:
     return dict(st.get("dialogs", {}).get("recovery_export") or {})
 
 
+def accessible_app(
+    s: DesktopSession,
+    server: ParsecServer,
+    org: str,
+    workdir: Path,
+    *,
+    password: str | None = None,
+    env: dict[str, str] | None = None,
+) -> tuple[TrayApp, Accessibility, dict[str, Any]]:
+    """A keyring unlocked, the app (its dialogs answer AT-SPI, as on a
+    desktop) and Alice's device made with the CLI (its ``--json``)."""
+    s.start_keyring("gk-" + workdir.name)
+    app = TrayApp(s, workdir / "app", env=env)
+    app.env.pop("NO_AT_BRIDGE", None)
+    made = app.create_org(
+        server.url, server.admin_token, org, email="alice@example.com", user="Alice", device="desk",
+        password=password,
+    )  # fmt: skip
+    return app, Accessibility(s.env), made
+
+
 def _type_path(s: DesktopSession, a11y: Accessibility, path: Path) -> None:
     a11y.focus(WIN, "Save the recovery file as", "text")
     s.key("ctrl+a")
@@ -43,14 +64,7 @@ def test_create_a_recovery_file_from_the_menu(
     desktop: DesktopSession, ka_server: ParsecServer, org_name: str, tmp_path: Path
 ) -> None:
     s = desktop
-    s.start_keyring("gk-recovery")
-    a11y = Accessibility(s.env)
-    app = TrayApp(s, tmp_path / "app")
-    app.env.pop("NO_AT_BRIDGE", None)  # its dialogs answer AT-SPI, as on a desktop
-    made = app.create_org(
-        ka_server.url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice",
-        device="desk", password=None,
-    )  # fmt: skip
+    app, a11y, made = accessible_app(s, ka_server, org_name, tmp_path)
     there = tmp_path / "kept" / "already.psrk"
     there.parent.mkdir()
     there.write_bytes(b"not to be touched")
@@ -140,14 +154,7 @@ def test_import_a_recovery_file_handed_to_the_running_tray(
     passphrase comes back on its field with nothing written; the right one
     makes a new device of the same user, logged in."""
     s = desktop
-    s.start_keyring("gk-import")
-    a11y = Accessibility(s.env)
-    app = TrayApp(s, tmp_path / "app")
-    app.env.pop("NO_AT_BRIDGE", None)
-    made = app.create_org(
-        ka_server.url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice",
-        device="desk", password="old password 1",
-    )  # fmt: skip
+    app, a11y, made = accessible_app(s, ka_server, org_name, tmp_path, password="old password 1")
     folder = tmp_path / "my files"
     folder.mkdir()
     recovery = folder / f"Parsec_Recovery_File_{org_name}.psrk"
@@ -237,14 +244,7 @@ def test_use_a_password_then_change_it_from_the_menu(
     then "Change password…" refuses a wrong current password (the file
     untouched) and takes the right one; the CLI logs in with the new one."""
     s = desktop
-    s.start_keyring("gk-auth")
-    a11y = Accessibility(s.env)
-    app = TrayApp(s, tmp_path / "app")
-    app.env.pop("NO_AT_BRIDGE", None)
-    made = app.create_org(
-        ka_server.url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice",
-        device="desk", password=None,
-    )  # fmt: skip
+    app, a11y, made = accessible_app(s, ka_server, org_name, tmp_path)
     device_file = Path(made["device_file"])
 
     def actions() -> list[str]:

@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 import test_tray_live_e2e as live_e2e
-from atspi_client import Accessibility
 from desktop_session import DesktopSession, TrayApp, wait_until
 from parsec_server import ParsecServer
+from test_tray_recovery_e2e import accessible_app
 
 pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
 
@@ -37,25 +37,15 @@ def test_review_accept_then_refuse_the_terms(
     desktop: DesktopSession, ka_server: ParsecServer, org_name: str, tmp_path: Path
 ) -> None:
     s = desktop
-    s.start_keyring("gk-terms")
-    a11y = Accessibility(s.env)
     opened = tmp_path / "browser-opened"
-    app = TrayApp(
-        s,
-        tmp_path / "app",
-        env={
-            "PARSEC_TRAY_BACKOFF_MAX": "1",
-            "PARSEC_TRAY_REFUSAL_RETRY": "1",
-            "LANGUAGE": "fr_FR",
-            # The "browser": writes the address it was given.
-            "BROWSER": "sh -c " + shlex.quote(f"echo %s >> {opened}"),
-        },
-    )
-    app.env.pop("NO_AT_BRIDGE", None)
-    app.create_org(
-        ka_server.url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice",
-        device="desk", password=None,
-    )  # fmt: skip
+    env = {
+        "PARSEC_TRAY_BACKOFF_MAX": "1",
+        "PARSEC_TRAY_REFUSAL_RETRY": "1",
+        "LANGUAGE": "fr_FR",
+        # The "browser": writes the address it was given.
+        "BROWSER": "sh -c " + shlex.quote(f"echo %s >> {opened}"),
+    }
+    app, a11y, _made = accessible_app(s, ka_server, org_name, tmp_path, env=env)
     org_path = f"/administration/organizations/{org_name}"
 
     def terms_state() -> None:
