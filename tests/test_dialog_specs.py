@@ -23,12 +23,18 @@ INITS: dict[str, dict[str, Any]] = {
     Kind.INVITATIONS: {"organization_id": "ACME"},
     Kind.RECOVERY_EXPORT: {"organization_id": "ACME", "path": "/home/a/Parsec_Recovery_File_ACME.psrk"},
     Kind.RECOVERY_IMPORT: {"path": "", "device_label": "pc"},
-    Kind.CHANGE_AUTH: {"mode": "password", "protection": "password", "organization_id": "ACME", "device_label": "pc"},
+    Kind.CHANGE_AUTH: {
+        "mode": "password",
+        "protection": "password",
+        "organization_id": "ACME",
+        "device_label": "pc",
+    },
     Kind.TERMS: {
         "organization_id": "ACME",
         "updated_on": "2026-12-01",
         "links": [["fr_FR", "https://example.invalid/fr"], ["en_US", "https://example.invalid/en"]],
     },
+    Kind.MEMBERS: {"organization_id": "ACME"},
     Kind.MESSAGE: {"title": "Open link", "text": "This link cannot be used."},
 }
 
@@ -341,7 +347,9 @@ def test_recovery_export_a_refused_path_comes_back_on_its_field() -> None:
 def _exported() -> S.DialogModel:
     m = model(Kind.RECOVERY_EXPORT)
     m.press("submit")
-    m.receive({"type": "result", "organization": "ACME", "path": "/media/usb/r.psrk", "passphrase": PASSPHRASE})
+    m.receive(
+        {"type": "result", "organization": "ACME", "path": "/media/usb/r.psrk", "passphrase": PASSPHRASE}
+    )
     return m
 
 
@@ -356,7 +364,11 @@ def test_recovery_export_shows_the_passphrase_with_copy_and_save() -> None:
     assert "somewhere else than the recovery file" in m.note
     # Save passphrase…: the renderer asks where (the official name suggested), then says.
     [effect] = m.save()
-    assert (effect.what, effect.arg, effect.msg) == (S.SAVE, PASSPHRASE, {"name": "Parsec_Recovery_Code_ACME.txt"})
+    assert (effect.what, effect.arg, effect.msg) == (
+        S.SAVE,
+        PASSPHRASE,
+        {"name": "Parsec_Recovery_Code_ACME.txt"},
+    )
     m.saved(None)  # cancelled: nothing said
     assert m.banner is None
     m.saved("/home/a/code.txt")
@@ -443,7 +455,9 @@ def test_login_offers_the_recovery_file_for_a_forgotten_password() -> None:
 def test_a_recovery_file_handed_over_as_a_path_or_a_file_uri() -> None:
     from parsec_tray.tray.validation import recovery_file_of
 
-    assert recovery_file_of("/home/a/Parsec_Recovery_File_ACME.psrk") == "/home/a/Parsec_Recovery_File_ACME.psrk"
+    assert (
+        recovery_file_of("/home/a/Parsec_Recovery_File_ACME.psrk") == "/home/a/Parsec_Recovery_File_ACME.psrk"
+    )
     assert recovery_file_of("file:///home/a/My%20File.PSRK") == "/home/a/My File.PSRK"
     assert recovery_file_of("file://localhost/tmp/r.psrk") == "/tmp/r.psrk"
     for not_one in ("file://elsewhere/tmp/r.psrk", "https://x/r.psrk", "/tmp/r.keys", "parsec3://h/Org"):
@@ -461,7 +475,9 @@ def test_a_recovery_file_handed_over_as_a_path_or_a_file_uri() -> None:
         ("keyring", "password", "Use the keyring for quick login", ["current_password"]),
     ],
 )
-def test_change_auth_asks_what_each_change_needs(mode: str, protection: str, title: str, fields: list[str]) -> None:
+def test_change_auth_asks_what_each_change_needs(
+    mode: str, protection: str, title: str, fields: list[str]
+) -> None:
     m = model(Kind.CHANGE_AUTH, mode=mode, protection=protection)
     assert m.spec.title == title and list(m.spec.fields) == fields and m.focus == fields[0]
     assert "pc" in m.current.intro and "ACME" in m.current.intro
@@ -469,7 +485,9 @@ def test_change_auth_asks_what_each_change_needs(mode: str, protection: str, tit
     typed = {"current_password": "old one", "password": PASSWORD, "confirm": PASSWORD}
     fill(m, **{k: v for k, v in typed.items() if k in fields})
     [msg] = sent(m.press("submit"))
-    assert msg["values"] == {k: v for k, v in {"current_password": "old one", "password": PASSWORD}.items() if k in fields}
+    assert msg["values"] == {
+        k: v for k, v in {"current_password": "old one", "password": PASSWORD}.items() if k in fields
+    }
 
 
 def test_change_auth_a_wrong_current_password_is_emptied_and_focused() -> None:
@@ -516,3 +534,61 @@ def test_terms_links_go_to_the_tray_and_refusing_closes() -> None:
     m.press("submit")
     m.receive({"type": "error", "message": "The terms of service changed while you were reading them."})
     assert not m.busy and m.banner == "The terms of service changed while you were reading them."
+
+
+# -- Members ------------------------------------------------------------------------------------------
+
+ALICE_ROW = {
+    "user_id": "a" * 32, "email": "alice@example.com", "name": "Alice", "profile": "ADMIN",
+    "created_on": "2026-12-01T10:00:00Z", "revoked_on": None, "frozen": False, "me": True, "can_revoke": False,
+}  # fmt: skip
+BOB_ROW = {**ALICE_ROW, "user_id": "b" * 32, "email": "bob@example.com", "name": "Bob", "profile": "STANDARD"}
+BOB_ROW |= {"me": False, "can_revoke": True}
+
+
+def test_members_rows_say_who_what_since_when_and_revoked_or_frozen() -> None:
+    assert S.member_texts(ALICE_ROW) == (
+        "Alice <alice@example.com>",
+        "Administrator, joined on 2026-12-01 · you",
+    )
+    assert S.member_texts({**BOB_ROW, "frozen": True}) == (
+        "Bob <bob@example.com>",
+        "Member, joined on 2026-12-01 · frozen",
+    )
+    revoked = {**BOB_ROW, "revoked_on": "2026-12-02T00:00:00Z", "can_revoke": False}
+    assert S.member_texts(revoked)[1] == "Member, joined on 2026-12-01 · revoked on 2026-12-02"
+    assert S.member_texts({**BOB_ROW, "name": None, "email": None, "profile": "OUTSIDER"})[1].startswith(
+        "External"
+    )
+    rows = S.MEMBER_ROWS
+    assert [a.id for a in rows.actions(BOB_ROW)] == ["delete"] and rows.actions(ALICE_ROW) == ()
+    assert rows.actions(revoked) == ()
+
+
+def test_members_revoke_asks_first_naming_the_person_then_sends_and_refreshes() -> None:
+    m = model(Kind.MEMBERS)
+    assert m.spec.title == "Members of ACME" and m.spec.rows
+    assert [b.id for b in m.buttons()] == ["refresh", "close"]
+    m.receive({"type": "list", "items": [ALICE_ROW, BOB_ROW]})
+    m.delete(BOB_ROW["user_id"])
+    assert m.confirming == BOB_ROW["user_id"]
+    window, question, detail, yes = m.listing.ask
+    assert question.format(title=S.member_texts(BOB_ROW)[0]) == "Revoke Bob <bob@example.com>?"
+    assert "cannot be undone" in detail and yes == "_Revoke"
+    m.keep()
+    assert m.confirming is None and m.confirm_delete() == []  # kept: nothing sent
+    m.delete(BOB_ROW["user_id"])
+    assert sent(m.confirm_delete()) == [{"type": "revoke_user", "user_id": "b" * 32}]
+    assert m.busy and m.progress == "Revoking…"
+    m.receive(
+        {"type": "list", "items": [ALICE_ROW, {**BOB_ROW, "revoked_on": "2026-12-02", "can_revoke": False}]}
+    )
+    assert not m.busy and m.note == "Revoked."
+
+
+def test_invitations_still_ask_and_send_as_before() -> None:
+    m = model(Kind.INVITATIONS)
+    m.receive({"type": "list", "items": [{"token": "t1", "label": "bob@example.com", "link": "parsec3://x"}]})
+    assert [a.id for a in m.listing.actions({})] == ["copy", "delete"]
+    m.delete("t1")
+    assert sent(m.confirm_delete()) == [{"type": "cancel_invitation", "token": "t1"}]

@@ -550,6 +550,15 @@ class Controller:
         init = {"path": path or "", "device_label": socket.gethostname()}
         self._dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
 
+    def open_members(self, key: str | None = None) -> None:
+        holder = self._holder(key)
+        if holder is None:
+            return
+        init = {"organization_id": holder.identity.organization_id}
+        dlg = self._dialogs.open(Kind.MEMBERS, init, target=holder.key)
+        if dlg is not None:
+            _in_thread(dialog_flows.send_members, "members", self, dlg)
+
     def open_change_auth(self, key: str | None, mode: str) -> None:
         """Change password… / Use the keyring… / Use a password… for the
         device of session ``key``."""
@@ -886,6 +895,7 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.CHANGE_PASSWORD: lambda c, arg: c.open_change_auth(arg, "password"),
     Action.USE_PASSWORD: lambda c, arg: c.open_change_auth(arg, "password"),
     Action.USE_KEYRING: lambda c, arg: c.open_change_auth(arg, "keyring"),
+    Action.MEMBERS: lambda c, arg: c.open_members(arg),
     Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
     Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),
     Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),

@@ -294,6 +294,50 @@ def send_invitations(host: Controller, dlg: DialogProcess) -> None:
     dlg.listed([{**row, "waiting": row.get("label") in waiting} for row in rows])
 
 
+# -- Members -------------------------------------------------------------------------------------------
+
+
+def send_members(host: Controller, dlg: DialogProcess) -> None:
+    """In a worker thread: the organization's users, to ``dlg`` (who can be
+    revoked: by an administrator, anyone not revoked but themselves)."""
+    from ..core import list_members
+
+    try:
+        session = host.holder_for(dlg).session
+        members = list_members(session)
+    except E.ParsecTrayError as exc:
+        dlg.error_shown(str(exc))
+        return
+    except Exception as exc:
+        log.exception("listing the members failed")
+        dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
+        return
+    me = session.device.user_id
+    admin = getattr(session.device.initial_profile, "value", "") == "ADMIN"
+    rows = []
+    for m in members:
+        row = m.to_json()
+        row["me"] = m.user_id == me
+        row["can_revoke"] = admin and not m.is_revoked and m.user_id != me
+        rows.append(row)
+    dlg.listed(rows)
+
+
+def _revoke(host: Controller, dlg: DialogProcess, user_id: str) -> None:
+    from ..core import list_members, revoke_user
+
+    try:
+        session = host.holder_for(dlg).session
+        who = next((m for m in list_members(session) if m.user_id.hex == user_id), None)
+        if who is None:
+            raise E.ParsecTrayError("This person is not a member of the organization any more.")
+        revoke_user(session, who.user_id, name=who.describe())
+    except E.ParsecTrayError as exc:
+        dlg.error_shown(str(exc))
+        return
+    send_members(host, dlg)
+
+
 def ask_server(dlg: DialogProcess, server: str) -> None:
     """In a worker thread: does ``server`` create organizations on request?"""
     from ..core import server_config
@@ -369,6 +413,14 @@ def _cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     _in_thread(_cancel_invitation, "invite-cancel", host, dlg, str(msg.get("token", "")))
 
 
+def _members_refresh(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    _in_thread(send_members, "members", host, dlg)
+
+
+def _revoke_user(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    _in_thread(_revoke, "revoke", host, dlg, str(msg.get("user_id", "")))
+
+
 def _action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     try:
         host.perform(str(msg.get("action")), msg.get("arg"))
@@ -405,6 +457,9 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     # Log in's "Forgot your password?": Import a recovery file….
     (Kind.LOGIN, FromDialog.ACTION): _action,
     (Kind.TERMS, FromDialog.ACTION): _terms_action,
+    (Kind.MEMBERS, FromDialog.RENDERED): _rendered,
+    (Kind.MEMBERS, FromDialog.REFRESH): _members_refresh,
+    (Kind.MEMBERS, FromDialog.REVOKE_USER): _revoke_user,
 }
 
 

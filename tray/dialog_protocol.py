@@ -21,7 +21,8 @@ Tray -> dialog (:class:`ToDialog`)
               organization's ``organization`` and ``device``; a recovery
               file's ``organization``, ``path`` and ``passphrase``)
 ``done``      the flow succeeded: the dialog closes
-``list``      ``items``: the pending invitations (Pending invitations)
+``list``      ``items``: the pending invitations (Pending invitations), the
+              organization's users (Members)
 ``server``    ``creates_on_request``: whether the server asked about creates
               organizations on request (Create organization; answers
               ``ask_server``)
@@ -42,7 +43,8 @@ Dialog -> tray (:class:`FromDialog`)
 ``refresh``            read the invitations again (Pending invitations)
 ``ask_server``         ``server``: how does it create organizations? (Create
                        organization, before its step 2)
-``rendered``           ``count`` rows are on screen (Pending invitations)
+``rendered``           ``count`` rows are on screen (Pending invitations, Members)
+``revoke_user``        ``user_id`` (hex) to revoke, once confirmed (Members)
 ``action``             ``action`` and ``arg`` of a menu entry (the window), or
                        of a next step offered once an organization is created
                        (``invite_device``, ``create_recovery``, ``invite_user``;
@@ -98,6 +100,7 @@ class Kind(StrEnum):
     RECOVERY_IMPORT = "recovery_import"
     CHANGE_AUTH = "change_auth"
     TERMS = "terms"
+    MEMBERS = "members"
     MESSAGE = "message"
     WINDOW = "window"
 
@@ -126,6 +129,7 @@ class FromDialog(StrEnum):
     RENDERED = "rendered"
     ACTION = "action"
     CONFIRMED = "confirmed"
+    REVOKE_USER = "revoke_user"
 
 
 # -- tray -> dialog ---------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import dialog_protocol as P
-from .dialog_specs import CLOSE, COPY, COPY_BUTTON, DEFAULT, SAVE, Button, DialogModel, Effect, row_texts
+from .dialog_specs import CLOSE, COPY, COPY_BUTTON, DEFAULT, SAVE, Button, DialogModel, Effect
 
 __all__ = ["Renderer", "write_private"]
 
@@ -155,8 +155,16 @@ class Renderer:
             self.report()
 
     def _title_of(self, token: str) -> str:
-        row = next((r for r in self.model.rows or [] if str(r.get("token")) == token), {})
-        return row_texts(row)[0]
+        rows = self.model.listing
+        row = next((r for r in self.model.rows or [] if str(r.get(rows.key)) == token), {})
+        return rows.texts(row)[0]
+
+    def row_action(self, action: str, row: dict[str, Any]) -> None:
+        """A row's button (:class:`~.dialog_specs.RowAction`)."""
+        if action == "copy":
+            self.apply(self.model.copy(str(row.get("link", ""))))
+        elif action == "delete":
+            self.then(self.model.delete, str(row.get(self.model.listing.key, "")))
 
     def _answered(self, yes: bool) -> None:
         self._asking = False

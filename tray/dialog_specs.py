@@ -100,6 +100,28 @@ class Button:
 
 
 @dataclass(frozen=True)
+class RowAction:
+    id: str  # "copy" (the row's link) or "delete" (asks first, then sends ``Rows.send``)
+    label: str
+    name: str  # its accessible name ({title}: the row's first line)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a list dialog lists: each row's texts and buttons, and what a
+    confirmed deletion asks and sends."""
+
+    key: str  # the field naming a row
+    empty: str
+    texts: Callable[[Mapping[str, Any]], tuple[str, str]]
+    actions: Callable[[Mapping[str, Any]], tuple[RowAction, ...]]
+    ask: tuple[str, str, str, str]  # window title, question ({title}), detail, the yes button
+    send: str  # the message type of a confirmed deletion
+    deleting: str
+    deleted: str
+
+
+@dataclass(frozen=True)
 class DialogSpec:
     kind: str
     title: str
@@ -108,7 +130,8 @@ class DialogSpec:
     busy_text: str = "Working…"
     close_on_result: bool = False
     extra: tuple[Button, ...] = ()  # buttons beside the primary one (Refresh)
-    rows: bool = False  # shows a list (Pending invitations)
+    rows: bool = False  # shows a list (Pending invitations, Members)
+    listing: Rows | None = None  # what the list holds (None: invitations)
     initial_banner: str | None = None
     ask_server: bool = False  # step 1's Next asks the server how it creates organizations
     done: tuple[str, str] | None = None  # the last page: title and text ({organization})
@@ -906,6 +929,10 @@ class DialogModel:
             self.banner = None
             self.note = _t("Passphrase saved in {path}. Keep it apart from the recovery file.", path=path)
 
+    @property
+    def listing(self) -> Rows:
+        return self.spec.listing or INVITATION_ROWS
+
     def copy(self, link: str) -> list[Effect]:
         if self.spec.rows:
             self.note = "Link copied."
@@ -926,9 +953,10 @@ class DialogModel:
         token, self.confirming = self.confirming, None
         if token is None:
             return []
-        self.busy, self.progress = True, "Deleting the invitation…"
+        rows = self.listing
+        self.busy, self.progress = True, rows.deleting
         self._deleted = token
-        return [_send({"type": P.FromDialog.CANCEL_INVITATION, "token": token})]
+        return [_send({"type": rows.send, rows.key: token})]
 
     # -- what the tray says -----------------------------------------------------------------
 
@@ -961,7 +989,7 @@ class DialogModel:
             self.busy, self.banner = False, None
             self.rows = [dict(r) for r in msg.get("items") or [] if isinstance(r, Mapping)]
             if was_deleting:
-                self.note, self._deleted = "The invitation was deleted.", None
+                self.note, self._deleted = self.listing.deleted, None
             return [_send({"type": P.FromDialog.RENDERED, "count": len(self.rows)})]
         return []
 
@@ -991,3 +1019,79 @@ def row_texts(row: Mapping[str, Any]) -> tuple[str, str]:
     if row.get("waiting"):
         detail = _t("{detail} · waiting now", detail=detail)
     return str(row.get("label", "")), detail
+
+
+def _invitation_actions(row: Mapping[str, Any]) -> tuple[RowAction, ...]:
+    return (
+        RowAction("copy", "Copy link", "Copy link of {title}"),
+        RowAction("delete", "Delete invitation…", "Delete invitation for {title}…"),
+    )
+
+
+INVITATION_ROWS = Rows(
+    key="token",
+    empty="No pending invitation.",
+    texts=row_texts,
+    actions=_invitation_actions,
+    ask=(
+        "Delete invitation",
+        "Delete the invitation for {title}?",
+        "Its link stops working: nobody can join with it any more.",
+        "_Delete invitation",
+    ),
+    send=P.FromDialog.CANCEL_INVITATION,
+    deleting="Deleting the invitation…",
+    deleted="The invitation was deleted.",
+)
+
+PROFILES = {"ADMIN": "Administrator", "STANDARD": "Member", "OUTSIDER": "External"}
+
+
+def member_texts(row: Mapping[str, Any]) -> tuple[str, str]:
+    """A member as two lines: name and email, then profile, joined on, revoked or frozen."""
+    name, email = row.get("name"), row.get("email")
+    title = _t("{name} <{email}>", name=name, email=email) if name and email else str(name or email or "")
+    profile = PROFILES.get(str(row.get("profile")), str(row.get("profile", "")))
+    detail = _t("{profile}, joined on {when}", profile=profile, when=str(row.get("created_on", ""))[:10])
+    if row.get("revoked_on"):
+        detail = _t("{detail} · revoked on {when}", detail=detail, when=str(row["revoked_on"])[:10])
+    elif row.get("frozen"):
+        detail = _t("{detail} · frozen", detail=detail)
+    if row.get("me"):
+        detail = _t("{detail} · you", detail=detail)
+    return title, detail
+
+
+def _member_actions(row: Mapping[str, Any]) -> tuple[RowAction, ...]:
+    return (RowAction("delete", "Revoke…", "Revoke {title}…"),) if row.get("can_revoke") else ()
+
+
+MEMBER_ROWS = Rows(
+    key="user_id",
+    empty="Nobody yet.",
+    texts=member_texts,
+    actions=_member_actions,
+    ask=(
+        "Revoke",
+        "Revoke {title}?",
+        "They lose access to the organization at once, on all their devices. This cannot be undone.",
+        "_Revoke",
+    ),
+    send=P.FromDialog.REVOKE_USER,
+    deleting="Revoking…",
+    deleted="Revoked.",
+)
+
+
+def _members(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(
+        P.Kind.MEMBERS,
+        _t("Members of {org}", org=init.get("organization_id", "")),
+        (Step("", "Loading…"),),
+        extra=(Button("refresh", "Refresh", Role.EXTRA),),
+        rows=True,
+        listing=MEMBER_ROWS,
+    )
+
+
+SPECS[P.Kind.MEMBERS] = _members

@@ -43,6 +43,7 @@ class Action(StrEnum):
     CHANGE_PASSWORD = "change_password"
     USE_KEYRING = "use_keyring"
     USE_PASSWORD = "use_password"
+    MEMBERS = "members"
     REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
     REVIEW_TOS = "review_tos"
     ACCEPT_TOS = "accept_tos"
@@ -169,7 +170,11 @@ def _live_entries(v: SessionView) -> list[Entry]:
         items.append(Entry("Invite user…", Action.INVITE_USER, arg, enabled=online))
     if not v.at_risk:
         items.append(add_device)
-    items += [Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online), SEPARATOR]
+    items += [
+        Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online),
+        Entry("Members…", Action.MEMBERS, arg, enabled=online),
+        SEPARATOR,
+    ]
     return items
 
 

@@ -34,7 +34,6 @@ from ..dialog_specs import (  # noqa: E402
     Field,
     Role,
     Step,
-    row_texts,
     spec_for,
 )
 
@@ -263,24 +262,21 @@ class GtkDialog(Renderer):
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.get_children():
             self.list.remove(child)
-        self.intro.set_text("" if rows else "No pending invitation.")
+        listing = self.model.listing
+        self.intro.set_text("" if rows else listing.empty)
         self.intro.set_visible(not rows)
         for r in rows:
-            title, detail = row_texts(r)
+            title, detail = listing.texts(r)
             box = Gtk.Box(spacing=8)
             texts = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
             texts.pack_start(_label(title, wrap=False), False, False, 0)
             texts.pack_start(_label(detail, dim=True), False, False, 0)
             box.pack_start(texts, True, True, 0)
-            token, link = str(r.get("token", "")), str(r.get("link", ""))
-            copy = Gtk.Button(label="Copy link")
-            copy.get_accessible().set_name(f"Copy link of {title}")
-            copy.connect("clicked", lambda _b, link=link: self.apply(self.model.copy(link)))
-            delete = Gtk.Button(label="Delete invitation…")
-            delete.get_accessible().set_name(f"Delete invitation for {title}…")
-            delete.connect("clicked", lambda _b, token=token: self.then(self.model.delete, token))
-            box.pack_start(copy, False, False, 0)
-            box.pack_start(delete, False, False, 0)
+            for action in listing.actions(r):
+                button = Gtk.Button(label=action.label)
+                button.get_accessible().set_name(action.name.format(title=title))
+                button.connect("clicked", lambda _b, a=action.id, row=r: self.row_action(a, row))
+                box.pack_start(button, False, False, 0)
             self.list.pack_start(box, False, False, 0)
         self.list.show_all()
 
@@ -359,17 +355,18 @@ class GtkDialog(Renderer):
         (self.copy_button if button == COPY_BUTTON else self.buttons[button]).grab_focus()
 
     def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
+        window, question, detail, yes = self.model.listing.ask
         dialog = Gtk.MessageDialog(
             transient_for=self.win,
             modal=True,
             message_type=Gtk.MessageType.QUESTION,
-            text=f"Delete the invitation for {title}?",
-            secondary_text="Its link stops working: nobody can join with it any more.",
+            text=question.format(title=title),
+            secondary_text=detail,
         )
-        dialog.set_title(f"Delete invitation – {APP}")
+        dialog.set_title(f"{window} – {APP}")
         dialog.get_accessible().set_name(dialog.get_title())  # else it is named after its icon
         dialog.add_button("_Keep", Gtk.ResponseType.CANCEL)
-        delete = dialog.add_button("_Delete invitation", Gtk.ResponseType.ACCEPT)
+        delete = dialog.add_button(yes, Gtk.ResponseType.ACCEPT)
         delete.get_style_context().add_class("destructive-action")
         dialog.set_default_response(Gtk.ResponseType.CANCEL)
 

@@ -21,7 +21,7 @@ from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
 from ..dialog_render import Renderer
-from ..dialog_specs import APP, COPY_BUTTON, Button, DialogModel, Field, Role, Step, row_texts
+from ..dialog_specs import APP, COPY_BUTTON, Button, DialogModel, Field, Role, Step
 from .channel import Channel
 
 __all__ = ["TkDialog"]
@@ -193,22 +193,20 @@ class TkDialog(Renderer):
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.winfo_children():
             child.destroy()
-        self.intro.configure(text="" if rows else "No pending invitation.")
+        listing = self.model.listing
+        self.intro.configure(text="" if rows else listing.empty)
         for r in rows:
-            title, detail = row_texts(r)
+            title, detail = listing.texts(r)
             line = ttk.Frame(self.list)
             line.pack(fill="x", pady=3)
             texts = ttk.Frame(line)
             texts.pack(side="left", fill="x", expand=True)
             ttk.Label(texts, text=title).pack(anchor="w")
             ttk.Label(texts, text=detail, style="Hint.TLabel").pack(anchor="w")
-            token, link = str(r.get("token", "")), str(r.get("link", ""))
-            ttk.Button(line, text="Copy link", command=self._command(self._copy, link)).pack(
-                side="left", padx=(8, 0)
-            )
-            ttk.Button(line, text="Delete invitation…", command=self._command(self._delete, token)).pack(
-                side="left", padx=(4, 0)
-            )
+            for action in listing.actions(r):
+                ttk.Button(line, text=action.label, command=self._row_command(action.id, r)).pack(
+                    side="left", padx=(6, 0)
+                )
 
     def draw_buttons(self, buttons: list[Button]) -> None:
         for child in self.button_bar.winfo_children():
@@ -303,12 +301,13 @@ class TkDialog(Renderer):
         self.say_shown()
 
     def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
+        window, question, detail, _yes = self.model.listing.ask
+
         def ask() -> None:
             answer(
                 messagebox.askokcancel(
-                    f"Delete invitation – {APP}",
-                    f"Delete the invitation for {title}?\n\n"
-                    "Its link stops working: nobody can join with it any more.",
+                    f"{window} – {APP}",
+                    f"{question.format(title=title)}\n\n{detail}",
                     icon="warning",
                     default="cancel",
                     parent=self.root,
@@ -354,11 +353,8 @@ class TkDialog(Renderer):
     def _open(self, url: str) -> None:
         self.apply(self.model.open_link(url))
 
-    def _copy(self, link: str) -> None:
-        self.apply(self.model.copy(link))
-
-    def _delete(self, token: str) -> None:
-        self.then(self.model.delete, token)
+    def _row_command(self, action: str, row: dict[str, Any]) -> Callable[[], None]:
+        return lambda: self.row_action(action, row)
 
     def _on_return(self, _event: Any) -> str:
         widget = self.root.focus_get()
