@@ -95,3 +95,68 @@ def test_review_accept_then_refuse_the_terms(
         a11y.press(WIN, "Refuse and log out")
         s.wait_window_gone(WIN, timeout=30)
         app.wait_state("logged_out", 30)
+
+
+def test_members_and_revoke_with_a_confirmation_naming_the_person(
+    desktop: DesktopSession,
+    ka_server: ParsecServer,
+    org_name: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Members… lists the organization's users; an administrator's Revoke…
+    asks first, naming the person, and the server then has them revoked."""
+    from parsec_org import add_user
+    from parsec_tray.core import api
+    from parsec_tray.core.errors import UserRevokedError
+    from parsec_tray.core.values import UserProfile
+
+    s = desktop
+    app, a11y, made = accessible_app(s, ka_server, org_name, tmp_path)
+    monkeypatch.setenv("DBUS_SESSION_BUS_ADDRESS", s.env["DBUS_SESSION_BUS_ADDRESS"])
+    monkeypatch.setenv("PARSEC_BASE_DATA_DIR", app.env["PARSEC_BASE_DATA_DIR"])
+    alice = api.login(Path(made["device_file"]))  # the keyring opens it
+    bob = add_user(alice, "bob@example.com", "Bob", UserProfile.STANDARD)
+    win = f"^Members of {org_name}"
+    try:
+        with app.running(ARTIFACTS / "members", "--autostart"):
+            s.wait_tray_icon(TrayApp.CLASSNAME)
+            app.wait_state("online", 60)
+            app.pick("Members")
+            s.wait_dialog(win)
+            app.wait_status(
+                lambda x: (x["dialogs"].get("members") or {}).get("rendered") == 2, 30, "two rows"
+            )
+            tree = a11y.tree(win)
+            labels = {n["name"] for n in tree if n["role"] == "label" and n["showing"]}
+            assert {"Alice <alice@example.com>", "Bob <bob@example.com>"} <= labels
+            assert any(t.startswith("Administrator, joined on ") and t.endswith(" · you") for t in labels)
+            buttons = [n["name"] for n in tree if n["role"] == "push button" and n["showing"]]
+            assert "Revoke Bob <bob@example.com>…" in buttons and not any("Alice" in b for b in buttons)
+            s.screenshot("01-members")
+
+            a11y.press(win, "Revoke Bob <bob@example.com>…")
+            s.wait_window("^Revoke – ")
+            s.screenshot("02-revoke-asked")
+            a11y.press("^Revoke – ", "Keep")
+            s.wait_window_gone("^Revoke – ", timeout=20)
+            bob.ping()  # kept: still a member
+
+            a11y.press(win, "Revoke Bob <bob@example.com>…")
+            s.wait_window("^Revoke – ")
+            a11y.press("^Revoke – ", "Revoke")
+            wait_until(
+                lambda: any(t.endswith(" · revoked on " + t[-10:]) for t in _labels(a11y, win)),
+                30,
+                "revoked shown",
+            )
+            with pytest.raises(UserRevokedError):  # the server's word
+                bob.ping()
+            assert "Revoke Bob <bob@example.com>…" not in [n["name"] for n in a11y.tree(win) if n["showing"]]
+    finally:
+        alice.close()
+        bob.close()
+
+
+def _labels(a11y: Any, win: str) -> list[str]:
+    return [n["name"] for n in a11y.tree(win) if n["role"] == "label" and n["showing"]]

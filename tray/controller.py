@@ -360,13 +360,17 @@ class Controller:
             self._dialogs.open(f"invite_{mode}", init, target=holder.key)
 
     def open_invitations(self, key: str | None = None) -> None:
+        self._open_list(Kind.INVITATIONS, key, dialog_flows.send_invitations)
+
+    def _open_list(self, kind: Kind, key: str | None, send: Callable[[Controller, DialogProcess], None]) -> None:
+        """A list dialog of session ``key``, filled in a worker thread by ``send``."""
         holder = self._holder(key)
         if holder is None:
             return
         init = {"organization_id": holder.identity.organization_id}
-        dlg = self._dialogs.open(Kind.INVITATIONS, init, target=holder.key)
+        dlg = self._dialogs.open(kind, init, target=holder.key)
         if dlg is not None:
-            _in_thread(dialog_flows.send_invitations, "invite-list", self, dlg)
+            _in_thread(send, f"{kind}-list", self, dlg)
 
     def message(self, title: str, text: str) -> None:
         self._dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
@@ -551,13 +555,7 @@ class Controller:
         self._dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
 
     def open_members(self, key: str | None = None) -> None:
-        holder = self._holder(key)
-        if holder is None:
-            return
-        init = {"organization_id": holder.identity.organization_id}
-        dlg = self._dialogs.open(Kind.MEMBERS, init, target=holder.key)
-        if dlg is not None:
-            _in_thread(dialog_flows.send_members, "members", self, dlg)
+        self._open_list(Kind.MEMBERS, key, dialog_flows.send_members)
 
     def open_change_auth(self, key: str | None, mode: str) -> None:
         """Change password… / Use the keyring… / Use a password… for the

@@ -277,17 +277,23 @@ def _failed(dlg: DialogProcess, exc: BaseException, message: str) -> None:
 # -- Pending invitations ----------------------------------------------------------------------------
 
 
-def send_invitations(host: Controller, dlg: DialogProcess) -> None:
-    """In a worker thread: the pending invitations, to ``dlg``."""
+def _fetch(dlg: DialogProcess, what: str, fetch: Callable[[], Any]) -> tuple[bool, Any]:
+    """``(True, fetch())``, or ``(False, None)`` once the error is shown in ``dlg``."""
     try:
-        holder = host.holder_for(dlg)
-        rows = holder.pending_invitations()
+        return True, fetch()
     except E.ParsecTrayError as exc:
         dlg.error_shown(str(exc))
-        return
     except Exception as exc:
-        log.exception("listing the invitations failed")
+        log.exception("listing the %s failed", what)
         dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
+    return False, None
+
+
+def send_invitations(host: Controller, dlg: DialogProcess) -> None:
+    """In a worker thread: the pending invitations, to ``dlg``."""
+    ok, holder = _fetch(dlg, "invitations", lambda: host.holder_for(dlg))
+    ok, rows = _fetch(dlg, "invitations", holder.pending_invitations) if ok else (False, [])
+    if not ok:
         return
     # "waiting now": someone opened that invitation's link and waits to be greeted.
     waiting = set(holder.live.waiting()) if holder.live is not None else set()
@@ -302,15 +308,9 @@ def send_members(host: Controller, dlg: DialogProcess) -> None:
     revoked: by an administrator, anyone not revoked but themselves)."""
     from ..core import list_members
 
-    try:
-        session = host.holder_for(dlg).session
-        members = list_members(session)
-    except E.ParsecTrayError as exc:
-        dlg.error_shown(str(exc))
-        return
-    except Exception as exc:
-        log.exception("listing the members failed")
-        dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
+    ok, session = _fetch(dlg, "members", lambda: host.holder_for(dlg).session)
+    ok, members = _fetch(dlg, "members", lambda: list_members(session)) if ok else (False, [])
+    if not ok:
         return
     me = session.device.user_id
     admin = getattr(session.device.initial_profile, "value", "") == "ADMIN"
