@@ -592,3 +592,32 @@ def test_invitations_still_ask_and_send_as_before() -> None:
     assert [a.id for a in m.listing.actions({})] == ["copy", "delete"]
     m.delete("t1")
     assert sent(m.confirm_delete()) == [{"type": "cancel_invitation", "token": "t1"}]
+
+
+def test_save_passphrase_writes_exactly_it_for_its_owner_only(tmp_path: Any) -> None:
+    """Save passphrase…: the renderer's loop with the file dialog's answer
+    given (the toolkits only draw): the text, no newline, mode 0600; a
+    cancelled dialog writes nothing; a failure is said in the banner."""
+    from parsec_tray.tray.dialog_render import Renderer
+
+    answers: list[str | None] = []
+
+    class Quiet(Renderer):
+        def render(self, *, focus: bool = True) -> None:
+            pass
+
+        def ask_path(self, name: str, answer: Any, *, save: bool) -> None:
+            assert save and name == "Parsec_Recovery_Code_ACME.txt"
+            answer(answers.pop(0))
+
+    m = _exported()
+    r = Quiet(m, lambda msg: None)
+    target = tmp_path / "code.txt"
+    answers[:] = [str(target), None, str(tmp_path / "missing" / "x.txt")]
+    r.apply(m.save())
+    assert target.read_text() == PASSPHRASE and target.stat().st_mode & 0o777 == 0o600
+    assert str(target) in m.note
+    r.apply(m.save())  # cancelled
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["code.txt"]
+    r.apply(m.save())
+    assert m.banner is not None and m.banner.startswith("The passphrase could not be saved: ")
