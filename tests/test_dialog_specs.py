@@ -419,7 +419,7 @@ def test_recovery_import_checks_the_file_and_passphrase_then_the_device() -> Non
 
 def test_recovery_import_sends_the_password_and_a_wrong_passphrase_comes_back_on_step_1() -> None:
     m = model(Kind.RECOVERY_IMPORT, path="/media/usb/r.psrk")
-    assert m.focus == "path"
+    assert m.focus == "passphrase"  # the file handed over: the passphrase is next
     fill(m, passphrase=PASSPHRASE)
     m.press("next")
     fill(m, password=PASSWORD, confirm=PASSWORD)

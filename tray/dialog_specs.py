@@ -800,11 +800,12 @@ class DialogModel:
 
     def _first_focus(self) -> str:
         # The first field to fill in: a valid suggested value is skipped
-        # (a given bootstrap link), a suggested device name is not.
+        # (a given bootstrap link, a recovery file handed over), a suggested
+        # device name is not.
         for f in self.current.fields:
             if f.kind == "check" or not self.visible(f):
                 continue
-            given = f.name == "link" and f.check is not None and f.check(self.values) is None
+            given = (f.name == "link" or f.kind == "open") and f.check is not None and f.check(self.values) is None
             if not given:
                 return f.name
         return DEFAULT
