@@ -41,7 +41,8 @@ COMMAND_MODULES = (
 
 
 def _is_link(arg: str) -> bool:
-    return "://" in arg and not arg.startswith("-")
+    # A recovery file too (the desktop entry hands it over as a path or a file:// URI).
+    return ("://" in arg or arg.lower().endswith(".psrk")) and not arg.startswith("-")
 
 
 def _version() -> str:

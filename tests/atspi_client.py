@@ -93,6 +93,8 @@ def main(command: str, args: dict[str, Any]) -> Any:
     node = _find(args)
     if command == "focus":
         return node.get_component_iface().grab_focus()
+    if command == "text":
+        return Atspi.Text.get_text(node, 0, Atspi.Text.get_character_count(node))
     if command == "press":
         action = node.get_action_iface()
         names = [action.get_action_name(i) for i in range(action.get_n_actions())]
@@ -130,6 +132,10 @@ class Accessibility:
 
     def press(self, window: str, name: str, role: str = "push button") -> None:
         assert self._run("press", window=window, name=name, role=role), f"{name!r} did not press"
+
+    def text(self, window: str, name: str, role: str = "text") -> str:
+        """What the widget named ``name`` shows (an entry's text)."""
+        return str(self._run("text", window=window, name=name, role=role))
 
 
 if __name__ == "__main__":

@@ -411,7 +411,37 @@ SHOTS: list[tuple[str, dict[str, Any], str]] = [
     ("invite_device", {"organization_id": "ACME", "mode": "device"}, "^Add a device"),
     ("message", {"title": "Open link", "text": "This link cannot be used."}, "^Open link"),
     ("greet", {"organization_id": "ACME", "type": "USER", "who": "bob@example.com"}, "^Greet a new user"),
+    ("recovery_export", {"organization_id": "ACME", "path": "/tmp/r.psrk"}, "^Create a recovery file"),
+    ("recovery_import", {"path": "/tmp/r.psrk", "device_label": "pc"}, "^Import a recovery file"),
+    (
+        "change_auth",
+        {"mode": "password", "protection": "password", "organization_id": "ACME"},
+        "^Change password",
+    ),
+    (
+        "terms",
+        {
+            "organization_id": "ACME",
+            "updated_on": "2026-12-01",
+            "links": [["en_US", "https://example.invalid/en"]],
+        },
+        "^Terms of service",
+    ),
 ]
+NEW_KINDS = SHOTS[-4:]
+
+
+@pytest.mark.parametrize(("kind", "init", "title"), NEW_KINDS, ids=[s[0] for s in NEW_KINDS])
+def test_the_recovery_auth_and_terms_dialogs_open_and_cancel_in_each_renderer(
+    xs: DesktopSession, renderer: str, kind: str, init: dict[str, Any], title: str
+) -> None:
+    tray = Tray(xs, kind, init, renderer)
+    xs.wait_dialog(title)
+    assert tray.shown.wait(20)
+    xs.screenshot(f"01-{kind}-{renderer}")
+    xs.key("Escape")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
 
 
 @pytest.mark.parametrize(("kind", "init", "title"), SHOTS, ids=[s[0] for s in SHOTS])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import itertools
 import subprocess
 import sys
+from dataclasses import replace
+from typing import Any
 
 import pytest
 from parsec_tray.tray import menu as M
@@ -117,6 +119,7 @@ def test_logged_out_without_device() -> None:
     assert texts(entries) == [
         "Create organization…",
         "Join organization…",
+        "Import a recovery file…",
         "---",
         "Log in… (no device on this computer yet)",
         "---",
@@ -125,6 +128,7 @@ def test_logged_out_without_device() -> None:
     assert [e.action for e in M.selectable(entries)] == [
         M.Action.CREATE_ORG,
         M.Action.JOIN_ORG,
+        M.Action.IMPORT_RECOVERY,
         M.Action.QUIT,
     ]
 
@@ -191,12 +195,16 @@ def test_two_sessions_one_section_each_and_the_other_devices() -> None:
         "MyOrg: Alice",
         "Online",
         "---",
+        "Change password…",
+        "Use the keyring for quick login…",
         "Log out",
         "---",
         "Club: Bob",
         "Offline: the server cannot be reached",
         "Check connection",
         "---",
+        "Change password…",
+        "Use the keyring for quick login…",
         "Log out",
         "---",
         "Create organization…",
@@ -206,9 +214,13 @@ def test_two_sessions_one_section_each_and_the_other_devices() -> None:
         "---",
         "Quit",
     ]
-    assert [(e.action, e.arg) for e in M.selectable(entries)][:3] == [
+    assert [(e.action, e.arg) for e in M.selectable(entries)][:7] == [
+        (M.Action.CHANGE_PASSWORD, "/d/1.keys"),
+        (M.Action.USE_KEYRING, "/d/1.keys"),
         (M.Action.LOGOUT, "/d/1.keys"),
         (M.Action.CHECK, "/d/2.keys"),
+        (M.Action.CHANGE_PASSWORD, "/d/2.keys"),
+        (M.Action.USE_KEYRING, "/d/2.keys"),
         (M.Action.LOGOUT, "/d/2.keys"),
     ]
     assert M.title(snap) == "Parsec Tray: Club: Bob and 1 more, offline"
@@ -240,9 +252,10 @@ def test_demo_server_line_and_title() -> None:
 def test_menu_json_round_trip_shape() -> None:
     snap = Snapshot(devices=tuple(dev(n, org=f"O{n}") for n in range(7)))
     data = M.to_json(M.build_menu(snap))
-    assert data[2] == {"separator": True}
+    assert data[2] == {"text": "Import a recovery file…", "enabled": True, "action": "import_recovery"}
+    assert data[3] == {"separator": True}
     assert data[0] == {"text": "Create organization…", "enabled": True, "action": "create_org"}
-    assert data[3]["submenu"][0]["action"] == "login" and data[3]["submenu"][0]["arg"] == "/d/0.keys"
+    assert data[4]["submenu"][0]["action"] == "login" and data[4]["submenu"][0]["arg"] == "/d/0.keys"
 
 
 def test_status_json() -> None:
@@ -259,3 +272,20 @@ def test_status_json() -> None:
     }
     out = Snapshot(identity=ALICE).status_json()  # logged out: no identity leaks
     assert out["state"] == "logged_out" and out["organization_id"] is None and "user_name" not in out
+
+
+def test_each_session_offers_what_fits_its_protection() -> None:
+    def entries(protection: str) -> list[tuple[str, Any]]:
+        d = replace(dev(1, org="MyOrg"), protection=protection)
+        view = SessionView(key=d.key, identity=ALICE, state=State.ONLINE)
+        return [(e.text, e.action) for e in M.build_menu(Snapshot(sessions=(view,), devices=(d,)))]
+
+    pw = entries("password")
+    assert ("Change password…", M.Action.CHANGE_PASSWORD) in pw
+    assert ("Use the keyring for quick login…", M.Action.USE_KEYRING) in pw
+    assert ("Use a password…", M.Action.USE_PASSWORD) not in pw
+    kr = entries("keyring")
+    assert ("Use a password…", M.Action.USE_PASSWORD) in kr and ("Change password…", M.Action.CHANGE_PASSWORD) not in kr
+    # Before "Log out", in the session's own section.
+    texts_ = [t for t, _ in pw]
+    assert texts_.index("Change password…") < texts_.index("Log out")

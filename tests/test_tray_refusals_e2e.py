@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 import test_tray_live_e2e as live_e2e
+from atspi_client import Accessibility
 from desktop_session import DesktopSession, TrayApp, wait_until
 from parsec_org import add_user
 from parsec_server import ParsecServer
@@ -70,6 +71,7 @@ def test_each_refusal_once_in_words_and_no_knocking(
                 "BROWSER": "sh -c " + shlex.quote(f"echo %s >> {opened}"),
             },
         )
+        app.env.pop("NO_AT_BRIDGE", None)  # the terms dialog answers AT-SPI
         made = app.create_org(
             url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice", device="desk",
             password=None,
@@ -122,9 +124,16 @@ def test_each_refusal_once_in_words_and_no_knocking(
             ka_server.admin("PATCH", org_path, {"tos": TOS})
             refused("terms_of_service", f"New terms of service in {org_name}")
             assert f"New terms of service to accept for {org_name}" in texts(app)
+            # The terms dialog (tests/test_tray_terms_e2e.py): its first link in the browser.
             app.request({"cmd": "action", "action": "review_tos", "arg": str(device_file)})
+            s.wait_dialog("^Terms of service")
+            app.wait_status(lambda x: (x["dialogs"].get("terms") or {}).get("shown"), 20, "the terms dialog")
+            a11y = Accessibility(s.env)
+            a11y.press("^Terms of service", "Terms of service (English)")
             wait_until(lambda: opened.exists() and opened.read_text().strip(), 30, "the browser opened")
             assert opened.read_text().split() == [TOS["en_US"]]
+            a11y.press("^Terms of service", "Cancel")
+            s.wait_window_gone("^Terms of service", timeout=20)
             app.pick("Accept the terms", screenshot="01-accept-the-terms")
             app.wait_status(lambda x: x.get("stream") == "online" and x["state"] == "online", 60, "accepted")
             once(f"New terms of service in {org_name}")

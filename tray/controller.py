@@ -58,6 +58,7 @@ from .state import (
     Snapshot,
     State,
 )
+from .validation import recovery_file_of
 
 if TYPE_CHECKING:
     from .backends.base import Shell
@@ -70,12 +71,8 @@ log = logging.getLogger(__name__)
 
 STARTUP_LISTING_DELAY = 1.0
 
-_RECOVERY_BY_CLI = (
-    "To create a recovery file for {org}, run: parsec-tray export-recovery --device {device}. "
-    "Keep the file and its passphrase apart."
-)
 _NO_TERMS = "{org} has no terms of service any more."
-_OPEN_TERMS = "Open {url} in a browser to read the terms of service of {org}."
+_OPEN_TERMS = "Open {url} in a browser to read the terms of service."
 
 
 @dataclass(frozen=True)
@@ -363,13 +360,17 @@ class Controller:
             self._dialogs.open(f"invite_{mode}", init, target=holder.key)
 
     def open_invitations(self, key: str | None = None) -> None:
+        self._open_list(Kind.INVITATIONS, key, dialog_flows.send_invitations)
+
+    def _open_list(self, kind: Kind, key: str | None, send: Callable[[Controller, DialogProcess], None]) -> None:
+        """A list dialog of session ``key``, filled in a worker thread by ``send``."""
         holder = self._holder(key)
         if holder is None:
             return
         init = {"organization_id": holder.identity.organization_id}
-        dlg = self._dialogs.open(Kind.INVITATIONS, init, target=holder.key)
+        dlg = self._dialogs.open(kind, init, target=holder.key)
         if dlg is not None:
-            _in_thread(dialog_flows.send_invitations, "invite-list", self, dlg)
+            _in_thread(send, f"{kind}-list", self, dlg)
 
     def message(self, title: str, text: str) -> None:
         self._dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
@@ -378,6 +379,10 @@ class Controller:
         from ..core import ParsecOrganizationBootstrapAddr, parse_link
 
         link = link.strip()
+        recovery = recovery_file_of(link)
+        if recovery is not None:
+            self.open_import_recovery(recovery)
+            return
         try:
             addr = parse_link(link)
         except E.InvalidLinkError as exc:
@@ -530,14 +535,49 @@ class Controller:
             self._notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
 
     def open_recovery(self, key: str | None) -> None:
-        """Create a recovery file…: where the recovery dialog must plug in
-        (``export_recovery_device`` with this session); for now, how to do
-        it from a terminal."""
+        """Create a recovery file…: its dialog, for this session (the file
+        suggested in the home folder, under the official client's name)."""
+        from pathlib import Path
+
+        from .dialog_specs import recovery_file_name
+
         holder = self._holder(key)
         if holder is None:
             return
-        path = getattr(holder.session, "device_file", None) or holder.key
-        self.message("Create a recovery file", _RECOVERY_BY_CLI.format(org=holder.identity.organization_id, device=path))
+        org = holder.identity.organization_id
+        init = {"organization_id": org, "path": str(Path.home() / recovery_file_name(org))}
+        self._dialogs.open(Kind.RECOVERY_EXPORT, init, target=holder.key)
+
+    def open_import_recovery(self, path: str | None = None) -> None:
+        """Import a recovery file… (the menu, Log in's "Forgot your password?",
+        a ``.psrk`` handed to the tray): a new device from it."""
+        init = {"path": path or "", "device_label": socket.gethostname()}
+        self._dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
+
+    def open_members(self, key: str | None = None) -> None:
+        self._open_list(Kind.MEMBERS, key, dialog_flows.send_members)
+
+    def open_change_auth(self, key: str | None, mode: str) -> None:
+        """Change password… / Use the keyring… / Use a password… for the
+        device of session ``key``."""
+        holder = self._holder(key)
+        if holder is None:
+            return
+        info = self._device(holder.key)
+        init = {
+            "mode": mode,
+            "protection": info.protection if info is not None else "password",
+            "organization_id": holder.identity.organization_id,
+            "device_label": holder.identity.device_label,
+        }
+        self._dialogs.open(Kind.CHANGE_AUTH, init, target=holder.key)
+
+    def recheck_risk(self, key: str) -> None:
+        """Whether session ``key`` is still at risk (a recovery file was made)."""
+        with self._lock:
+            holder = self._sessions.get(key)
+        if holder is not None:
+            self._check_risk(holder)
 
     # -- refusals: each its own state, one notification, no knocking ---------------------------------
 
@@ -612,22 +652,18 @@ class Controller:
         return terms
 
     def review_terms(self, key: str | None) -> None:
-        """Open the terms of service in the browser (the person's locale first).
-
-        Where the terms dialog must plug in: here (it shows ``holder.terms``
-        with Accept, which calls :meth:`accept_terms`)."""
+        """The terms of service dialog: their links (the person's locale
+        first), Accept or Refuse and log out."""
         holder = self._holder(key)
         if holder is not None:
             _in_thread(self._open_terms, "tos-review", holder)
 
     def _open_terms(self, holder: SessionHolder) -> None:
-        import webbrowser
-
         from ..cli.members import user_locales
 
         org = holder.identity.organization_id
         try:
-            terms = self._fetch_terms(holder)
+            terms = self._fetch_terms(holder)  # kept: Accept sends exactly these
         except E.ParsecTrayError as exc:
             self.message("Terms of service", str(exc))
             return
@@ -635,12 +671,19 @@ class Controller:
             self.message("Terms of service", _NO_TERMS.format(org=org))
             self._retry(holder, shown=True)
             return
-        url = terms.urls_for(user_locales())[0][1]
-        if not webbrowser.open(url):
-            self.message(
-                "Terms of service",
-                _OPEN_TERMS.format(url=url, org=org),
-            )
+        init = {
+            "organization_id": org,
+            "links": [list(pair) for pair in terms.urls_for(user_locales())],
+            "updated_on": str(terms.updated_on)[:10],
+        }
+        self._dialogs.open(Kind.TERMS, init, target=holder.key)
+
+    def open_url(self, url: str) -> None:
+        """A link of a dialog (the terms of service), in the browser."""
+        import webbrowser
+
+        if not url.startswith(("https://", "http://")) or not webbrowser.open(url):
+            self.message("Terms of service", _OPEN_TERMS.format(url=url))
 
     def accept_terms(self, key: str | None) -> None:
         holder = self._holder(key)
@@ -648,8 +691,15 @@ class Controller:
             _in_thread(self._accept_terms, "tos-accept", holder)
 
     def _accept_terms(self, holder: SessionHolder) -> None:
+        try:
+            self.accept_terms_now(holder)
+        except E.ParsecTrayError as exc:
+            self.message("Terms of service", str(exc))
+
+    def accept_terms_now(self, holder: SessionHolder) -> None:
         """``tos_accept`` with the exact ``updated_on`` of the terms fetched
-        (those the person could review), then reconnect at once."""
+        (those the person could review), then reconnect at once; raises
+        what the server said (terms changed meanwhile: fetched again)."""
         from ..core import tos_accept
 
         try:
@@ -659,13 +709,9 @@ class Controller:
                 terms = self._fetch_terms(holder)
             if terms is not None:
                 tos_accept(holder.session, terms)
-        except E.ServerRefusedError as exc:  # changed while shown: the new ones are to review
+        except E.ServerRefusedError:  # changed while shown: the new ones are to review
             _in_thread(self._fetch_terms, "tos-get", holder)
-            self.message("Terms of service", str(exc))
-            return
-        except E.ParsecTrayError as exc:
-            self.message("Terms of service", str(exc))
-            return
+            raise
         with self._lock:
             holder.terms = None
             holder.retries = 0
@@ -847,6 +893,11 @@ ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.INVITATIONS: lambda c, arg: c.open_invitations(arg),
     Action.GREET: lambda c, arg: c.greet_from_menu(arg or ""),
     Action.CREATE_RECOVERY: lambda c, arg: c.open_recovery(arg),
+    Action.IMPORT_RECOVERY: lambda c, arg: c.open_import_recovery(arg),
+    Action.CHANGE_PASSWORD: lambda c, arg: c.open_change_auth(arg, "password"),
+    Action.USE_PASSWORD: lambda c, arg: c.open_change_auth(arg, "password"),
+    Action.USE_KEYRING: lambda c, arg: c.open_change_auth(arg, "keyring"),
+    Action.MEMBERS: lambda c, arg: c.open_members(arg),
     Action.REMOVE_DEVICE: lambda c, arg: c.remove_device(arg),
     Action.REVIEW_TOS: lambda c, arg: c.review_terms(arg),
     Action.ACCEPT_TOS: lambda c, arg: c.accept_terms(arg),

@@ -47,6 +47,25 @@ def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]
         if isinstance(exc, E.WrongPasswordError):
             return None, "password"
         return None, None
+    if kind == Kind.CHANGE_AUTH:
+        if isinstance(exc, E.WrongPasswordError):
+            return None, "current_password"
+        if isinstance(exc, E.InvalidValueError) and exc.field is None:
+            return None, "password"
+        return None, None
+    if kind == Kind.RECOVERY_IMPORT:
+        if isinstance(exc, E.InvalidValueError) and exc.field == "device_label":
+            return 2, "device_label"
+        if isinstance(exc, (E.WrongPasswordError, E.InvalidValueError)):
+            return 1, "passphrase"
+        if isinstance(exc, (E.DeviceFileError, E.DeviceNotFoundError)) and not isinstance(
+            exc, E.DeviceFileWriteError
+        ):
+            return 1, "path"  # missing, unreadable, not a recovery file
+        return None, None
+    if kind == Kind.RECOVERY_EXPORT:
+        # Where the file goes (it exists, the folder cannot be written), or the banner.
+        return None, "path" if isinstance(exc, E.DeviceFileWriteError) else None
     first = "server" if kind == Kind.CREATE else "link"
     if isinstance(exc, E.OrganizationAlreadyExistsError):
         return 1, "organization" if kind == Kind.CREATE else "link"
@@ -159,12 +178,83 @@ def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict
     return {"link": new.url, "email_sent": new.email_sent, "note": _EMAIL_NOTES.get(new.email_sent, note)}
 
 
+_UNREGISTERED = (
+    "The server's answer was lost: this file may not work. Keep it, and create another one "
+    "once the connection is back."
+)
+
+
+def _run_recovery_export(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any]:
+    """The recovery file saved where the person chose; its passphrase shown
+    once, in the dialog only (the status leaves it out)."""
+    from pathlib import Path
+
+    from ..core import export_recovery_device
+
+    holder = host.holder_for(dlg)
+    dlg.progress("Creating the recovery file…")
+    path = Path(str(v.get("path", "")).strip()).expanduser()
+    made = export_recovery_device(holder.session, path, progress=dlg.progress)
+    host.recheck_risk(holder.key)  # a recovery device: no longer the only way in
+    note = "" if made.registered else _UNREGISTERED
+    out = {"organization": made.organization_id, "path": str(made.recovery_file), "passphrase": made.passphrase}
+    return {**out, "note": note}
+
+
+def _run_recovery_import(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    """A new device from the recovery file, logged in: a new session."""
+    from pathlib import Path
+
+    from ..core import import_recovery_device
+
+    keyring = bool(v.get("keyring"))
+    password = None if keyring else str(v.get("password", ""))
+    created = import_recovery_device(
+        Path(str(v.get("path", "")).strip()).expanduser(),
+        str(v.get("passphrase", "")).strip(),
+        str(v.get("device_label", "")).strip(),
+        password=password,
+        use_keyring=keyring,
+        progress=dlg.progress,
+    )
+    _adopt_created(host, created, password or "", dlg)
+
+
+def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    """The device file of the dialog's session protected anew (in place:
+    a wrong current password changes nothing)."""
+    from pathlib import Path
+
+    from ..core import change_authentication
+
+    holder = host.holder_for(dlg)
+    keyring = dlg.init.get("mode") == "keyring"
+    dlg.progress("Protecting the device again…")
+    change_authentication(
+        Path(str(getattr(holder.session, "device_file", None) or holder.key)),
+        current_password=v.get("current_password") or None,
+        new_password=None if keyring else str(v.get("password", "")),
+        use_keyring=keyring,
+    )
+    host.refresh_devices()  # the menu offers what fits the new protection
+
+
+def _run_accept_terms(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
+    """``tos_accept`` with the terms the dialog showed; the session reconnects at once."""
+    dlg.progress("Accepting the terms…")
+    host.accept_terms_now(host.holder_for(dlg))
+
+
 FLOWS: dict[str, Flow] = {
     Kind.CREATE: _run_create,
     Kind.JOIN: _run_join,
     Kind.LOGIN: _run_login,
     Kind.INVITE_USER: _run_invite,
     Kind.INVITE_DEVICE: _run_invite,
+    Kind.RECOVERY_EXPORT: _run_recovery_export,
+    Kind.RECOVERY_IMPORT: _run_recovery_import,
+    Kind.CHANGE_AUTH: _run_change_auth,
+    Kind.TERMS: _run_accept_terms,
 }
 
 
@@ -193,21 +283,65 @@ def _failed(dlg: DialogProcess, exc: BaseException, message: str) -> None:
 # -- Pending invitations ----------------------------------------------------------------------------
 
 
-def send_invitations(host: Controller, dlg: DialogProcess) -> None:
-    """In a worker thread: the pending invitations, to ``dlg``."""
+def _fetch(dlg: DialogProcess, what: str, fetch: Callable[[], Any]) -> tuple[bool, Any]:
+    """``(True, fetch())``, or ``(False, None)`` once the error is shown in ``dlg``."""
     try:
-        holder = host.holder_for(dlg)
-        rows = holder.pending_invitations()
+        return True, fetch()
     except E.ParsecTrayError as exc:
         dlg.error_shown(str(exc))
-        return
     except Exception as exc:
-        log.exception("listing the invitations failed")
+        log.exception("listing the %s failed", what)
         dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
+    return False, None
+
+
+def send_invitations(host: Controller, dlg: DialogProcess) -> None:
+    """In a worker thread: the pending invitations, to ``dlg``."""
+    ok, holder = _fetch(dlg, "invitations", lambda: host.holder_for(dlg))
+    ok, rows = _fetch(dlg, "invitations", holder.pending_invitations) if ok else (False, [])
+    if not ok:
         return
     # "waiting now": someone opened that invitation's link and waits to be greeted.
     waiting = set(holder.live.waiting()) if holder.live is not None else set()
     dlg.listed([{**row, "waiting": row.get("label") in waiting} for row in rows])
+
+
+# -- Members -------------------------------------------------------------------------------------------
+
+
+def send_members(host: Controller, dlg: DialogProcess) -> None:
+    """In a worker thread: the organization's users, to ``dlg`` (who can be
+    revoked: by an administrator, anyone not revoked but themselves)."""
+    from ..core import list_members
+
+    ok, session = _fetch(dlg, "members", lambda: host.holder_for(dlg).session)
+    ok, members = _fetch(dlg, "members", lambda: list_members(session)) if ok else (False, [])
+    if not ok:
+        return
+    me = session.device.user_id
+    admin = getattr(session.device.initial_profile, "value", "") == "ADMIN"
+    rows = []
+    for m in members:
+        row = m.to_json()
+        row["me"] = m.user_id == me
+        row["can_revoke"] = admin and not m.is_revoked and m.user_id != me
+        rows.append(row)
+    dlg.listed(rows)
+
+
+def _revoke(host: Controller, dlg: DialogProcess, user_id: str) -> None:
+    from ..core import list_members, revoke_user
+
+    try:
+        session = host.holder_for(dlg).session
+        who = next((m for m in list_members(session) if m.user_id.hex == user_id), None)
+        if who is None:
+            raise E.ParsecTrayError("This person is not a member of the organization any more.")
+        revoke_user(session, who.user_id, name=who.describe())
+    except E.ParsecTrayError as exc:
+        dlg.error_shown(str(exc))
+        return
+    send_members(host, dlg)
 
 
 def ask_server(dlg: DialogProcess, server: str) -> None:
@@ -285,6 +419,14 @@ def _cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     _in_thread(_cancel_invitation, "invite-cancel", host, dlg, str(msg.get("token", "")))
 
 
+def _members_refresh(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    _in_thread(send_members, "members", host, dlg)
+
+
+def _revoke_user(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    _in_thread(_revoke, "revoke", host, dlg, str(msg.get("user_id", "")))
+
+
 def _action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     try:
         host.perform(str(msg.get("action")), msg.get("arg"))
@@ -308,6 +450,18 @@ def _greet_cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> 
     run = greeting.run_for(dlg)
     if run is not None:
         run.close()
+def _confirmed(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    dlg.result = {**dlg.result, "confirmed": True}
+
+
+def _terms_action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """A link of the terms (the browser), or Refuse and log out (that session)."""
+    from .dialog_specs import OPEN_URL, REFUSE_TERMS
+
+    if msg.get("action") == OPEN_URL:
+        host.open_url(str(msg.get("arg") or ""))
+    elif msg.get("action") == REFUSE_TERMS:
+        host.logout(str(dlg.init.get("_target")))
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {
@@ -326,6 +480,13 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.GREET, FromDialog.CHOOSE): _greet_answer,
     (Kind.GREET, FromDialog.SUBMIT): _greet_answer,
     (Kind.GREET, FromDialog.CANCEL): _greet_cancel,
+    (Kind.RECOVERY_EXPORT, FromDialog.CONFIRMED): _confirmed,
+    # Log in's "Forgot your password?": Import a recovery file….
+    (Kind.LOGIN, FromDialog.ACTION): _action,
+    (Kind.TERMS, FromDialog.ACTION): _terms_action,
+    (Kind.MEMBERS, FromDialog.RENDERED): _rendered,
+    (Kind.MEMBERS, FromDialog.REFRESH): _members_refresh,
+    (Kind.MEMBERS, FromDialog.REVOKE_USER): _revoke_user,
 }
 
 

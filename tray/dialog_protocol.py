@@ -18,9 +18,11 @@ Tray -> dialog (:class:`ToDialog`)
               ``field`` (a field name or null); the dialog stays open
 ``result``    the flow is over and the dialog stays open to show it
               (an invitation's ``link``, ``email_sent``, ``note``; a created
-              organization's ``organization`` and ``device``)
+              organization's ``organization`` and ``device``; a recovery
+              file's ``organization``, ``path`` and ``passphrase``)
 ``done``      the flow succeeded: the dialog closes
-``list``      ``items``: the pending invitations (Pending invitations)
+``list``      ``items``: the pending invitations (Pending invitations), the
+              organization's users (Members)
 ``server``    ``creates_on_request``: whether the server asked about creates
               organizations on request (Create organization; answers
               ``ask_server``)
@@ -47,7 +49,8 @@ Dialog -> tray (:class:`FromDialog`)
 ``refresh``            read the invitations again (Pending invitations)
 ``ask_server``         ``server``: how does it create organizations? (Create
                        organization, before its step 2)
-``rendered``           ``count`` rows are on screen (Pending invitations)
+``rendered``           ``count`` rows are on screen (Pending invitations, Members)
+``revoke_user``        ``user_id`` (hex) to revoke, once confirmed (Members)
 ``action``             ``action`` and ``arg`` of a menu entry (the window), or
                        of a next step offered once an organization is created
                        (``invite_device``, ``create_recovery``, ``invite_user``;
@@ -56,11 +59,15 @@ Dialog -> tray (:class:`FromDialog`)
                        Greet button: opens the greeting dialog)
 ``choose``             (Greet) ``code``: the guest's code as chosen, or null
                        for "None of these"
+``confirmed``          the person ticked that the recovery file and its
+                       passphrase are both kept (Create a recovery file)
 
 Invariants: ``init`` is the first line the tray writes; a dialog whose
 stdin ends (the tray is gone) closes itself; unknown types are ignored on
 both sides, so either side may be newer; no secret crosses except the
-``values`` of ``submit`` (a password on its way to core).
+``values`` of ``submit`` (a password on its way to core) and a new
+recovery file's ``passphrase`` in ``result`` (shown to be kept; the tray
+never writes it to its status).
 """
 
 from __future__ import annotations
@@ -100,6 +107,11 @@ class Kind(StrEnum):
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
     GREET = "greet"
+    RECOVERY_EXPORT = "recovery_export"
+    RECOVERY_IMPORT = "recovery_import"
+    CHANGE_AUTH = "change_auth"
+    TERMS = "terms"
+    MEMBERS = "members"
     MESSAGE = "message"
     WINDOW = "window"
 
@@ -133,6 +145,8 @@ class FromDialog(StrEnum):
     ACTION = "action"
     CHOOSE = "choose"
     GREET = "greet"
+    CONFIRMED = "confirmed"
+    REVOKE_USER = "revoke_user"
 
 
 # -- tray -> dialog ---------------------------------------------------------------

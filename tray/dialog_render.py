@@ -10,13 +10,23 @@ model says, and sends ``shown`` and ``state`` (only when it changed).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from typing import Any
 
 from . import dialog_protocol as P
-from .dialog_specs import CLOSE, COPY, COPY_BUTTON, DEFAULT, Button, DialogModel, Effect, row_texts
+from .dialog_specs import CLOSE, COPY, COPY_BUTTON, DEFAULT, SAVE, Button, DialogModel, Effect
 
-__all__ = ["Renderer"]
+__all__ = ["Renderer", "write_private"]
+
+
+def write_private(path: str, text: str) -> None:
+    """``text`` (UTF-8) into ``path``, readable by its owner only; a file
+    already there is replaced (the save dialog asked first)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.chmod(path, 0o600)
 
 
 class Renderer:
@@ -62,6 +72,38 @@ class Renderer:
 
     def close(self) -> None:
         raise NotImplementedError
+
+    def choose(self, name: str) -> None:
+        """Choose… beside a file field (kind ``save`` or ``open``)."""
+
+        def chosen(path: str | None) -> None:
+            if path:
+                self.model.change(name, path)
+                self.render(focus=False)
+
+        f = self.spec.fields[name]
+        self.ask_path(str(self.model.values.get(name) or ""), chosen, save=f.kind == "save")
+
+    def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
+        """Ask for a file to create (``save``; ``name`` suggested) or to open
+        (``name`` the current choice) with the platform's file dialog;
+        ``answer`` its path, or None when the person cancelled."""
+        raise NotImplementedError
+
+    def save_text(self, text: str, name: str) -> None:
+        """Save passphrase…: ``text`` to a new file the person picks, for
+        their eyes only (0600), exactly ``text`` (no newline)."""
+
+        def write(path: str | None) -> None:
+            error = None
+            if path:
+                try:
+                    write_private(path, text)
+                except OSError as exc:
+                    error = exc.strerror or str(exc)
+            self.then(self.model.saved, path, error)
+
+        self.ask_path(name, write, save=True)
 
     # -- the loop ------------------------------------------------------------------------------
 
@@ -115,8 +157,18 @@ class Renderer:
             self.report()
 
     def _title_of(self, token: str) -> str:
-        row = next((r for r in self.model.rows or [] if str(r.get("token")) == token), {})
-        return row_texts(row)[0]
+        rows = self.model.listing
+        row = next((r for r in self.model.rows or [] if str(r.get(rows.key)) == token), {})
+        return rows.texts(row)[0]
+
+    def row_action(self, action: str, row: dict[str, Any]) -> None:
+        """A row's button (:class:`~.dialog_specs.RowAction`)."""
+        if action == "copy":
+            self.apply(self.model.copy(str(row.get("link", ""))))
+        elif action == "delete":
+            self.then(self.model.delete, str(row.get(self.model.listing.key, "")))
+        elif action == "greet":
+            self.apply(self.model.greet(str(row.get("token", ""))))
 
     def _answered(self, yes: bool) -> None:
         self._asking = False
@@ -153,6 +205,8 @@ class Renderer:
                 self._send(e.msg)
             elif e.what == COPY:
                 self.copy(e.arg)
+            elif e.what == SAVE:
+                self.save_text(e.arg, str(e.msg.get("name", "")))
             elif e.what == CLOSE:
                 self.close()
                 return

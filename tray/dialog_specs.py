@@ -63,7 +63,8 @@ class Role(StrEnum):
 class Field:
     name: str
     label: str
-    kind: Literal["text", "secret", "check", "choice"] = "text"
+    # save / open: a file to create / to read, with Choose… (the platform's file dialog)
+    kind: Literal["text", "secret", "check", "choice", "save", "open"] = "text"
     hint: str = ""
     check: Check | None = None
     value: str | bool = ""
@@ -89,6 +90,7 @@ class Step:
     fields: tuple[Field, ...] = ()
     notes: tuple[Note, ...] = ()
     facts: tuple[tuple[str, str], ...] = ()
+    links: tuple[tuple[str, str], ...] = ()  # (text, address): each opens in the browser
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,28 @@ class Button:
     id: str
     label: str
     role: Role
+
+
+@dataclass(frozen=True)
+class RowAction:
+    id: str  # "copy" (the row's link), "delete" (asks first, then sends ``Rows.send``), "greet"
+    label: str
+    name: str  # its accessible name ({title}: the row's first line)
+
+
+@dataclass(frozen=True)
+class Rows:
+    """What a list dialog lists: each row's texts and buttons, and what a
+    confirmed deletion asks and sends."""
+
+    key: str  # the field naming a row
+    empty: str
+    texts: Callable[[Mapping[str, Any]], tuple[str, str]]
+    actions: Callable[[Mapping[str, Any]], tuple[RowAction, ...]]
+    ask: tuple[str, str, str, str]  # window title, question ({title}), detail, the yes button
+    send: str  # the message type of a confirmed deletion
+    deleting: str
+    deleted: str
 
 
 @dataclass(frozen=True)
@@ -107,7 +131,8 @@ class DialogSpec:
     busy_text: str = "Working…"
     close_on_result: bool = False
     extra: tuple[Button, ...] = ()  # buttons beside the primary one (Refresh)
-    rows: bool = False  # shows a list (Pending invitations)
+    rows: bool = False  # shows a list (Pending invitations, Members)
+    listing: Rows | None = None  # what the list holds (None: invitations)
     initial_banner: str | None = None
     ask_server: bool = False  # step 1's Next asks the server how it creates organizations
     done: tuple[str, str] | None = None  # the last page: title and text ({organization})
@@ -116,6 +141,13 @@ class DialogSpec:
     # works while it waits, and the step's buttons may be the model's ``choices``.
     driven: bool = False
     shared_link: str = ""  # shown with its Copy button while waiting (Add a device greets at once)
+    # What a result shows with its Copy button: its key, accessible name, Copy's label.
+    result_value: tuple[str, str, str] = ("link", "Invitation link", "Copy link")
+    # A button saving that value to a file the person picks: its label, the file's
+    # suggested name ({organization}).
+    save_value: tuple[str, str] | None = None
+    confirm: str = ""  # the last page's check: Close closes only once it is ticked
+    copied: str = "Copied. Paste it in a message to the person you invite."
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -168,6 +200,49 @@ def _one(check: Callable[[str], str | None], name: str) -> Check:
     return lambda v: check(str(v.get(name, "")))
 
 
+def _device_field(init: Mapping[str, Any]) -> Field:
+    return Field(
+        "device_label",
+        "Device name",
+        hint="The name of this computer in the organization.",
+        value=str(init.get("device_label") or socket.gethostname()),
+        check=_one(validation.check_device_label, "device_label"),
+    )
+
+
+def _password_fields(*, unless_keyring: bool = False) -> tuple[Field, Field]:
+    """Password and its confirmation; with ``unless_keyring``, not asked
+    for while the ``keyring`` check is ticked."""
+    hint = "At least {n} characters; a long sentence is best."
+    if unless_keyring:
+        hint += " Not needed with the keyring."
+
+    def check(c: Check) -> Check:
+        return (lambda v: None if v.get("keyring") else c(v)) if unless_keyring else c
+
+    return (
+        Field(
+            "password",
+            "Password",
+            "secret",
+            hint=_t(hint, n=validation.MIN_PASSWORD_LENGTH),
+            check=check(_one(validation.check_password, "password")),
+            strength=True,
+            clear_on_error=True,
+        ),
+        Field(
+            "confirm",
+            "Confirm password",
+            "secret",
+            check=check(
+                lambda v: validation.check_confirmation(str(v.get("password", "")), str(v.get("confirm", "")))
+            ),
+            clear_on_error=True,
+            send=False,
+        ),
+    )
+
+
 def _account_step(init: Mapping[str, Any]) -> Step:
     return Step(
         "Your account",
@@ -179,34 +254,8 @@ def _account_step(init: Mapping[str, Any]) -> Step:
                 hint="As the others will see it.",
                 check=_one(validation.check_user_name, "user_name"),
             ),
-            Field(
-                "device_label",
-                "Device name",
-                hint="The name of this computer in the organization.",
-                value=str(init.get("device_label") or socket.gethostname()),
-                check=_one(validation.check_device_label, "device_label"),
-            ),
-            Field(
-                "password",
-                "Password",
-                "secret",
-                hint=_t(
-                    "At least {n} characters; a long sentence is best.", n=validation.MIN_PASSWORD_LENGTH
-                ),
-                check=_one(validation.check_password, "password"),
-                strength=True,
-                clear_on_error=True,
-            ),
-            Field(
-                "confirm",
-                "Confirm password",
-                "secret",
-                check=lambda v: validation.check_confirmation(
-                    str(v.get("password", "")), str(v.get("confirm", ""))
-                ),
-                clear_on_error=True,
-                send=False,
-            ),
+            _device_field(init),
+            *_password_fields(),
         ),
         (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True)),
     )
@@ -304,6 +353,9 @@ def _join(init: Mapping[str, Any]) -> DialogSpec:
     )
 
 
+FORGOT = "import_recovery"  # Log in's "Forgot your password?": Import a recovery file…
+
+
 def _login(init: Mapping[str, Any]) -> DialogSpec:
     d = init.get("device") or {}
     who = str(d.get("user_name") or "")
@@ -317,7 +369,9 @@ def _login(init: Mapping[str, Any]) -> DialogSpec:
     )
     fields: tuple[Field, ...] = ()
     notes: tuple[Note, ...] = ()
+    extra: tuple[Button, ...] = ()
     if d.get("protection", "password") == "password":
+        extra = (Button(FORGOT, "Forgot your password?", Role.EXTRA),)
         fields = (
             Field(
                 "password",
@@ -335,6 +389,7 @@ def _login(init: Mapping[str, Any]) -> DialogSpec:
         (Step("", "", fields, notes, facts),),
         submit="Log in",
         busy_text="Unlocking the device…",
+        extra=extra,
         initial_banner=str(init["error"]) if init.get("error") else None,
     )
 
@@ -473,6 +528,206 @@ def _message(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(P.Kind.MESSAGE, str(init.get("title") or APP), (Step("", str(init.get("text", ""))),))
 
 
+RECOVERY_INFO = (
+    "You need to save this recovery file and its passphrase in a secure place, if possible "
+    "in separate places, as both are needed to recover access to {org} from a new device."
+)
+RECOVERY_CONFIRM = "I have saved the recovery file and its passphrase, in separate places."
+
+
+def recovery_file_name(organization: str) -> str:
+    """The official client's name for a recovery file (fact sheet l.3)."""
+    return _t("Parsec_Recovery_File_{organization}.psrk", organization=organization)
+
+
+def _check_save_path(v: Values) -> str | None:
+    path = str(v.get("path", "")).strip()
+    if not path:
+        return "Choose where to save the recovery file."
+    if path.endswith(("/", "\\")):
+        return "Add a file name, such as {name}.".format(name=recovery_file_name("MyOrg"))
+    return None
+
+
+def _recovery_export(init: Mapping[str, Any]) -> DialogSpec:
+    org = str(init.get("organization_id", ""))
+    return DialogSpec(
+        P.Kind.RECOVERY_EXPORT,
+        "Create a recovery file",
+        (
+            Step(
+                "",
+                _t(
+                    "A recovery file, with its passphrase, lets you open {org} again from a new "
+                    "computer if you lose this one or forget its password.",
+                    org=org,
+                ),
+                (
+                    Field(
+                        "path",
+                        "Save the recovery file as",
+                        "save",
+                        value=str(init.get("path") or recovery_file_name(org)),
+                        hint="A file that does not exist yet; choose a place other than this computer if you can.",
+                        check=_check_save_path,
+                    ),
+                ),
+                (Note(_t(RECOVERY_INFO, org=org), warning=True),),
+            ),
+        ),
+        submit="Create recovery file",
+        busy_text="Creating the recovery file…",
+        done=(
+            "Keep the file and its passphrase",
+            "The recovery file is saved as {path}. Here is its passphrase: save it or copy it "
+            "somewhere else than the file (a password manager, a sheet of paper in a safe place). "
+            "It is shown only now.",
+        ),
+        result_value=("passphrase", "Passphrase", "Copy passphrase"),
+        save_value=("Save passphrase…", _t("Parsec_Recovery_Code_{organization}.txt", organization=org)),
+        confirm=RECOVERY_CONFIRM,
+        copied="Passphrase copied. Paste it somewhere else than the recovery file.",
+    )
+
+
+def _recovery_import(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(
+        P.Kind.RECOVERY_IMPORT,
+        "Import a recovery file",
+        (
+            Step(
+                "The recovery file",
+                "Forgot your password, or lost your computer? The recovery file and its passphrase "
+                "make a new device of yours on this computer.",
+                (
+                    Field(
+                        "path",
+                        "Recovery file",
+                        "open",
+                        value=str(init.get("path") or ""),
+                        hint="The .psrk file you saved.",
+                        check=_one(validation.check_recovery_path, "path"),
+                    ),
+                    Field(
+                        "passphrase",
+                        "Passphrase",
+                        hint="Saved with the file: 13 groups of 4 letters and digits.",
+                        check=_one(validation.check_passphrase, "passphrase"),
+                    ),
+                ),
+            ),
+            Step(
+                "This device",
+                "How this computer appears in the organization, and how you open it.",
+                (
+                    _device_field(init),
+                    Field("keyring", "Log in without a password on this computer (keyring)", "check", value=False),
+                    *_password_fields(unless_keyring=True),
+                ),
+                (Note(PASSWORD_NOTE), Note(KEYRING_NOTE)),
+            ),
+        ),
+        submit="Import and log in",
+        busy_text="Adding this device…",
+    )
+
+
+CHANGE_AUTH_TEXTS = {
+    # (mode, protection now): title, intro, submit
+    ("password", "password"): (
+        "Change password",
+        "The new password of {device} in {org}: you will type it to log in. Nobody can recover it.",
+        "Change password",
+    ),
+    ("password", "keyring"): (
+        "Use a password",
+        "{device} in {org} will be opened with this password, not with the keyring any more.",
+        "Use this password",
+    ),
+    ("keyring", "password"): (
+        "Use the keyring for quick login",
+        "{device} in {org} will open without a password on this computer.",
+        "Use the keyring",
+    ),
+}
+
+
+def _change_auth(init: Mapping[str, Any]) -> DialogSpec:
+    mode = "keyring" if init.get("mode") == "keyring" else "password"
+    protection = "keyring" if init.get("protection") == "keyring" else "password"
+    texts = CHANGE_AUTH_TEXTS.get((mode, protection), CHANGE_AUTH_TEXTS[("password", protection)])
+    fields: tuple[Field, ...] = ()
+    if protection == "password":  # the current one unlocks the keys first
+        fields = (
+            Field(
+                "current_password",
+                "Current password",
+                "secret",
+                clear_on_error=True,
+                check=lambda v: None if v.get("current_password") else "Enter the current password of this device.",
+            ),
+        )
+    notes: tuple[Note, ...] = (Note(KEYRING_NOTE),)
+    if (mode, protection) != ("keyring", "password"):  # a new password
+        fields += _password_fields()
+        notes = (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True))
+    intro = _t(texts[1], device=init.get("device_label", ""), org=init.get("organization_id", ""))
+    return DialogSpec(
+        P.Kind.CHANGE_AUTH,
+        texts[0],
+        (Step("", intro, fields, notes),),
+        submit=texts[2],
+        busy_text="Protecting the device again…",
+    )
+
+
+OPEN_URL = "open_url"  # a link's action: the tray opens ``arg`` in the browser
+REFUSE_TERMS = "refuse_terms"
+TERMS_ACCEPT = "I have read and accept the terms of service."
+LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano"}
+
+
+def _language(locale: str) -> str:
+    return LANGUAGES.get(locale.replace("-", "_").split("_")[0].lower(), locale)
+
+
+def _terms(init: Mapping[str, Any]) -> DialogSpec:
+    org = str(init.get("organization_id", ""))
+    links = tuple(
+        (_t("Terms of service ({language})", language=_language(str(pair[0]))), str(pair[1]))
+        for pair in init.get("links") or []
+        if isinstance(pair, (list, tuple)) and len(pair) == 2
+    )
+    return DialogSpec(
+        P.Kind.TERMS,
+        "Terms of service",
+        (
+            Step(
+                "",
+                _t(
+                    "{org} asks you to accept its terms of service (updated on {date}) before you "
+                    "use it again. Read them first:",
+                    org=org,
+                    date=init.get("updated_on", ""),
+                ),
+                (
+                    Field(
+                        "accept",
+                        TERMS_ACCEPT,
+                        "check",
+                        value=False,
+                        check=lambda v: None if v.get("accept") else "Tick the box once you have read the terms.",
+                    ),
+                ),
+                links=links,
+            ),
+        ),
+        submit="Accept",
+        busy_text="Accepting the terms…",
+        extra=(Button(REFUSE_TERMS, "Refuse and log out", Role.EXTRA),),
+    )
+
+
 SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.CREATE: _create,
     P.Kind.JOIN: _join,
@@ -481,6 +736,10 @@ SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.INVITE_DEVICE: lambda init: _invite({**init, "mode": "device"}),
     P.Kind.INVITATIONS: _invitations,
     P.Kind.GREET: _greet,
+    P.Kind.RECOVERY_EXPORT: _recovery_export,
+    P.Kind.RECOVERY_IMPORT: _recovery_import,
+    P.Kind.CHANGE_AUTH: _change_auth,
+    P.Kind.TERMS: _terms,
     P.Kind.MESSAGE: _message,
 }
 
@@ -503,6 +762,7 @@ WAITING_TEXT = "Waiting for your guest…"
 # What a renderer does besides sending messages.
 CLOSE = "close"  # destroy the window
 COPY = "copy"  # put ``arg`` on the clipboard
+SAVE = "save"  # ask where (``msg["name"]`` suggested), then write ``arg`` there
 
 
 @dataclass
@@ -544,6 +804,7 @@ class DialogModel:
         self.details: tuple[tuple[str, str], ...] = ()
         if spec.driven:
             self.busy, self.progress = True, WAITING_TEXT
+        self.confirmed = False  # the last page's check (``spec.confirm``)
         # Where the focus goes next (a field, DEFAULT or COPY), or None: the
         # renderer moves it there and sets None.
         self.focus: str | None = self._first_focus()
@@ -577,9 +838,10 @@ class DialogModel:
         """The link a result shows (an invitation's), with its Copy button."""
         if self.spec.shared_link and self.step == 1 and self.result is None:
             return self.spec.shared_link
-        if self.result is None or not self.result.get("link"):
+        key = self.spec.result_value[0]
+        if self.result is None or not self.result.get(key):
             return None
-        return str(self.result["link"])
+        return str(self.result[key])
 
     @property
     def done_texts(self) -> tuple[str, str] | None:
@@ -652,11 +914,12 @@ class DialogModel:
 
     def _first_focus(self) -> str:
         # The first field to fill in: a valid suggested value is skipped
-        # (a given bootstrap link), a suggested device name is not.
+        # (a given bootstrap link, a recovery file handed over), a suggested
+        # device name is not.
         for f in self.current.fields:
             if f.kind in ("check", "choice") or not self.visible(f):
                 continue
-            given = f.name == "link" and f.check is not None and f.check(self.values) is None
+            given = (f.name == "link" or f.kind == "open") and f.check is not None and f.check(self.values) is None
             if not given:
                 return f.name
         return DEFAULT
@@ -670,7 +933,8 @@ class DialogModel:
             self.asked = None  # another server: ask it again
         f = self.spec.fields[name]
         if name in self.errors and (f.check is None or f.check(self.values) is None):
-            del self.errors[name]
+            if self.banner == self.errors.pop(name):
+                self.banner = None
 
     def leave(self, name: str) -> None:
         """The focus left field ``name``: check it, unless it is empty."""
@@ -689,6 +953,8 @@ class DialogModel:
             error = f.check(self.values) if f.check is not None and self.visible(f) else None
             if error:
                 self.errors[f.name] = error
+                if f.kind == "check":  # a box has no line under it: said in the banner
+                    self.banner = error
                 if ok:
                     self.focus = f.name
                 ok = False
@@ -712,6 +978,9 @@ class DialogModel:
             return []
         if button == "escape":
             button = "close" if self.result is not None or not self.spec.submit else "cancel"
+        if button == "close" and self.result is not None and self.spec.confirm and not self.confirmed:
+            self.banner = _t("Tick “{confirm}” once both are kept.", confirm=self.spec.confirm)
+            return []
         if button in ("cancel", "close"):
             return [_send({"type": P.FromDialog.CANCEL}), Effect(CLOSE)]
         if button == "back" and self.step > 1:
@@ -737,6 +1006,9 @@ class DialogModel:
         elif button == "refresh":
             self.note = ""
             return [_send({"type": P.FromDialog.REFRESH})]
+        elif button != "refresh" and any(b.id == button for b in self.spec.extra):
+            # The tray takes over (another dialog, a log out): this one closes.
+            return [_send({"type": P.FromDialog.ACTION, "action": button, "arg": None}), Effect(CLOSE)]
         return []
 
     def _submit(self) -> list[Effect]:
@@ -752,13 +1024,45 @@ class DialogModel:
         self.busy, self.progress, self.banner = True, self.spec.busy_text, None
         return [_send({"type": P.FromDialog.SUBMIT, "values": values})]
 
+    def open_link(self, url: str) -> list[Effect]:
+        """A link of the step: the tray opens it in the browser."""
+        if self.busy:
+            return []
+        return [_send({"type": P.FromDialog.ACTION, "action": OPEN_URL, "arg": url})]
+
+    def confirm(self, value: bool) -> list[Effect]:
+        """The last page's check (``spec.confirm``) was ticked or unticked."""
+        self.confirmed = bool(value)
+        if self.confirmed:
+            self.banner = None
+            return [_send({"type": P.FromDialog.CONFIRMED})]
+        return []
+
+    def save(self) -> list[Effect]:
+        """Save passphrase…: the renderer asks where, writes, then says :meth:`saved`."""
+        if self.spec.save_value is None or self.link is None:
+            return []
+        return [Effect(SAVE, {"name": self.spec.save_value[1]}, self.link)]
+
+    def saved(self, path: str | None, error: str | None = None) -> None:
+        """Where the renderer wrote the value (None: the person cancelled), or why it could not."""
+        if error:
+            self.banner = _t("The passphrase could not be saved: {error}", error=error)
+        elif path:
+            self.banner = None
+            self.note = _t("Passphrase saved in {path}. Keep it apart from the recovery file.", path=path)
+
+    @property
+    def listing(self) -> Rows:
+        return self.spec.listing or INVITATION_ROWS
+
     def copy(self, link: str) -> list[Effect]:
         if self.spec.rows:
             self.note = "Link copied."
         elif self.spec.kind == P.Kind.INVITE_DEVICE or self.spec.shared_link:
             self.note = "Copied. Open it with Parsec on your other computer."
         else:
-            self.note = "Copied. Paste it in a message to the person you invite."
+            self.note = self.spec.copied
         return [Effect(COPY, arg=link)]
 
     def greet(self, token: str) -> list[Effect]:
@@ -776,9 +1080,10 @@ class DialogModel:
         token, self.confirming = self.confirming, None
         if token is None:
             return []
-        self.busy, self.progress = True, "Deleting the invitation…"
+        rows = self.listing
+        self.busy, self.progress = True, rows.deleting
         self._deleted = token
-        return [_send({"type": P.FromDialog.CANCEL_INVITATION, "token": token})]
+        return [_send({"type": rows.send, rows.key: token})]
 
     # -- what the tray says -----------------------------------------------------------------
 
@@ -813,7 +1118,7 @@ class DialogModel:
             self.busy, self.banner = False, None
             self.rows = [dict(r) for r in msg.get("items") or [] if isinstance(r, Mapping)]
             if was_deleting:
-                self.note, self._deleted = "The invitation was deleted.", None
+                self.note, self._deleted = self.listing.deleted, None
             return [_send({"type": P.FromDialog.RENDERED, "count": len(self.rows)})]
         return []
 
@@ -868,3 +1173,81 @@ def row_texts(row: Mapping[str, Any]) -> tuple[str, str]:
     if row.get("waiting"):
         detail = _t("{detail} · waiting now", detail=detail)
     return str(row.get("label", "")), detail
+
+
+def _invitation_actions(row: Mapping[str, Any]) -> tuple[RowAction, ...]:
+    return (
+        RowAction("copy", "Copy link", "Copy link of {title}"),
+        RowAction("delete", "Delete invitation…", "Delete invitation for {title}…"),
+        # Last: Tab from Copy link reaches Delete invitation… first, as before.
+        RowAction("greet", "Greet", "Greet {title}"),
+    )
+
+
+INVITATION_ROWS = Rows(
+    key="token",
+    empty="No pending invitation.",
+    texts=row_texts,
+    actions=_invitation_actions,
+    ask=(
+        "Delete invitation",
+        "Delete the invitation for {title}?",
+        "Its link stops working: nobody can join with it any more.",
+        "_Delete invitation",
+    ),
+    send=P.FromDialog.CANCEL_INVITATION,
+    deleting="Deleting the invitation…",
+    deleted="The invitation was deleted.",
+)
+
+PROFILE_NAMES = {"ADMIN": "Administrator", "STANDARD": "Member", "OUTSIDER": "External"}
+
+
+def member_texts(row: Mapping[str, Any]) -> tuple[str, str]:
+    """A member as two lines: name and email, then profile, joined on, revoked or frozen."""
+    name, email = row.get("name"), row.get("email")
+    title = _t("{name} <{email}>", name=name, email=email) if name and email else str(name or email or "")
+    profile = PROFILE_NAMES.get(str(row.get("profile")), str(row.get("profile", "")))
+    detail = _t("{profile}, joined on {when}", profile=profile, when=str(row.get("created_on", ""))[:10])
+    if row.get("revoked_on"):
+        detail = _t("{detail} · revoked on {when}", detail=detail, when=str(row["revoked_on"])[:10])
+    elif row.get("frozen"):
+        detail = _t("{detail} · frozen", detail=detail)
+    if row.get("me"):
+        detail = _t("{detail} · you", detail=detail)
+    return title, detail
+
+
+def _member_actions(row: Mapping[str, Any]) -> tuple[RowAction, ...]:
+    return (RowAction("delete", "Revoke…", "Revoke {title}…"),) if row.get("can_revoke") else ()
+
+
+MEMBER_ROWS = Rows(
+    key="user_id",
+    empty="Nobody yet.",
+    texts=member_texts,
+    actions=_member_actions,
+    ask=(
+        "Revoke",
+        "Revoke {title}?",
+        "They lose access to the organization at once, on all their devices. This cannot be undone.",
+        "_Revoke",
+    ),
+    send=P.FromDialog.REVOKE_USER,
+    deleting="Revoking…",
+    deleted="Revoked.",
+)
+
+
+def _members(init: Mapping[str, Any]) -> DialogSpec:
+    return DialogSpec(
+        P.Kind.MEMBERS,
+        _t("Members of {org}", org=init.get("organization_id", "")),
+        (Step("", "Loading…"),),
+        extra=(Button("refresh", "Refresh", Role.EXTRA),),
+        rows=True,
+        listing=MEMBER_ROWS,
+    )
+
+
+SPECS[P.Kind.MEMBERS] = _members

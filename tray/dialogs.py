@@ -41,6 +41,9 @@ __all__ = ["RENDERERS", "DialogManager", "DialogProcess", "renderer"]
 
 log = logging.getLogger(__name__)
 
+# What a result shows the person but ``status`` never repeats (it is logged and read by tests).
+SECRET_RESULTS = frozenset({"passphrase"})
+
 # Renderer -> (its module, the kinds it draws).  The fallback window (the
 # menu as buttons when there is no tray host) is Tk's on every platform.
 RENDERERS: dict[str, tuple[str, frozenset[str]]] = {
@@ -128,7 +131,7 @@ class DialogProcess:
             out["field"] = self.field
         if self.done:
             out["done"] = True
-        out.update(self.result)
+        out.update({k: v for k, v in self.result.items() if k not in SECRET_RESULTS})
         if self.count is not None:
             out["count"] = self.count
         if self.rendered is not None:

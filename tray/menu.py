@@ -39,6 +39,11 @@ class Action(StrEnum):
     INVITATIONS = "invitations"
     GREET = "greet"  # arg: greet_arg(token, session key)
     CREATE_RECOVERY = "create_recovery"
+    IMPORT_RECOVERY = "import_recovery"  # arg: a recovery file's path, or none
+    CHANGE_PASSWORD = "change_password"
+    USE_KEYRING = "use_keyring"
+    USE_PASSWORD = "use_password"
+    MEMBERS = "members"
     REMOVE_DEVICE = "remove_device"  # a revoked device: archive its file
     REVIEW_TOS = "review_tos"
     ACCEPT_TOS = "accept_tos"
@@ -165,7 +170,11 @@ def _live_entries(v: SessionView) -> list[Entry]:
         items.append(Entry("Invite user…", Action.INVITE_USER, arg, enabled=online))
     if not v.at_risk:
         items.append(add_device)
-    items += [Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online), SEPARATOR]
+    items += [
+        Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online),
+        Entry("Members…", Action.MEMBERS, arg, enabled=online),
+        SEPARATOR,
+    ]
     return items
 
 
@@ -182,7 +191,20 @@ def _refusal_entries(v: SessionView) -> list[Entry]:
     return [Entry("Check again", Action.CHECK, arg)]
 
 
-def _session_entries(v: SessionView) -> list[Entry]:
+def _protection_entries(v: SessionView, protection: str) -> list[Entry]:
+    """How this device is opened: its password changed, or the keyring instead (or back)."""
+    arg = v.key or None
+    if protection == "keyring":
+        return [Entry("Use a password…", Action.USE_PASSWORD, arg)]
+    if protection == "password":
+        return [
+            Entry("Change password…", Action.CHANGE_PASSWORD, arg),
+            Entry("Use the keyring for quick login…", Action.USE_KEYRING, arg),
+        ]
+    return []
+
+
+def _session_entries(v: SessionView, protection: str = "") -> list[Entry]:
     """One logged-in device's section: who, its status, its actions."""
     arg = v.key or None
     status = STATUS_TEXT[v.state]
@@ -196,7 +218,8 @@ def _session_entries(v: SessionView) -> list[Entry]:
         items += _refusal_entries(v)
     elif v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
         items.append(Entry("Check connection", Action.CHECK, arg))
-    return [*items, SEPARATOR, *_live_entries(v), Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
+    mine = _protection_entries(v, protection)
+    return [*items, SEPARATOR, *_live_entries(v), *mine, Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
 
 
 def _settings_entries(s: Snapshot) -> list[Entry]:
@@ -224,8 +247,9 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
     views = s.views()
     items: list[Entry] = []
     if views:
+        protection = {d.key: d.protection for d in s.devices}
         for v in views:
-            items += _session_entries(v)
+            items += _session_entries(v, protection.get(v.key, ""))
         items += common
         # The devices not logged in yet: logging in keeps the others online.
         logged_in = {v.key for v in views} | {v.identity.device_id for v in views}
@@ -233,7 +257,8 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
         if others:
             items += [SEPARATOR, *_login_entries(others, s.devices)]
     else:
-        items += [*common, SEPARATOR, *_login_entries(s.devices, s.devices)]
+        recover = Entry("Import a recovery file…", Action.IMPORT_RECOVERY)
+        items += [*common, recover, SEPARATOR, *_login_entries(s.devices, s.devices)]
     if s.demo_server:
         items += [SEPARATOR, Entry(f"Demo server: {s.demo_server}", enabled=False)]
     items += _settings_entries(s)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from .instance import AFTER_REPLY
 from .menu import to_json
+from .validation import recovery_file_of
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -28,7 +29,7 @@ def _menu(c: Controller, req: dict[str, Any]) -> dict[str, Any]:
 
 def _open(c: Controller, req: dict[str, Any]) -> dict[str, Any]:
     args = [a for a in req.get("args") or [] if isinstance(a, str)]
-    links = [a for a in args if "://" in a]
+    links = [a for a in args if "://" in a or recovery_file_of(a) is not None]
     for link in links:
         c.open_link(link)
     return {"ok": True, "opened": links}

@@ -20,10 +20,13 @@ __all__ = [
     "check_email",
     "check_link",
     "check_organization",
+    "check_passphrase",
+    "check_recovery_path",
     "check_server",
     "check_user_name",
     "describe_link",
     "password_strength",
+    "recovery_file_of",
     "validate",
 ]
 
@@ -173,6 +176,40 @@ def check_confirmation(password: str, confirmation: str) -> str | None:
     if password and confirmation != password:
         return "The two passwords differ."
     return None
+
+
+# The official form (fact sheet l.3); core also takes it lower-cased, with spaces.
+_PASSPHRASE = re.compile(r"([A-Z0-9]{4}-){12}[A-Z0-9]{4}")
+
+
+def check_passphrase(value: str) -> str | None:
+    """The recovery file's passphrase, as saved: 13 groups of 4, dashes,
+    spaces and case not mattering."""
+    if not value.strip():
+        return "Enter the passphrase saved with the recovery file."
+    if not _PASSPHRASE.fullmatch(re.sub(r"[\s-]+", "-", value.strip().upper())):
+        return "The passphrase is 13 groups of 4 letters and digits, such as FH3H-N3DW-ABED-…"
+    return None
+
+
+def check_recovery_path(value: str) -> str | None:
+    if not value.strip():
+        return "Choose the recovery file (a .psrk file)."
+    return None
+
+
+def recovery_file_of(arg: str) -> str | None:
+    """The path of a recovery file handed over (a path or a ``file://`` URI
+    ending in ``.psrk``, as the desktop entry passes it), else None."""
+    from urllib.parse import unquote, urlsplit
+
+    arg = arg.strip()
+    if not arg.lower().endswith(".psrk"):
+        return None
+    if arg.lower().startswith("file://"):
+        parts = urlsplit(arg)
+        return unquote(parts.path) if parts.netloc in ("", "localhost") else None
+    return None if "://" in arg else arg
 
 
 def validate(kind: str, step: int, values: dict[str, Any]) -> dict[str, str]:

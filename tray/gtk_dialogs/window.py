@@ -12,6 +12,7 @@ window keeps one size and stays centred).
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -33,7 +34,6 @@ from ..dialog_specs import (  # noqa: E402
     Field,
     Role,
     Step,
-    row_texts,
     spec_for,
 )
 
@@ -124,16 +124,28 @@ class GtkDialog(Renderer):
         outer.pack_start(self.details, False, False, 0)
         self._details: tuple[tuple[str, str], ...] = ()
 
-        # A result (an invitation's link) with its Copy button.
+        # A result (an invitation's link, a passphrase) with its Copy button.
+        _key, value_name, copy_label = self.spec.result_value
         self.result_box = Gtk.Box(spacing=8)
         self.link_entry = Gtk.Entry(editable=False, hexpand=True)
-        self.link_entry.get_accessible().set_name("Invitation link")
-        copy = Gtk.Button(label="Copy link")
+        self.link_entry.get_accessible().set_name(value_name)
+        copy = Gtk.Button(label=copy_label)
         copy.connect("clicked", lambda _b: self.apply(self.model.copy(self.link_entry.get_text())))
         self.copy_button = copy
         self.result_box.pack_start(self.link_entry, True, True, 0)
         self.result_box.pack_start(copy, False, False, 0)
+        if self.spec.save_value is not None:
+            save = Gtk.Button(label=self.spec.save_value[0])
+            save.connect("clicked", lambda _b: self.apply(self.model.save()))
+            self.result_box.pack_start(save, False, False, 0)
         outer.pack_start(self.result_box, False, False, 0)
+        if self.spec.confirm:  # under what is to be kept, once the flow succeeded
+            self.confirm = Gtk.CheckButton(label=self.spec.confirm)
+            self.confirm.get_child().set_line_wrap(True)
+            self.confirm.get_child().set_max_width_chars(WRAP_CHARS)
+            self.confirm.set_receives_default(False)
+            self.confirm.connect("toggled", self._confirmed)
+            outer.pack_start(self.confirm, False, False, 0)
         self.note = _label("", dim=True)
         outer.pack_start(self.note, False, False, 0)
 
@@ -169,6 +181,11 @@ class GtkDialog(Renderer):
         if step.intro:
             self.intro = _label(step.intro)
             page.pack_start(self.intro, False, False, 0)
+        for text, url in step.links:  # opened by the tray (the browser), not by GTK
+            link = Gtk.LinkButton.new_with_label(url, text)
+            link.set_halign(Gtk.Align.START)
+            link.connect("activate-link", self._link)
+            page.pack_start(link, False, False, 0)
         grid = self._grid([f for f in step.fields if not f.when], step.facts)
         page.pack_start(grid, False, False, 0)
         for note in step.notes:
@@ -232,9 +249,17 @@ class GtkDialog(Renderer):
             label = _label(f.label, wrap=False)
             label.set_valign(Gtk.Align.START if f.kind == "choice" else Gtk.Align.CENTER)
             label.set_mnemonic_widget(widget)
+            place: Gtk.Widget = widget
+            if f.kind in ("save", "open"):  # the path, and a native file dialog to pick it
+                place = Gtk.Box(spacing=6)
+                choose = Gtk.Button(label="Choose…")
+                choose.get_accessible().set_name(f"Choose: {f.label}")
+                choose.connect("clicked", lambda _b, name=f.name: self.choose(name))
+                place.pack_start(widget, True, True, 0)
+                place.pack_start(choose, False, False, 0)
             line = _label("", dim=True)
             grid.attach(label, 0, row, 1, 1)
-            grid.attach(widget, 1, row, 1, 1)
+            grid.attach(place, 1, row, 1, 1)
             grid.attach(line, 1, row + 1, 1, 1)
             self.fields[f.name] = _FieldRow(f, widget, line)
             row += 2
@@ -272,29 +297,21 @@ class GtkDialog(Renderer):
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.get_children():
             self.list.remove(child)
-        self.intro.set_text("" if rows else "No pending invitation.")
+        listing = self.model.listing
+        self.intro.set_text("" if rows else listing.empty)
         self.intro.set_visible(not rows)
         for r in rows:
-            title, detail = row_texts(r)
+            title, detail = listing.texts(r)
             box = Gtk.Box(spacing=8)
             texts = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
             texts.pack_start(_label(title, wrap=False), False, False, 0)
             texts.pack_start(_label(detail, dim=True), False, False, 0)
             box.pack_start(texts, True, True, 0)
-            token, link = str(r.get("token", "")), str(r.get("link", ""))
-            copy = Gtk.Button(label="Copy link")
-            copy.get_accessible().set_name(f"Copy link of {title}")
-            copy.connect("clicked", lambda _b, link=link: self.apply(self.model.copy(link)))
-            delete = Gtk.Button(label="Delete invitation…")
-            delete.get_accessible().set_name(f"Delete invitation for {title}…")
-            delete.connect("clicked", lambda _b, token=token: self.then(self.model.delete, token))
-            box.pack_start(copy, False, False, 0)
-            box.pack_start(delete, False, False, 0)
-            # Last: Tab from Copy link reaches Delete invitation… first, as before.
-            greet = Gtk.Button(label="Greet")
-            greet.get_accessible().set_name(f"Greet {title}")
-            greet.connect("clicked", lambda _b, token=token: self.apply(self.model.greet(token)))
-            box.pack_start(greet, False, False, 0)
+            for action in listing.actions(r):
+                button = Gtk.Button(label=action.label)
+                button.get_accessible().set_name(action.name.format(title=title))
+                button.connect("clicked", lambda _b, a=action.id, row=r: self.row_action(a, row))
+                box.pack_start(button, False, False, 0)
             self.list.pack_start(box, False, False, 0)
         self.list.show_all()
 
@@ -378,6 +395,10 @@ class GtkDialog(Renderer):
         self.link_entry.set_text(m.link or "")
         self.note.set_text(m.note)
         self.note.set_visible(bool(m.note))
+        if self.spec.confirm:
+            self.confirm.set_visible(m.result is not None)
+            if self.confirm.get_active() != m.confirmed:
+                self.confirm.set_active(m.confirmed)
 
     def focus_field(self, name: str) -> None:
         self.fields[name].widget.grab_focus()  # an entry selects its text: typing replaces it
@@ -386,17 +407,18 @@ class GtkDialog(Renderer):
         (self.copy_button if button == COPY_BUTTON else self.buttons[button]).grab_focus()
 
     def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
+        window, question, detail, yes = self.model.listing.ask
         dialog = Gtk.MessageDialog(
             transient_for=self.win,
             modal=True,
             message_type=Gtk.MessageType.QUESTION,
-            text=f"Delete the invitation for {title}?",
-            secondary_text="Its link stops working: nobody can join with it any more.",
+            text=question.format(title=title),
+            secondary_text=detail,
         )
-        dialog.set_title(f"Delete invitation – {APP}")
+        dialog.set_title(f"{window} – {APP}")
         dialog.get_accessible().set_name(dialog.get_title())  # else it is named after its icon
         dialog.add_button("_Keep", Gtk.ResponseType.CANCEL)
-        delete = dialog.add_button("_Delete invitation", Gtk.ResponseType.ACCEPT)
+        delete = dialog.add_button(yes, Gtk.ResponseType.ACCEPT)
         delete.get_style_context().add_class("destructive-action")
         dialog.set_default_response(Gtk.ResponseType.CANCEL)
 
@@ -409,6 +431,43 @@ class GtkDialog(Renderer):
         dialog.connect("response", responded)
         dialog.connect("map-event", lambda d, _e: _focus_window(d))
         dialog.show_all()
+
+    def _link(self, link: Gtk.LinkButton) -> bool:
+        self.apply(self.model.open_link(link.get_uri()))
+        return True  # handled
+
+    def _confirmed(self, check: Gtk.CheckButton) -> None:
+        if not self.syncing:
+            self.apply(self.model.confirm(check.get_active()))
+
+    def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
+        if save:
+            chooser = Gtk.FileChooserNative.new(
+                f"Save – {APP}", self.win, Gtk.FileChooserAction.SAVE, "_Save", "_Cancel"
+            )
+            chooser.set_do_overwrite_confirmation(True)
+        else:
+            chooser = Gtk.FileChooserNative.new(
+                f"Open – {APP}", self.win, Gtk.FileChooserAction.OPEN, "_Open", "_Cancel"
+            )
+            psrk = Gtk.FileFilter()
+            psrk.set_name("Recovery files (*.psrk)")
+            psrk.add_pattern("*.psrk")
+            chooser.add_filter(psrk)
+        folder, base = os.path.split(os.path.expanduser(name))
+        if folder and os.path.isdir(folder):
+            chooser.set_current_folder(folder)
+        if save:
+            chooser.set_current_name(base)
+
+        def responded(_c: Gtk.FileChooserNative, response: int) -> None:
+            path = chooser.get_filename() if response == Gtk.ResponseType.ACCEPT else None
+            chooser.destroy()
+            _focus_window(self.win)
+            answer(path)
+
+        chooser.connect("response", responded)
+        chooser.show()
 
     def copy(self, text: str) -> None:
         clipboard = Gtk.Clipboard.get(Gdk.SELECTION_CLIPBOARD)

@@ -14,13 +14,14 @@ keystrokes).
 
 from __future__ import annotations
 
+import os
 import tkinter as tk
 from collections.abc import Callable
-from tkinter import messagebox, ttk
+from tkinter import filedialog, messagebox, ttk
 from typing import Any
 
 from ..dialog_render import Renderer
-from ..dialog_specs import APP, COPY_BUTTON, Button, DialogModel, Field, Role, Step, row_texts
+from ..dialog_specs import APP, COPY_BUTTON, Button, DialogModel, Field, Role, Step
 from .channel import Channel
 
 __all__ = ["TkDialog"]
@@ -71,9 +72,22 @@ class TkDialog(Renderer):
             side="left", fill="x", expand=True
         )
         self.copy_button = ttk.Button(
-            self.result, text="Copy link", command=lambda: self.apply(self.model.copy(self.link_var.get()))
+            self.result,
+            text=self.spec.result_value[2],
+            command=lambda: self.apply(self.model.copy(self.link_var.get())),
         )
         self.copy_button.pack(side="left", padx=(8, 0))
+        if self.spec.save_value is not None:
+            ttk.Button(
+                self.result, text=self.spec.save_value[0], command=lambda: self.apply(self.model.save())
+            ).pack(side="left", padx=(8, 0))
+        self.confirm_var = tk.BooleanVar(value=False)
+        self.confirm = ttk.Checkbutton(  # under what is to be kept, once the flow succeeded
+            outer,
+            text=self.spec.confirm,
+            variable=self.confirm_var,
+            command=lambda: self.apply(self.model.confirm(self.confirm_var.get())),
+        )
         self.note = ttk.Label(outer, text="", style="Hint.TLabel", wraplength=WRAP, justify="left")
         self.banner = ttk.Label(outer, text="", style="Banner.TLabel", wraplength=WRAP, justify="left")
         self.busy_row = ttk.Frame(outer)
@@ -96,6 +110,10 @@ class TkDialog(Renderer):
         if step.intro:
             self.intro = ttk.Label(page, text=step.intro, wraplength=WRAP, justify="left")
             self.intro.grid(row=row, column=0, columnspan=2, sticky="w", pady=(0, 4))
+            row += 1
+        for text, url in step.links:  # opened by the tray (the browser)
+            link = ttk.Button(page, text=text, command=self._command(self._open, url))
+            link.grid(row=row, column=0, columnspan=2, sticky="w", pady=(2, 0))
             row += 1
         for key, value in step.facts:
             ttk.Label(page, text=key, style="Hint.TLabel").grid(row=row, column=0, sticky="w", padx=(0, 12))
@@ -172,6 +190,10 @@ class TkDialog(Renderer):
                 var = tk.StringVar(value=str(f.value))
                 widget = ttk.Entry(parent, textvariable=var, width=38, show="•" if f.kind == "secret" else "")
                 widget.grid(row=row, column=1, sticky="ew", pady=(8, 0))
+                if f.kind in ("save", "open"):  # the path, and the platform's file dialog to pick it
+                    ttk.Button(parent, text="Choose…", command=self._command(self.choose, f.name)).grid(
+                        row=row, column=2, sticky="w", padx=(6, 0), pady=(8, 0)
+                    )
                 line = ttk.Label(parent, text="", style="Hint.TLabel", wraplength=WRAP - 60, justify="left")
                 line.grid(row=row + 1, column=1, sticky="w")
                 self.lines[f.name] = line
@@ -195,25 +217,20 @@ class TkDialog(Renderer):
     def draw_rows(self, rows: list[dict[str, Any]]) -> None:
         for child in self.list.winfo_children():
             child.destroy()
-        self.intro.configure(text="" if rows else "No pending invitation.")
+        listing = self.model.listing
+        self.intro.configure(text="" if rows else listing.empty)
         for r in rows:
-            title, detail = row_texts(r)
+            title, detail = listing.texts(r)
             line = ttk.Frame(self.list)
             line.pack(fill="x", pady=3)
             texts = ttk.Frame(line)
             texts.pack(side="left", fill="x", expand=True)
             ttk.Label(texts, text=title).pack(anchor="w")
             ttk.Label(texts, text=detail, style="Hint.TLabel").pack(anchor="w")
-            token, link = str(r.get("token", "")), str(r.get("link", ""))
-            ttk.Button(line, text="Copy link", command=self._command(self._copy, link)).pack(
-                side="left", padx=(8, 0)
-            )
-            ttk.Button(line, text="Delete invitation…", command=self._command(self._delete, token)).pack(
-                side="left", padx=(4, 0)
-            )
-            ttk.Button(line, text="Greet", command=self._command(self._greet, token)).pack(
-                side="left", padx=(4, 0)
-            )
+            for action in listing.actions(r):
+                ttk.Button(line, text=action.label, command=self._row_command(action.id, r)).pack(
+                    side="left", padx=(6, 0)
+                )
 
     def draw_buttons(self, buttons: list[Button]) -> None:
         for child in self.button_bar.winfo_children():
@@ -290,6 +307,9 @@ class TkDialog(Renderer):
         self.link_var.set(m.link or "")
         self._place(self.note, bool(m.note), anchor="w", pady=(4, 0))
         self.note.configure(text=m.note)
+        self._place(self.confirm, bool(self.spec.confirm) and m.result is not None, anchor="w", pady=(12, 0))
+        if self.confirm_var.get() != m.confirmed:
+            self.confirm_var.set(m.confirmed)
 
     def render(self, *, focus: bool = True) -> None:
         try:
@@ -319,12 +339,13 @@ class TkDialog(Renderer):
         self.say_shown()
 
     def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
+        window, question, detail, _yes = self.model.listing.ask
+
         def ask() -> None:
             answer(
                 messagebox.askokcancel(
-                    f"Delete invitation – {APP}",
-                    f"Delete the invitation for {title}?\n\n"
-                    "Its link stops working: nobody can join with it any more.",
+                    f"{window} – {APP}",
+                    f"{question.format(title=title)}\n\n{detail}",
                     icon="warning",
                     default="cancel",
                     parent=self.root,
@@ -332,6 +353,21 @@ class TkDialog(Renderer):
             )
 
         self.root.after_idle(ask)
+
+    def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
+        folder, base = os.path.split(os.path.expanduser(name))
+        if save:
+            path = filedialog.asksaveasfilename(
+                parent=self.root, initialdir=folder or None, initialfile=base, title=f"Save – {APP}"
+            )
+        else:
+            path = filedialog.askopenfilename(
+                parent=self.root,
+                initialdir=folder or None,
+                title=f"Open – {APP}",
+                filetypes=[("Recovery files", "*.psrk"), ("All files", "*")],
+            )
+        answer(path or None)
 
     def copy(self, text: str) -> None:
         self.root.clipboard_clear()
@@ -352,14 +388,11 @@ class TkDialog(Renderer):
     def _on_leave(self, name: str) -> Callable[[Any], None]:
         return lambda _e: self._left(name)
 
-    def _copy(self, link: str) -> None:
-        self.apply(self.model.copy(link))
+    def _open(self, url: str) -> None:
+        self.apply(self.model.open_link(url))
 
-    def _greet(self, token: str) -> None:
-        self.apply(self.model.greet(token))
-
-    def _delete(self, token: str) -> None:
-        self.then(self.model.delete, token)
+    def _row_command(self, action: str, row: dict[str, Any]) -> Callable[[], None]:
+        return lambda: self.row_action(action, row)
 
     def _on_return(self, _event: Any) -> str:
         widget = self.root.focus_get()
