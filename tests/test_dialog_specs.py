@@ -590,9 +590,10 @@ def test_members_revoke_asks_first_naming_the_person_then_sends_and_refreshes() 
 def test_invitations_still_ask_and_send_as_before() -> None:
     m = model(Kind.INVITATIONS)
     m.receive({"type": "list", "items": [{"token": "t1", "label": "bob@example.com", "link": "parsec3://x"}]})
-    assert [a.id for a in m.listing.actions({})] == ["copy", "delete"]
+    assert [a.id for a in m.listing.actions({})] == ["copy", "delete", "greet"]
     m.delete("t1")
     assert sent(m.confirm_delete()) == [{"type": "cancel_invitation", "token": "t1"}]
+    assert sent(m.greet("t1")) == [{"type": "greet", "token": "t1"}]
 
 
 def test_save_passphrase_writes_exactly_it_for_its_owner_only(tmp_path: Any) -> None:
