@@ -275,6 +275,7 @@ def test_admin_menu_has_invitations() -> None:
         M.Action.INVITE_USER,
         M.Action.INVITE_DEVICE,
         M.Action.INVITATIONS,
+        M.Action.MEMBERS,
         M.Action.LOGOUT,
         M.Action.CREATE_ORG,
         M.Action.JOIN_ORG,
@@ -284,7 +285,7 @@ def test_admin_menu_has_invitations() -> None:
 
 def test_standard_user_cannot_invite_users() -> None:
     s = Snapshot(state=State.ONLINE, identity=ident("STANDARD"), live=True)
-    assert actions(s)[:3] == [M.Action.INVITE_DEVICE, M.Action.INVITATIONS, M.Action.LOGOUT]
+    assert actions(s)[:4] == [M.Action.INVITE_DEVICE, M.Action.INVITATIONS, M.Action.MEMBERS, M.Action.LOGOUT]
     assert "Invite user…" not in [e.text for e in M.build_menu(s)]
 
 
