@@ -71,6 +71,7 @@ __all__ = [
     "list_members",
     "login",
     "make_private_dirs",
+    "offset_duration",
     "parse_link",
     "parse_server",
     "pick_choice",
@@ -99,6 +100,7 @@ _HOMES = {
     "members": "find_member list_members revoke_user",
     "own_devices": "session_security_warnings",
     "paths": "app_config_dir devices_dir make_private_dirs",
+    "protocol": "offset_duration",
     "protection": "change_authentication check_authentication_change",
     "recovery": "check_recovery_target default_recovery_path export_recovery_device import_recovery_device read_recovery_file",
     "server_info": "ServerConfig server_config",
@@ -155,6 +157,7 @@ if TYPE_CHECKING:
     from .own_devices import session_security_warnings
     from .paths import app_config_dir, devices_dir, make_private_dirs
     from .protection import change_authentication, check_authentication_change
+    from .protocol import offset_duration
     from .recovery import (
         check_recovery_target,
         default_recovery_path,

@@ -43,6 +43,7 @@ __all__ = [
     "auth_header",
     "clock_error",
     "describe_offset",
+    "offset_duration",
     "decode_reply",
     "encode_request",
     "http_error",
@@ -233,15 +234,19 @@ def _duration(n: int, unit: str) -> str:
     return ngettext("{n} day", "{n} days", n).format(n=n)
 
 
+def offset_duration(seconds: float) -> str:
+    """The size of a clock offset in the unit a person would use ("7 minutes",
+    "1 hour"), whatever its sign."""
+    size = abs(seconds)
+    unit, per = next(((u, p) for limit, u, p in _OFFSET_UNITS if size < limit), ("day", 86400))
+    return _duration(round(size / per), unit)
+
+
 def describe_offset(seconds: float) -> str:
     """How far this computer's clock is from the server's (``seconds`` > 0:
     ahead), as the sentence a person reads ("… about 7 minutes ahead of the
     server's.")."""
-    size = abs(seconds)
-    unit, per = next(
-        ((u, p) for limit, u, p in _OFFSET_UNITS if size < limit), ("day", 86400)
-    )
-    duration = _duration(round(size / per), unit)
+    duration = offset_duration(seconds)
     if seconds > 0:
         return _("This computer's clock is about {duration} ahead of the server's.").format(duration=duration)
     return _("This computer's clock is about {duration} behind the server's.").format(duration=duration)

@@ -70,9 +70,7 @@ _REFUSAL_OF: tuple[tuple[type[ParsecTrayError], Refusal], ...] = (
 
 # The sentences' parts, with named placeholders (to be marked for translation).
 _OFFSET_UNKNOWN = "by more than five minutes"
-_OFFSET_SECONDS = "by about {n} seconds"
-_OFFSET_MINUTES = "by about {n} minutes"
-_OFFSET_HOURS = "by about {n} hours"
+_OFFSET_ABOUT = "by about {duration}"
 _API_VERSIONS = "this app speaks API {mine}, the server {theirs}"
 _API_OTHER = "another version"
 
@@ -81,12 +79,9 @@ def about_offset(seconds: float | None) -> str:
     """How far off the clock is, as the refusal texts say it ("by about 7 minutes")."""
     if seconds is None:
         return _OFFSET_UNKNOWN
-    s = abs(seconds)
-    if s < 90:
-        return _OFFSET_SECONDS.format(n=round(s))
-    if s < 90 * 60:
-        return _OFFSET_MINUTES.format(n=round(s / 60))
-    return _OFFSET_HOURS.format(n=round(s / 3600))
+    from ..core import offset_duration  # the units core's own clock sentence uses
+
+    return _OFFSET_ABOUT.format(duration=offset_duration(seconds))
 
 
 def refusal_of(exc: BaseException) -> tuple[Refusal, str] | None:
