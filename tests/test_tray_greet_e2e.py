@@ -24,11 +24,13 @@ from cli_runner import Spawned, ok_json
 from cli_runner import cli as run_cli
 from desktop_session import DesktopSession, TrayApp, stop_process, wait_until
 from parsec_server import ParsecServer
+from test_tray_e2e import _icon_shows
 from test_tray_live_e2e import desktop, fast_status, save_log  # noqa: F401 - the desktop fixture
 
 pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
 
 FAST = {"_PARSEC_INVITE_POLLING_THROTTLE_MS": "100"}
+YELLOW = (250, 204, 20)  # the waiting count's badge (tray/icons.py)
 TITLE = "^Greet a new user"
 
 
@@ -133,8 +135,13 @@ def test_greet_from_the_notification_wrong_code_then_right(
 
     # -- the claimer waits: the notification's default action opens the dialog.
     # (Not closed before: a closed notification's actions are gone.)
+    assert _icon_shows(s, absent=(YELLOW,))  # nobody waiting: no count on the icon
     claimer = claimer_for(link, tmp_path / "bob")
-    app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
+    st = app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
+    assert st["icon_badge"] == 1
+    # The icon the tray host shows has the count's badge now.
+    wait_until(lambda: _icon_shows(s, YELLOW), 10, "the waiting count on the icon")
+    s.screenshot("00-one-waiting")
     wait_until(lambda: int(s.dunstctl("count", "displayed")) == 1, 30, "the notification on screen")
     s.dunstctl("action", "0")
     s.wait_dialog(TITLE)
@@ -191,6 +198,9 @@ def test_greet_from_the_notification_wrong_code_then_right(
     assert (bob["email"], bob["name"], bob["profile"]) == ("bob@example.com", "Bob", "ADMIN"), bob
     a11y.press(TITLE, "Close")
     s.wait_window_gone(TITLE, timeout=10)
+    # Bob greeted, nobody waits: the count is gone from the icon.
+    app.wait_status(lambda x: x.get("icon_badge") == 0, 30, "nobody waiting")
+    wait_until(lambda: _icon_shows(s, absent=(YELLOW,)), 10, "the icon without a count")
 
 
 def test_add_a_device_shows_the_link_and_greets_it_right_away(alice_tray: TrayApp, tmp_path: Path) -> None:

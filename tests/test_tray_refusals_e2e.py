@@ -21,6 +21,7 @@ from desktop_session import DesktopSession, TrayApp, wait_until
 from parsec_org import add_user
 from parsec_server import ParsecServer
 from tcp_proxy import TCPProxy
+from test_tray_e2e import RED, _icon_shows
 
 # The same real parts as the live session's end-to-end tests (their fixtures).
 desktop = live_e2e.desktop
@@ -29,6 +30,8 @@ ka_server = live_e2e.ka_server
 pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "tray-refusals-e2e"
+# The badges of two refusals' own icons (icons/make_icons.py's REFUSALS).
+FROZEN, EXPIRED = (30, 180, 230), (142, 68, 173)
 TOS = {"en_US": "https://example.invalid/tos_en.html", "fr_FR": "https://example.invalid/tos_fr.html"}
 
 
@@ -84,7 +87,9 @@ def test_each_refusal_once_in_words_and_no_knocking(
             def refused(kind: str, title: str) -> dict[str, Any]:
                 wait_until(lambda: session_of(app).get("refusal") == kind, 30, f"the {kind} state")
                 bodies = wait_until(
-                    lambda: [b for t, b in s.notifications_shown() if t == title], 30, f"the notification {title!r}"
+                    lambda: [b for t, b in s.notifications_shown() if t == title],
+                    30,
+                    f"the notification {title!r}",
                 )
                 assert org_name in bodies[0]
                 assert app.request({"cmd": "status"})["state"] == "needs_attention"
@@ -100,6 +105,10 @@ def test_each_refusal_once_in_words_and_no_knocking(
             )
             refused("frozen", f"Frozen in {org_name}")
             assert f"Frozen in {org_name}: contact an administrator" in texts(app)
+            # Its own icon, read back from the tray host: the snowflake's badge, not the "!".
+            assert app.request({"cmd": "status"})["icon_image"] == "refusal-frozen"
+            wait_until(lambda: _icon_shows(s, FROZEN, absent=(RED, EXPIRED)), 10, "the frozen icon")
+            s.screenshot("00-frozen-icon")
             assert "Check again" in texts(app)
             before = proxy.accepted
             st = wait_until(lambda: (x := session_of(app))["retries"] >= 3 and x, 60, "three slow retries")
@@ -116,6 +125,8 @@ def test_each_refusal_once_in_words_and_no_knocking(
             ka_server.admin("PATCH", org_path, {"is_expired": True})
             refused("expired", f"{org_name} has expired")
             assert f"{org_name} has expired: contact an administrator" in texts(app)
+            assert app.request({"cmd": "status"})["icon_image"] == "refusal-expired"
+            wait_until(lambda: _icon_shows(s, EXPIRED, absent=(RED, FROZEN)), 10, "the expired icon")
             ka_server.admin("PATCH", org_path, {"is_expired": False})
             app.wait_status(lambda x: x.get("stream") == "online" and x["state"] == "online", 60, "renewed")
             once(f"{org_name} has expired")
@@ -148,7 +159,8 @@ def test_each_refusal_once_in_words_and_no_knocking(
             alice = Session(via_proxy.device, transport=Transport(direct))
             sessions.append(alice)
             bob = Session(
-                add_user(alice, "bob@example.com", "Bob", UserProfile.ADMIN).device, transport=Transport(direct)
+                add_user(alice, "bob@example.com", "Bob", UserProfile.ADMIN).device,
+                transport=Transport(direct),
             )
             sessions.append(bob)
             members.revoke_user(bob, alice.device.user_id, name="Alice")

@@ -268,6 +268,10 @@ class SessionView:
     # Only this device can open the organization (no recovery file, no
     # other device): the icon shows attention while online.
     at_risk: bool = False
+    # The organization's configuration (ORGANIZATION_CONFIG), once known:
+    # whether External users are allowed, the active users' limit (None: none).
+    outsider_allowed: bool | None = None
+    active_users_limit: int | None = None
 
     def refusal_text(self, which: str = "status") -> str:
         """The refusal's ``status``/``title``/``body`` sentence ("" without one)."""
@@ -292,6 +296,11 @@ class SessionView:
         if self.refusal is not None:
             out["refusal"] = self.refusal.value
             out["retries"] = self.retries
+        if self.outsider_allowed is not None:
+            out["organization_config"] = {
+                "user_profile_outsider_allowed": self.outsider_allowed,
+                "active_users_limit": self.active_users_limit,
+            }
         return out
 
 
@@ -329,6 +338,25 @@ class Snapshot:
         risky = (State.NEEDS_ATTENTION for v in self.views() if v.at_risk and v.state is State.ONLINE)
         return most_urgent([self.state, *risky])
 
+    @property
+    def icon_refusal(self) -> Refusal | None:
+        """The refusal whose own icon replaces the attention icon: the first
+        refused session's (None when the icon does not show attention, or
+        shows it for another reason)."""
+        if self.icon is not State.NEEDS_ATTENTION:
+            return None
+        return next(
+            (v.refusal for v in self.views() if v.state is State.NEEDS_ATTENTION and v.refusal is not None),
+            None,
+        )
+
+    @property
+    def icon_waiting(self) -> int:
+        """How many people the icon's badge says are waiting to be greeted
+        (every session's)."""
+        views = self.views()
+        return sum(len(v.waiting) for v in views) if views else len(self.waiting)
+
     def views(self) -> tuple[SessionView, ...]:
         """The sessions to show, one per logged-in device."""
         if self.sessions:
@@ -344,6 +372,9 @@ class Snapshot:
             "running": True,
             "state": self.state.value,
             "icon": self.icon.value,
+            # The image's name (a refusal's own icon) and the waiting badge.
+            "icon_image": f"refusal-{r.value}" if (r := self.icon_refusal) else f"state-{self.icon.value}",
+            "icon_badge": self.icon_waiting,
             "organization_id": ident.organization_id if ident else None,
             "user_id": ident.user_id if ident else None,
             "device_id": ident.device_id if ident else None,

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..icons import state_image
+from ..icons import tray_image
 from ..menu import Entry, title
 from .base import Shell
 
@@ -103,11 +103,17 @@ class PystrayShell(Shell):
         snapshot = controller.snapshot()
         entries = controller.menu()
         cls = _icon_class(pystray.Icon, self, gtk)
-        self._state = snapshot.icon
-        self.icon = cls(APP_ID, state_image(snapshot.icon.value), title(snapshot), self._menu(entries))
+        self._image = self._image_of(snapshot)
+        self.icon = cls(APP_ID, self._image, title(snapshot), self._menu(entries))
         self._lock = threading.Lock()
 
     # -- rendering ---------------------------------------------------------
+
+    @staticmethod
+    def _image_of(snapshot: Snapshot) -> Any:
+        """The state's icon, or the refusal's own, with the waiting badge."""
+        refusal = snapshot.icon_refusal
+        return tray_image(snapshot.icon.value, refusal.value if refusal else None, snapshot.icon_waiting)
 
     def _item(self, e: Entry) -> Any:
         pystray = self._pystray
@@ -149,9 +155,10 @@ class PystrayShell(Shell):
 
     def refresh(self, snapshot: Snapshot, entries: tuple[Entry, ...]) -> None:
         with self._lock:
-            if snapshot.icon is not self._state:
-                self._state = snapshot.icon
-                self.icon.icon = state_image(snapshot.icon.value)
+            image = self._image_of(snapshot)
+            if image is not self._image:  # cached: the same object for the same picture
+                self._image = image
+                self.icon.icon = image
             self.icon.title = title(snapshot)
             self.icon.menu = self._menu(entries)  # pystray schedules the rebuild
 
