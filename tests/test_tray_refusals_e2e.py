@@ -87,9 +87,7 @@ def test_each_refusal_once_in_words_and_no_knocking(
             def refused(kind: str, title: str) -> dict[str, Any]:
                 wait_until(lambda: session_of(app).get("refusal") == kind, 30, f"the {kind} state")
                 bodies = wait_until(
-                    lambda: [b for t, b in s.notifications_shown() if t == title],
-                    30,
-                    f"the notification {title!r}",
+                    lambda: [b for t, b in s.notifications_shown() if t == title], 30, f"the notification {title!r}"
                 )
                 assert org_name in bodies[0]
                 assert app.request({"cmd": "status"})["state"] == "needs_attention"
@@ -159,8 +157,7 @@ def test_each_refusal_once_in_words_and_no_knocking(
             alice = Session(via_proxy.device, transport=Transport(direct))
             sessions.append(alice)
             bob = Session(
-                add_user(alice, "bob@example.com", "Bob", UserProfile.ADMIN).device,
-                transport=Transport(direct),
+                add_user(alice, "bob@example.com", "Bob", UserProfile.ADMIN).device, transport=Transport(direct)
             )
             sessions.append(bob)
             members.revoke_user(bob, alice.device.user_id, name="Alice")
