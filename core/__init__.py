@@ -35,6 +35,7 @@ __all__ = [
     "GreetingAttemptReady",
     "HumanHandle",
     "Invitation",
+    "OrganizationConfig",
     "OrganizationID",
     "ParsecInvitationAddr",
     "ParsecOrganizationBootstrapAddr",
@@ -91,7 +92,7 @@ _HOMES = {
     "devices": "archive_device_file",
     "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
     "event_stream": "EventStream",
-    "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation",
+    "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation OrganizationConfig",
     "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
     "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval UserClaim claim find_invitation greet",
@@ -128,7 +129,13 @@ if TYPE_CHECKING:
     from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
     from .devices import archive_device_file
     from .event_stream import EventStream
-    from .events import CommonCertificate, GreetingAttemptCancelled, GreetingAttemptReady, Invitation
+    from .events import (
+        CommonCertificate,
+        GreetingAttemptCancelled,
+        GreetingAttemptReady,
+        Invitation,
+        OrganizationConfig,
+    )
     from .flows import (
         CreatedDevice,
         DeviceInfo,

@@ -206,6 +206,29 @@ def test_invite_shows_the_link_then_closes() -> None:
     assert sent(device.press("submit")) == [{"type": "submit", "values": {"send_email": False}}]
 
 
+def test_invite_user_says_what_the_organization_configuration_allows() -> None:
+    plain = model(Kind.INVITE_USER, organization_id="ACME", outsider_allowed=True)
+    assert plain.spec.steps[0].notes == ()
+    m = model(Kind.INVITE_USER, organization_id="ACME", outsider_allowed=False)
+    assert [n.text for n in m.spec.steps[0].notes] == [
+        "ACME does not allow External users: the people who join it are Members or Administrators."
+    ]
+    full = model(Kind.INVITE_USER, organization_id="ACME", active_users_limit=2, active_users=2)
+    [note] = full.spec.steps[0].notes
+    assert note.warning and note.text.startswith("ACME has reached its limit of 2 active users:")
+    # Below the limit, or the count unknown: nothing to say.
+    assert (
+        model(Kind.INVITE_USER, organization_id="ACME", active_users_limit=3, active_users=2)
+        .spec.steps[0]
+        .notes
+        == ()
+    )
+    assert model(Kind.INVITE_USER, organization_id="ACME", active_users_limit=2).spec.steps[0].notes == ()
+    # Inviting still works: the limit bites when the person is greeted.
+    full.change("email", "bob@example.com")
+    assert sent(full.press("submit"))[0]["type"] == "submit"
+
+
 def test_pending_invitations_delete_asks_first_then_says_it_is_done() -> None:
     m = model(Kind.INVITATIONS)
     rows = [

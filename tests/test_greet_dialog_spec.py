@@ -170,3 +170,25 @@ def test_a_greeting_stops_when_its_dialog_process_ends_without_a_word() -> None:
     proc.stdin.close()  # the dialog ends
     watcher.join(10)
     assert run.stop.is_set()
+
+
+def test_where_external_users_are_refused_the_review_does_not_offer_them_and_says_why() -> None:
+    allowed = model({**USER, "outsider_allowed": True})
+    assert [p for p, _ in allowed.spec.fields["profile"].options] == ["STANDARD", "ADMIN", "OUTSIDER"]
+    assert allowed.spec.steps[3].notes == ()
+    m = model({**USER, "outsider_allowed": False})
+    assert [p for p, _ in m.spec.fields["profile"].options] == ["STANDARD", "ADMIN"]
+    [note] = m.spec.steps[3].notes
+    assert (
+        note.text
+        == "ACME does not allow External users: the people who join it are Members or Administrators."
+    )
+    to_choices(m)
+    m.press(S.CODE_PREFIX + "AB2C")
+    m.receive({"type": "claim", "email": "bob@example.com", "user_name": "Bob", "device_label": "bob-pc"})
+    m.change("profile", "OUTSIDER")  # not offered: refused if sent anyway
+    assert sent(m.press("submit")) == [] and set(m.errors) == {"profile"}
+    m.change("profile", "STANDARD")
+    assert sent(m.press("submit"))[0]["values"]["profile"] == "STANDARD"
+    # A device greeting has no profile, and no such note.
+    assert model({**DEVICE, "outsider_allowed": False}).spec.steps[3].notes == ()

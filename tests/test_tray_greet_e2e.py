@@ -79,11 +79,17 @@ def exchange_codes(a11y: Accessibility, claimer: Spawned, *, right: bool, title:
 
 @contextlib.contextmanager
 def admin_tray(
-    s: DesktopSession, server: ParsecServer, org: str, workdir: Path, name: str
+    s: DesktopSession,
+    server: ParsecServer,
+    org: str,
+    workdir: Path,
+    name: str,
+    config: dict[str, Any] | None = None,
 ) -> Iterator[TrayApp]:
-    """Alice's organization, her device in the OS keyring, her tray online
-    (its dialogs with their accessibility bridge), the at-risk notice out
-    of the way; at the end, the tray stopped cleanly, its log clean."""
+    """Alice's organization (its configuration patched with ``config``
+    through the administration API), her device in the OS keyring, her tray
+    online (its dialogs with their accessibility bridge), the at-risk notice
+    out of the way; at the end, the tray stopped cleanly, its log clean."""
     keyring = s.start_keyring("gk-greet")
     app = TrayApp(s, workdir, env=FAST)
     app.env.pop("NO_AT_BRIDGE", None)  # its dialogs speak AT-SPI, as on a desktop
@@ -92,6 +98,8 @@ def admin_tray(
             server.url, server.admin_token, org,
             email="alice@example.com", user="Alice", device="desk", password=None,
         )  # fmt: skip
+        if config:
+            server.admin("PATCH", f"/administration/organizations/{org}", config)
         app.start("--autostart")
         try:
             s.wait_tray_icon(TrayApp.CLASSNAME)
@@ -201,6 +209,66 @@ def test_greet_from_the_notification_wrong_code_then_right(
     # Bob greeted, nobody waits: the count is gone from the icon.
     app.wait_status(lambda x: x.get("icon_badge") == 0, 30, "nobody waiting")
     wait_until(lambda: _icon_shows(s, absent=(YELLOW,)), 10, "the icon without a count")
+
+
+def test_the_organization_configuration_shapes_inviting_and_greeting(
+    desktop: DesktopSession,  # noqa: F811
+    parsec_server: ParsecServer,
+    org_name: str,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """An organization without External users and at its limit of active
+    users (set with the administration API): the session keeps what its
+    stream's ORGANIZATION_CONFIG said, Invite user… says both, and the
+    greeting's review offers no External profile, saying why."""
+    config = {"user_profile_outsider_allowed": False, "active_users_limit": 1}
+    with admin_tray(desktop, parsec_server, org_name, tmp_path / "app", request.node.name, config) as app:
+        s = app.session
+        a11y = Accessibility(s.env)
+        st = app.wait_status(
+            lambda x: "organization_config" in x["sessions"][0], 30, "the configuration kept"
+        )
+        assert st["sessions"][0]["organization_config"] == {
+            "user_profile_outsider_allowed": False,
+            "active_users_limit": 1,
+        }
+
+        def shown(title: str, part: str) -> bool:
+            return any(part in n["name"] and n["showing"] for n in a11y.tree(title))
+
+        # -- Invite user…: Alice alone fills the limit of one; no External users.
+        app.pick("Invite user…")
+        s.wait_dialog("^Invite user")
+        wait_until(
+            lambda: shown("^Invite user", "has reached its limit of 1 active users"), 20, "the limit said"
+        )
+        assert shown("^Invite user", f"{org_name} does not allow External users")
+        s.screenshot("01-invite-user-limits")
+        a11y.press("^Invite user", "Cancel")
+        s.wait_window_gone("^Invite user", timeout=10)
+
+        # -- the greeting's review: Member and Administrator only, and why.
+        link = invite_bob(app)
+        claimer = claimer_for(link, tmp_path / "bob")
+        app.wait_status(lambda x: x.get("waiting") == ["bob@example.com"], 60, "bob waiting")
+        wait_until(lambda: int(s.dunstctl("count", "displayed")) == 1, 30, "the notification on screen")
+        s.dunstctl("action", "0")
+        s.wait_dialog(TITLE)
+        exchange_codes(a11y, claimer, right=True)
+        wait_until(lambda: greet_status(app).get("step") == 4, 60, "the review")
+        radios = {n["name"] for n in a11y.tree(TITLE) if n["role"] == "radio button" and n["showing"]}
+        assert radios == {
+            "Member: sees what is shared with them",
+            "Administrator: also invites and manages members",
+        }, radios
+        assert shown(TITLE, f"{org_name} does not allow External users")
+        s.screenshot("02-review-without-external")
+        a11y.press(TITLE, "Cancel")
+        s.wait_window_gone(TITLE, timeout=10)
+        status, err = claimer.finish()
+        assert status != 0 and "Traceback" not in err
+        assert len(parsec_server.users(org_name)) == 1
 
 
 def test_add_a_device_shows_the_link_and_greets_it_right_away(alice_tray: TrayApp, tmp_path: Path) -> None:

@@ -355,9 +355,26 @@ class Controller:
 
     def open_invite(self, mode: str, key: str | None = None) -> None:
         holder = self._holder(key)
-        if holder is not None:
-            init = {"mode": mode, "organization_id": holder.identity.organization_id}
-            self._dialogs.open(f"invite_{mode}", init, target=holder.key)
+        if holder is None:
+            return
+        init: dict[str, Any] = {"mode": mode, "organization_id": holder.identity.organization_id}
+        if mode == "user":
+            # What the organization's configuration says about inviting (kept per session).
+            init["outsider_allowed"] = holder.outsider_allowed
+            if holder.active_users_limit is not None:
+                # Counting the members is a round trip: off the menu's thread.
+                _in_thread(self._open_invite_user, "invite-count", holder, init)
+                return
+        self._dialogs.open(f"invite_{mode}", init, target=holder.key)
+
+    def _open_invite_user(self, holder: SessionHolder, init: dict[str, Any]) -> None:
+        """Invite user… with how many users are active against the limit."""
+        init["active_users_limit"] = holder.active_users_limit
+        try:
+            init["active_users"] = holder.active_users()
+        except E.ParsecTrayError as exc:  # the dialog opens anyway: the server says it at greeting
+            log.info("could not count the active users: %s", exc)
+        self._dialogs.open("invite_user", init, target=holder.key)
 
     def open_invitations(self, key: str | None = None) -> None:
         self._open_list(Kind.INVITATIONS, key, dialog_flows.send_invitations)

@@ -430,11 +430,36 @@ def _invite(init: Mapping[str, Any]) -> DialogSpec:
                     Field("email", "Email address", check=_one(validation.check_email, "email")),
                     Field("send_email", "Send the invitation by email", "check", value=True),
                 ),
+                _config_notes(init, org),
             ),
         ),
         submit="Invite",
         busy_text="Creating the invitation…",
     )
+
+
+# What the organization's configuration (ORGANIZATION_CONFIG, kept per
+# session) changes in Invite user… and in the greeting's review.
+NO_OUTSIDERS = "{org} does not allow External users: the people who join it are Members or Administrators."
+USERS_LIMIT_REACHED = (
+    "{org} has reached its limit of {limit} active users: the person you invite cannot join "
+    "until the server's administrator raises it or a member is revoked."
+)
+
+
+def _outsider_allowed(init: Mapping[str, Any]) -> bool:
+    """Whether the organization accepts External users (unknown: yes, the server checks)."""
+    return init.get("outsider_allowed") is not False
+
+
+def _config_notes(init: Mapping[str, Any], org: str) -> tuple[Note, ...]:
+    notes: list[Note] = []
+    limit, active = init.get("active_users_limit"), init.get("active_users")
+    if isinstance(limit, int) and isinstance(active, int) and active >= limit:
+        notes.append(Note(_t(USERS_LIMIT_REACHED, org=org, limit=limit), warning=True))
+    if not _outsider_allowed(init):
+        notes.append(Note(_t(NO_OUTSIDERS, org=org)))
+    return tuple(notes)
 
 
 def _invitations(init: Mapping[str, Any]) -> DialogSpec:
@@ -456,10 +481,13 @@ NONE_OF_THESE = "none"
 CODE_PREFIX = "code:"  # a choice's button id: CODE_PREFIX + the code
 
 
-def _profile(v: Values) -> str | None:
-    if v.get("profile") in {p for p, _label in PROFILES}:
-        return None
-    return "Choose what this person may do in the organization."
+def _profile_check(profiles: tuple[tuple[str, str], ...]) -> Check:
+    def check(v: Values) -> str | None:
+        if v.get("profile") in {p for p, _label in profiles}:
+            return None
+        return "Choose what this person may do in the organization."
+
+    return check
 
 
 def _greet(init: Mapping[str, Any]) -> DialogSpec:
@@ -474,7 +502,11 @@ def _greet(init: Mapping[str, Any]) -> DialogSpec:
             check=_one(validation.check_device_label, "device_label"),
         ),
     )
+    notes: tuple[Note, ...] = ()
     if user:
+        # External is not offered where the organization refuses it, and the review says why.
+        profiles = PROFILES if _outsider_allowed(init) else tuple(p for p in PROFILES if p[0] != "OUTSIDER")
+        notes = () if _outsider_allowed(init) else (Note(_t(NO_OUTSIDERS, org=org)),)
         review = (
             Field(
                 "user_name",
@@ -483,7 +515,7 @@ def _greet(init: Mapping[str, Any]) -> DialogSpec:
                 check=_one(validation.check_user_name, "user_name"),
             ),
             *review,
-            Field("profile", "Profile", "choice", check=_profile, options=PROFILES),
+            Field("profile", "Profile", "choice", check=_profile_check(profiles), options=profiles),
         )
     return DialogSpec(
         P.Kind.GREET,
@@ -511,6 +543,7 @@ def _greet(init: Mapping[str, Any]) -> DialogSpec:
                 if user
                 else _t("Check the name of the new device before it joins {org}.", org=org),
                 review,
+                notes,
             ),
         ),
         submit="Accept",

@@ -187,6 +187,8 @@ def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
         "who": str(invitation.claimer_email) if user else "your new device",
         "organization_id": holder.identity.organization_id,
         "link": link,
+        # The organization's configuration (kept per session): External offered or not.
+        "outsider_allowed": bool(getattr(holder, "outsider_allowed", True)),
     }
     dlg = host.open_dialog(P.Kind.GREET, init, target=holder.key)
     if dlg is None:

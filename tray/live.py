@@ -302,6 +302,8 @@ class LiveSession:
         self._invite_list = invite_list
         self._on_certificate = on_certificate
         self.stream: Any = None
+        # The last ORGANIZATION_CONFIG the server sent (each connection starts with one).
+        self.config: Any = None
 
     def start(self) -> LiveSession:
         from ..core import EventStream
@@ -376,8 +378,14 @@ class LiveSession:
         self._on_change()
 
     def _event(self, event: Any) -> None:
-        from ..core import CommonCertificate
+        from ..core import CommonCertificate, OrganizationConfig
 
+        if isinstance(event, OrganizationConfig):
+            changed = event != self.config
+            self.config = event
+            if changed:
+                self._on_change()
+            return
         if isinstance(event, CommonCertificate) and self._on_certificate is not None:
             self._on_certificate()  # a new device, a recovery device, a revocation...
             return

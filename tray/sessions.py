@@ -132,6 +132,28 @@ class SessionHolder:
         self.at_risk: bool | None = None
         # Called with an error of a command reply that is a refusal.
         self.on_refusal: Callable[[ParsecTrayError], None] | None = None
+        # The organization's configuration as the last connection of the
+        # event stream said it (ORGANIZATION_CONFIG): kept across the
+        # stream's restarts; None until a stream connected once.
+        self._config: Any = None
+
+    @property
+    def org_config(self) -> Any:
+        """The last ORGANIZATION_CONFIG of this session (None: not known yet)."""
+        live = self.live
+        return live.config if live is not None and live.config is not None else self._config
+
+    @property
+    def outsider_allowed(self) -> bool:
+        """Whether the organization accepts External users (True until known:
+        the server checks anyway)."""
+        config = self.org_config
+        return config is None or bool(config.user_profile_outsider_allowed)
+
+    @property
+    def active_users_limit(self) -> int | None:
+        config = self.org_config
+        return None if config is None else config.active_users_limit
 
     @property
     def state(self) -> State:
@@ -286,6 +308,7 @@ class SessionHolder:
 
     def stop_live(self, timeout: float = 5.0) -> None:
         """Stop the event stream (it is restarted by a retry)."""
+        self._config = self.org_config  # the stream's last one outlives it
         live, self.live = self.live, None
         if live is not None:
             try:
@@ -293,8 +316,17 @@ class SessionHolder:
             except Exception:
                 log.debug("stopping the event stream failed", exc_info=True)
 
+    def active_users(self) -> int:
+        """How many users of the organization are not revoked (a network
+        round trip: call it off the menu's thread)."""
+        from ..core import list_members
+
+        session = self._require_session()
+        return sum(1 for m in self._guarded(lambda: list_members(session)) if not m.is_revoked)
+
     def view(self) -> SessionView:
         live = self.live
+        config = self.org_config
         return SessionView(
             key=self.key,
             identity=self.identity,
@@ -308,6 +340,8 @@ class SessionHolder:
             refusal_detail=self.refusal_detail,
             retries=self.retries,
             at_risk=bool(self.at_risk),
+            outsider_allowed=None if config is None else bool(config.user_profile_outsider_allowed),
+            active_users_limit=None if config is None else config.active_users_limit,
         )
 
     def close(self, timeout: float = 5.0) -> None:
