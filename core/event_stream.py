@@ -257,6 +257,7 @@ class EventStream:
                 str(self._session.device.organization_id),
                 # The clock that signed the request: what a 498 compares.
                 now=self._session.transport.clock(),
+                api_version=self._session.transport.api_version,
             )
             if isinstance(err, ServerUnavailableError) or resp.status_code in _RETRYABLE_STATUSES:
                 raise _Retry(str(err))

@@ -96,6 +96,7 @@ class HttpReply:
     family: str  # anonymous | invited | authenticated
     org: str
     now: float  # this computer's clock (Unix seconds) when the reply came
+    api_version: str = API_VERSION  # the version the request said it speaks
 
 
 def _admin_hint() -> str:
@@ -129,8 +130,8 @@ def _api_version(r: HttpReply) -> RemoteError:
         _(
             "This app and the server are not compatible: the app speaks Parsec API {API_VERSION}, the "
             "server speaks {supported}."
-        ).format(API_VERSION=API_VERSION, supported=supported),
-        client_versions=API_VERSION,
+        ).format(API_VERSION=r.api_version, supported=supported),
+        client_versions=r.api_version,
         server_versions=supported,
         hint=_(
             "Check for a newer version of Parsec Tray; if it is up to date, contact the server's "
@@ -205,16 +206,26 @@ HTTP_ERRORS: dict[int, Callable[[HttpReply], RemoteError]] = {
 
 
 def http_error(
-    status: int, headers: Mapping[str, str], body: bytes, family: str, org: str, *, now: float | None = None
+    status: int,
+    headers: Mapping[str, str],
+    body: bytes,
+    family: str,
+    org: str,
+    *,
+    now: float | None = None,
+    api_version: str = API_VERSION,
 ) -> RemoteError:
     """The error for a non-200 reply to a ``family`` request
     (``anonymous``, ``invited``, ``authenticated``): see :data:`HTTP_ERRORS`.
     ``now`` (this computer's clock, Unix seconds) is compared with the
-    reply's ``Date`` to say how far off the clock is on a 498."""
+    reply's ``Date`` to say how far off the clock is on a 498; ``api_version``
+    is what the request's ``Api-Version`` said (a 422 names it)."""
     make = HTTP_ERRORS.get(status)
     if make is None:
         return ProtocolError(_("Unexpected answer from the server (HTTP {status}).").format(status=status))
-    return make(HttpReply(status, headers, body, family, org, time.time() if now is None else now))
+    return make(
+        HttpReply(status, headers, body, family, org, time.time() if now is None else now, api_version)
+    )
 
 
 CLOCK_HINT = N_("Set this computer's clock right (automatic date and time), then try again.")

@@ -169,10 +169,14 @@ class Transport:
         request_deadline: float | None = None,
         max_reply_size: int | None = None,
         clock: Callable[[], float] = time.time,
+        api_version: str = protocol.API_VERSION,
     ) -> None:
         self.server = server
         self.timeout = timeout
         self.clock = clock
+        # The ``Api-Version`` every request and the event stream send: this
+        # app's; another only for a client of another protocol version.
+        self.api_version = api_version
         self.request_deadline = REQUEST_DEADLINE if request_deadline is None else request_deadline
         self.max_reply_size = MAX_REPLY_SIZE if max_reply_size is None else max_reply_size
         self._lock = threading.Lock()
@@ -401,13 +405,21 @@ class Transport:
     ) -> dict[str, Any]:
         """One command on ``/<family>/<org><route>``, or ``/<family>`` without
         an organization (``anonymous_server``)."""
-        h = {"Content-Type": protocol.CONTENT_TYPE, "Api-Version": protocol.API_VERSION, **headers}
+        h = {"Content-Type": protocol.CONTENT_TYPE, "Api-Version": self.api_version, **headers}
         where = "" if org is None else "/" + quote(str(org), safe="")
         resp = self.request("POST", f"/{family}{where}{route}", data=body, headers=h)
         content = resp.content
         if resp.status_code != 200:
             name = "" if org is None else str(org)
-            raise protocol.http_error(resp.status_code, resp.headers, content, family, name, now=self.clock())
+            raise protocol.http_error(
+                resp.status_code,
+                resp.headers,
+                content,
+                family,
+                name,
+                now=self.clock(),
+                api_version=h.get("Api-Version", self.api_version),
+            )
         ctype = resp.headers.get("Content-Type", "")
         if not ctype.startswith(protocol.CONTENT_TYPE):
             raise ProtocolError(
@@ -469,7 +481,7 @@ class AuthenticatedClient(_Client):
         return TosClient(self.transport, self.organization_id, self.device_id, self._signing_key)
 
     def events_headers(self, last_event_id: str | None = None) -> dict[str, str]:
-        h = {"Accept": "text/event-stream", "Api-Version": protocol.API_VERSION, **self._headers()}
+        h = {"Accept": "text/event-stream", "Api-Version": self.transport.api_version, **self._headers()}
         if last_event_id:
             h["Last-Event-ID"] = last_event_id
         return h

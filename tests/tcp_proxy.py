@@ -12,7 +12,10 @@ connection to ``127.0.0.1:port``.  From the tests' thread:
 - :meth:`on_reply_to`: when the answer to a request containing some bytes
   (``b"POST /anonymous/"``) arrives, call a function (kill the client, count)
   and pass the answer on or drop it (the connection is reset: the request
-  reached the server, its answer is lost).
+  reached the server, its answer is lost);
+- :meth:`rewrite`: replace bytes (regular expressions, case-insensitive) in
+  what clients send and in what the server answers, in each chunk relayed
+  (headers arrive in one: enough to change a header's value).
 
 One thread runs a ``selectors`` loop; control calls are executed by that
 thread and return once done.
@@ -21,6 +24,7 @@ thread and return once done.
 from __future__ import annotations
 
 import queue
+import re
 import selectors
 import socket
 import struct
@@ -62,6 +66,8 @@ class TCPProxy:
         self._marker: bytes | None = None
         self._reply_action: Callable[[], str] | None = None
         self._armed: set[socket.socket] = set()  # upstream sockets whose next bytes are the watched answer
+        Rewrites = tuple[tuple[re.Pattern[bytes], bytes], ...]
+        self._rewrites: tuple[Rewrites, Rewrites] = ((), ())  # (requests, replies)
         self._then_refuse = False
 
     # --- control (any thread) ---------------------------------------------------
@@ -108,6 +114,24 @@ class TCPProxy:
             self._marker, self._reply_action = marker, action
             self._then_refuse = then_refuse
             self._armed.clear()
+
+        self._call(go)
+
+    def rewrite(
+        self,
+        requests: tuple[tuple[bytes, bytes], ...] = (),
+        replies: tuple[tuple[bytes, bytes], ...] = (),
+    ) -> None:
+        """From now on, each ``(pattern, replacement)`` of ``requests`` is
+        applied to what clients send, each of ``replies`` to what the server
+        answers; ``rewrite()`` stops it."""
+        compiled = (
+            tuple((re.compile(p, re.IGNORECASE), r) for p, r in requests),
+            tuple((re.compile(p, re.IGNORECASE), r) for p, r in replies),
+        )
+
+        def go() -> None:
+            self._rewrites = compiled
 
         self._call(go)
 
@@ -208,6 +232,9 @@ class TCPProxy:
                         self._refusing = True
                         self._kill_all()
                     return
+        if data:
+            for pattern, replacement in self._rewrites[0 if s in self._clients else 1]:
+                data = pattern.sub(replacement, data)
         if not data:
             # Half-close would be more faithful; a full close is enough here.
             other_peer = other

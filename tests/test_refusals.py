@@ -245,6 +245,41 @@ def test_incompatible_server_names_both_sides() -> None:
     assert protocol.API_VERSION in str(err) and "6.0" in str(err)
 
 
+def test_an_api_version_the_real_server_does_not_speak(org: Any) -> None:
+    """A client speaking API 4.9 (the transport's explicit option): the real
+    server refuses it with 422, and the sentence names both sides' versions,
+    for a command and for the event stream (which stops for good)."""
+    import threading
+
+    from parsec_tray.core.event_stream import EventStream
+
+    _alice, bob = org
+    old = Session(bob.device, bob.device_file, Transport(bob.device.server, api_version="4.9"))
+    states: list[tuple[str, str | None]] = []
+    stopped = threading.Event()
+
+    def on_state(state: str, message: str | None) -> None:
+        states.append((state, message))
+        if state == "error":
+            stopped.set()
+
+    stream = EventStream(old, lambda _e: None, on_state)
+    try:
+        with pytest.raises(IncompatibleServerError) as exc:
+            old.ping()
+        stream.start()
+        assert stopped.wait(30), states
+    finally:
+        stream.stop()
+        old.close()
+    err = exc.value
+    assert (err.client_versions, err.server_versions) == ("4.9", "5.5")
+    assert "the app speaks Parsec API 4.9, the server speaks 5.5" in str(err), str(err)
+    assert type(stream.error) is IncompatibleServerError and str(stream.error) == str(err)
+    assert states == [("error", str(err))]
+    bob.ping()  # this app's own version is still welcome
+
+
 def test_exit_statuses_are_documented() -> None:
     r = cli("--help")
     assert r.returncode == 0

@@ -31,7 +31,7 @@ pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "tray-refusals-e2e"
 # The badges of two refusals' own icons (icons/make_icons.py's REFUSALS).
-FROZEN, EXPIRED = (30, 180, 230), (142, 68, 173)
+FROZEN, EXPIRED, INCOMPATIBLE = (30, 180, 230), (142, 68, 173), (150, 95, 40)
 TOS = {"en_US": "https://example.invalid/tos_en.html", "fr_FR": "https://example.invalid/tos_fr.html"}
 
 
@@ -174,3 +174,57 @@ def test_each_refusal_once_in_words_and_no_knocking(
             once(f"Revoked from {org_name}")
             for sess in sessions:
                 sess.close()
+
+
+def test_incompatible_server_through_the_real_server(
+    desktop: DesktopSession, ka_server: ParsecServer, org_name: str, tmp_path: Path
+) -> None:
+    """The real server refuses an API version it does not speak (HTTP 422):
+    a proxy plays a server upgraded to API 6.0 only, rewriting the version
+    each request says (to one the real server refuses) and the versions its
+    refusal names.  The tray's session says which versions each side speaks
+    (state, menu, one notification, its own icon), and so does the CLI,
+    with its exit status."""
+    s = desktop
+    s.start_keyring("gk-incompatible")
+    with TCPProxy(ka_server.port) as proxy:
+        url = f"parsec3://127.0.0.1:{proxy.port}?no_ssl=true"
+        app = TrayApp(
+            s, tmp_path / "app", env={"PARSEC_TRAY_BACKOFF_MAX": "1", "PARSEC_TRAY_REFUSAL_RETRY": "1"}
+        )
+        app.create_org(
+            url, ka_server.admin_token, org_name, email="alice@example.com", user="Alice", device="desk",
+            password=None,
+        )  # fmt: skip
+        with app.running(ARTIFACTS, "--autostart"):
+            s.wait_tray_icon(TrayApp.CLASSNAME)
+            app.wait_status(lambda x: x.get("stream") == "online", 60, "online, events stream open")
+            proxy.rewrite(
+                requests=((rb"Api-Version: 5\.5", b"Api-Version: 4.9"),),
+                replies=((rb"Supported-Api-Versions: 5\.5", b"Supported-Api-Versions: 6.0"),),
+            )
+            proxy.kill_connections()  # the stream connects again, and is refused
+            title = f"Server not compatible for {org_name}"
+            wait_until(lambda: session_of(app).get("refusal") == "incompatible_server", 30, "the refusal")
+            st = session_of(app)
+            assert st["refusal_detail"] == "this app speaks API 5.5, the server 6.0", st
+            assert st["retries"] == 0 and app.request({"cmd": "status"})["state"] == "needs_attention"
+            bodies = wait_until(
+                lambda: [b for t, b in s.notifications_shown() if t == title],
+                30,
+                f"the notification {title!r}",
+            )
+            assert "(this app speaks API 5.5, the server 6.0)" in bodies[0] and org_name in bodies[0]
+            assert f"The server of {org_name} is not compatible" in texts(app)
+            assert app.request({"cmd": "status"})["icon_image"] == "refusal-incompatible_server"
+            wait_until(lambda: _icon_shows(s, INCOMPATIBLE, absent=(RED,)), 10, "the incompatible icon")
+            s.screenshot("03-incompatible-server")
+
+            # -- the CLI: the same refusal, its sentence and its own exit status.
+            r = app.cli("invitations", "--json")
+            assert r.returncode == 16, (r.returncode, r.stderr)
+            line = r.stderr.strip()
+            assert "Traceback" not in r.stderr and line.startswith("Error: "), line
+            assert "the app speaks Parsec API 5.5, the server speaks 6.0" in line, line
+            shown = [t for t, _ in s.notifications_shown() if t == title]
+            assert shown == [title], s.notifications_shown()

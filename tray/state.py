@@ -296,6 +296,8 @@ class SessionView:
         if self.refusal is not None:
             out["refusal"] = self.refusal.value
             out["retries"] = self.retries
+            if self.refusal_detail:  # the clock's offset, the API versions of each side
+                out["refusal_detail"] = self.refusal_detail
         if self.outsider_allowed is not None:
             out["organization_config"] = {
                 "user_profile_outsider_allowed": self.outsider_allowed,
