@@ -442,3 +442,51 @@ def test_waiting_entries_greet_their_person() -> None:
     assert entry.text == "Greet carol@example.com (waiting)" and entry.enabled
     assert M.parse_greet_arg(entry.arg or "") == ("ab12", "/d/a.keys")
     assert "1 waiting to be greeted" in M.title(s)
+
+
+def test_the_organization_configuration_outlives_the_stream() -> None:
+    """What the last ORGANIZATION_CONFIG said is kept by the session when its
+    event stream stops (a refusal, a retry) and replaced by the next one."""
+    from parsec_tray.core.events import OrganizationConfig
+    from parsec_tray.tray.live import LiveSession
+    from parsec_tray.tray.sessions import SessionHolder
+
+    def config(outsiders: bool, limit: int | None) -> OrganizationConfig:
+        return OrganizationConfig(
+            user_profile_outsider_allowed=outsiders,
+            active_users_limit=limit,
+            sse_keepalive_seconds=30,
+            realm_minimum_archiving_period_before_deletion=None,
+        )
+
+    device = type("Device", (), {"organization_id": ORG, "user_id": ME})()
+    changes: list[int] = []
+    live = LiveSession(
+        type("S", (), {"device": device})(),
+        on_state=lambda *_a: None,
+        on_intents=lambda _i: None,
+        on_change=lambda: changes.append(1),
+    )
+    holder = SessionHolder("k", object(), Identity(ORG, ME.hex, "d" * 32, "parsec3://x"), offline_reason=None)
+    assert holder.org_config is None and holder.outsider_allowed and holder.active_users_limit is None
+    holder.live = live
+    live._event(config(False, 3))
+    live._event(config(False, 3))  # each connection says it again: no change to show
+    assert changes == [1]
+    assert not holder.outsider_allowed and holder.active_users_limit == 3
+    assert holder.view().status_json()["organization_config"] == {
+        "user_profile_outsider_allowed": False,
+        "active_users_limit": 3,
+    }
+    holder.stop_live()
+    assert holder.live is None and not holder.outsider_allowed and holder.active_users_limit == 3
+    again = LiveSession(
+        type("S", (), {"device": device})(),
+        on_state=lambda *_a: None,
+        on_intents=lambda _i: None,
+        on_change=lambda: None,
+    )
+    holder.live = again
+    assert holder.active_users_limit == 3  # until the new stream says otherwise
+    again._event(config(True, None))
+    assert holder.outsider_allowed and holder.active_users_limit is None
