@@ -26,6 +26,7 @@ from desktop_session import DesktopSession, TrayApp, stop_process, wait_until
 from parsec_org import new_admin_session
 from parsec_server import ParsecServer
 from parsec_tray.core import Approval, UserProfile, find_invitation, greet, invitations
+from parsec_tray.tray.validation import NOT_A_LINK
 from test_tray_greet_e2e import shown_code
 from test_tray_live_e2e import desktop, fast_status, save_log  # noqa: F401 - the desktop fixture
 
@@ -227,4 +228,40 @@ def test_closing_the_claim_dialog_cancels_and_saves_nothing(
     assert len(parsec_server.users(org_name)) == 1
     assert not list(app.devices_dir.glob("*.keys"))  # nothing saved
     assert fast_status(app)["state"] == "logged_out"
+    alice.close()
+
+
+def test_a_pasted_invitation_link_in_join_organization_opens_the_claim(
+    bob_tray: TrayApp, parsec_server: ParsecServer, org_name: str, tmp_path: Path
+) -> None:
+    """Join organization… from the menu: a link that is not Parsec's gets
+    one sentence next to the field; a pasted invitation link goes on to
+    the claim dialog's first page (no email asked)."""
+    app = bob_tray
+    s = app.session
+    a11y = Accessibility(s.env)
+    alice = new_admin_session(parsec_server, org_name, tmp_path / "alice")
+    new = invitations.invite_new_user(alice, "bob@example.com")
+    app.pick("Join organization…")
+    s.wait_dialog(TITLE)
+    a11y.focus(TITLE, "Link", "text")
+    s.type("https://example.com/invite")
+    s.key("Return")
+    wait_until(
+        lambda: "link" in (fast_status(app).get("dialogs", {}).get("join") or {}).get("invalid", []),
+        20,
+        "the link refused",
+    )
+    assert showing(a11y, NOT_A_LINK)
+    s.key("ctrl+a")
+    s.type(new.url)
+    s.key("Return")  # Next: the claim dialog takes over
+    wait_until(lambda: claim_status(app).get("open"), 30, "the claim dialog")
+    s.wait_dialog(TITLE)
+    wait_until(lambda: showing(a11y, "Continue", "push button"), 30, "its first page", interval=0.3)
+    assert showing(a11y, "Join as a user") and showing(a11y, "bob@example.com")
+    assert not (fast_status(app).get("dialogs", {}).get("join") or {}).get("open")
+    a11y.press(TITLE, "Cancel")
+    s.wait_window_gone(TITLE, timeout=10)
+    assert [i.status for i in invitations.invite_list(alice) if i.token == new.token] == ["PENDING"]
     alice.close()
