@@ -16,7 +16,7 @@ import types
 from typing import Any
 
 import pytest
-from parsec_tray.core import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr
+from parsec_tray.core import AccessToken, ParsecInvitationAddr, ParsecOrganizationBootstrapAddr
 from parsec_tray.tray import dialog_specs as S
 from parsec_tray.tray import validation as V
 from parsec_tray.tray.claiming import ClaimRun
@@ -304,3 +304,55 @@ def test_the_worker_waits_for_continue_and_stops_when_closed() -> None:
     assert dlg.proc.stdin is not None
     dlg.proc.stdin.close()
     dlg.proc.wait(10)
+
+
+# -- what begin() says when the link cannot be used (the real server) ------------------------------
+
+
+class Host:
+    """What claiming.begin needs of the controller, recorded."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, str]] = []
+        self.opened: list[tuple[str, dict[str, Any]]] = []
+
+    def message(self, title: str, text: str) -> None:
+        self.messages.append((title, text))
+
+    def open_dialog(self, kind: str, init: dict[str, Any], *, target: str | None) -> None:
+        self.opened.append((kind, init))
+        return None
+
+
+@pytest.mark.server
+def test_an_unusable_invitation_gets_one_sentence_and_opens_nothing(
+    parsec_server: Any, org_name: str, config_home: Any, tmp_path: Any
+) -> None:
+    from parsec_org import new_admin_session
+    from parsec_tray.core import invitations
+    from parsec_tray.tray import claiming
+
+    alice = new_admin_session(parsec_server, org_name, config_home)
+    cancelled = invitations.invite_new_user(alice, "bob@example.com")
+    invitations.invite_cancel(alice, cancelled.token)
+    pending = invitations.invite_new_device(alice)
+    unknown = ParsecInvitationAddr(
+        pending.link.server, pending.link.organization_id, "USER", AccessToken.new()
+    )
+    offline = ParsecInvitationAddr.parse(pending.url.replace(f":{pending.link.server.port}/", ":9/"))
+    says = ("already been used or was cancelled", "does not know this invitation", "cannot be reached")
+    for link, said in zip((cancelled.url, unknown.to_url(), offline.to_url()), says, strict=True):
+        host = Host()
+        claiming.begin(host, link)  # type: ignore[arg-type]
+        assert not host.opened
+        ((title, text),) = host.messages
+        assert title == "Join organization" and text.endswith("."), text
+        assert said in text and "Traceback" not in text and len(text) < 300, text
+    # A usable one: its first page, with who invited and what it is.
+    host = Host()
+    claiming.begin(host, pending.url)  # type: ignore[arg-type]
+    assert not host.messages
+    ((kind, init),) = host.opened
+    assert kind == Kind.CLAIM and init["type"] == "DEVICE" and init["organization_id"] == org_name
+    assert init["invited_by"] == "Alice <alice@example.com>" and init["encrypted"] is False
+    alice.close()

@@ -265,3 +265,58 @@ def test_a_pasted_invitation_link_in_join_organization_opens_the_claim(
     s.wait_window_gone(TITLE, timeout=10)
     assert [i.status for i in invitations.invite_list(alice) if i.token == new.token] == ["PENDING"]
     alice.close()
+
+
+def test_a_wrong_code_says_why_and_a_new_attempt_waits(
+    bob_tray: TrayApp, parsec_server: ParsecServer, org_name: str, tmp_path: Path
+) -> None:
+    """Bob says none of the codes is Alice's: the attempt is cancelled on
+    both sides, the dialog goes back to the wait and says why; Alice starts
+    again and the codes are compared anew in the same dialog."""
+    app = bob_tray
+    s = app.session
+    a11y = Accessibility(s.env)
+    alice = new_admin_session(parsec_server, org_name, tmp_path / "alice")
+    new = invitations.invite_new_user(alice, "bob@example.com")
+    greeter = Alice(alice, new.token.hex())
+    greeter.thread.start()
+    assert app.cli(new.url, timeout=30).returncode == 0
+    s.wait_dialog(TITLE)
+    wait_until(lambda: showing(a11y, "Continue", "push button"), 30, "the first page", interval=0.3)
+    a11y.press(TITLE, "Continue")
+    hers = greeter.codes.get(timeout=60)
+    wait_until(lambda: showing(a11y, "None of these", "push button"), 60, "the four codes", interval=0.3)
+    a11y.press(TITLE, "None of these")
+    banner = wait_until(
+        lambda: next(
+            (n["name"] for n in a11y.tree(TITLE) if "codes did not match" in n["name"] and n["showing"]),
+            None,
+        ),
+        30,
+        "the explanation in the dialog",
+        interval=0.3,
+    )
+    assert "Alice <alice@example.com>" in banner and claim_status(app).get("step") == 2
+    greeter.thread.join(60)
+    (out,) = greeter.out
+    assert getattr(out, "reason", None) == "INVALID_SAS_CODE", out  # Alice was told
+    s.screenshot("01-wrong-code")
+    # Alice again: the same dialog, a new attempt.
+    again = Alice(alice, new.token.hex())
+    again.thread.start()
+    second = again.codes.get(timeout=60)
+    wait_until(lambda: showing(a11y, second, "push button"), 60, "the new codes", interval=0.3)
+    assert not any("codes did not match" in n["name"] and n["showing"] for n in a11y.tree(TITLE))
+    a11y.press(TITLE, second)
+    mine = wait_until(lambda: shown_code(a11y, TITLE), 60, "Bob's code", interval=0.3)
+    assert mine and hers  # both sides got this far twice
+    again.theirs.put(mine)
+    wait_until(lambda: claim_status(app).get("step") == 5, 60, "the details step")
+    a11y.press(TITLE, "Cancel")  # at the details: Alice waits for the claim
+    s.wait_window_gone(TITLE, timeout=10)
+    again.thread.join(60)
+    (out,) = again.out
+    assert isinstance(out, BaseException), out  # Bob left: nothing was created
+    assert not list(app.devices_dir.glob("*.keys"))
+    assert len(parsec_server.users(org_name)) == 1
+    alice.close()

@@ -37,7 +37,6 @@ __all__ = ["ClaimRun", "begin", "run_for"]
 log = logging.getLogger(__name__)
 
 TITLE = "Join organization"
-CANNOT_JOIN = "This invitation cannot be used: {reason}"
 WRONG_CODE = (
     "The codes did not match, so nothing was saved. Make sure you are talking to {who}, then "
     "compare the codes again: a new attempt is waiting for them."
@@ -165,7 +164,7 @@ def begin(host: Controller, link: str) -> None:
             raise E.InvalidLinkError("Parsec Tray can join with user and device invitations only.")
         info = invite_info(addr)
     except E.ParsecTrayError as exc:
-        host.message(TITLE, CANNOT_JOIN.format(reason=exc))
+        host.message(TITLE, str(exc))  # core's sentence says what to do
         return
     user = isinstance(info, UserInviteInfo)
     init = {
