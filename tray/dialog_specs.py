@@ -476,7 +476,8 @@ def _claim(init: Mapping[str, Any]) -> DialogSpec:
                     Field("keyring", "Use the OS keyring instead of a password", "check", value=False),
                     *_password_fields(unless_keyring=True),
                 ),
-                (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True), Note(KEYRING_NOTE)),
+                # The loss warning is the last page's (with its Create a recovery file).
+                (Note(PASSWORD_NOTE), Note(KEYRING_NOTE)),
             ),
         ),
         submit="Join",
