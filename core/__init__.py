@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 __all__ = [
     "AccessToken",
     "Approval",
+    "ClaimDetails",
     "CommonCertificate",
     "CreatedDevice",
     "DeviceInfo",
@@ -95,7 +96,7 @@ _HOMES = {
     "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation OrganizationConfig",
     "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
     "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
-    "invite": "Approval UserClaim claim find_invitation greet",
+    "invite": "Approval ClaimDetails UserClaim claim find_invitation greet",
     "invite.sas": "pick_choice",
     "keyring_store": "forget_keyring_user keyring_available",
     "members": "find_member list_members revoke_user",
@@ -157,7 +158,7 @@ if TYPE_CHECKING:
         invite_new_device,
         invite_new_user,
     )
-    from .invite import Approval, UserClaim, claim, find_invitation, greet
+    from .invite import Approval, ClaimDetails, UserClaim, claim, find_invitation, greet
     from .invite.sas import pick_choice
     from .keyring_store import forget_keyring_user, keyring_available
     from .members import find_member, list_members, revoke_user

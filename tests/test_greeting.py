@@ -21,7 +21,7 @@ from conftest import require
 from parsec_org import PASSWORD, add_user, new_admin_session
 from parsec_server import ParsecServer
 from parsec_tray.core import api, errors, invitations
-from parsec_tray.core.invite import claim, find_invitation, greet
+from parsec_tray.core.invite import ClaimDetails, claim, find_invitation, greet
 from parsec_tray.core.invite.driver import THROTTLE_ENV
 from parsec_tray.core.session import Session
 from parsec_tray.core.transport import Transport
@@ -80,11 +80,13 @@ def _greet_in_thread(session: Session, token: Any, ui: Any) -> tuple[threading.T
     return t, out
 
 
-@pytest.mark.parametrize("kind", ["user", "device"])
+@pytest.mark.parametrize("kind", ["user", "device", "user-details-later"])
 def test_our_greeter_with_our_claimer(
     parsec_server: ParsecServer, org_name: str, config_home: Path, tmp_path: Path, sent: Any, kind: str
 ) -> None:
     alice = new_admin_session(parsec_server, org_name, config_home)
+    later = kind.endswith("-later")  # the tray's order: name and password asked after the codes
+    kind = kind.split("-")[0]
     new = (
         invitations.invite_new_user(alice, "bob@example.com")
         if kind == "user"
@@ -97,15 +99,25 @@ def test_our_greeter_with_our_claimer(
     t, greeted = _greet_in_thread(alice, new.token.hex(), gui)
     info = invitations.invite_info(new.link)
     claimer_home = tmp_path / "bob-config"
-    created = claim(
-        new.link,
-        info,
-        cui,
-        device_label=DeviceLabel("bob-pc"),
-        user_name="Bob",
-        password=PASSWORD,
-        config_dir=claimer_home,
-    )
+    asked: list[int] = []
+
+    def details() -> ClaimDetails:
+        asked.append(len(cui.greeters))  # after the greeter's code was chosen
+        return ClaimDetails(DeviceLabel("bob-pc"), "Bob", PASSWORD)
+
+    if later:
+        created = claim(new.link, info, cui, details=details, config_dir=claimer_home)
+        assert asked == [1]
+    else:
+        created = claim(
+            new.link,
+            info,
+            cui,
+            device_label=DeviceLabel("bob-pc"),
+            user_name="Bob",
+            password=PASSWORD,
+            config_dir=claimer_home,
+        )
     t.join(60)
     assert created.session is not None
     created.session.close()

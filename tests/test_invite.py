@@ -457,6 +457,49 @@ def test_driver_both_sides_in_memory(tmp_keys: Path, fast_polls: None, user: boo
     assert len(kinds) >= 5
 
 
+def test_driver_asks_the_details_after_the_codes(tmp_keys: Path, fast_polls: None) -> None:
+    """The official order: codes first, then the name and the device's
+    name (``get_details``), then the device file made ready, then the claim."""
+    pair = Pair(tmp_keys, user=True)
+    order: list[str] = []
+    shown = pair.cui.show_code
+
+    def show(code: str) -> None:
+        order.append("own code shown")
+        shown(code)
+
+    def details() -> tuple[DeviceLabel, HumanHandle | None]:
+        order.append("details")
+        assert not pair.room.created  # nothing claimed yet
+        return DeviceLabel("laptop"), HumanHandle("bob@example.com", "Robert")
+
+    def get_file() -> Any:
+        order.append("file")
+        return pair
+
+    pair.cui.show_code = show  # type: ignore[method-assign]
+    t = pair.greeter()
+    device, _path, _addr = driver.claim_with(
+        lambda: Claimer(pair.addr, transport=RoomTransport(pair.room)),  # type: ignore[arg-type]
+        pair.addr,
+        pair.room.greeters,
+        is_user_invitation=True,
+        ui=pair.cui,
+        device_label=None,
+        human_handle=None,
+        get_file=get_file,
+        get_details=details,
+    )
+    t.join(30)
+    (greeted,) = pair.greeted
+    assert isinstance(greeted, driver.Greeted), greeted
+    assert order == ["own code shown", "details", "file"]
+    assert str(device.device_label) == "laptop" and device.human_handle == HumanHandle(
+        "bob@example.com", "Robert"
+    )
+    assert greeted.human_handle.label == "Robert"
+
+
 @pytest.mark.parametrize(
     ("greeter_pick", "claimer_pick", "chooser"),
     [

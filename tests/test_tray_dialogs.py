@@ -391,6 +391,15 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     assert tray.exit_status() == 0
 
 
+CLAIM_INIT = {
+    "type": "USER",
+    "organization_id": "ACME",
+    "server": "127.0.0.1:6770",
+    "encrypted": False,
+    "invited_by": "Alice <alice@example.com>",
+    "email": "bob@example.com",
+    "device_label": "bob-pc",
+}
 SHOTS: list[tuple[str, dict[str, Any], str]] = [
     ("join", {"link": "", "device_label": "pc"}, "^Join organization"),
     (
@@ -411,6 +420,7 @@ SHOTS: list[tuple[str, dict[str, Any], str]] = [
     ("invite_device", {"organization_id": "ACME", "mode": "device"}, "^Add a device"),
     ("message", {"title": "Open link", "text": "This link cannot be used."}, "^Open link"),
     ("greet", {"organization_id": "ACME", "type": "USER", "who": "bob@example.com"}, "^Greet a new user"),
+    ("claim", {**CLAIM_INIT}, "^Join organization"),
     ("recovery_export", {"organization_id": "ACME", "path": "/tmp/r.psrk"}, "^Create a recovery file"),
     ("recovery_import", {"path": "/tmp/r.psrk", "device_label": "pc"}, "^Import a recovery file"),
     (
@@ -609,5 +619,50 @@ def test_tk_greet_dialog_by_keyboard(xs: DesktopSession) -> None:
     }
     tray.dlg.send({"type": "result", "who": "Bob", "organization": "ACME"})
     xs.key("Return")  # Close
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
+def test_the_claim_dialog_walks_its_steps_in_each_renderer(xs: DesktopSession, renderer: str) -> None:
+    """Join with an invitation, by keyboard: Continue, the greeter's code,
+    the own code shown, the name, the password; the last page offers the
+    recovery file."""
+    tray = Tray(xs, "claim", CLAIM_INIT, renderer)
+    xs.wait_dialog("^Join organization")
+    assert tray.shown.wait(20)
+    xs.screenshot(f"01-claim-link-{renderer}")
+    xs.key("Return")  # Continue
+    assert tray.next() == {"type": "start"}
+    tray.wait_state(lambda st: st["step"] == 2 and st["busy"])
+    tray.dlg.send({"type": "choices", "choices": ["AB2C", "Q7XY", "MN4P", "ZZ9K"]})
+    tray.wait_state(lambda st: st["step"] == 3 and not st["busy"])
+    xs.key("Return")  # the first code has the focus
+    assert tray.next() == {"type": "choose", "code": "AB2C"}
+    tray.dlg.send({"type": "code", "code": "K3LM"})
+    tray.wait_state(lambda st: st["step"] == 4)
+    xs.screenshot(f"02-claim-code-{renderer}")
+    tray.dlg.send({"type": "details", "user_name": "", "device_label": "bob-pc"})
+    tray.wait_state(lambda st: st["step"] == 5 and not st["busy"])
+    xs.type("Bob")
+    xs.key("Return")  # Next
+    tray.wait_state(lambda st: st["step"] == 6)
+    xs.type("correct horse battery")
+    xs.key("Tab")
+    xs.type("correct horse battery")
+    xs.screenshot(f"03-claim-password-{renderer}")
+    xs.key("Return")  # Join
+    assert tray.next() == {
+        "type": "submit",
+        "values": {
+            "user_name": "Bob",
+            "device_label": "bob-pc",
+            "keyring": False,
+            "password": "correct horse battery",
+        },
+    }
+    tray.dlg.send({"type": "result", "organization": "ACME", "device": "/x/ACME.keys"})
+    tray.wait_state(lambda st: not st["busy"])
+    xs.screenshot(f"04-claim-done-{renderer}")
+    xs.key("Escape")
     assert tray.next() == {"type": "cancel"}
     assert tray.exit_status() == 0

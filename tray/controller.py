@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
-from . import dialog_flows, greeting, requests, startup
+from . import claiming, dialog_flows, greeting, requests, startup
 from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
@@ -393,7 +393,7 @@ class Controller:
         self._dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
 
     def open_link(self, link: str) -> None:
-        from ..core import ParsecOrganizationBootstrapAddr, parse_link
+        from ..core import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link
 
         link = link.strip()
         recovery = recovery_file_of(link)
@@ -407,10 +407,12 @@ class Controller:
             return
         if isinstance(addr, ParsecOrganizationBootstrapAddr):
             self.open_join(link)
+        elif isinstance(addr, ParsecInvitationAddr):
+            _in_thread(claiming.begin, "claim", self, link)  # asks the server who invited
         else:
             self.message(
                 "Open link",
-                "Invitation and organization links are not supported by this version of Parsec Tray yet; "
+                "Organization links are not supported by this version of Parsec Tray yet; "
                 "use the official Parsec client for them.",
             )
 

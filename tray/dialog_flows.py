@@ -21,8 +21,8 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
+from . import claiming, greeting
 from . import dialog_protocol as P
-from . import greeting
 from .dialog_protocol import FromDialog, Kind
 from .dialogs import DialogProcess
 
@@ -197,7 +197,11 @@ def _run_recovery_export(host: Controller, dlg: DialogProcess, v: dict[str, Any]
     made = export_recovery_device(holder.session, path, progress=dlg.progress)
     host.recheck_risk(holder.key)  # a recovery device: no longer the only way in
     note = "" if made.registered else _UNREGISTERED
-    out = {"organization": made.organization_id, "path": str(made.recovery_file), "passphrase": made.passphrase}
+    out = {
+        "organization": made.organization_id,
+        "path": str(made.recovery_file),
+        "passphrase": made.passphrase,
+    }
     return {**out, "note": note}
 
 
@@ -450,6 +454,29 @@ def _greet_cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> 
     run = greeting.run_for(dlg)
     if run is not None:
         run.close()
+
+
+def _claim_answer(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """Continue, the code chosen, the details given: to the claim's worker."""
+    run = claiming.run_for(dlg)
+    if run is not None:
+        run.answer(msg)
+
+
+def _claim_cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    run = claiming.run_for(dlg)
+    if run is not None:
+        run.close()
+
+
+def _join_action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
+    """Join's Next with an invitation link: the claim dialog takes over."""
+    from .dialog_specs import OPEN_LINK
+
+    if msg.get("action") == OPEN_LINK:
+        host.open_link(str(msg.get("arg") or ""))
+
+
 def _confirmed(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     dlg.result = {**dlg.result, "confirmed": True}
 
@@ -480,6 +507,14 @@ HANDLERS: dict[tuple[str, str], Handler] = {
     (Kind.GREET, FromDialog.CHOOSE): _greet_answer,
     (Kind.GREET, FromDialog.SUBMIT): _greet_answer,
     (Kind.GREET, FromDialog.CANCEL): _greet_cancel,
+    # Joining with an invitation: its worker waits for these (tray/claiming.py).
+    (Kind.JOIN, FromDialog.ACTION): _join_action,
+    (Kind.CLAIM, FromDialog.START): _claim_answer,
+    (Kind.CLAIM, FromDialog.CHOOSE): _claim_answer,
+    (Kind.CLAIM, FromDialog.SUBMIT): _claim_answer,
+    (Kind.CLAIM, FromDialog.CANCEL): _claim_cancel,
+    # Its last page's Create a recovery file.
+    (Kind.CLAIM, FromDialog.ACTION): _action,
     (Kind.RECOVERY_EXPORT, FromDialog.CONFIRMED): _confirmed,
     # Log in's "Forgot your password?": Import a recovery file….
     (Kind.LOGIN, FromDialog.ACTION): _action,

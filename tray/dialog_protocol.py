@@ -34,6 +34,9 @@ Tray -> dialog (:class:`ToDialog`)
 ``choices``   (Greet) ``choices``: 4 codes, one of them the guest's (step 3)
 ``claim``     (Greet) what the guest asks for: ``email`` (a user
               invitation's, fixed), ``user_name``, ``device_label`` (step 4)
+``details``   (Claim) your turn to say who you are: ``user_name`` and
+              ``device_label`` suggested (step 5); ``waiting``, ``code``
+              and ``choices`` move Claim too (steps 2, 4 and 3)
 
 Dialog -> tray (:class:`FromDialog`)
 ------------------------------------
@@ -57,8 +60,10 @@ Dialog -> tray (:class:`FromDialog`)
                        ``arg``: the new device's key)
 ``greet``              ``token`` (hex) to greet (Pending invitations'
                        Greet button: opens the greeting dialog)
-``choose``             (Greet) ``code``: the guest's code as chosen, or null
-                       for "None of these"
+``choose``             (Greet, Claim) ``code``: the other side's code as
+                       chosen, or null for "None of these"
+``start``              (Claim) the person read what the link is and goes on:
+                       the tray starts the claim
 ``confirmed``          the person ticked that the recovery file and its
                        passphrase are both kept (Create a recovery file)
 
@@ -107,6 +112,7 @@ class Kind(StrEnum):
     INVITE_DEVICE = "invite_device"
     INVITATIONS = "invitations"
     GREET = "greet"
+    CLAIM = "claim"
     RECOVERY_EXPORT = "recovery_export"
     RECOVERY_IMPORT = "recovery_import"
     CHANGE_AUTH = "change_auth"
@@ -131,6 +137,7 @@ class ToDialog(StrEnum):
     CODE = "code"
     CHOICES = "choices"
     CLAIM = "claim"
+    DETAILS = "details"
 
 
 class FromDialog(StrEnum):
@@ -147,6 +154,7 @@ class FromDialog(StrEnum):
     GREET = "greet"
     CONFIRMED = "confirmed"
     REVOKE_USER = "revoke_user"
+    START = "start"
 
 
 # -- tray -> dialog ---------------------------------------------------------------

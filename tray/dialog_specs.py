@@ -45,6 +45,7 @@ __all__ = [
 ]
 
 APP = "Parsec Tray"
+WAITING_TEXT = "Waiting for your guest…"  # a driven dialog's first wait (Greet's)
 
 Values = Mapping[str, Any]
 Check = Callable[[Values], "str | None"]
@@ -148,6 +149,34 @@ class DialogSpec:
     save_value: tuple[str, str] | None = None
     confirm: str = ""  # the last page's check: Close closes only once it is ticked
     copied: str = "Copied. Paste it in a message to the person you invite."
+    # A driven dialog's steps: which one each of the tray's messages shows
+    # (() is Greet's: waiting 1, code 2, choices 3, claim the last), and how
+    # many last steps the person fills in (Next and Back between them).
+    moves: tuple[tuple[str, int], ...] = ()
+    form_steps: int = 1
+    # A driven dialog's first page, before anything starts (Join's claim):
+    # the label of the button that sends ``start``.
+    start: str = ""
+    waiting_text: str = WAITING_TEXT
+    # What the first step's link is, as label/value rows (Join organization).
+    describe: Callable[[Values], tuple[tuple[str, str], ...]] | None = None
+    # Next on the first step hands the dialog's link to the tray (which opens
+    # the dialog it needs) when this says so: an invitation link in Join.
+    hand_over: Callable[[Values], bool] | None = None
+
+    def moved_to(self, message: str) -> int:
+        """The step a driven dialog shows on the tray's ``message``."""
+        moves = dict(self.moves) or {
+            P.ToDialog.WAITING: 1,
+            P.ToDialog.CODE: 2,
+            P.ToDialog.CHOICES: 3,
+            P.ToDialog.CLAIM: len(self.steps),
+        }
+        return moves.get(message, len(self.steps))
+
+    @property
+    def first_form_step(self) -> int:
+        return len(self.steps) - self.form_steps + 1
 
     @property
     def fields(self) -> dict[str, Field]:
@@ -328,6 +357,13 @@ def _create(init: Mapping[str, Any]) -> DialogSpec:
     )
 
 
+def _bootstrap_email(v: Values) -> str | None:
+    """The email is a bootstrap link's only: an invitation has its own."""
+    if validation.is_invitation_link(str(v.get("link", ""))):
+        return None
+    return validation.check_email(str(v.get("email", "")))
+
+
 def _join(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(
         P.Kind.JOIN,
@@ -335,21 +371,133 @@ def _join(init: Mapping[str, Any]) -> DialogSpec:
         (
             Step(
                 "The link",
-                "Paste the bootstrap link the server's administrator gave you to set up the organization.",
+                "Paste the link you received: an invitation to join an organization, or the bootstrap "
+                "link its server's administrator gave you to set one up.",
                 (
                     Field(
                         "link",
-                        "Bootstrap link",
+                        "Link",
                         value=str(init.get("link") or ""),
-                        check=_one(validation.check_link, "link"),
+                        check=_one(validation.check_join_link, "link"),
                     ),
-                    Field("email", "Email address", check=_one(validation.check_email, "email")),
+                    Field(
+                        "email",
+                        "Email address",
+                        hint="For a bootstrap link: yours, as the first administrator.",
+                        check=_bootstrap_email,
+                    ),
                 ),
             ),
             _account_step(init),
         ),
         submit="Join organization",
         busy_text="Joining the organization…",
+        describe=lambda v: validation.link_facts(str(v.get("link", ""))),
+        hand_over=lambda v: validation.is_invitation_link(str(v.get("link", ""))),
+    )
+
+
+def _claim(init: Mapping[str, Any]) -> DialogSpec:
+    """Join with an invitation: what the link is (nothing sent yet), then
+    the official claim steps, moved by the tray (tray/claiming.py)."""
+    user = init.get("type") != "DEVICE"
+    org = str(init.get("organization_id", ""))
+    by = str(init.get("invited_by") or "")
+    facts: tuple[tuple[str, str], ...] = (
+        ("Link", validation.LINK_KINDS["USER" if user else "DEVICE"]),
+        ("Organization", org),
+        ("Server", str(init.get("server", ""))),
+        ("Connection", "Encrypted" if init.get("encrypted") else "Not encrypted (test server)"),
+        ("Invited by", by),
+    )
+    email = str(init.get("email") or "")
+    if user:
+        facts += (("Your email", email),)
+        details: tuple[Field, ...] = (
+            Field(
+                "user_name",
+                "Your name",
+                hint="As the others will see it.",
+                check=_one(validation.check_user_name, "user_name"),
+            ),
+            _device_field(init),
+        )
+    else:
+        details = (_device_field(init),)
+    return DialogSpec(
+        P.Kind.CLAIM,
+        "Join organization",
+        (
+            Step(
+                "The invitation",
+                _t("You are invited to join {org} as a new user.", org=org)
+                if user
+                else _t("This link adds this computer to your account in {org}, as a new device.", org=org),
+                notes=(
+                    Note(
+                        "Nothing is sent to the server until you continue. Then an administrator greets "
+                        "you: you will compare short codes, ideally on the phone or face to face."
+                        if user
+                        else "Nothing is sent to the server until you continue. Then greet this computer "
+                        "from your other device (Pending invitations…, Greet): you will compare short "
+                        "codes between the two screens."
+                    ),
+                ),
+                facts=facts,
+            ),
+            Step(
+                "Waiting",
+                _t("Waiting for an administrator of {org} to greet you. Keep this window open.", org=org)
+                if user
+                else "Waiting for your other device to greet this one. Keep this window open.",
+            ),
+            Step(
+                "Their code",
+                "Which code does the administrator read to you? If none of these is theirs, say so."
+                if user
+                else "Which code does your other device show? If none of these, say so.",
+            ),
+            Step(
+                "Your code",
+                "Read this code to the administrator: they choose it among others."
+                if user
+                else "Choose this code on your other device.",
+            ),
+            Step(
+                "Your details",
+                "You, on this computer." if user else "This computer, in the organization.",
+                details,
+                facts=(("Email", email),) if user else (),
+            ),
+            Step(
+                "Password",
+                "How this device is protected on this computer.",
+                (
+                    Field("keyring", "Use the OS keyring instead of a password", "check", value=False),
+                    *_password_fields(unless_keyring=True),
+                ),
+                # The loss warning is the last page's (with its Create a recovery file).
+                (Note(PASSWORD_NOTE), Note(KEYRING_NOTE)),
+            ),
+        ),
+        submit="Join",
+        busy_text="Joining the organization…",
+        driven=True,
+        moves=(
+            (P.ToDialog.WAITING, 2),
+            (P.ToDialog.CHOICES, 3),
+            (P.ToDialog.CODE, 4),
+            (P.ToDialog.DETAILS, 5),
+        ),
+        form_steps=2,
+        start="Continue",
+        waiting_text="Waiting for an administrator…" if user else "Waiting for your other device…",
+        done=(
+            "You joined {organization}",
+            "You are logged in to {organization}. If you lose this computer or your password, nobody "
+            "can give you back your data: create a recovery file now, or add a second device.",
+        ),
+        next_steps=(Button("create_recovery", "Create a recovery file", Role.EXTRA),),
     )
 
 
@@ -654,7 +802,12 @@ def _recovery_import(init: Mapping[str, Any]) -> DialogSpec:
                 "How this computer appears in the organization, and how you open it.",
                 (
                     _device_field(init),
-                    Field("keyring", "Log in without a password on this computer (keyring)", "check", value=False),
+                    Field(
+                        "keyring",
+                        "Log in without a password on this computer (keyring)",
+                        "check",
+                        value=False,
+                    ),
                     *_password_fields(unless_keyring=True),
                 ),
                 (Note(PASSWORD_NOTE), Note(KEYRING_NOTE)),
@@ -697,7 +850,9 @@ def _change_auth(init: Mapping[str, Any]) -> DialogSpec:
                 "Current password",
                 "secret",
                 clear_on_error=True,
-                check=lambda v: None if v.get("current_password") else "Enter the current password of this device.",
+                check=lambda v: (
+                    None if v.get("current_password") else "Enter the current password of this device."
+                ),
             ),
         )
     notes: tuple[Note, ...] = (Note(KEYRING_NOTE),)
@@ -715,6 +870,7 @@ def _change_auth(init: Mapping[str, Any]) -> DialogSpec:
 
 
 OPEN_URL = "open_url"  # a link's action: the tray opens ``arg`` in the browser
+OPEN_LINK = "open_link"  # Join's Next with an invitation link: the tray opens its claim dialog
 REFUSE_TERMS = "refuse_terms"
 TERMS_ACCEPT = "I have read and accept the terms of service."
 LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano"}
@@ -749,7 +905,9 @@ def _terms(init: Mapping[str, Any]) -> DialogSpec:
                         TERMS_ACCEPT,
                         "check",
                         value=False,
-                        check=lambda v: None if v.get("accept") else "Tick the box once you have read the terms.",
+                        check=lambda v: (
+                            None if v.get("accept") else "Tick the box once you have read the terms."
+                        ),
                     ),
                 ),
                 links=links,
@@ -769,6 +927,7 @@ SPECS: dict[str, Callable[[Mapping[str, Any]], DialogSpec]] = {
     P.Kind.INVITE_DEVICE: lambda init: _invite({**init, "mode": "device"}),
     P.Kind.INVITATIONS: _invitations,
     P.Kind.GREET: _greet,
+    P.Kind.CLAIM: _claim,
     P.Kind.RECOVERY_EXPORT: _recovery_export,
     P.Kind.RECOVERY_IMPORT: _recovery_import,
     P.Kind.CHANGE_AUTH: _change_auth,
@@ -789,8 +948,10 @@ DEFAULT = "@default"  # the primary button
 COPY_BUTTON = "@copy"  # a result's Copy link
 
 # The messages that move a driven dialog (Greet) from step to step.
-DRIVEN = frozenset({P.ToDialog.WAITING, P.ToDialog.CODE, P.ToDialog.CHOICES, P.ToDialog.CLAIM})
-WAITING_TEXT = "Waiting for your guest…"
+DRIVEN = frozenset(
+    {P.ToDialog.WAITING, P.ToDialog.CODE, P.ToDialog.CHOICES, P.ToDialog.CLAIM, P.ToDialog.DETAILS}
+)
+START = "start"  # a driven dialog's first page: its primary button
 
 # What a renderer does besides sending messages.
 CLOSE = "close"  # destroy the window
@@ -835,8 +996,10 @@ class DialogModel:
         self.code: str | None = None
         self.choices: list[str] = []
         self.details: tuple[tuple[str, str], ...] = ()
-        if spec.driven:
-            self.busy, self.progress = True, WAITING_TEXT
+        if spec.driven and not spec.start:
+            self.busy, self.progress = True, spec.waiting_text
+        if spec.describe is not None:
+            self.details = spec.describe(self.values)
         self.confirmed = False  # the last page's check (``spec.confirm``)
         # Where the focus goes next (a field, DEFAULT or COPY), or None: the
         # renderer moves it there and sets None.
@@ -862,6 +1025,11 @@ class DialogModel:
                 title=self.current.title,
             )
         return ""
+
+    @property
+    def code_shown(self) -> bool:
+        """A driven dialog's own code, large, on its step."""
+        return self.code is not None and self.step == self.spec.moved_to(P.ToDialog.CODE)
 
     def visible(self, item: Field | Note) -> bool:
         return not item.when or item.when in self.flags
@@ -918,13 +1086,26 @@ class DialogModel:
     def _driven_buttons(self) -> list[Button]:
         if self.result is not None or (self.banner and not self.busy):
             return [Button("close", "Close", Role.PRIMARY)]  # done, or failed for good
-        if self.step == len(self.spec.steps):
-            return [Button("cancel", "Cancel", Role.CANCEL), Button("submit", self.spec.submit, Role.PRIMARY)]
-        out = [Button(CODE_PREFIX + c, c, Role.EXTRA) for c in self.choices if self.step == 3]
-        if self.step == 3:
+        if self.spec.start and self.step == 1:
+            return [Button("cancel", "Cancel", Role.CANCEL), Button(START, self.spec.start, Role.PRIMARY)]
+        if self._form:
+            out = [Button("cancel", "Cancel", Role.CANCEL)]
+            if self.step > self.spec.first_form_step:
+                out.append(Button("back", "Back", Role.BACK))
+            if self.step == len(self.spec.steps):
+                return [*out, Button("submit", self.spec.submit, Role.PRIMARY)]
+            return [*out, Button("next", "Next", Role.PRIMARY)]
+        choosing = self.step == self.spec.moved_to(P.ToDialog.CHOICES)
+        out = [Button(CODE_PREFIX + c, c, Role.EXTRA) for c in self.choices if choosing]
+        if choosing:
             out.append(Button(NONE_OF_THESE, "None of these", Role.EXTRA))
         # Until the review, Cancel is all there is to do (Return runs it).
         return [*out, Button("cancel", "Cancel", Role.PRIMARY)]
+
+    @property
+    def _form(self) -> bool:
+        """A driven dialog on the steps the person fills in."""
+        return self.spec.driven and self.step >= self.spec.first_form_step and self.result is None
 
     @property
     def buttons_enabled(self) -> bool:
@@ -952,7 +1133,11 @@ class DialogModel:
         for f in self.current.fields:
             if f.kind in ("check", "choice") or not self.visible(f):
                 continue
-            given = (f.name == "link" or f.kind == "open") and f.check is not None and f.check(self.values) is None
+            given = (
+                (f.name == "link" or f.kind == "open")
+                and f.check is not None
+                and f.check(self.values) is None
+            )
             if not given:
                 return f.name
         return DEFAULT
@@ -964,6 +1149,8 @@ class DialogModel:
         self.values[name] = value
         if name == "server" and str(value).strip() != self.asked:
             self.asked = None  # another server: ask it again
+        if self.spec.describe is not None:
+            self.details = self.spec.describe(self.values)
         f = self.spec.fields[name]
         if name in self.errors and (f.check is None or f.check(self.values) is None):
             if self.banner == self.errors.pop(name):
@@ -1016,9 +1203,20 @@ class DialogModel:
             return []
         if button in ("cancel", "close"):
             return [_send({"type": P.FromDialog.CANCEL}), Effect(CLOSE)]
-        if button == "back" and self.step > 1:
+        if button == START and self.spec.start and self.step == 1:
+            self.step, self.busy, self.progress, self.banner = 2, True, self.spec.waiting_text, None
+            self.focus = DEFAULT
+            return [_send({"type": P.FromDialog.START})]
+        if button == "back" and self.step > (self.spec.first_form_step if self.spec.driven else 1):
             self._show(self.step - 1)
         elif button == "next":
+            if self.spec.hand_over is not None and self.step == 1 and self._check(1):
+                if self.spec.hand_over(self.values):
+                    link = str(self.values.get("link", "")).strip()
+                    return [
+                        _send({"type": P.FromDialog.ACTION, "action": OPEN_LINK, "arg": link}),
+                        Effect(CLOSE),
+                    ]
             if self._check(self.step):
                 server = str(self.values.get("server", "")).strip()
                 if self.spec.ask_server and self.step == 1 and self.asked != server:
@@ -1158,21 +1356,22 @@ class DialogModel:
     def _driven(self, kind: str, msg: Mapping[str, Any]) -> None:
         """The tray moved a driven dialog (Greet) to its next step."""
         self.result, self.errors = None, {}
+        step = self.spec.moved_to(kind)
         if kind == P.ToDialog.WAITING:
-            self.step, self.code, self.choices, self.details = 1, None, [], ()
-            self.busy, self.progress = True, WAITING_TEXT
+            self.step, self.code, self.choices, self.details = step, None, [], ()
+            self.busy, self.progress = True, self.spec.waiting_text
             self.banner = str(msg["banner"]) if msg.get("banner") else None
             self.focus = DEFAULT
         elif kind == P.ToDialog.CODE:
-            self.step, self.code, self.banner = 2, str(msg.get("code", "")), None
+            self.step, self.code, self.banner = step, str(msg.get("code", "")), None
             self.busy, self.progress = True, "Waiting for them to choose your code…"
             self.focus = DEFAULT
         elif kind == P.ToDialog.CHOICES:
-            self.step, self.busy, self.progress = 3, False, ""
+            self.step, self.busy, self.progress, self.banner = step, False, "", None
             self.choices = [str(c) for c in msg.get("choices") or []]
             self.focus = CODE_PREFIX + self.choices[0] if self.choices else DEFAULT
-        elif kind == P.ToDialog.CLAIM:
-            self.step, self.busy, self.progress = len(self.spec.steps), False, ""
+        elif kind in (P.ToDialog.CLAIM, P.ToDialog.DETAILS):
+            self.step, self.busy, self.progress = step, False, ""
             for name in ("user_name", "device_label"):
                 if name in self.spec.fields:
                     self.values[name] = str(msg.get(name) or "")

@@ -18,6 +18,7 @@ __all__ = [
     "NOT_A_LINK",
     "check_device_label",
     "check_email",
+    "check_join_link",
     "check_link",
     "check_organization",
     "check_passphrase",
@@ -25,6 +26,8 @@ __all__ = [
     "check_server",
     "check_user_name",
     "describe_link",
+    "is_invitation_link",
+    "link_facts",
     "password_strength",
     "recovery_file_of",
     "validate",
@@ -114,6 +117,74 @@ def describe_link(value: str) -> str | None:
     where = server.hostname if server.port is None else f"{server.hostname}:{server.port}"
     security = "" if server.use_ssl else ", not encrypted (test server)"
     return f"Organization {addr.organization_id} on {where}{security}"
+
+
+# What Join organization… does with each kind of link it takes.
+LINK_KINDS = {"BOOTSTRAP": "Create an organization", "USER": "Join as a user", "DEVICE": "Add a device"}
+ORGANIZATION_LINK = (
+    "This link only names an organization: to join it, ask one of its administrators for an invitation."
+)
+OTHER_INVITATION = (
+    "Parsec Tray cannot join with this kind of invitation; use the official Parsec client for it."
+)
+
+
+def _join_link(value: str) -> Any:
+    """The bootstrap or invitation address ``value`` is; raises what core raises."""
+    from ..core import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link
+
+    addr = parse_link(value.strip())
+    if isinstance(addr, ParsecInvitationAddr):
+        if addr.invitation_type not in LINK_KINDS:
+            raise InvalidLinkError(OTHER_INVITATION)
+    elif not isinstance(addr, ParsecOrganizationBootstrapAddr):
+        raise InvalidLinkError(ORGANIZATION_LINK)
+    return addr
+
+
+def check_join_link(value: str) -> str | None:
+    """Join organization…'s link: a bootstrap link, or a user or device
+    invitation (``parsec3://…`` or its ``https://…/redirect/…`` form)."""
+    text = value.strip()
+    if not text:
+        return "Paste the link you received (parsec3://…)."
+    lowered = text.lower()
+    if not lowered.startswith("parsec3://") and not (
+        lowered.startswith(("https://", "http://")) and "/redirect/" in lowered
+    ):
+        return NOT_A_LINK
+    try:
+        _join_link(text)
+    except (InvalidLinkError, InvalidValueError) as exc:
+        return str(exc)
+    return None
+
+
+def is_invitation_link(value: str) -> bool:
+    """A valid user or device invitation link (Join hands it to the claim dialog)."""
+    from ..core import ParsecInvitationAddr
+
+    try:
+        return isinstance(_join_link(value), ParsecInvitationAddr)
+    except (InvalidLinkError, InvalidValueError):
+        return False
+
+
+def link_facts(value: str) -> tuple[tuple[str, str], ...]:
+    """What a valid link is, as label/value rows (none for anything else):
+    its kind, organization, server and whether the connection is encrypted."""
+    try:
+        addr = _join_link(value)
+    except (InvalidLinkError, InvalidValueError):
+        return ()
+    server = addr.server
+    kind = getattr(addr, "invitation_type", "BOOTSTRAP")
+    return (
+        ("Link", LINK_KINDS[kind]),
+        ("Organization", str(addr.organization_id)),
+        ("Server", server.hostname if server.port is None else f"{server.hostname}:{server.port}"),
+        ("Connection", "Encrypted" if server.use_ssl else "Not encrypted (test server)"),
+    )
 
 
 def check_user_name(value: str, email: str = "user@example.com") -> str | None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from .driver import (
     Approval,
+    ClaimDetails,
     ClaimerUI,
     Greeted,
     GreeterUI,
@@ -26,6 +27,7 @@ from .sas import pick_choice, sas_choices, sas_codes
 
 __all__ = [
     "Approval",
+    "ClaimDetails",
     "ClaimerMachine",
     "ClaimerState",
     "ClaimerUI",

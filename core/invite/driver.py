@@ -28,7 +28,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,6 +59,7 @@ from .payloads import DeviceClaim, DeviceConfirmation, PayloadError, UserClaim, 
 __all__ = [
     "WAIT_PEER_MAX_ATTEMPTS",
     "Approval",
+    "ClaimDetails",
     "ClaimedDeviceFile",
     "ClaimerLink",
     "ClaimerUI",
@@ -134,6 +135,18 @@ class ClaimerUI(Protocol):
 
     def show_code(self, code: str) -> None:
         """The claimer's own code, to read to the greeter."""
+
+
+@dataclass(frozen=True)
+class ClaimDetails:
+    """What the claimer asks for, given once both sides trust each other
+    (the official order): the device's name, the user's name (a user
+    invitation; the email is the invitation's), and the password that will
+    protect the device file (``None``: the OS keyring)."""
+
+    device_label: DeviceLabel
+    user_name: str | None = None
+    password: str | None = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
@@ -505,16 +518,19 @@ def claim_with(
     *,
     is_user_invitation: bool,
     ui: ClaimerUI,
-    device_label: DeviceLabel,
+    device_label: DeviceLabel | None,
     human_handle: HumanHandle | None,
     greeter_handles: Mapping[UserID, HumanHandle] | None = None,
     get_file: Callable[[], DeviceSaver],
+    get_details: Callable[[], tuple[DeviceLabel, HumanHandle | None]] | None = None,
     stop: threading.Event | None = None,
 ) -> tuple[LocalDevice, Path, ParsecOrganizationAddr]:
     """Join through ``addr``: wait for one of ``greeters``, trade codes,
-    get ready to save (``get_file()``, an object with ``prepare(device) ->
-    AtomicWrite``, made once both sides trust each other), send the claim,
-    and save the new device (:func:`keep_claimed_device`)."""
+    ask what to claim (``get_details()``, when given, instead of
+    ``device_label`` and ``human_handle``), get ready to save
+    (``get_file()``, an object with ``prepare(device) -> AtomicWrite``),
+    both once both sides trust each other, send the claim, and save the new
+    device (:func:`keep_claimed_device`)."""
     stop = stop or threading.Event()
     attempt, greeter = _wait_any_greeter(links, greeters, is_user_invitation=is_user_invitation, stop=stop)
     m = attempt.machine
@@ -526,6 +542,9 @@ def claim_with(
         attempt.exchange()  # 4: we trust the greeter
         ui.show_code(m.own_code)
         attempt.exchange()  # 5: the greeter found our code
+        if get_details is not None:
+            device_label, human_handle = get_details()
+        assert device_label is not None, "claim_with needs device_label or get_details"
         saver = get_file()  # what can fail in saving fails now, before the greeter creates anything
         m.make_claim(device_label, human_handle)
         attempt.exchange()  # 6: the claim
@@ -623,30 +642,43 @@ def greet(
     )
 
 
+def _claimer_handle(info: UserInviteInfo, user_name: str | None) -> HumanHandle:
+    if not user_name:
+        raise InvalidValueError(_("Joining as a new user needs your name."))
+    return HumanHandle(info.claimer_email, user_name)
+
+
 def claim(
     addr: ParsecInvitationAddr,
     info: InviteInfo,
     ui: ClaimerUI,
     *,
-    device_label: DeviceLabel,
+    device_label: DeviceLabel | None = None,
     user_name: str | None = None,
-    password: str | None,
+    password: str | None = None,
+    details: Callable[[], ClaimDetails] | None = None,
     config_dir: Path | None = None,
     stop: threading.Event | None = None,
 ) -> CreatedDevice:
     """Join through an invitation (``info`` from ``invite_info``): the new
     device is saved protected by ``password`` (or the OS keyring when
-    ``None``), then logged in (ping)."""
+    ``None``), then logged in (ping).
+
+    With ``details``, the device's name, the user's name and the password
+    are asked after the codes (the official order) instead of given here:
+    ``details()`` is called once both sides trust each other, before the
+    claim is sent; what it raises cancels the attempt."""
     if info.type not in ("USER", "DEVICE"):
         raise InvalidLinkError(
             _("Parsec Tray cannot claim {kind} invitations.").format(kind=info.type.lower().replace("_", " "))
         )
+    if details is None and device_label is None:
+        raise TypeError("claim() needs device_label or details")
     handle: HumanHandle | None = None
     handles: dict[UserID, HumanHandle] = {}
     if isinstance(info, UserInviteInfo):
-        if not user_name:
-            raise InvalidValueError(_("Joining as a new user needs your name."))
-        handle = HumanHandle(info.claimer_email, user_name)
+        if details is None:
+            handle = _claimer_handle(info, user_name)
         handles = {a.user_id: a.human_handle for a in info.administrators}
     elif info.created_by.user_id is not None and info.created_by.human_handle is not None:
         handles = {info.created_by.user_id: info.created_by.human_handle}
@@ -656,6 +688,15 @@ def claim(
             _("Nobody in the organization can greet this invitation."),
             hint=_("Ask its administrator for help."),
         )
+    protection = [password]  # replaced by what ``details()`` answers
+
+    def get_details() -> tuple[DeviceLabel, HumanHandle | None]:
+        assert details is not None
+        asked = details()
+        protection[0] = asked.password
+        user = _claimer_handle(info, asked.user_name) if isinstance(info, UserInviteInfo) else None
+        return asked.device_label, user
+
     with contextlib.ExitStack() as links:
         device, path, org_addr = claim_with(
             lambda: links.enter_context(Claimer(addr)),
@@ -666,7 +707,8 @@ def claim(
             device_label=device_label,
             human_handle=handle,
             greeter_handles=handles,
-            get_file=lambda: ClaimedDeviceFile(password, config_dir),
+            get_file=lambda: ClaimedDeviceFile(protection[0], config_dir),
+            get_details=get_details if details is not None else None,
             stop=stop,
         )
     session = Session(device, path)

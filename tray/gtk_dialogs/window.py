@@ -374,7 +374,7 @@ class GtkDialog(Renderer):
                 ctx.add_class("dim-label" if style == "hint" else f"parsec-{style}")
                 row.widget.get_accessible().set_description(text)  # what a screen reader says of it
         self.code_label.set_text(m.code or "")
-        self.code_label.set_visible(m.code is not None and m.step == 2)
+        self.code_label.set_visible(m.code_shown)
         if m.details != self._details:
             self._details = m.details
             for child in self.details.get_children():

@@ -286,7 +286,7 @@ class TkDialog(Renderer):
                 text, style = m.field_line(name)
                 line.configure(text=text, style=STYLES.get(style, f"S{style[1:]}.TLabel"))
                 (line.grid if text else line.grid_remove)()
-        self._place(self.code, m.code is not None and m.step == 2, anchor="w", pady=(8, 0), after=self.holder)
+        self._place(self.code, m.code_shown, anchor="w", pady=(8, 0), after=self.holder)
         self.code.configure(text=m.code or "")
         if m.details != self._details:
             self._details = m.details
