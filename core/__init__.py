@@ -42,6 +42,7 @@ __all__ = [
     "ServerConfig",
     "Session",
     "UserClaim",
+    "UserInvitation",
     "UserInviteInfo",
     "UserProfile",
     "app_config_dir",
@@ -93,7 +94,7 @@ _HOMES = {
     "event_stream": "EventStream",
     "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation",
     "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
-    "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
+    "invitations": "UserInvitation UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval UserClaim claim find_invitation greet",
     "invite.sas": "pick_choice",
     "keyring_store": "forget_keyring_user keyring_available",
@@ -143,6 +144,7 @@ if TYPE_CHECKING:
         validate_person,
     )
     from .invitations import (
+        UserInvitation,
         UserInviteInfo,
         invite_cancel,
         invite_info,
