@@ -39,6 +39,7 @@ __all__ = [
     "ParsecInvitationAddr",
     "ParsecOrganizationBootstrapAddr",
     "Progress",
+    "Protection",
     "ServerConfig",
     "Session",
     "UserClaim",
@@ -90,10 +91,11 @@ __all__ = [
 # Which module of core defines each name of the facade.
 _HOMES = {
     "devices": "archive_device_file",
+    "device_info": "DeviceInfo Protection",
     "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
     "event_stream": "EventStream",
     "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation",
-    "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
+    "flows": "CreatedDevice Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
     "invitations": "UserInvitation UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval UserClaim claim find_invitation greet",
     "invite.sas": "pick_choice",
@@ -127,12 +129,12 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
+    from .device_info import DeviceInfo, Protection
     from .devices import archive_device_file
     from .event_stream import EventStream
     from .events import CommonCertificate, GreetingAttemptCancelled, GreetingAttemptReady, Invitation
     from .flows import (
         CreatedDevice,
-        DeviceInfo,
         Progress,
         bootstrap_organization,
         create_organization,

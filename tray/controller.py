@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from ..core import Protection
 from ..core import errors as E
 from . import dialog_flows, greeting, requests, startup
 from .devices import DeviceLister
@@ -50,7 +51,6 @@ from .state import (
     AT_RISK_BODY,
     AT_RISK_TITLE,
     REFUSALS,
-    DeviceSummary,
     Event,
     Identity,
     Refusal,
@@ -61,6 +61,7 @@ from .state import (
 from .validation import recovery_file_of
 
 if TYPE_CHECKING:
+    from ..core import DeviceInfo
     from .backends.base import Shell
     from .coalesce import Intent
     from .screenlock import ScreenLockMonitor
@@ -129,7 +130,7 @@ class Controller:
         self._lock = threading.RLock()
         self._sessions = Sessions()
         self._settings_lock = threading.Lock()
-        self._devices: tuple[DeviceSummary, ...] = ()
+        self._devices: tuple[DeviceInfo, ...] = ()
         self._lister = DeviceLister(self._devices_changed)
         self._dialogs = DialogManager(lambda dlg, msg: dialog_flows.on_dialog_message(self, dlg, msg))
         self._shell: Shell | None = None
@@ -258,16 +259,16 @@ class Controller:
             return
         shell.watch_directory(folder, self._lister.refresh)
 
-    def _devices_changed(self, devices: tuple[DeviceSummary, ...]) -> None:
+    def _devices_changed(self, devices: tuple[DeviceInfo, ...]) -> None:
         with self._lock:
             self._devices = devices
         self.changed()
 
-    def refresh_devices(self) -> tuple[DeviceSummary, ...]:
+    def refresh_devices(self) -> tuple[DeviceInfo, ...]:
         """List the devices now (a worker thread), and show them."""
         return self._lister.refresh_now()
 
-    def _device(self, key: str | None) -> DeviceSummary | None:
+    def _device(self, key: str | None) -> DeviceInfo | None:
         with self._lock:
             devices = self._devices
         if key is None:
@@ -327,7 +328,7 @@ class Controller:
     def login(self, key: str | None) -> None:
         """"Log in to …": a keyring device with no dialog, the others in theirs."""
         info = self._device(key)
-        if info is not None and info.protection == "keyring":
+        if info is not None and info.protection == Protection.KEYRING:
             _in_thread(startup.menu_login, "quick-login", self, info)
             return
         self.open_login(key)
