@@ -34,7 +34,12 @@ __all__ = [
     "GreetingAttemptCancelled",
     "GreetingAttemptReady",
     "HumanHandle",
+    "Intent",
     "Invitation",
+    "InvitationCancelled",
+    "InvitationCompleted",
+    "InvitationCreated",
+    "InvitationTracker",
     "OrganizationID",
     "ParsecInvitationAddr",
     "ParsecOrganizationBootstrapAddr",
@@ -46,6 +51,7 @@ __all__ = [
     "UserInvitation",
     "UserInviteInfo",
     "UserProfile",
+    "Waiting",
     "app_config_dir",
     "archive_device_file",
     "bootstrap_organization",
@@ -96,6 +102,7 @@ _HOMES = {
     "event_stream": "EventStream",
     "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation",
     "flows": "CreatedDevice Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
+    "invitation_tracker": "Intent InvitationCancelled InvitationCompleted InvitationCreated InvitationTracker Waiting",
     "invitations": "UserInvitation UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval UserClaim claim find_invitation greet",
     "invite.sas": "pick_choice",
@@ -144,6 +151,14 @@ if TYPE_CHECKING:
         protect_with_keyring,
         settle_pending_devices,
         validate_person,
+    )
+    from .invitation_tracker import (
+        Intent,
+        InvitationCancelled,
+        InvitationCompleted,
+        InvitationCreated,
+        InvitationTracker,
+        Waiting,
     )
     from .invitations import (
         UserInvitation,
