@@ -127,24 +127,24 @@ def _in_thread(fn: Callable[..., Any], name: str, *args: Any) -> None:
 class Controller:
     def __init__(self, options: AppOptions | None = None) -> None:
         self.options = options or AppOptions()
-        self._lock = threading.RLock()
-        self._sessions = Sessions()
-        self._settings_lock = threading.Lock()
-        self._devices: tuple[DeviceInfo, ...] = ()
-        self._lister = DeviceLister(self._devices_changed)
-        self._dialogs = DialogManager(lambda dlg, msg: dialog_flows.on_dialog_message(self, dlg, msg))
+        self.lock = threading.RLock()
+        self.sessions = Sessions()
+        self.settings_lock = threading.Lock()
+        self.devices: tuple[DeviceInfo, ...] = ()
+        self.lister = DeviceLister(self._devices_changed)
+        self.dialogs = DialogManager(lambda dlg, msg: dialog_flows.on_dialog_message(self, dlg, msg))
         self._shell: Shell | None = None
-        self._quitting = False
+        self.quitting = False
         self._pending_link: str | None = None
         self._flows: list[threading.Thread] = []
-        self._notices = Notices(self._open_invitations_of, on_greet=self._greet_of)
+        self.notices = Notices(self._open_invitations_of, on_greet=self._greet_of)
         self.autostart_enabled: bool | None = None
         self.login_dialog_at_start = False
         # Log out when the screen locks (None: this desktop cannot tell);
         # its monitor while on; the devices logged out by the last lock.
         self.logout_on_lock: bool | None = None
         self.screenlock: ScreenLockMonitor | None = None
-        self._locked_out: list[str] = []
+        self.locked_out: list[str] = []
 
     # -- state ----------------------------------------------------------------
 
@@ -154,33 +154,33 @@ class Controller:
     @property
     def state(self) -> State:
         """The icon's state: the most urgent of the sessions'."""
-        with self._lock:
-            return self._sessions.icon_state()
+        with self.lock:
+            return self.sessions.icon_state()
 
     @property
     def checking(self) -> bool:
         """Whether a connection check is in flight."""
-        with self._lock:
-            return any(h.checking for h in self._sessions)
+        with self.lock:
+            return any(h.checking for h in self.sessions)
 
     def snapshot(self) -> Snapshot:
-        with self._lock:
-            views = self._sessions.views()
-            current = self._sessions.current
+        with self.lock:
+            views = self.sessions.views()
+            current = self.sessions.current
             view = next((v for v in views if current is not None and v.key == current.key), None)
             extra: dict[str, Any] = {
-                "dialogs": self._dialogs.status(),
+                "dialogs": self.dialogs.status(),
                 "backend": self._shell.name if self._shell else None,
             }
             if view is not None and view.live:
                 extra["stream"] = view.stream
-            notified = self._notices.recent()
+            notified = self.notices.recent()
             if notified:
                 extra["notified"] = notified
             return Snapshot(
-                state=self._sessions.icon_state(),
+                state=self.sessions.icon_state(),
                 identity=view.identity if view else None,
-                devices=self._devices,
+                devices=self.devices,
                 reason=view.reason if view else None,
                 demo_server=self.options.demo_server,
                 live=view.live if view else False,
@@ -197,18 +197,18 @@ class Controller:
 
     def changed(self) -> None:
         shell = self._shell
-        if shell is not None and not self._quitting:
+        if shell is not None and not self.quitting:
             snap = self.snapshot()
             shell.refresh(snap, build_menu(snap))
-            self._notices.still_waiting(t for v in snap.sessions for t in v.waiting_tokens)
+            self.notices.still_waiting(t for v in snap.sessions for t in v.waiting_tokens)
 
     def notified(self, title: str, body: str, *, delivered: bool) -> None:
         """A notification was handed to the notifier (``status`` lists them)."""
-        self._notices.notified(title, body, delivered=delivered)
+        self.notices.notified(title, body, delivered=delivered)
 
-    def _fire(self, holder: SessionHolder, event: Event) -> bool:
+    def fire(self, holder: SessionHolder, event: Event) -> bool:
         """Apply ``event`` to ``holder``'s state (nothing once it is gone)."""
-        with self._lock:
+        with self.lock:
             fired = holder.fire(event)
         if fired:
             self.changed()
@@ -234,7 +234,7 @@ class Controller:
         if self.options.autostart and not link:
             _in_thread(startup.quick_login_all, "quick-login", self)
             return
-        timer = threading.Timer(STARTUP_LISTING_DELAY, self._lister.refresh, kwargs={"force": True})
+        timer = threading.Timer(STARTUP_LISTING_DELAY, self.lister.refresh, kwargs={"force": True})
         timer.daemon = True
         timer.start()
 
@@ -257,20 +257,20 @@ class Controller:
         except OSError as exc:
             log.warning("cannot watch the devices folder %s: %s", folder, exc)
             return
-        shell.watch_directory(folder, self._lister.refresh)
+        shell.watch_directory(folder, self.lister.refresh)
 
     def _devices_changed(self, devices: tuple[DeviceInfo, ...]) -> None:
-        with self._lock:
-            self._devices = devices
+        with self.lock:
+            self.devices = devices
         self.changed()
 
     def refresh_devices(self) -> tuple[DeviceInfo, ...]:
         """List the devices now (a worker thread), and show them."""
-        return self._lister.refresh_now()
+        return self.lister.refresh_now()
 
-    def _device(self, key: str | None) -> DeviceInfo | None:
-        with self._lock:
-            devices = self._devices
+    def device(self, key: str | None) -> DeviceInfo | None:
+        with self.lock:
+            devices = self.devices
         if key is None:
             return devices[0] if len(devices) == 1 else None
         return next((d for d in devices if d.key == key), None)
@@ -284,11 +284,11 @@ class Controller:
 
     def menu_opened(self) -> None:
         """Just before the menu shows: refresh what is cheap to refresh."""
-        self._lister.refresh()
+        self.lister.refresh()
         before = self.autostart_enabled
         startup.read_autostart(self)
-        with self._lock:
-            waiting = any(h.live is not None and h.live.tracker.waiting for h in self._sessions)
+        with self.lock:
+            waiting = any(h.live is not None and h.live.tracker.waiting for h in self.sessions)
         if waiting or before != self.autostart_enabled:
             self.changed()  # "is waiting" entries age out; autostart changed outside
         self.check_connection(force=False)
@@ -298,19 +298,19 @@ class Controller:
     def _default_server(self) -> str:
         if self.options.default_server:
             return self.options.default_server
-        with self._lock:
-            servers = [d.server_url for d in self._devices]
+        with self.lock:
+            servers = [d.server_url for d in self.devices]
         return servers[-1] if servers else ""
 
     def open_create(self) -> None:
         init = {"server": self._default_server(), "admin_token": self.options.admin_token or ""}
-        self._dialogs.open(Kind.CREATE, {**init, "device_label": socket.gethostname()})
+        self.dialogs.open(Kind.CREATE, {**init, "device_label": socket.gethostname()})
 
     def open_join(self, link: str | None = None) -> None:
-        self._dialogs.open(Kind.JOIN, {"link": link or "", "device_label": socket.gethostname()}, target=link)
+        self.dialogs.open(Kind.JOIN, {"link": link or "", "device_label": socket.gethostname()}, target=link)
 
     def open_login(self, key: str | None, *, error: str | None = None) -> None:
-        info = self._device(key)
+        info = self.device(key)
         if info is None:
             self.message("Log in", "This device is no longer on this computer.")
             return
@@ -323,11 +323,11 @@ class Controller:
             "server": _server_display(info.server_url),
             "protection": info.protection,
         }
-        self._dialogs.open(Kind.LOGIN, {"error": error, "device": device, "_key": info.key}, target=info.key)
+        self.dialogs.open(Kind.LOGIN, {"error": error, "device": device, "_key": info.key}, target=info.key)
 
     def login(self, key: str | None) -> None:
         """"Log in to …": a keyring device with no dialog, the others in theirs."""
-        info = self._device(key)
+        info = self.device(key)
         if info is not None and info.protection == Protection.KEYRING:
             _in_thread(startup.menu_login, "quick-login", self, info)
             return
@@ -335,46 +335,46 @@ class Controller:
 
     def say(self, title: str, body: str, *, on_click: Callable[[], None] | None = None) -> bool:
         """One notification now (``status`` lists it)."""
-        return self._notices.say(title, body, on_click=on_click)
+        return self.notices.say(title, body, on_click=on_click)
 
-    def _holder(self, key: str | None) -> SessionHolder | None:
+    def holder(self, key: str | None) -> SessionHolder | None:
         """The session of device ``key`` (the current one without a key),
         which becomes the current one."""
-        with self._lock:
-            holder = self._sessions.get(key)
+        with self.lock:
+            holder = self.sessions.get(key)
             if holder is not None:
-                self._sessions.touch(holder.key)
+                self.sessions.touch(holder.key)
             return holder
 
     def holder_for(self, dlg: DialogProcess) -> SessionHolder:
         """The session a dialog was opened for (its ``_target``)."""
-        with self._lock:
-            holder = self._sessions.get(str(dlg.init.get("_target")))
+        with self.lock:
+            holder = self.sessions.get(str(dlg.init.get("_target")))
         if holder is None:
             raise E.ParsecTrayError("You are not logged in any more.")
         return holder
 
     def open_invite(self, mode: str, key: str | None = None) -> None:
-        holder = self._holder(key)
+        holder = self.holder(key)
         if holder is not None:
             init = {"mode": mode, "organization_id": holder.identity.organization_id}
-            self._dialogs.open(f"invite_{mode}", init, target=holder.key)
+            self.dialogs.open(f"invite_{mode}", init, target=holder.key)
 
     def open_invitations(self, key: str | None = None) -> None:
         self._open_list(Kind.INVITATIONS, key, dialog_flows.send_invitations)
 
     def _open_list(self, kind: Kind, key: str | None, send: Callable[[Controller, DialogProcess], None]) -> None:
         """A list dialog of session ``key``, filled in a worker thread by ``send``."""
-        holder = self._holder(key)
+        holder = self.holder(key)
         if holder is None:
             return
         init = {"organization_id": holder.identity.organization_id}
-        dlg = self._dialogs.open(kind, init, target=holder.key)
+        dlg = self.dialogs.open(kind, init, target=holder.key)
         if dlg is not None:
             _in_thread(send, f"{kind}-list", self, dlg)
 
     def message(self, title: str, text: str) -> None:
-        self._dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
+        self.dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
 
     def open_link(self, link: str) -> None:
         from ..core import ParsecOrganizationBootstrapAddr, parse_link
@@ -400,7 +400,7 @@ class Controller:
 
     def start_flow(self, flow: threading.Thread) -> None:
         """A flow's worker thread: waited for at the end (see :meth:`shutdown`)."""
-        with self._lock:
+        with self.lock:
             self._flows = [t for t in self._flows if t.is_alive()] + [flow]
         flow.start()
 
@@ -427,14 +427,14 @@ class Controller:
         reason = str(offline) if offline is not None else None
         holder = SessionHolder(session_key(info, summary), session, ident, offline_reason=reason)
         holder.on_refusal = lambda exc: self._refused(holder, exc)
-        with self._lock:
-            if self._quitting:
+        with self.lock:
+            if self.quitting:
                 session.close()
                 return
-            old = self._sessions.add(holder)
-        self._fire(holder, Event.UNLOCKED)
+            old = self.sessions.add(holder)
+        self.fire(holder, Event.UNLOCKED)
         # core's login and bootstrap end with an authenticated ping.
-        self._fire(holder, Event.UNREACHABLE if offline is not None else Event.REACHED)
+        self.fire(holder, Event.UNREACHABLE if offline is not None else Event.REACHED)
         if old is not None:
             _in_thread(old.close, "logout")
         if offline is None and getattr(session, "device", None) is not None:
@@ -450,8 +450,8 @@ class Controller:
         options: dict[str, Any] = {}
         if self.options.reconnect_max is not None:
             options["backoff_max"] = self.options.reconnect_max
-        with self._lock:
-            if self._quitting:
+        with self.lock:
+            if self.quitting:
                 return
             live = holder.start_live(
                 on_state=lambda state, message: self._on_stream_state(holder, state, message),
@@ -468,9 +468,9 @@ class Controller:
         logs in to again); quitting leaves them as they are."""
         from . import settings
 
-        with self._settings_lock:
-            with self._lock:
-                keys = [k for k in self._sessions.keys() if not k.startswith("device:")]
+        with self.settings_lock:
+            with self.lock:
+                keys = [k for k in self.sessions.keys() if not k.startswith("device:")]
             changes: dict[str, Any] = {"logged_in": keys}
             if last is not None and not last.startswith("device:"):
                 changes["last_device"] = last
@@ -489,7 +489,7 @@ class Controller:
     def _reached_or_not(self, holder: SessionHolder, event: Event, reason: str | None) -> None:
         """The server answered (``REACHED``: a refusal is over) or could not
         be reached (what it would say is unknown again)."""
-        with self._lock:
+        with self.lock:
             if holder.closed:
                 return
             holder.reason = reason if event is not Event.REACHED else None
@@ -499,7 +499,7 @@ class Controller:
                 holder.notified_refusal = None
                 holder.retries = 0
                 holder.stop_retry()
-        if not self._fire(holder, event):
+        if not self.fire(holder, event):
             self.changed()  # same state, new reason
 
     # -- at risk: only this device can open the organization -----------------------------------------
@@ -517,14 +517,14 @@ class Controller:
         except E.ParsecTrayError as exc:
             log.info("checking whether %s is at risk failed: %s", holder.key, exc)
             return
-        with self._lock:
+        with self.lock:
             if holder.closed:
                 return
             before, holder.at_risk = holder.at_risk, at_risk
         if before != at_risk:
             self.changed()
         notify = False
-        with self._settings_lock:
+        with self.settings_lock:
             told = [k for k in settings.load().get("at_risk_notified") or [] if isinstance(k, str)]
             if at_risk and holder.key not in told:
                 settings.update(at_risk_notified=[*told, holder.key])
@@ -533,7 +533,7 @@ class Controller:
                 settings.update(at_risk_notified=[k for k in told if k != holder.key])
         if notify:
             org = holder.identity.organization_id
-            self._notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
+            self.notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
 
     def open_recovery(self, key: str | None) -> None:
         """Create a recovery file…: its dialog, for this session (the file
@@ -542,18 +542,18 @@ class Controller:
 
         from .dialog_specs import recovery_file_name
 
-        holder = self._holder(key)
+        holder = self.holder(key)
         if holder is None:
             return
         org = holder.identity.organization_id
         init = {"organization_id": org, "path": str(Path.home() / recovery_file_name(org))}
-        self._dialogs.open(Kind.RECOVERY_EXPORT, init, target=holder.key)
+        self.dialogs.open(Kind.RECOVERY_EXPORT, init, target=holder.key)
 
     def open_import_recovery(self, path: str | None = None) -> None:
         """Import a recovery file… (the menu, Log in's "Forgot your password?",
         a ``.psrk`` handed to the tray): a new device from it."""
         init = {"path": path or "", "device_label": socket.gethostname()}
-        self._dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
+        self.dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
 
     def open_members(self, key: str | None = None) -> None:
         self._open_list(Kind.MEMBERS, key, dialog_flows.send_members)
@@ -561,22 +561,22 @@ class Controller:
     def open_change_auth(self, key: str | None, mode: str) -> None:
         """Change password… / Use the keyring… / Use a password… for the
         device of session ``key``."""
-        holder = self._holder(key)
+        holder = self.holder(key)
         if holder is None:
             return
-        info = self._device(holder.key)
+        info = self.device(holder.key)
         init = {
             "mode": mode,
             "protection": info.protection if info is not None else "password",
             "organization_id": holder.identity.organization_id,
             "device_label": holder.identity.device_label,
         }
-        self._dialogs.open(Kind.CHANGE_AUTH, init, target=holder.key)
+        self.dialogs.open(Kind.CHANGE_AUTH, init, target=holder.key)
 
     def recheck_risk(self, key: str) -> None:
         """Whether session ``key`` is still at risk (a recovery file was made)."""
-        with self._lock:
-            holder = self._sessions.get(key)
+        with self.lock:
+            holder = self.sessions.get(key)
         if holder is not None:
             self._check_risk(holder)
 
@@ -587,8 +587,8 @@ class Controller:
         handshake, or a command's reply): its state, one notification per
         refusal, and a slow retry where the refusal may end by itself."""
         found = refusal_of(exc) if exc is not None else None
-        with self._lock:
-            if holder.closed or self._quitting:
+        with self.lock:
+            if holder.closed or self.quitting:
                 return
             holder.last_check = time.monotonic()
             if found is None:
@@ -601,14 +601,14 @@ class Controller:
             notify = found is not None and holder.notified_refusal is not found[0]
             if found is not None:
                 holder.notified_refusal = found[0]
-        if not self._fire(holder, Event.REFUSED):
+        if not self.fire(holder, Event.REFUSED):
             self.changed()
         if found is None:
             return
         refusal = found[0]
         if notify:
             on_click = (lambda: self.review_terms(holder.key)) if refusal is Refusal.TOS else None
-            self._notices.say(view.refusal_text("title"), view.refusal_text("body"), on_click=on_click)
+            self.notices.say(view.refusal_text("title"), view.refusal_text("body"), on_click=on_click)
         if refusal is Refusal.TOS:
             _in_thread(self._fetch_terms, "tos-get", holder)
         if REFUSALS[refusal].retry in (Retry.SLOW, Retry.ON_ACCEPT):
@@ -616,8 +616,8 @@ class Controller:
 
     def _schedule_retry(self, holder: SessionHolder) -> None:
         """The next slow retry (bounded: it waits at most ``refusal_retry_max``)."""
-        with self._lock:
-            if holder.closed or self._quitting:
+        with self.lock:
+            if holder.closed or self.quitting:
                 return
             delay = min(self.options.refusal_retry_max, self.options.refusal_retry * 2.0 ** min(holder.retries, 32))
             holder.retries += 1
@@ -631,12 +631,12 @@ class Controller:
     def _retry(self, holder: SessionHolder, shown: bool = False) -> None:
         """Knock once more: a new event stream (its handshake is what tells;
         a ping may pass on the server's cache), or a ping for a stand-in."""
-        with self._lock:
-            if holder.closed or self._quitting:
+        with self.lock:
+            if holder.closed or self.quitting:
                 return
             holder.retry_timer = None
         if shown:
-            self._fire(holder, Event.RETRY)
+            self.fire(holder, Event.RETRY)
         holder.stop_live(timeout=2.0)
         if getattr(holder.session, "device", None) is None:
             self._ping(holder)
@@ -648,14 +648,14 @@ class Controller:
         from ..core import tos_get
 
         terms = tos_get(holder.session)
-        with self._lock:
+        with self.lock:
             holder.terms = terms
         return terms
 
     def review_terms(self, key: str | None) -> None:
         """The terms of service dialog: their links (the person's locale
         first), Accept or Refuse and log out."""
-        holder = self._holder(key)
+        holder = self.holder(key)
         if holder is not None:
             _in_thread(self._open_terms, "tos-review", holder)
 
@@ -677,7 +677,7 @@ class Controller:
             "links": [list(pair) for pair in terms.urls_for(user_locales())],
             "updated_on": str(terms.updated_on)[:10],
         }
-        self._dialogs.open(Kind.TERMS, init, target=holder.key)
+        self.dialogs.open(Kind.TERMS, init, target=holder.key)
 
     def open_url(self, url: str) -> None:
         """A link of a dialog (the terms of service), in the browser."""
@@ -687,7 +687,7 @@ class Controller:
             self.message("Terms of service", _OPEN_TERMS.format(url=url))
 
     def accept_terms(self, key: str | None) -> None:
-        holder = self._holder(key)
+        holder = self.holder(key)
         if holder is not None:
             _in_thread(self._accept_terms, "tos-accept", holder)
 
@@ -704,7 +704,7 @@ class Controller:
         from ..core import tos_accept
 
         try:
-            with self._lock:
+            with self.lock:
                 terms = holder.terms
             if terms is None:
                 terms = self._fetch_terms(holder)
@@ -713,7 +713,7 @@ class Controller:
         except E.ServerRefusedError:  # changed while shown: the new ones are to review
             _in_thread(self._fetch_terms, "tos-get", holder)
             raise
-        with self._lock:
+        with self.lock:
             holder.terms = None
             holder.retries = 0
         self._retry(holder, shown=True)
@@ -721,8 +721,8 @@ class Controller:
     def remove_device(self, key: str | None) -> None:
         """A revoked device, once the person chose to: logged out, its file
         archived the way libparsec does (``<name>.keys.archived``)."""
-        with self._lock:
-            holder = self._sessions.get(key)
+        with self.lock:
+            holder = self.sessions.get(key)
             if holder is None or holder.refusal is not Refusal.REVOKED:
                 return
             path = getattr(holder.session, "device_file", None) or holder.key
@@ -738,18 +738,18 @@ class Controller:
             archive_device_file(Path(path))
         except E.ParsecTrayError as exc:
             self.message("Remove this device", str(exc))
-        self._lister.refresh(force=True)
+        self.lister.refresh(force=True)
 
     def _on_intents(self, holder: SessionHolder, intents: list[Intent]) -> None:
-        with self._lock:
-            if holder.closed or self._quitting:
+        with self.lock:
+            if holder.closed or self.quitting:
                 return
-        self._notices.post(intents)
+        self.notices.post(intents)
 
     def _open_invitations_of(self, organization_id: str | None) -> None:
         """A notification was clicked: the invitations of its organization."""
-        with self._lock:
-            holder = self._sessions.for_org(organization_id)
+        with self.lock:
+            holder = self.sessions.for_org(organization_id)
         self.open_invitations(holder.key if holder is not None else None)
 
     def greet(self, key: str | None, token: str) -> None:
@@ -758,12 +758,12 @@ class Controller:
         notification's Greet button.  Where the greeting dialog must plug
         in: :func:`.greeting.begin` opens it, in a worker thread."""
         log.info("greet %s in %s", token[:8], key)
-        holder = self._holder(key)
+        holder = self.holder(key)
         if holder is not None:
             _in_thread(greeting.begin, "greet", self, holder, token)
 
     def open_dialog(self, kind: str, init: dict[str, Any], *, target: str | None) -> DialogProcess | None:
-        return self._dialogs.open(kind, init, target=target)
+        return self.dialogs.open(kind, init, target=target)
 
     def greet_from_menu(self, arg: str) -> None:
         token, key = parse_greet_arg(arg)
@@ -771,19 +771,19 @@ class Controller:
 
     def _greet_of(self, organization_id: str | None, token: str) -> None:
         """A notification's Greet: the session of its organization."""
-        with self._lock:
-            holder = self._sessions.for_org(organization_id)
+        with self.lock:
+            holder = self.sessions.for_org(organization_id)
         if holder is not None:
             self.greet(holder.key, token)
 
     def logout(self, key: str | None = None) -> None:
         """Log out of device ``key`` (the current one without a key); the
         other sessions stay as they are."""
-        with self._lock:
-            holder = self._sessions.get(key)
+        with self.lock:
+            holder = self.sessions.get(key)
             if holder is None:
                 return
-            self._sessions.remove(holder.key)
+            self.sessions.remove(holder.key)
         self.changed()
         _in_thread(holder.close, "logout")
         self._remember_sessions()
@@ -791,11 +791,11 @@ class Controller:
     def lock_out(self) -> None:
         """The screen locked: log out of every session; the settings still
         name them (``--autostart``), and the unlock logs in to them again."""
-        with self._lock:
-            if self._quitting:
+        with self.lock:
+            if self.quitting:
                 return
-            self._locked_out = [k for k in self._sessions.keys() if not k.startswith("device:")]
-            holders = self._sessions.pop_all()
+            self.locked_out = [k for k in self.sessions.keys() if not k.startswith("device:")]
+            holders = self.sessions.pop_all()
         self.changed()
         for holder in holders:
             _in_thread(holder.close, "logout")
@@ -803,9 +803,9 @@ class Controller:
 
     def take_locked_out(self) -> list[str]:
         """The devices the last lock logged out of (once)."""
-        with self._lock:
-            keys, self._locked_out = self._locked_out, []
-            return [] if self._quitting else keys
+        with self.lock:
+            keys, self.locked_out = self.locked_out, []
+            return [] if self.quitting else keys
 
     def stop_screen_lock(self) -> None:
         monitor, self.screenlock = self.screenlock, None
@@ -814,10 +814,10 @@ class Controller:
 
     def check_connection(self, *, force: bool, key: str | None = None) -> None:
         """Ping the server of device ``key`` (every session without a key)."""
-        with self._lock:
-            holders = list(self._sessions) if key is None else [h for h in [self._sessions.get(key)] if h]
+        with self.lock:
+            holders = list(self.sessions) if key is None else [h for h in [self.sessions.get(key)] if h]
         for holder in holders:
-            with self._lock:
+            with self.lock:
                 state = holder.state
                 if holder.closed or holder.checking:
                     continue
@@ -836,12 +836,12 @@ class Controller:
                 # Asked for: show "connecting" while we try.  A check on menu
                 # open stays silent until its result, so that the menu being
                 # shown does not change under the pointer.
-                self._fire(holder, Event.RETRY)
+                self.fire(holder, Event.RETRY)
             _in_thread(self._ping, "ping", holder)
 
     def _ping(self, holder: SessionHolder) -> None:
         event, reason, exc = holder.ping()
-        with self._lock:
+        with self.lock:
             holder.checking = False
         if event is Event.REFUSED:
             self._refused(holder, exc, reason)
@@ -854,11 +854,11 @@ class Controller:
         return requests.handle(self, req)
 
     def quit(self) -> None:
-        with self._lock:
-            if self._quitting:
+        with self.lock:
+            if self.quitting:
                 return
-            self._quitting = True
-        self._dialogs.close_all(timeout=1.0)
+            self.quitting = True
+        self.dialogs.close_all(timeout=1.0)
         shell = self._shell
         if shell is not None:
             shell.stop()
@@ -868,16 +868,16 @@ class Controller:
         flow still running (Quit chosen while an organization is being
         created) is waited for: cut short, it could leave an organization
         bootstrapped on the server without its device file here."""
-        with self._lock:
-            self._quitting = True
+        with self.lock:
+            self.quitting = True
             flows = list(self._flows)
         deadline = time.monotonic() + flow_timeout
         for flow in flows:
             flow.join(max(0.0, deadline - time.monotonic()))
-        with self._lock:
-            holders = self._sessions.pop_all()  # the settings still name them: --autostart
-        self._dialogs.close_all(timeout=1.0)
-        self._notices.stop()
+        with self.lock:
+            holders = self.sessions.pop_all()  # the settings still name them: --autostart
+        self.dialogs.close_all(timeout=1.0)
+        self.notices.stop()
         self.stop_screen_lock()
         for holder in holders:
             holder.close(timeout=2.0)
