@@ -82,8 +82,7 @@ class Controller:
         self.lock = threading.RLock()
         self.sessions = Sessions()
         self.settings_lock = threading.Lock()
-        self.devices: tuple[DeviceInfo, ...] = ()
-        self.lister = DeviceLister(self._devices_changed)
+        self.lister = DeviceLister(lambda devices: self.changed())
         self.dialogs = DialogManager(lambda dlg, msg: dialog_flows.on_dialog_message(self, dlg, msg))
         self._shell: Shell | None = None
         self.quitting = False
@@ -184,7 +183,7 @@ class Controller:
         if self.autostart_enabled is not None:
             self.changed()  # the "Start at login" entry
         in_thread(startup.watch_screen_lock, "screenlock", self)
-        self._watch_devices()
+        self.lister.watch(self._shell)
         if self.options.autostart and not link:
             in_thread(startup.quick_login_all, "quick-login", self)
             return
@@ -196,38 +195,16 @@ class Controller:
         """A link given on the command line of the first launch."""
         self._pending_link = link
 
-    def _watch_devices(self) -> None:
-        """A device made elsewhere (the CLI, the official client) is in the
-        very next menu: the shell watches the devices folder where it can;
-        elsewhere the menu-open hook scans it."""
-        shell = self._shell
-        if shell is None or not shell.HAS_FILE_WATCH:
-            return
-        from ..core import devices_dir
-
-        folder = devices_dir()
-        try:  # watched from the start: a missing folder would be polled
-            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-        except OSError as exc:
-            log.warning("cannot watch the devices folder %s: %s", folder, exc)
-            return
-        shell.watch_directory(folder, self.lister.refresh)
-
-    def _devices_changed(self, devices: tuple[DeviceInfo, ...]) -> None:
-        with self.lock:
-            self.devices = devices
-        self.changed()
+    @property
+    def devices(self) -> tuple[DeviceInfo, ...]:
+        return self.lister.devices
 
     def refresh_devices(self) -> tuple[DeviceInfo, ...]:
         """List the devices now (a worker thread), and show them."""
         return self.lister.refresh_now()
 
     def device(self, key: str | None) -> DeviceInfo | None:
-        with self.lock:
-            devices = self.devices
-        if key is None:
-            return devices[0] if len(devices) == 1 else None
-        return next((d for d in devices if d.key == key), None)
+        return self.lister.find(key)
 
     # -- what the person does ------------------------------------------------------
 

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from ..core import DeviceInfo
+    from .backends.base import Shell
 
 __all__ = ["DeviceLister"]
 
@@ -92,6 +93,28 @@ class DeviceLister:
         self._lock = threading.Lock()
         self._running = False
         self._again = False
+
+    def find(self, key: str | None) -> DeviceInfo | None:
+        """Device ``key`` (a device file's path); without a key, the only
+        device if there is only one."""
+        devices = self.devices
+        if key is None:
+            return devices[0] if len(devices) == 1 else None
+        return next((d for d in devices if d.key == key), None)
+
+    def watch(self, shell: Shell | None) -> None:
+        """A device made elsewhere (the CLI, the official client) is in the
+        very next menu: the shell watches the devices folder where it can;
+        elsewhere the menu-open hook scans it."""
+        if shell is None or not shell.HAS_FILE_WATCH:
+            return
+        folder = _devices_dir()
+        try:  # watched from the start: a missing folder would be polled
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            log.warning("cannot watch the devices folder %s: %s", folder, exc)
+            return
+        shell.watch_directory(folder, self.refresh)
 
     def refresh(self, *, force: bool = False) -> None:
         """Re-list in the background if the files changed (or ``force``)."""
