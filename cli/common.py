@@ -290,10 +290,10 @@ def emit_created(args: argparse.Namespace, created: Any) -> None:
 def open_session(args: argparse.Namespace, **login_options: Any) -> tuple[Any, Any]:
     """Find the device named by --device and log in to it (``login_options``
     go to ``login``)."""
-    from ..core import find_device, login
+    from ..core import Protection, find_device, login
 
     info = find_device(args.device)
-    if info.protection == "password":
+    if info.protection == Protection.PASSWORD:
         if not args.password_stdin and sys.stdin.isatty():
             print(_("Logging in to {device}").format(device=info.describe()), file=sys.stderr)
         password: str | None = read_password(args, confirm=False)

@@ -109,13 +109,13 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from ..core import protect_with_keyring, session_security_warnings
+    from ..core import Protection, protect_with_keyring, session_security_warnings
 
     info, session = open_session(args)
     try:
         summary = session.summary()
         summary["at_risk"] = at_risk = session_security_warnings(session).at_risk
-        if args.keyring and info.protection != "keyring":
+        if args.keyring and info.protection != Protection.KEYRING:
             protect_with_keyring(session)
             if not args.json:
                 print(

@@ -105,14 +105,14 @@ def cmd_import_recovery(args: argparse.Namespace) -> int:
 
 
 def cmd_change_auth(args: argparse.Namespace) -> int:
-    from ..core import DeviceInfo, change_authentication, check_authentication_change, find_device
+    from ..core import DeviceInfo, Protection, change_authentication, check_authentication_change, find_device
 
     info = find_device(args.device)
     check_authentication_change(info.device_file)  # before any password is asked
     if args.keyring:
         check_keyring()
     current = None
-    if info.protection == "password":
+    if info.protection == Protection.PASSWORD:
         current = read_password(
             args, confirm=False, prompt=N_("Current password: "), what=N_("current password")
         )

@@ -35,17 +35,25 @@ __all__ = [
     "GreetingAttemptCancelled",
     "GreetingAttemptReady",
     "HumanHandle",
+    "Intent",
     "Invitation",
+    "InvitationCancelled",
+    "InvitationCompleted",
+    "InvitationCreated",
+    "InvitationTracker",
     "OrganizationConfig",
     "OrganizationID",
     "ParsecInvitationAddr",
     "ParsecOrganizationBootstrapAddr",
     "Progress",
+    "Protection",
     "ServerConfig",
     "Session",
     "UserClaim",
+    "UserInvitation",
     "UserInviteInfo",
     "UserProfile",
+    "Waiting",
     "app_config_dir",
     "archive_device_file",
     "bootstrap_organization",
@@ -91,11 +99,13 @@ __all__ = [
 # Which module of core defines each name of the facade.
 _HOMES = {
     "devices": "archive_device_file",
+    "device_info": "DeviceInfo Protection",
     "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
     "event_stream": "EventStream",
     "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation OrganizationConfig",
-    "flows": "CreatedDevice DeviceInfo Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
-    "invitations": "UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
+    "flows": "CreatedDevice Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
+    "invitation_tracker": "Intent InvitationCancelled InvitationCompleted InvitationCreated InvitationTracker Waiting",
+    "invitations": "UserInvitation UserInviteInfo invite_cancel invite_info invite_list invite_new_device invite_new_user",
     "invite": "Approval ClaimDetails UserClaim claim find_invitation greet",
     "invite.sas": "pick_choice",
     "keyring_store": "forget_keyring_user keyring_available",
@@ -128,6 +138,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:
     from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
+    from .device_info import DeviceInfo, Protection
     from .devices import archive_device_file
     from .event_stream import EventStream
     from .events import (
@@ -139,7 +150,6 @@ if TYPE_CHECKING:
     )
     from .flows import (
         CreatedDevice,
-        DeviceInfo,
         Progress,
         bootstrap_organization,
         create_organization,
@@ -150,7 +160,16 @@ if TYPE_CHECKING:
         settle_pending_devices,
         validate_person,
     )
+    from .invitation_tracker import (
+        Intent,
+        InvitationCancelled,
+        InvitationCompleted,
+        InvitationCreated,
+        InvitationTracker,
+        Waiting,
+    )
     from .invitations import (
+        UserInvitation,
         UserInviteInfo,
         invite_cancel,
         invite_info,

@@ -7,12 +7,14 @@ Invariants:
 - A connection that stays silent longer than the server's keepalive
   (``sse_keepalive_seconds`` of ORGANIZATION_CONFIG, 30 s until known) plus
   :data:`KEEPALIVE_MARGIN` is dead: the socket read timeout says so.
-- Reconnections wait ``backoff_delay`` (0.5 s doubling up to 30 s, with
-  jitter) and send ``Last-Event-ID`` so the server replays what was missed;
-  events already seen (same id) are not delivered twice.  When the server
-  cannot replay (``missed_events``), or when we reconnect without any id
-  after having been connected, ``on_resync`` is called: the caller must
-  re-read its state (``invite_list``...).
+- The reconnection rules are :class:`~parsec_tray.core.reconnect.Reconnect`'s
+  (sans-I/O; this thread only does what it answers): reconnections wait
+  ``backoff_delay`` (0.5 s doubling up to 30 s, with jitter) and send
+  ``Last-Event-ID`` so the server replays what was missed; events already
+  seen (same id) are not delivered twice.  When the server cannot replay
+  (``missed_events``), or when we reconnect without any id after having
+  been connected, ``on_resync`` is called: the caller must re-read its
+  state (``invite_list``...).
 - ``on_state(state, message)`` is called on changes only, with ``"online"``,
   ``"offline"`` (retrying; ``message`` says why) or ``"error"`` (final: the
   server refused the device, e.g. revoked; ``message`` is the sentence of
@@ -34,14 +36,29 @@ import logging
 import random
 import socket
 import threading
-from collections import OrderedDict
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from . import protocol
 from .errors import ParsecTrayError, RemoteError, ServerUnavailableError, ServerUnreachableError
-from .events import Event, EventParser, Keepalive, MissedEvents, OrganizationConfig
+from .events import Event, EventParser
+from .reconnect import (
+    BACKOFF_INITIAL,
+    BACKOFF_MAX,
+    DEFAULT_KEEPALIVE,
+    KEEPALIVE_MARGIN,
+    Deliver,
+    Effect,
+    Phase,
+    ReadTimeout,
+    Reconnect,
+    Report,
+    Resync,
+    RetryAt,
+    backoff_delay,
+)
 from .transport import Transport
 
 if TYPE_CHECKING:
@@ -60,32 +77,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-BACKOFF_INITIAL = 0.5
-BACKOFF_MAX = 30.0
-DEFAULT_KEEPALIVE = 30.0  # the server's default, until ORGANIZATION_CONFIG says otherwise
-KEEPALIVE_MARGIN = 5.0
 CONNECT_TIMEOUT = 10.0
 _READ_SIZE = 64 * 1024
-_SEEN_IDS = 1024  # the server's replay cache holds 1024 events
 _RETRYABLE_STATUSES = (408, 425, 429)
 
 OnEvent = Callable[[Event], None]
 OnState = Callable[[str, "str | None"], None]
 OnResync = Callable[[], None]
-
-
-def backoff_delay(
-    failures: int,
-    *,
-    initial: float = BACKOFF_INITIAL,
-    cap: float = BACKOFF_MAX,
-    rng: random.Random | None = None,
-) -> float:
-    """Seconds to wait before attempt ``failures + 1``: the exponential bound
-    ``min(cap, initial * 2**failures)``, jittered down to half of it."""
-    bound = min(cap, initial * 2.0 ** min(failures, 64))
-    r = rng.random() if rng is not None else random.random()
-    return bound / 2 + r * bound / 2
 
 
 class _Retry(Exception):
@@ -112,29 +110,29 @@ class EventStream:
         keepalive_margin: float = KEEPALIVE_MARGIN,
         connect_timeout: float = CONNECT_TIMEOUT,
         rng: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._session = session
         self._on_event = on_event
         self._on_state = on_state
         self._on_resync = on_resync
-        self._last_event_id = last_event_id
         # A transport of its own: the stream holds one connection for hours
         # and must not share the fate (resets) of the command pool.
         self._own_transport = transport is None
         self._transport = transport or Transport(session.transport.server)
-        self._backoff_initial = backoff_initial
-        self._backoff_max = backoff_max
-        self._keepalive = keepalive
-        self._margin = keepalive_margin
+        self._rules = Reconnect(
+            last_event_id=last_event_id,
+            keepalive=keepalive,
+            keepalive_margin=keepalive_margin,
+            backoff_initial=backoff_initial,
+            backoff_max=backoff_max,
+            rng=rng,
+        )
         self._connect_timeout = connect_timeout
-        self._rng = rng or random.Random()
+        self._clock = clock
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._resp: requests.Response | None = None
-        self._state: str | None = None
-        self._seen: OrderedDict[str, None] = OrderedDict()
-        self._failures = 0
-        self._connected_once = False
         self.error: ParsecTrayError | None = None
         self._thread: threading.Thread | None = None
         org = quote(str(session.device.organization_id), safe="")
@@ -144,11 +142,11 @@ class EventStream:
 
     @property
     def state(self) -> str | None:
-        return self._state
+        return self._rules.reported
 
     @property
     def last_event_id(self) -> str | None:
-        return self._last_event_id
+        return self._rules.last_event_id
 
     @property
     def running(self) -> bool:
@@ -183,43 +181,65 @@ class EventStream:
     # --- the thread ------------------------------------------------------------------
 
     def _run(self) -> None:
+        rules = self._rules
         try:
             while not self._stop.is_set():
+                rules.connect()
                 try:
                     self._connect_and_read()
                 except _Retry as exc:
                     if self._stop.is_set():
                         break
-                    self._set_state("offline", str(exc))
-                    delay = backoff_delay(
-                        self._failures, initial=self._backoff_initial, cap=self._backoff_max, rng=self._rng
-                    )
-                    self._failures += 1
-                    log.info("event stream: %s; retrying in %.1f s", exc, delay)
-                    self._stop.wait(delay)
+                    self._do(rules.dropped(str(exc), self._clock()))
                 except _Stop:
                     break
                 except ParsecTrayError as exc:
                     self.error = exc
                     log.warning("event stream stopped: %s", exc)
-                    self._set_state("error", str(exc))
-                    break
+                    self._do(rules.refused(str(exc)))
+                    return
+            rules.stop()
         except Exception:  # pragma: no cover - a bug: say it, do not die silently
             log.exception("event stream crashed")
-            self._set_state(
-                "error", "The connection to the server's events stopped because of an internal error."
-            )
+            if rules.phase not in (Phase.REFUSED, Phase.STOPPED):
+                self._do(
+                    rules.refused(
+                        "The connection to the server's events stopped because of an internal error."
+                    )
+                )
         finally:
             if self._own_transport:
                 self._transport.close()
 
+    def _do(self, effects: Iterable[Effect], resp: requests.Response | None = None) -> None:
+        """What the rules answered, in order."""
+        for effect in effects:
+            match effect:
+                case Report(state, message):
+                    if self._on_state is not None:
+                        self._call(self._on_state, state, message)
+                case Deliver(event):
+                    self._call(self._on_event, event)
+                case Resync():
+                    if self._on_resync is not None:
+                        self._call(self._on_resync)
+                case ReadTimeout(seconds):
+                    if resp is not None:
+                        _set_read_timeout(resp, seconds)
+                case RetryAt(at, delay):
+                    log.info("event stream: retrying in %.1f s", delay)
+                    self._stop.wait(max(0.0, at - self._clock()))
+
     def _connect_and_read(self) -> None:
-        headers = self._session.client.events_headers(self._last_event_id)
+        headers = self._session.client.events_headers(self._rules.last_event_id)
         headers["Accept-Encoding"] = "identity"  # a compressed stream would be buffered
-        read_timeout = self._keepalive + self._margin
         try:
             resp = self._transport.request(
-                "GET", self._path, headers=headers, stream=True, timeout=(self._connect_timeout, read_timeout)
+                "GET",
+                self._path,
+                headers=headers,
+                stream=True,
+                timeout=(self._connect_timeout, self._rules.read_timeout),
             )
         except ServerUnreachableError as exc:
             raise _Retry(str(exc)) from None
@@ -229,11 +249,7 @@ class EventStream:
             if self._stop.is_set():
                 raise _Stop()
             self._check_handshake(resp)
-            reconnect_without_id = self._connected_once and self._last_event_id is None
-            self._connected_once = True
-            self._set_state("online", None)
-            if reconnect_without_id:
-                self._resync()
+            self._do(self._rules.connected(), resp)
             self._read(resp)
         finally:
             with self._lock:
@@ -285,41 +301,9 @@ class EventStream:
             if not chunk:
                 raise _Retry("The server closed the connection.")
             for event in parser.feed(chunk):
-                self._handle(event, resp)
-
-    def _handle(self, event: Event, resp: requests.Response) -> None:
-        if event.id is not None:
-            if event.id in self._seen:
-                log.debug("event stream: dropping a replayed event %s", event.id)
-                return
-            self._seen[event.id] = None
-            if len(self._seen) > _SEEN_IDS:
-                self._seen.popitem(last=False)
-            self._last_event_id = event.id
-        if isinstance(event, Keepalive):
-            return
-        if isinstance(event, MissedEvents):
-            self._resync()
-            return
-        if isinstance(event, OrganizationConfig):
-            self._failures = 0  # a healthy connection: the next drop retries fast
-            if event.sse_keepalive_seconds:
-                self._keepalive = float(event.sse_keepalive_seconds)
-                _set_read_timeout(resp, self._keepalive + self._margin)
-        self._call(self._on_event, event)
+                self._do(self._rules.event(event), resp)
 
     # --- helpers -----------------------------------------------------------------------
-
-    def _resync(self) -> None:
-        if self._on_resync is not None:
-            self._call(self._on_resync)
-
-    def _set_state(self, state: str, message: str | None) -> None:
-        if state == self._state:
-            return
-        self._state = state
-        if self._on_state is not None:
-            self._call(self._on_state, state, message)
 
     @staticmethod
     def _call(fn: Callable[..., Any], *args: Any) -> None:

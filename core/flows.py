@@ -33,6 +33,7 @@ from . import keyring_store
 from .addr import ParsecAddr, ParsecOrganizationAddr, ParsecOrganizationBootstrapAddr, parse_server
 from .administration import AdministrationClient
 from .device_file import DeviceFile
+from .device_info import DeviceInfo, Protection
 from .devices import (
     DeviceSave,
     build_password_file,
@@ -94,66 +95,6 @@ def _noop(_: str) -> None:
 
 
 @dataclass(frozen=True)
-class DeviceInfo:
-    """A local device key file, as listed without decrypting it."""
-
-    device_file: Path
-    organization_id: str
-    user_id: str  # 32 hex
-    device_id: str  # 32 hex
-    email: str
-    user_name: str  # human handle label
-    device_label: str
-    server_url: str  # parsec3://host[:port][?no_ssl=true]
-    protection: str  # "password", "keyring", "recovery", "pki", ...
-    # Created by a request whose answer was lost: the next login settles it.
-    pending: bool = False
-
-    @classmethod
-    def from_file(cls, path: Path, f: DeviceFile, pending: bool = False) -> DeviceInfo:
-        return cls(
-            device_file=path,
-            organization_id=str(f.organization_id),
-            user_id=f.user_id.hex,
-            device_id=f.device_id.hex,
-            email=str(f.human_handle.email),
-            user_name=f.human_handle.label,
-            device_label=str(f.device_label),
-            server_url=f.server.to_url(),
-            protection=f.type,
-            pending=pending,
-        )
-
-    def describe(self) -> str:
-        facts = {
-            "org": self.organization_id,
-            "user_name": self.user_name,
-            "email": self.email,
-            "device_label": self.device_label,
-            "id": self.device_id[:8],
-        }
-        if self.pending:
-            return _(
-                "{org}: {user_name} <{email}> on {device_label} ({id}) (not confirmed by the server yet: "
-                "log in to finish)"
-            ).format(**facts)
-        return _("{org}: {user_name} <{email}> on {device_label} ({id})").format(**facts)
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "device_file": str(self.device_file),
-            "organization_id": self.organization_id,
-            "user_id": self.user_id,
-            "device_id": self.device_id,
-            "human_handle": {"email": self.email, "label": self.user_name},
-            "device_label": self.device_label,
-            "server_url": self.server_url,
-            "protection": self.protection,
-            **({"pending": True} if self.pending else {}),
-        }
-
-
-@dataclass(frozen=True)
 class CreatedDevice:
     """The outcome of creating or bootstrapping an organization."""
 
@@ -205,7 +146,7 @@ def settle_pending_devices(config_dir: Path | None = None, *, seconds: float = 5
     settled = []
     deadline = time.monotonic() + seconds  # for all of them: a listing stays quick
     for info in list_devices(config_dir):
-        if not info.pending or info.protection != "keyring":
+        if not info.pending or info.protection != Protection.KEYRING:
             continue
         try:
             device = _unlock(read_device_file(info.device_file), None)

@@ -364,6 +364,21 @@ def two_devices(created: Created, tmp_path: Path, parsec_server: Any) -> TwoDevi
     return TwoDevices(home, other_id, other_file, keyring_file, kr.device_id.hex)
 
 
+def test_the_devices_json_reads_back_as_the_devices_core_lists(two_devices: TwoDevices) -> None:
+    # The tray lists the devices in a child process through this JSON: it
+    # must read back as the very values core lists in process.
+    from parsec_tray.core import DeviceInfo, Protection
+    from parsec_tray.core.flows import list_devices
+
+    out = ok_json(cli("devices", "--json", home=two_devices.home))
+    listed = list_devices(two_devices.home / "config" / "parsec3" / "libparsec")
+    assert [DeviceInfo.from_json(d) for d in out] == listed and len(listed) == 3
+    assert sorted(d.protection for d in listed) == [Protection.KEYRING, Protection.PASSWORD, Protection.PASSWORD]
+    assert all(type(d.protection) is Protection for d in listed)
+    pending = replace(listed[0], pending=True)
+    assert DeviceInfo.from_json(pending.to_json()) == pending
+
+
 def test_devices_json_shape(created: Created, two_devices: TwoDevices, parsec_server: Any) -> None:
     out = ok_json(cli("devices", "--json", home=two_devices.home))
     assert isinstance(out, list) and len(out) == 3

@@ -259,12 +259,20 @@ def test_autostart_logs_in_again_to_every_device_logged_in_at_the_last_quit(
     saved: dict[str, Any],
     expected: list[str],
 ) -> None:
+    from parsec_tray.core import DeviceInfo, Protection
     from parsec_tray.tray import settings, startup
-    from parsec_tray.tray.state import DeviceSummary
 
-    def dev(name: str, protection: str) -> DeviceSummary:
-        return DeviceSummary(
-            f"/d/{name}.keys", name.upper(), "u" * 32, name * 32, "Al", "a@x", "pc", "h", protection
+    def dev(name: str, protection: str) -> DeviceInfo:
+        return DeviceInfo(
+            Path(f"/d/{name}.keys"),
+            name.upper(),
+            "u" * 32,
+            name * 32,
+            "a@x",
+            "Al",
+            "pc",
+            "h",
+            Protection(protection),
         )
 
     devices = (dev("a", "keyring"), dev("b", "keyring"), dev("c", "password"), dev("d", "password"))

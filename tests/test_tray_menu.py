@@ -6,13 +6,14 @@ import itertools
 import subprocess
 import sys
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 import pytest
+from parsec_tray.core import DeviceInfo, Protection
 from parsec_tray.tray import menu as M
 from parsec_tray.tray.state import (
     TRANSITIONS,
-    DeviceSummary,
     Event,
     Identity,
     IllegalTransition,
@@ -35,14 +36,14 @@ ALICE = Identity(
 )
 
 
-def dev(n: int, org: str = "MyOrg", user: str = "Alice", label: str = "laptop") -> DeviceSummary:
-    return DeviceSummary(
-        f"/d/{n}.keys",
+def dev(n: int, org: str = "MyOrg", user: str = "Alice", label: str = "laptop") -> DeviceInfo:
+    return DeviceInfo(
+        Path(f"/d/{n}.keys"),
         org,
         f"{n:032x}",
         f"{n:032x}",
-        user,
         f"{user.lower()}@example.com",
+        user,
         label,
         "parsec3://h",
     )
@@ -166,7 +167,9 @@ def test_many_devices_become_a_picker() -> None:
     ],
 )
 def test_logged_in(state: State, status: str) -> None:
-    mine = DeviceSummary("/d/1.keys", "MyOrg", ALICE.user_id, ALICE.device_id, "Alice", "a@x", "laptop", "h")
+    mine = DeviceInfo(
+        Path("/d/1.keys"), "MyOrg", ALICE.user_id, ALICE.device_id, "a@x", "Alice", "laptop", "h"
+    )
     snap = Snapshot(state=state, identity=ALICE, devices=(mine,), reason="The server refused this device.")
     entries = M.build_menu(snap)
     header, status_entry = entries[0], entries[1]
@@ -276,7 +279,7 @@ def test_status_json() -> None:
 
 def test_each_session_offers_what_fits_its_protection() -> None:
     def entries(protection: str) -> list[tuple[str, Any]]:
-        d = replace(dev(1, org="MyOrg"), protection=protection)
+        d = replace(dev(1, org="MyOrg"), protection=Protection(protection))
         view = SessionView(key=d.key, identity=ALICE, state=State.ONLINE)
         return [(e.text, e.action) for e in M.build_menu(Snapshot(sessions=(view,), devices=(d,)))]
 

@@ -173,7 +173,7 @@ def begin(host: Controller, link: str) -> None:
         "server": _server_display(addr.server),
         "encrypted": addr.server.use_ssl,
         "invited_by": info.created_by.describe(),
-        "email": str(info.claimer_email) if user else "",
+        "email": str(info.claimer_email) if isinstance(info, UserInviteInfo) else "",
         "device_label": socket.gethostname(),
     }
     dlg = host.open_dialog(P.Kind.CLAIM, init, target=addr.to_url())

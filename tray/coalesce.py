@@ -41,7 +41,10 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import ClassVar
+
+# The intents are core's (core/invitation_tracker.py, next to the events
+# they interpret); this module re-exports them with the coalescer.
+from ..core import Intent, InvitationCancelled, InvitationCompleted, InvitationCreated, Waiting
 
 __all__ = [
     "Coalescer",
@@ -56,63 +59,6 @@ __all__ = [
 
 #: Topics, most urgent first (the order summaries are emitted in).
 TOPICS = ("waiting", "created", "completed", "cancelled")
-
-_GENERIC_LABELS = {
-    "device": "a new device",
-    "shamir_recovery": "a recovery",
-}
-
-
-@dataclass(frozen=True, kw_only=True)
-class Intent:
-    """Something about one invitation (``token``) of one organization.
-
-    ``email`` is the invited person's address; ``None`` for invitations that
-    have none (a new device of the user, a recovery), described by ``kind``
-    (``user`` | ``device`` | ``shamir_recovery``).
-    """
-
-    org: str
-    token: str
-    email: str | None = None
-    kind: str = "user"
-
-    TOPIC: ClassVar[str] = ""
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.token, self.TOPIC)
-
-    @property
-    def label(self) -> str:
-        if self.email:
-            return self.email
-        return _GENERIC_LABELS.get(self.kind, "someone")
-
-
-@dataclass(frozen=True, kw_only=True)
-class Waiting(Intent):
-    """A claimer is waiting to be greeted (GREETING_ATTEMPT_READY)."""
-
-    TOPIC: ClassVar[str] = "waiting"
-
-
-@dataclass(frozen=True, kw_only=True)
-class InvitationCreated(Intent):
-    """An invitation was created by someone else (another administrator)."""
-
-    TOPIC: ClassVar[str] = "created"
-
-
-@dataclass(frozen=True, kw_only=True)
-class InvitationCancelled(Intent):
-    TOPIC: ClassVar[str] = "cancelled"
-
-
-@dataclass(frozen=True, kw_only=True)
-class InvitationCompleted(Intent):
-    TOPIC: ClassVar[str] = "completed"
-
 
 @dataclass(frozen=True)
 class Notification:

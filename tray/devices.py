@@ -23,29 +23,16 @@ import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
-from .state import DeviceSummary
+if TYPE_CHECKING:
+    from ..core import DeviceInfo
+    from .backends.base import Shell
 
-__all__ = ["DeviceLister", "summary_from_json"]
+__all__ = ["DeviceLister"]
 
 log = logging.getLogger(__name__)
 Scan = tuple[tuple[str, int, int], ...]
-
-
-def summary_from_json(d: dict[str, Any]) -> DeviceSummary:
-    handle = d.get("human_handle") or {}
-    return DeviceSummary(
-        key=str(d["device_file"]),
-        organization_id=str(d["organization_id"]),
-        user_id=str(d["user_id"]),
-        device_id=str(d["device_id"]),
-        user_name=str(handle.get("label", "")),
-        email=str(handle.get("email", "")),
-        device_label=str(d.get("device_label", "")),
-        server_url=str(d.get("server_url", "")),
-        protection=str(d.get("protection", "password")),
-    )
 
 
 def _devices_dir() -> Path:
@@ -70,13 +57,13 @@ def scan(directory: Path | None = None) -> Scan:
     return tuple(sorted(out))
 
 
-def _list_in_process() -> tuple[DeviceSummary, ...]:
+def _list_in_process() -> tuple[DeviceInfo, ...]:
     from ..core import list_devices
 
-    return tuple(summary_from_json(d.to_json()) for d in list_devices())
+    return tuple(list_devices())
 
 
-def _list_in_child() -> tuple[DeviceSummary, ...]:
+def _list_in_child() -> tuple[DeviceInfo, ...]:
     out = subprocess.run(
         [sys.executable, "-m", "parsec_tray", "devices", "--json"],
         capture_output=True,
@@ -86,11 +73,12 @@ def _list_in_child() -> tuple[DeviceSummary, ...]:
     )
     if out.returncode != 0:
         raise RuntimeError(out.stderr.strip() or f"exit status {out.returncode}")
-    data = json.loads(out.stdout or "[]")
-    return tuple(summary_from_json(d) for d in data)
+    from ..core import DeviceInfo  # its module imports nothing heavy
+
+    return tuple(DeviceInfo.from_json(d) for d in json.loads(out.stdout or "[]"))
 
 
-def list_devices() -> tuple[DeviceSummary, ...]:
+def list_devices() -> tuple[DeviceInfo, ...]:
     """The devices, by the cheapest way available right now (blocking)."""
     if "parsec_tray.core.flows" in sys.modules:  # what core.list_devices loads
         return _list_in_process()
@@ -98,13 +86,35 @@ def list_devices() -> tuple[DeviceSummary, ...]:
 
 
 class DeviceLister:
-    def __init__(self, on_change: Callable[[tuple[DeviceSummary, ...]], None]) -> None:
+    def __init__(self, on_change: Callable[[tuple[DeviceInfo, ...]], None]) -> None:
         self.on_change = on_change
-        self.devices: tuple[DeviceSummary, ...] = ()
+        self.devices: tuple[DeviceInfo, ...] = ()
         self._scan: Scan | None = None
         self._lock = threading.Lock()
         self._running = False
         self._again = False
+
+    def find(self, key: str | None) -> DeviceInfo | None:
+        """Device ``key`` (a device file's path); without a key, the only
+        device if there is only one."""
+        devices = self.devices
+        if key is None:
+            return devices[0] if len(devices) == 1 else None
+        return next((d for d in devices if d.key == key), None)
+
+    def watch(self, shell: Shell | None) -> None:
+        """A device made elsewhere (the CLI, the official client) is in the
+        very next menu: the shell watches the devices folder where it can;
+        elsewhere the menu-open hook scans it."""
+        if shell is None or not shell.HAS_FILE_WATCH:
+            return
+        folder = _devices_dir()
+        try:  # watched from the start: a missing folder would be polled
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError as exc:
+            log.warning("cannot watch the devices folder %s: %s", folder, exc)
+            return
+        shell.watch_directory(folder, self.refresh)
 
     def refresh(self, *, force: bool = False) -> None:
         """Re-list in the background if the files changed (or ``force``)."""
@@ -118,7 +128,7 @@ class DeviceLister:
             self._running = True
         threading.Thread(target=self._work, name="list-devices", daemon=True).start()
 
-    def refresh_now(self) -> tuple[DeviceSummary, ...]:
+    def refresh_now(self) -> tuple[DeviceInfo, ...]:
         """List in the calling thread (a worker), then notify."""
         before = scan()
         devices = list_devices()
@@ -131,7 +141,7 @@ class DeviceLister:
         while True:
             before = scan()
             try:
-                devices: tuple[DeviceSummary, ...] | None = list_devices()
+                devices: tuple[DeviceInfo, ...] | None = list_devices()
             except Exception as exc:
                 log.warning("listing the devices failed: %s", exc)
                 devices = None
@@ -145,7 +155,7 @@ class DeviceLister:
                     return
                 self._again = False
 
-    def _publish(self, devices: tuple[DeviceSummary, ...]) -> None:
+    def _publish(self, devices: tuple[DeviceInfo, ...]) -> None:
         with self._lock:
             if devices == self.devices:
                 return

@@ -173,18 +173,17 @@ def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
     ``holder``, open its Greet dialog (showing ``link``, when given, to
     copy while it waits) and greet in another worker thread (unless that
     dialog already greets)."""
-    from ..core import find_invitation
+    from ..core import UserInvitation, find_invitation
 
     try:
         invitation = find_invitation(holder.session, token)
     except E.ParsecTrayError as exc:
         host.message("Greet", CANNOT_GREET.format(reason=exc))
         return
-    user = invitation.type == "USER"
     init = {
         "token": str(invitation.token),
         "type": invitation.type,
-        "who": str(invitation.claimer_email) if user else "your new device",
+        "who": str(invitation.claimer_email) if isinstance(invitation, UserInvitation) else "your new device",
         "organization_id": holder.identity.organization_id,
         "link": link,
         # The organization's configuration (kept per session): External offered or not.

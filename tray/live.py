@@ -1,12 +1,12 @@
 """The live session: the server's event stream turned into what the tray
 shows (state, who is waiting) and into notifications.
 
-Three parts, from pure to threaded:
+Two threaded parts around core's pure
+:class:`~parsec_tray.core.invitation_tracker.InvitationTracker` (what this
+user knows about the organization's invitations, fed with server events and
+``invite_list`` results; it answers the coalescer's intents and says when it
+needs the list to understand an event; its rules are in its module):
 
-- :class:`InvitationTracker` (no I/O, no threads, no clock): what this user
-  knows about the organization's invitations, fed with server events and
-  ``invite_list`` results; it answers the coalescer's intents
-  (:mod:`.coalesce`) and says when it needs the list to understand an event.
 - :class:`NotificationPump`: one thread, the :class:`~.coalesce.Coalescer`
   under one lock; it sleeps exactly until ``next_deadline()`` (not at all
   when nothing is held) and calls ``show`` outside the lock.
@@ -14,23 +14,8 @@ Three parts, from pure to threaded:
   for one session, wired to a tracker; network calls (``invite_list``) run
   in the stream's thread, so events are handled in order.
 
-Rules (issue 4):
-
-- GREETING_ATTEMPT_READY -> :class:`~.coalesce.Waiting` naming the claimer
-  (the token is looked up in the known invitations; on a miss the list is
-  read again);
-- INVITATION PENDING for a token not seen before, created by another user
-  -> :class:`~.coalesce.InvitationCreated`; a PENDING for a known pending
-  token (a re-invite re-emits it) is nothing new;
-- CANCELLED -> :class:`~.coalesce.InvitationCancelled`, except for tokens
-  this app cancelled itself; FINISHED -> :class:`~.coalesce.InvitationCompleted`;
-- the list is read after the first connection (a baseline: nothing is
-  announced) and on every resync (missed events): what changed since is
-  announced as if the events had arrived;
-- going offline and back online is never a notification.
-
-Tokens are hex strings everywhere here.  Importing this module imports no
-part of core that needs the network (core is imported where it is used).
+Importing this module imports no part of core that needs the network (core
+is imported where it is used).
 """
 
 from __future__ import annotations
@@ -39,170 +24,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
 from typing import Any
 
-from .coalesce import (
-    Coalescer,
-    Intent,
-    InvitationCancelled,
-    InvitationCompleted,
-    InvitationCreated,
-    Notification,
-    Waiting,
-)
+from ..core import InvitationTracker
+from .coalesce import Coalescer, Intent, Notification
 
-__all__ = ["InvitationTracker", "Known", "LiveSession", "NotificationPump"]
+__all__ = ["LiveSession", "NotificationPump"]
 
 log = logging.getLogger(__name__)
-
-PENDING, CANCELLED, FINISHED = "PENDING", "CANCELLED", "FINISHED"
-_KINDS = {"USER": "user", "DEVICE": "device", "SHAMIR_RECOVERY": "shamir_recovery"}
-# A claimer re-polls every few seconds while waiting: one who has not been
-# heard of for this long is no longer listed as waiting.
-WAITING_FRESH = 60.0
-
-
-@dataclass
-class Known:
-    """One invitation as this app knows it.  ``status`` is ``None`` while
-    it was only *learned* from a list read to understand an event: its
-    status is then the one the events say."""
-
-    kind: str  # user | device | shamir_recovery
-    email: str | None
-    mine: bool  # created by this user
-    status: str | None
-
-
-def _token_hex(token: Any) -> str:
-    return bytes(token).hex()
-
-
-def _known(item: Any, my_user_id: str) -> Known:
-    created_by = getattr(item, "created_by", None)
-    creator = getattr(created_by, "user_id", None)
-    email = getattr(item, "claimer_email", None)
-    return Known(
-        kind=_KINDS.get(str(getattr(item, "type", "")), "user"),
-        email=str(email) if email else None,
-        mine=creator is not None and creator.hex == my_user_id,
-        status=str(item.status),
-    )
-
-
-class InvitationTracker:
-    """See the module header.  Not thread-safe: :class:`LiveSession` holds a
-    lock around it."""
-
-    def __init__(self, org: str, my_user_id: str) -> None:
-        self.org = org
-        self.my_user_id = my_user_id
-        self.known: dict[str, Known] = {}
-        self.loaded = False
-        self.cancelled_here: set[str] = set()
-        # token -> (label, last seen): people waiting to be greeted
-        self.waiting: dict[str, tuple[str, float]] = {}
-
-    # -- input: lists ---------------------------------------------------------------
-
-    def resync(self, items: Iterable[Any]) -> list[Intent]:
-        """A full ``invite_list``: the first one is a silent baseline; later
-        ones announce what changed (the events we missed)."""
-        first = not self.loaded
-        self.loaded = True
-        out: list[Intent] = []
-        for item in items:
-            token = _token_hex(item.token)
-            new = _known(item, self.my_user_id)
-            old = self.known.get(token)
-            self.known[token] = new
-            if first:
-                continue
-            before = old.status if old is not None else None
-            out += self._transition(token, new, before, new.status)
-        return out
-
-    def learn(self, items: Iterable[Any]) -> None:
-        """A list read to understand an event: adds the invitations not
-        known yet (status unknown: the events will say); touches nothing
-        else, so that events already on their way still count."""
-        for item in items:
-            token = _token_hex(item.token)
-            if token not in self.known:
-                k = _known(item, self.my_user_id)
-                k.status = None
-                self.known[token] = k
-
-    def forget_cancel(self, token: str) -> None:
-        self.cancelled_here.discard(token)
-
-    # -- input: events ----------------------------------------------------------------
-
-    def needs_list(self, event: Any) -> bool:
-        """Whether ``event`` names an invitation this tracker does not know."""
-        from ..core import GreetingAttemptReady, Invitation
-
-        if isinstance(event, (Invitation, GreetingAttemptReady)):
-            return _token_hex(event.token) not in self.known
-        return False
-
-    def event(self, event: Any, now: float) -> list[Intent]:
-        """The intents for one server event (call :meth:`learn` first when
-        :meth:`needs_list` says so)."""
-        from ..core import GreetingAttemptCancelled, GreetingAttemptReady, Invitation
-
-        if isinstance(event, Invitation):
-            token = _token_hex(event.token)
-            k = self.known.get(token)
-            if k is None:  # still unknown after a list: say what we can
-                k = Known(kind="user", email=None, mine=False, status=None)
-                self.known[token] = k
-            before, k.status = k.status, event.invitation_status
-            return self._transition(token, k, before, k.status)
-        if isinstance(event, GreetingAttemptReady):
-            token = _token_hex(event.token)
-            k = self.known.get(token)
-            if k is not None and k.status in (CANCELLED, FINISHED):
-                return []
-            kind = k.kind if k is not None else "user"
-            email = k.email if k is not None else None
-            intent = Waiting(org=self.org, token=token, email=email, kind=kind)
-            self.waiting[token] = (intent.label[:1].upper() + intent.label[1:] if not email else email, now)
-            return [intent]
-        if isinstance(event, GreetingAttemptCancelled):
-            self.waiting.pop(_token_hex(event.token), None)
-        return []
-
-    def _transition(self, token: str, k: Known, before: str | None, after: str | None) -> list[Intent]:
-        if before == after:
-            return []
-        def intent(cls: type[Intent]) -> Intent:
-            return cls(org=self.org, token=token, email=k.email, kind=k.kind)
-
-        if after == PENDING:
-            return [] if (k.mine or before is not None) else [intent(InvitationCreated)]
-        if after in (CANCELLED, FINISHED):
-            self.waiting.pop(token, None)
-        if after == CANCELLED:
-            if token in self.cancelled_here:
-                self.cancelled_here.discard(token)
-                return []
-            return [intent(InvitationCancelled)]
-        if after == FINISHED:
-            return [intent(InvitationCompleted)]
-        return []
-
-    # -- output ---------------------------------------------------------------------------
-
-    def waiting_labels(self, now: float, fresh: float = WAITING_FRESH) -> tuple[str, ...]:
-        """Who is waiting, heard of less than ``fresh`` seconds ago, oldest first."""
-        return tuple(label for _, label in self.waiting_entries(now, fresh))
-
-    def waiting_entries(self, now: float, fresh: float = WAITING_FRESH) -> tuple[tuple[str, str], ...]:
-        """(token, label) of who is waiting, as :meth:`waiting_labels`."""
-        alive = sorted((t, token, label) for token, (label, t) in self.waiting.items() if now - t < fresh)
-        return tuple((token, label) for _, token, label in alive)
 
 
 class NotificationPump:

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from .state import AT_RISK_STATUS, DeviceSummary, Identity, Refusal, SessionView, Snapshot, State
+from ..core import DeviceInfo, Protection
+from .state import AT_RISK_STATUS, Identity, Refusal, SessionView, Snapshot, State
 
 __all__ = ["SEPARATOR", "Action", "Entry", "build_menu", "flatten", "selectable", "title", "to_json"]
 
@@ -29,7 +30,7 @@ MAX_INLINE_DEVICES = 5
 class Action(StrEnum):
     CREATE_ORG = "create_org"
     JOIN_ORG = "join_org"
-    LOGIN = "login"  # arg: DeviceSummary.key
+    LOGIN = "login"  # arg: DeviceInfo.key
     # The session actions' arg is the session's device file (SessionView.key);
     # without one they are about the most recently used session.
     LOGOUT = "logout"
@@ -89,7 +90,7 @@ STATUS_TEXT = {
 }
 
 
-def _login_label(d: DeviceSummary, all_devices: tuple[DeviceSummary, ...]) -> str:
+def _login_label(d: DeviceInfo, all_devices: tuple[DeviceInfo, ...]) -> str:
     text = f"Log in to {d.organization_id} as {d.user_name or d.email}"
     twins = [o for o in all_devices if (o.organization_id, o.user_name) == (d.organization_id, d.user_name)]
     if len(twins) > 1:
@@ -97,7 +98,7 @@ def _login_label(d: DeviceSummary, all_devices: tuple[DeviceSummary, ...]) -> st
     return text + "…"
 
 
-def _login_entries(shown: tuple[DeviceSummary, ...], all_devices: tuple[DeviceSummary, ...]) -> list[Entry]:
+def _login_entries(shown: tuple[DeviceInfo, ...], all_devices: tuple[DeviceInfo, ...]) -> list[Entry]:
     if not shown:
         return [Entry("Log in… (no device on this computer yet)", enabled=False)]
     entries = [Entry(_login_label(d, all_devices), Action.LOGIN, d.key) for d in shown]
@@ -191,12 +192,12 @@ def _refusal_entries(v: SessionView) -> list[Entry]:
     return [Entry("Check again", Action.CHECK, arg)]
 
 
-def _protection_entries(v: SessionView, protection: str) -> list[Entry]:
+def _protection_entries(v: SessionView, protection: Protection | None) -> list[Entry]:
     """How this device is opened: its password changed, or the keyring instead (or back)."""
     arg = v.key or None
-    if protection == "keyring":
+    if protection == Protection.KEYRING:
         return [Entry("Use a password…", Action.USE_PASSWORD, arg)]
-    if protection == "password":
+    if protection == Protection.PASSWORD:
         return [
             Entry("Change password…", Action.CHANGE_PASSWORD, arg),
             Entry("Use the keyring for quick login…", Action.USE_KEYRING, arg),
@@ -204,7 +205,7 @@ def _protection_entries(v: SessionView, protection: str) -> list[Entry]:
     return []
 
 
-def _session_entries(v: SessionView, protection: str = "") -> list[Entry]:
+def _session_entries(v: SessionView, protection: Protection | None = None) -> list[Entry]:
     """One logged-in device's section: who, its status, its actions."""
     arg = v.key or None
     status = STATUS_TEXT[v.state]
@@ -249,7 +250,7 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
     if views:
         protection = {d.key: d.protection for d in s.devices}
         for v in views:
-            items += _session_entries(v, protection.get(v.key, ""))
+            items += _session_entries(v, protection.get(v.key))
         items += common
         # The devices not logged in yet: logging in keeps the others online.
         logged_in = {v.key for v in views} | {v.identity.device_id for v in views}

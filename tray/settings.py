@@ -3,7 +3,7 @@
 
 Keys (all optional):
 
-- ``last_device``: the device file (``DeviceSummary.key``) of the last
+- ``last_device``: the device file (``DeviceInfo.key``) of the last
   successful login: the current session after ``--autostart``, and the one
   it opens when none was logged in at the last quit;
 - ``logged_in``: the device files logged in to, in login order (kept as

@@ -13,10 +13,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ..core import Protection
 from ..core import errors as E
-from .state import DeviceSummary
 
 if TYPE_CHECKING:
+    from ..core import DeviceInfo
     from .controller import Controller
 
 __all__ = [
@@ -59,19 +60,19 @@ def quick_login_all(host: Controller) -> None:
     log_in_again(host, infos, first_dialog=True)
 
 
-def log_in_again(host: Controller, infos: list[DeviceSummary], *, first_dialog: bool) -> None:
+def log_in_again(host: Controller, infos: list[DeviceInfo], *, first_dialog: bool) -> None:
     """``infos``' devices: the keyring ones without a prompt, the others
     with a "Click to log in" notification (the first one's dialog, with
     ``first_dialog``, when the person chose so or nothing can be clicked)."""
-    prompts = [info for info in infos if info.protection != "keyring"]
+    prompts = [info for info in infos if info.protection != Protection.KEYRING]
     for info in infos:
-        if info.protection == "keyring":
+        if info.protection == Protection.KEYRING:
             _quick_login(host, info)
     for i, info in enumerate(prompts):
         _offer_login(host, info, dialog=first_dialog and i == 0)
 
 
-def _keyring_session(info: DeviceSummary) -> Any:
+def _keyring_session(info: DeviceInfo) -> Any:
     from ..core import find_device, login
 
     return login(find_device(info.key), password=None, allow_offline=True, allow_pending_tos=True)
@@ -86,7 +87,7 @@ KEYRING_FAILED_TWIN = (
 )
 
 
-def menu_login(host: Controller, info: DeviceSummary) -> None:
+def menu_login(host: Controller, info: DeviceInfo) -> None:
     """"Log in to …" of a keyring device: no dialog.  When the keyring
     cannot open it, a notification says why, and offers the password of
     another device of the same person where there is one."""
@@ -98,7 +99,8 @@ def menu_login(host: Controller, info: DeviceSummary) -> None:
             (
                 d
                 for d in host.snapshot().devices
-                if d.protection == "password" and (d.organization_id, d.user_id) == (info.organization_id, info.user_id)
+                if d.protection == Protection.PASSWORD
+                and (d.organization_id, d.user_id) == (info.organization_id, info.user_id)
             ),
             None,
         )
@@ -118,7 +120,7 @@ def menu_login(host: Controller, info: DeviceSummary) -> None:
     host.adopt(session, info)
 
 
-def _quick_login(host: Controller, info: DeviceSummary) -> None:
+def _quick_login(host: Controller, info: DeviceInfo) -> None:
     """A keyring device: logged in without a prompt, or its Log in dialog
     saying why not."""
     try:
@@ -138,7 +140,7 @@ def _quick_login(host: Controller, info: DeviceSummary) -> None:
     host.adopt(session, info)
 
 
-def _offer_login(host: Controller, info: DeviceSummary, *, dialog: bool) -> None:
+def _offer_login(host: Controller, info: DeviceInfo, *, dialog: bool) -> None:
     """A password device: the Log in dialog at once if the person chose
     so (one dialog at a time: ``dialog`` is False for the others), else a
     "Click to log in" notification (the dialog when nothing is clickable)."""

@@ -24,7 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from ..core import DeviceInfo
 
 __all__ = [
     "REFUSALS",
@@ -32,7 +35,6 @@ __all__ = [
     "Refusal",
     "RefusalRule",
     "Retry",
-    "DeviceSummary",
     "Event",
     "Identity",
     "IllegalTransition",
@@ -208,21 +210,6 @@ class StateMachine:
 
 
 @dataclass(frozen=True)
-class DeviceSummary:
-    """A local device as the menu shows it (no key material)."""
-
-    key: str  # the device file's path: unique on this computer
-    organization_id: str
-    user_id: str
-    device_id: str
-    user_name: str
-    email: str
-    device_label: str
-    server_url: str
-    protection: str = "password"
-
-
-@dataclass(frozen=True)
 class Identity:
     """Who the app is logged in as."""
 
@@ -246,7 +233,7 @@ class Identity:
 @dataclass(frozen=True)
 class SessionView:
     """One logged-in device as the menu and ``status`` show it.  ``key`` is
-    the device file (:attr:`DeviceSummary.key`): what the menu's actions for
+    the device file (:attr:`DeviceInfo.key`): what the menu's actions for
     this session carry as their ``arg``."""
 
     key: str
@@ -310,7 +297,7 @@ class SessionView:
 class Snapshot:
     state: State = State.LOGGED_OUT
     identity: Identity | None = None
-    devices: tuple[DeviceSummary, ...] = ()
+    devices: tuple[DeviceInfo, ...] = ()
     # Why the app is offline or needs attention: a sentence for a person.
     reason: str | None = None
     # The loopback server of ``parsec-tray demo``, when there is one.

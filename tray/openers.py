@@ -1,0 +1,192 @@
+"""The dialogs the menu and the notifications open, with what each starts
+from (the device, the session, a suggested server or file); what their
+messages do is :mod:`.dialog_flows`'.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from ..core import Protection
+from ..core import errors as E
+from . import dialog_flows, startup
+from .dialog_protocol import Kind
+from .menu import parse_greet_arg
+from .threads import in_thread
+
+if TYPE_CHECKING:
+    from .controller import Controller
+    from .dialogs import DialogProcess
+    from .sessions import SessionHolder
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "default_server",
+    "greet_from_menu",
+    "greet_of",
+    "login",
+    "open_change_auth",
+    "open_create",
+    "open_import_recovery",
+    "open_invitations",
+    "open_invitations_of",
+    "open_invite",
+    "open_list",
+    "open_login",
+    "open_members",
+    "open_recovery",
+    "server_display",
+]
+
+
+def server_display(url: str) -> str:
+    rest = url.split("://", 1)[-1]
+    host, _, query = rest.partition("?")
+    return host + (", not encrypted (test server)" if "no_ssl=true" in query else "")
+
+
+def default_server(host: Controller) -> str:
+    if host.options.default_server:
+        return host.options.default_server
+    with host.lock:
+        servers = [d.server_url for d in host.devices]
+    return servers[-1] if servers else ""
+
+
+def open_create(host: Controller) -> None:
+    init = {"server": default_server(host), "admin_token": host.options.admin_token or ""}
+    host.dialogs.open(Kind.CREATE, {**init, "device_label": socket.gethostname()})
+
+
+def open_login(host: Controller, key: str | None, *, error: str | None = None) -> None:
+    info = host.device(key)
+    if info is None:
+        host.message("Log in", "This device is no longer on this computer.")
+        return
+    device = {
+        "organization_id": info.organization_id,
+        "user_name": info.user_name,
+        "email": info.email,
+        "device_label": info.device_label,
+        "device_id": info.device_id,
+        "server": server_display(info.server_url),
+        "protection": info.protection,
+    }
+    host.dialogs.open(Kind.LOGIN, {"error": error, "device": device, "_key": info.key}, target=info.key)
+
+
+def login(host: Controller, key: str | None) -> None:
+    """The menu's "Log in to …": a keyring device with no dialog, the others in theirs."""
+    info = host.device(key)
+    if info is not None and info.protection == Protection.KEYRING:
+        in_thread(startup.menu_login, "quick-login", host, info)
+        return
+    open_login(host, key)
+
+
+def open_invite(host: Controller, mode: str, key: str | None = None) -> None:
+    holder = host.holder(key)
+    if holder is None:
+        return
+    init: dict[str, Any] = {"mode": mode, "organization_id": holder.identity.organization_id}
+    if mode == "user":
+        # What the organization's configuration says about inviting (kept per session).
+        init["outsider_allowed"] = holder.outsider_allowed
+        if holder.active_users_limit is not None:
+            # Counting the members is a round trip: off the menu's thread.
+            in_thread(_open_invite_user, "invite-count", host, holder, init)
+            return
+    host.dialogs.open(f"invite_{mode}", init, target=holder.key)
+
+
+def _open_invite_user(host: Controller, holder: SessionHolder, init: dict[str, Any]) -> None:
+    """Invite user… with how many users are active against the limit."""
+    init["active_users_limit"] = holder.active_users_limit
+    try:
+        init["active_users"] = holder.active_users()
+    except E.ParsecTrayError as exc:  # the dialog opens anyway: the server says it at greeting
+        log.info("could not count the active users: %s", exc)
+    host.dialogs.open("invite_user", init, target=holder.key)
+
+
+def open_invitations(host: Controller, key: str | None = None) -> None:
+    open_list(host, Kind.INVITATIONS, key, dialog_flows.send_invitations)
+
+
+def open_list(
+    host: Controller, kind: Kind, key: str | None, send: Callable[[Controller, DialogProcess], None]
+) -> None:
+    """A list dialog of session ``key``, filled in a worker thread by ``send``."""
+    holder = host.holder(key)
+    if holder is None:
+        return
+    init = {"organization_id": holder.identity.organization_id}
+    dlg = host.dialogs.open(kind, init, target=holder.key)
+    if dlg is not None:
+        in_thread(send, f"{kind}-list", host, dlg)
+
+
+def open_recovery(host: Controller, key: str | None) -> None:
+    """Create a recovery file…: its dialog, for this session (the file
+    suggested in the home folder, under the official client's name)."""
+    from pathlib import Path
+
+    from .dialog_specs import recovery_file_name
+
+    holder = host.holder(key)
+    if holder is None:
+        return
+    org = holder.identity.organization_id
+    init = {"organization_id": org, "path": str(Path.home() / recovery_file_name(org))}
+    host.dialogs.open(Kind.RECOVERY_EXPORT, init, target=holder.key)
+
+
+def open_import_recovery(host: Controller, path: str | None = None) -> None:
+    """Import a recovery file… (the menu, Log in's "Forgot your password?",
+    a ``.psrk`` handed to the tray): a new device from it."""
+    init = {"path": path or "", "device_label": socket.gethostname()}
+    host.dialogs.open(Kind.RECOVERY_IMPORT, init, target=path)
+
+
+def open_members(host: Controller, key: str | None = None) -> None:
+    open_list(host, Kind.MEMBERS, key, dialog_flows.send_members)
+
+
+def open_change_auth(host: Controller, key: str | None, mode: str) -> None:
+    """Change password… / Use the keyring… / Use a password… for the
+    device of session ``key``."""
+    holder = host.holder(key)
+    if holder is None:
+        return
+    info = host.device(holder.key)
+    init = {
+        "mode": mode,
+        "protection": info.protection if info is not None else "password",
+        "organization_id": holder.identity.organization_id,
+        "device_label": holder.identity.device_label,
+    }
+    host.dialogs.open(Kind.CHANGE_AUTH, init, target=holder.key)
+
+
+def open_invitations_of(host: Controller, organization_id: str | None) -> None:
+    """A notification was clicked: the invitations of its organization."""
+    with host.lock:
+        holder = host.sessions.for_org(organization_id)
+    open_invitations(host, holder.key if holder is not None else None)
+
+
+def greet_from_menu(host: Controller, arg: str) -> None:
+    token, key = parse_greet_arg(arg)
+    host.greet(key, token)
+
+
+def greet_of(host: Controller, organization_id: str | None, token: str) -> None:
+    """A notification's Greet: the session of its organization."""
+    with host.lock:
+        holder = host.sessions.for_org(organization_id)
+    if holder is not None:
+        host.greet(holder.key, token)
