@@ -22,6 +22,15 @@ INITS: dict[str, dict[str, Any]] = {
     Kind.INVITE_DEVICE: {"organization_id": "ACME", "mode": "device"},
     Kind.INVITATIONS: {"organization_id": "ACME"},
     Kind.GREET: {"organization_id": "ACME", "type": "USER", "who": "bob@example.com", "token": "ab" * 16},
+    Kind.CLAIM: {
+        "type": "USER",
+        "organization_id": "ACME",
+        "server": "127.0.0.1:6770",
+        "encrypted": False,
+        "invited_by": "Alice <alice@example.com>",
+        "email": "bob@example.com",
+        "device_label": "pc",
+    },
     Kind.RECOVERY_EXPORT: {"organization_id": "ACME", "path": "/home/a/Parsec_Recovery_File_ACME.psrk"},
     Kind.RECOVERY_IMPORT: {"path": "", "device_label": "pc"},
     Kind.CHANGE_AUTH: {
