@@ -43,6 +43,7 @@ from . import dialog_flows, greeting, requests, startup
 from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
+from .i18n import N_, _
 from .menu import Action, Entry, build_menu, parse_greet_arg
 from .notices import Notices
 from .sessions import SessionHolder, Sessions, refusal_of, session_key
@@ -71,8 +72,8 @@ log = logging.getLogger(__name__)
 
 STARTUP_LISTING_DELAY = 1.0
 
-_NO_TERMS = "{org} has no terms of service any more."
-_OPEN_TERMS = "Open {url} in a browser to read the terms of service."
+_NO_TERMS = N_("{org} has no terms of service any more.")  # translated where used
+_OPEN_TERMS = N_("Open {url} in a browser to read the terms of service.")
 
 
 @dataclass(frozen=True)
@@ -311,7 +312,7 @@ class Controller:
     def open_login(self, key: str | None, *, error: str | None = None) -> None:
         info = self._device(key)
         if info is None:
-            self.message("Log in", "This device is no longer on this computer.")
+            self.message(_("Log in"), _("This device is no longer on this computer."))
             return
         device = {
             "organization_id": info.organization_id,
@@ -350,7 +351,7 @@ class Controller:
         with self._lock:
             holder = self._sessions.get(str(dlg.init.get("_target")))
         if holder is None:
-            raise E.ParsecTrayError("You are not logged in any more.")
+            raise E.ParsecTrayError(_("You are not logged in any more."))
         return holder
 
     def open_invite(self, mode: str, key: str | None = None) -> None:
@@ -386,15 +387,17 @@ class Controller:
         try:
             addr = parse_link(link)
         except E.InvalidLinkError as exc:
-            self.message("Open link", f"This link cannot be used: {exc}")
+            self.message(_("Open link"), _("This link cannot be used: {error}").format(error=exc))
             return
         if isinstance(addr, ParsecOrganizationBootstrapAddr):
             self.open_join(link)
         else:
             self.message(
-                "Open link",
-                "Invitation and organization links are not supported by this version of Parsec Tray yet; "
-                "use the official Parsec client for them.",
+                _("Open link"),
+                _(
+                    "Invitation and organization links are not supported by this version of Parsec Tray yet; "
+                    "use the official Parsec client for them."
+                ),
             )
 
     def start_flow(self, flow: threading.Thread) -> None:
@@ -532,7 +535,7 @@ class Controller:
                 settings.update(at_risk_notified=[k for k in told if k != holder.key])
         if notify:
             org = holder.identity.organization_id
-            self._notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
+            self._notices.say(_(AT_RISK_TITLE).format(org=org), _(AT_RISK_BODY).format(org=org))
 
     def open_recovery(self, key: str | None) -> None:
         """Create a recovery file…: its dialog, for this session (the file
@@ -665,10 +668,10 @@ class Controller:
         try:
             terms = self._fetch_terms(holder)  # kept: Accept sends exactly these
         except E.ParsecTrayError as exc:
-            self.message("Terms of service", str(exc))
+            self.message(_("Terms of service"), str(exc))
             return
         if terms is None:
-            self.message("Terms of service", _NO_TERMS.format(org=org))
+            self.message(_("Terms of service"), _(_NO_TERMS).format(org=org))
             self._retry(holder, shown=True)
             return
         init = {
@@ -683,7 +686,7 @@ class Controller:
         import webbrowser
 
         if not url.startswith(("https://", "http://")) or not webbrowser.open(url):
-            self.message("Terms of service", _OPEN_TERMS.format(url=url))
+            self.message(_("Terms of service"), _(_OPEN_TERMS).format(url=url))
 
     def accept_terms(self, key: str | None) -> None:
         holder = self._holder(key)
@@ -694,7 +697,7 @@ class Controller:
         try:
             self.accept_terms_now(holder)
         except E.ParsecTrayError as exc:
-            self.message("Terms of service", str(exc))
+            self.message(_("Terms of service"), str(exc))
 
     def accept_terms_now(self, holder: SessionHolder) -> None:
         """``tos_accept`` with the exact ``updated_on`` of the terms fetched
@@ -736,7 +739,7 @@ class Controller:
         try:
             archive_device_file(Path(path))
         except E.ParsecTrayError as exc:
-            self.message("Remove this device", str(exc))
+            self.message(_("Remove this device"), str(exc))
         self._lister.refresh(force=True)
 
     def _on_intents(self, holder: SessionHolder, intents: list[Intent]) -> None:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from ..core.errors import InvalidLinkError, InvalidValueError
+from .i18n import N_, _
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 8
-NOT_A_LINK = (
+NOT_A_LINK = N_(  # translated where used
     "This is not a Parsec link: it should start with parsec3://; copy it again from the message you received."
 )
 _COMMON = {
@@ -56,7 +57,7 @@ def check_email(value: str) -> str | None:
     from ..core import EmailAddress
 
     if not value.strip():
-        return "Enter your email address."
+        return _("Enter your email address.")
     try:
         EmailAddress(value)
     except InvalidValueError as exc:
@@ -68,7 +69,7 @@ def check_organization(value: str) -> str | None:
     from ..core import OrganizationID
 
     if not value:
-        return "Enter a name for the organization."
+        return _("Enter a name for the organization.")
     try:
         OrganizationID(value)
     except InvalidValueError as exc:
@@ -80,7 +81,7 @@ def check_server(value: str) -> str | None:
     from ..core import parse_server
 
     if not value.strip():
-        return "Enter the server's address (parsec3://host or https://host)."
+        return _("Enter the server's address (parsec3://host or https://host).")
     try:
         parse_server(value.strip())
     except (InvalidLinkError, InvalidValueError) as exc:
@@ -92,9 +93,9 @@ def check_link(value: str) -> str | None:
     from ..core import ParsecOrganizationBootstrapAddr
 
     if not value.strip():
-        return "Paste the bootstrap link you were given (parsec3://…)."
+        return _("Paste the bootstrap link you were given (parsec3://…).")
     if not value.strip().lower().startswith("parsec3://"):
-        return NOT_A_LINK
+        return _(NOT_A_LINK)
     try:
         ParsecOrganizationBootstrapAddr.parse(value.strip())
     except (InvalidLinkError, InvalidValueError) as exc:
@@ -112,15 +113,17 @@ def describe_link(value: str) -> str | None:
         return None
     server = addr.server
     where = server.hostname if server.port is None else f"{server.hostname}:{server.port}"
-    security = "" if server.use_ssl else ", not encrypted (test server)"
-    return f"Organization {addr.organization_id} on {where}{security}"
+    if server.use_ssl:
+        return _("Organization {org} on {where}").format(org=addr.organization_id, where=where)
+    test = _("Organization {org} on {where}, not encrypted (test server)")
+    return test.format(org=addr.organization_id, where=where)
 
 
 def check_user_name(value: str, email: str = "user@example.com") -> str | None:
     from ..core import HumanHandle
 
     if not value.strip():
-        return "Enter your name, as the others will see it."
+        return _("Enter your name, as the others will see it.")
     try:
         HumanHandle("user@example.com", value)
     except InvalidValueError as exc:
@@ -132,7 +135,7 @@ def check_device_label(value: str) -> str | None:
     from ..core import DeviceLabel
 
     if not value.strip():
-        return "Name this device, for example after this computer."
+        return _("Name this device, for example after this computer.")
     try:
         DeviceLabel(value)
     except InvalidValueError as exc:
@@ -145,9 +148,9 @@ def password_strength(password: str) -> tuple[int, str]:
     if not password:
         return 0, ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return 0, f"Too short: use at least {MIN_PASSWORD_LENGTH} characters"
+        return 0, _("Too short: use at least {n} characters").format(n=MIN_PASSWORD_LENGTH)
     if password.lower() in _COMMON or len(set(password)) <= 2:
-        return 1, "Weak: too easy to guess"
+        return 1, _("Weak: too easy to guess")
     kinds = sum(
         (
             any(c.islower() for c in password),
@@ -158,23 +161,23 @@ def password_strength(password: str) -> tuple[int, str]:
     )
     score = 1 + (len(password) >= 12) + (len(password) >= 16) + (kinds >= 3)
     score = min(score, 4)
-    return score, ("", "Weak", "Fair", "Good", "Strong")[score]
+    return score, ("", _("Weak"), _("Fair"), _("Good"), _("Strong"))[score]
 
 
 def check_password(password: str) -> str | None:
     score, label = password_strength(password)
     if not password:
-        return "Choose a password."
+        return _("Choose a password.")
     if score == 0:
-        return label + "."
+        return _("{strength}.").format(strength=label)
     return None
 
 
 def check_confirmation(password: str, confirmation: str) -> str | None:
     if password and not confirmation:
-        return "Type the password again."
+        return _("Type the password again.")
     if password and confirmation != password:
-        return "The two passwords differ."
+        return _("The two passwords differ.")
     return None
 
 
@@ -186,15 +189,15 @@ def check_passphrase(value: str) -> str | None:
     """The recovery file's passphrase, as saved: 13 groups of 4, dashes,
     spaces and case not mattering."""
     if not value.strip():
-        return "Enter the passphrase saved with the recovery file."
+        return _("Enter the passphrase saved with the recovery file.")
     if not _PASSPHRASE.fullmatch(re.sub(r"[\s-]+", "-", value.strip().upper())):
-        return "The passphrase is 13 groups of 4 letters and digits, such as FH3H-N3DW-ABED-…"
+        return _("The passphrase is 13 groups of 4 letters and digits, such as FH3H-N3DW-ABED-…")
     return None
 
 
 def check_recovery_path(value: str) -> str | None:
     if not value.strip():
-        return "Choose the recovery file (a .psrk file)."
+        return _("Choose the recovery file (a .psrk file).")
     return None
 
 
@@ -232,5 +235,5 @@ def validate(kind: str, step: int, values: dict[str, Any]) -> dict[str, str]:
             "confirm": check_confirmation(v.get("password", ""), v.get("confirm", "")),
         }
     elif kind == "login":
-        checks = {"password": None if v.get("password") else "Enter the password of this device."}
+        checks = {"password": None if v.get("password") else _("Enter the password of this device.")}
     return {k: msg for k, msg in checks.items() if msg}
