@@ -258,3 +258,17 @@ def test_the_tray_texts_in_french() -> None:
     assert dialog == "Créer une organisation|Étape 1 sur 2 : Votre organisation|Annuler|Suivant"
     assert rows == "No pending invitation.|Suppression de l'invitation…"  # N_: English until shown
     assert notified == "En attente pour rejoindre MyOrg: bob@example.com attend d'être accueilli(e)."
+
+
+def test_the_tray_without_a_display_says_so_in_french(tmp_path: Path) -> None:
+    # The tray's own last error, before any window: in French too.
+    gone = ("DISPLAY", "WAYLAND_DISPLAY", "PARSEC_TRAY_BACKEND")
+    env = {k: v for k, v in os.environ.items() if k not in gone}
+    env.update(ENGLISH_ENV, LANG="fr_FR.UTF-8", PARSEC_TRAY_RUNTIME_DIR=str(tmp_path / "run"))
+    tray = [sys.executable, "-m", "parsec_tray"]
+    r = subprocess.run(tray, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (
+        "Parsec Tray a besoin d'une session graphique : ni DISPLAY ni WAYLAND_DISPLAY n'est défini.\n"
+        "La ligne de commande fonctionne sans : lancez 'parsec-tray --help'.\n"
+    )
