@@ -159,9 +159,9 @@ class GreetingRun:
             if not self.stop.is_set():  # stopped: the driver's way out, not a failure
                 log.exception("greeting failed")
                 self.dlg.failed(
-                    _("Something unexpected went wrong ({error}); nothing was created. Please report it.").format(
-                        error=type(exc).__name__
-                    ),
+                    _(
+                        "Something unexpected went wrong ({error}); nothing was created. Please report it."
+                    ).format(error=type(exc).__name__),
                     error_type=type(exc).__name__,
                     step=None,
                     field=None,

@@ -444,12 +444,20 @@ class GtkDialog(Renderer):
     def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
         if save:
             chooser = Gtk.FileChooserNative.new(
-                _("Save – {app}").format(app=APP), self.win, Gtk.FileChooserAction.SAVE, _("_Save"), _("_Cancel")
+                _("Save – {app}").format(app=APP),
+                self.win,
+                Gtk.FileChooserAction.SAVE,
+                _("_Save"),
+                _("_Cancel"),
             )
             chooser.set_do_overwrite_confirmation(True)
         else:
             chooser = Gtk.FileChooserNative.new(
-                _("Open – {app}").format(app=APP), self.win, Gtk.FileChooserAction.OPEN, _("_Open"), _("_Cancel")
+                _("Open – {app}").format(app=APP),
+                self.win,
+                Gtk.FileChooserAction.OPEN,
+                _("_Open"),
+                _("_Cancel"),
             )
             psrk = Gtk.FileFilter()
             psrk.set_name(_("Recovery files (*.psrk)"))

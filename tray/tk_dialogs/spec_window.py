@@ -359,7 +359,10 @@ class TkDialog(Renderer):
         folder, base = os.path.split(os.path.expanduser(name))
         if save:
             path = filedialog.asksaveasfilename(
-                parent=self.root, initialdir=folder or None, initialfile=base, title=_("Save – {app}").format(app=APP)
+                parent=self.root,
+                initialdir=folder or None,
+                initialfile=base,
+                title=_("Save – {app}").format(app=APP),
             )
         else:
             path = filedialog.askopenfilename(
