@@ -1,4 +1,4 @@
-"""The translations: every message marked in core/ and cli/ has a French
+"""The translations: every message marked in core/, cli/ and tray/ has a French
 translation with the same named placeholders; the compiled catalogue ships
 in the installed package; the language follows the environment.
 
@@ -26,7 +26,8 @@ from cli_runner import cli
 
 REPO = Path(__file__).resolve().parent.parent
 PO = REPO / "locale" / "fr" / "LC_MESSAGES" / "parsec-tray.po"
-KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2)}
+# _t: the dialogs' hook (tray/dialog_specs.py), gettext then format.
+KEYWORDS = {"_": None, "N_": None, "ngettext": (1, 2), "_t": None}
 PERCENT = re.compile(r"%(\([^)]*\))?[-#0+]*\d*(\.\d+)?[sdifrxXeEgGc]")
 # English only, whatever the machine's locale (tests/conftest.py pins LANGUAGE).
 ENGLISH_ENV = {"LANGUAGE": "", "LC_ALL": "", "LC_MESSAGES": "", "LANG": ""}
@@ -65,6 +66,10 @@ def test_sources_mark_messages() -> None:
     files = {name for name, _line, _msg in extracted()}
     assert any(name.startswith("cli/") for name in files)
     assert any(name.startswith("core/") for name in files)
+    # The tray's menu, dialogs (their _t hook too), notifications and refusal texts.
+    for name in ("menu", "dialog_specs", "coalesce", "state", "validation"):
+        assert f"tray/{name}.py" in files, f"tray/{name}.py marks no message"
+    assert "Step {n} of {total}: {title}" in {msg for _name, _line, msg in extracted()}  # through _t
     assert len(list(extracted())) > 200
 
 
@@ -216,3 +221,54 @@ def test_the_catalogue_is_read_on_first_use_and_once() -> None:
     r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, **env})
     assert r.returncode == 0, r.stderr
     assert r.stdout == "Le lien est vide.|Connexion…\n"
+
+
+def test_the_tray_texts_in_french() -> None:
+    # In a fresh interpreter with LANG=fr: the texts built at run time (the
+    # menu, a dialog's model), those of data tables translated where shown
+    # (status lines, refusals, the invitation list's texts) and the notifications.
+    code = (
+        "from parsec_tray.tray import coalesce as C, dialog_specs as S, menu as M\n"
+        "from parsec_tray.tray.state import Identity, Refusal, SessionView, Snapshot, State\n"
+        "alice = Identity('MyOrg', 'u', 'd', 'parsec3://h', user_name='Alice', profile='ADMIN')\n"
+        "s = Snapshot(state=State.OFFLINE, identity=alice, live=True, waiting=('bob@example.com',))\n"
+        "print('|'.join(e.text for e in M.flatten(M.build_menu(s))))\n"
+        "print(M.title(s))\n"
+        "v = SessionView('k', alice, State.NEEDS_ATTENTION, refusal=Refusal.REVOKED)\n"
+        "print(v.refusal_text('status'), v.refusal_text('body'), sep='|')\n"
+        "m = S.DialogModel(S.spec_for('create', {}))\n"
+        "print(m.spec.title, m.heading, '|'.join(b.label for b in m.buttons()), sep='|')\n"
+        "m = S.DialogModel(S.spec_for('invitations', {}))\n"
+        "m.delete('t'); m.confirm_delete()\n"
+        "print(S.INVITATION_ROWS.empty, m.progress, sep='|')\n"
+        "n = C.Coalescer().feed(C.Waiting(org='MyOrg', token='t', email='bob@example.com'), 0.0)\n"
+        "print('|'.join(x.title + ': ' + x.body for x in n))\n"
+    )
+    env = {**os.environ, **ENGLISH_ENV, "LANG": "fr_FR.UTF-8"}
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    menu, title, refusal, dialog, rows, notified = r.stdout.splitlines()
+    assert menu.split("|")[:2] == ["MyOrg : Alice", "Hors ligne : le serveur est injoignable"], menu
+    shown = menu.split("|")
+    assert "Vérifier la connexion" in shown and "bob@example.com attend d'être accueilli(e)" in shown, menu
+    assert "Invitations en attente…" in shown and "Créer une organisation…" in shown, menu
+    assert shown[-1] == "Quitter", menu
+    assert title == "Parsec Tray : MyOrg : Alice, hors ligne, 1 en attente d'accueil"
+    assert refusal.startswith("Révoqué(e) de MyOrg|Vous avez été révoqué(e) de MyOrg : cet appareil")
+    assert dialog == "Créer une organisation|Étape 1 sur 2 : Votre organisation|Annuler|Suivant"
+    assert rows == "No pending invitation.|Suppression de l'invitation…"  # N_: English until shown
+    assert notified == "En attente pour rejoindre MyOrg: bob@example.com attend d'être accueilli(e)."
+
+
+def test_the_tray_without_a_display_says_so_in_french(tmp_path: Path) -> None:
+    # The tray's own last error, before any window: in French too.
+    gone = ("DISPLAY", "WAYLAND_DISPLAY", "PARSEC_TRAY_BACKEND")
+    env = {k: v for k, v in os.environ.items() if k not in gone}
+    env.update(ENGLISH_ENV, LANG="fr_FR.UTF-8", PARSEC_TRAY_RUNTIME_DIR=str(tmp_path / "run"))
+    tray = [sys.executable, "-m", "parsec_tray"]
+    r = subprocess.run(tray, capture_output=True, text=True, env=env, timeout=60)
+    assert r.returncode == 2, r.stderr
+    assert r.stderr == (
+        "Parsec Tray a besoin d'une session graphique : ni DISPLAY ni WAYLAND_DISPLAY n'est défini.\n"
+        "La ligne de commande fonctionne sans : lancez 'parsec-tray --help'.\n"
+    )

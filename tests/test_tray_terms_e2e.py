@@ -4,7 +4,8 @@ organization's new terms put the session in its own state; Review the
 terms of service… shows their links, the person's language first, each
 opened in the browser; Accept needs the box ticked, sends ``tos_accept``
 and the session is back online at once; newer terms then refused with
-Refuse and log out end the session."""
+Refuse and log out end the session.  The person's language is French
+there: the menu and the dialog speak it too."""
 
 from __future__ import annotations
 
@@ -22,7 +23,7 @@ pytestmark = [pytest.mark.desktop, pytest.mark.server, pytest.mark.timeout(300)]
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts" / "tray-terms-e2e"
 TOS = {"en_US": "https://example.invalid/tos_en.html", "fr_FR": "https://example.invalid/tos_fr.html"}
-WIN = "^Terms of service"
+WIN = "^Conditions d'utilisation"  # the person's language is French (LANGUAGE)
 
 desktop = live_e2e.desktop
 ka_server = live_e2e.ka_server
@@ -52,7 +53,7 @@ def test_review_accept_then_refuse_the_terms(
         wait_until(lambda: _session(app).get("refusal") == "terms_of_service", 60, "the terms state")
 
     def review() -> None:
-        app.pick("Review the terms of service")
+        app.pick("Lire les conditions d'utilisation")
         s.wait_dialog(WIN)
         app.wait_status(lambda x: (x["dialogs"].get("terms") or {}).get("shown"), 20, "the dialog shown")
 
@@ -63,27 +64,28 @@ def test_review_accept_then_refuse_the_terms(
         terms_state()
         review()
         tree = a11y.tree(WIN)
-        links = [n for n in tree if n["name"].startswith("Terms of service (") and n["showing"]]
-        assert [n["name"] for n in links] == ["Terms of service (Français)", "Terms of service (English)"]
-        assert any(n["name"] == "I have read and accept the terms of service." for n in tree)
+        links = [n for n in tree if n["name"].startswith("Conditions d'utilisation (") and n["showing"]]
+        names = [n["name"] for n in links]
+        assert names == ["Conditions d'utilisation (Français)", "Conditions d'utilisation (English)"]
+        assert any(n["name"] == "J'ai lu et j'accepte les conditions d'utilisation." for n in tree)
         s.screenshot("01-terms")
 
         # Each link in the browser.
-        a11y.press(WIN, "Terms of service (Français)", links[0]["role"])
+        a11y.press(WIN, "Conditions d'utilisation (Français)", links[0]["role"])
         wait_until(lambda: opened.exists() and opened.read_text().strip(), 30, "the browser opened")
         assert opened.read_text().split() == [TOS["fr_FR"]]
 
         # Accept without the box: said, nothing sent.
-        a11y.press(WIN, "Accept")
+        a11y.press(WIN, "Accepter")
         wait_until(
-            lambda: any(n["name"] == "Tick the box once you have read the terms." for n in a11y.tree(WIN)),
+            lambda: any(n["name"] == "Cochez la case une fois les conditions lues." for n in a11y.tree(WIN)),
             10,
             "why not",
         )
         assert _session(app).get("refusal") == "terms_of_service"
         s.screenshot("02-not-ticked")
-        a11y.press(WIN, "I have read and accept the terms of service.", "check box")
-        a11y.press(WIN, "Accept")
+        a11y.press(WIN, "J'ai lu et j'accepte les conditions d'utilisation.", "check box")
+        a11y.press(WIN, "Accepter")
         s.wait_window_gone(WIN, timeout=30)
         app.wait_status(lambda x: x.get("stream") == "online" and x["state"] == "online", 60, "accepted")
         assert "refusal" not in _session(app)
@@ -92,7 +94,7 @@ def test_review_accept_then_refuse_the_terms(
         ka_server.admin("PATCH", org_path, {"tos": {"en_US": "https://example.invalid/tos_v2.html"}})
         terms_state()
         review()
-        a11y.press(WIN, "Refuse and log out")
+        a11y.press(WIN, "Refuser et se déconnecter")
         s.wait_window_gone(WIN, timeout=30)
         app.wait_state("logged_out", 30)
 

@@ -18,12 +18,13 @@ from typing import TextIO
 
 from . import instance
 from .controller import AppOptions, Controller
+from .i18n import N_, _
 
 __all__ = ["EXIT_NO_DISPLAY", "run"]
 
 EXIT_NO_DISPLAY = 2
 
-NO_DISPLAY = (
+NO_DISPLAY = N_(  # translated where used
     "Parsec Tray needs a graphical session: {reason}.\n"
     "The command line works without one: run 'parsec-tray --help'."
 )
@@ -51,10 +52,12 @@ def run(
                 {"cmd": "open", "args": [link] if link else []}, directory=directory, wait=5
             )
         except instance.NotRunning:
-            print("Another Parsec Tray is starting or stuck; try again in a moment.", file=out)
+            print(_("Another Parsec Tray is starting or stuck; try again in a moment."), file=out)
             return 1
         print(
-            "Parsec Tray is already running: " + ("it opens the link." if link else "right-click its icon."),
+            _("Parsec Tray is already running: it opens the link.")
+            if link
+            else _("Parsec Tray is already running: right-click its icon."),
             file=out,
         )
         return 0 if reply.get("ok", True) else 1
@@ -65,17 +68,17 @@ def run(
         try:
             choice = choose(backend)
         except ValueError as exc:
-            print(f"Error: {exc}", file=out)
+            print(_("Error: {message}").format(message=exc), file=out)
             return 2
         if choice.name == "none":
-            print(NO_DISPLAY.format(reason=choice.reason), file=out)
+            print(_(NO_DISPLAY).format(reason=choice.reason), file=out)
             return EXIT_NO_DISPLAY
         if choice.name not in ("win32", "darwin") and sys.platform not in ("win32", "darwin"):
             from . import hosts
 
             if not hosts.has_display():  # a forced X11/Wayland backend cannot start either
-                reason = f"the {choice.name} backend was chosen, but neither DISPLAY nor WAYLAND_DISPLAY is set"
-                print(NO_DISPLAY.format(reason=reason), file=out)
+                reason = _("the {backend} backend was chosen, but neither DISPLAY nor WAYLAND_DISPLAY is set")
+                print(_(NO_DISPLAY).format(reason=reason.format(backend=choice.name)), file=out)
                 return EXIT_NO_DISPLAY
         log.info("backend %s: %s", choice.name, choice.reason)
         if options is None:
@@ -91,7 +94,8 @@ def run(
             shell = make_shell(choice, controller)
         except Exception as exc:  # the toolkit could not start (display went away...)
             log.debug("starting the %s shell failed", choice.name, exc_info=True)
-            print(f"Parsec Tray could not show its icon ({choice.name}): {exc}", file=out)
+            icon = _("Parsec Tray could not show its icon ({backend}): {error}")
+            print(icon.format(backend=choice.name, error=exc), file=out)
             return EXIT_NO_DISPLAY
         controller.attach(shell)
         server.serve(controller.handle_request)

@@ -28,6 +28,7 @@ from ..core import errors as E
 from . import dialog_protocol as P
 from .dialogs import DialogProcess
 from .greeting import GreetingRun
+from .i18n import N_, _
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -36,16 +37,16 @@ __all__ = ["ClaimRun", "begin", "run_for"]
 
 log = logging.getLogger(__name__)
 
-TITLE = "Join organization"
-WRONG_CODE = (
+TITLE = N_("Join organization")  # translated where used
+WRONG_CODE = N_(
     "The codes did not match, so nothing was saved. Make sure you are talking to {who}, then "
     "compare the codes again: a new attempt is waiting for them."
 )
-PEER_WRONG_CODE = (
+PEER_WRONG_CODE = N_(
     "{who} said your code was not among theirs, so nothing was saved. Make sure you are talking "
     "to {who}, then compare the codes again: a new attempt is waiting for them."
 )
-NO_KEYRING = "This computer has no usable keyring: choose a password instead."
+NO_KEYRING = N_("This computer has no usable keyring: choose a password instead.")
 
 _runs: dict[int, ClaimRun] = {}
 _runs_lock = threading.Lock()
@@ -58,10 +59,10 @@ class ClaimRun(GreetingRun):
     def __init__(self, host: Controller, dlg: DialogProcess, addr: Any, info: Any) -> None:
         super().__init__(host, dlg, None, None)
         self.addr, self.info = addr, info
-        self.who = str(dlg.init.get("invited_by") or "the administrator")
+        self.who = str(dlg.init.get("invited_by") or _("the administrator"))
         self.user = dlg.init.get("type") != "DEVICE"
         if not self.user:
-            self.who = "your other device"
+            self.who = _("your other device")
 
     # -- ClaimerUI (the worker thread) ------------------------------------------------------
 
@@ -98,13 +99,13 @@ class ClaimRun(GreetingRun):
                 self.dlg.failed(str(exc), error_type=type(exc).__name__, step=5, field=field)
                 continue
             if keyring and not keyring_available():
-                self.dlg.failed(NO_KEYRING, error_type="KeyringUnavailableError", step=6, field="password")
+                self.dlg.failed(_(NO_KEYRING), error_type="KeyringUnavailableError", step=6, field="password")
                 continue
             if not keyring and not password:
-                self.dlg.failed("Enter a password.", error_type="InvalidValueError", step=6, field="password")
+                self.dlg.failed(_("Enter a password."), error_type="InvalidValueError", step=6, field="password")
                 continue
             self.dlg.working()
-            self.dlg.progress("Protecting the device…")
+            self.dlg.progress(_("Protecting the device…"))
             return ClaimDetails(label, name, password)
 
     # -- the worker ---------------------------------------------------------------------------
@@ -121,7 +122,7 @@ class ClaimRun(GreetingRun):
                 except E.GreetingCancelledError as exc:
                     if exc.reason != "INVALID_SAS_CODE" or self.stop.is_set():
                         raise
-                    text = PEER_WRONG_CODE if exc.by_peer else WRONG_CODE
+                    text = _(PEER_WRONG_CODE if exc.by_peer else WRONG_CODE)
                     self.dlg.send({"type": P.ToDialog.WAITING, "banner": text.format(who=self.who)})
                     continue
                 info = find_device(created.device_file)
@@ -137,8 +138,9 @@ class ClaimRun(GreetingRun):
             if not self.stop.is_set():  # stopped: the driver's way out, not a failure
                 log.exception("claiming failed")
                 self.dlg.failed(
-                    f"Something unexpected went wrong ({type(exc).__name__}); nothing was saved. "
-                    "Please report it.",
+                    _("Something unexpected went wrong ({error}); nothing was saved. Please report it.").format(
+                        error=type(exc).__name__
+                    ),
                     error_type=type(exc).__name__,
                     step=None,
                     field=None,
@@ -161,10 +163,10 @@ def begin(host: Controller, link: str) -> None:
     try:
         addr = ParsecInvitationAddr.parse(link.strip())
         if addr.invitation_type not in ("USER", "DEVICE"):
-            raise E.InvalidLinkError("Parsec Tray can join with user and device invitations only.")
+            raise E.InvalidLinkError(_("Parsec Tray can join with user and device invitations only."))
         info = invite_info(addr)
     except E.ParsecTrayError as exc:
-        host.message(TITLE, str(exc))  # core's sentence says what to do
+        host.message(_(TITLE), str(exc))  # core's sentence says what to do
         return
     user = isinstance(info, UserInviteInfo)
     init = {

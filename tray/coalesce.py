@@ -40,11 +40,13 @@ Invariants (tested with hypothesis)
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 # The intents are core's (core/invitation_tracker.py, next to the events
 # they interpret); this module re-exports them with the coalescer.
 from ..core import Intent, InvitationCancelled, InvitationCompleted, InvitationCreated, Waiting
+from .i18n import _, ngettext
 
 __all__ = [
     "Coalescer",
@@ -90,10 +92,11 @@ def _names(labels: list[str], total: int, max_names: int) -> tuple[str, tuple[st
     shown = labels[: max(1, max_names)]
     rest = total - len(shown)
     if rest > 0:
-        return ", ".join(shown) + f" and {rest} more", tuple(shown)
+        more = ngettext("{names} and {n} more", "{names} and {n} more", rest)
+        return more.format(names=", ".join(shown), n=rest), tuple(shown)
     if len(shown) == 1:
         return shown[0], tuple(shown)
-    return ", ".join(shown[:-1]) + " and " + shown[-1], tuple(shown)
+    return _("{names} and {last}").format(names=", ".join(shown[:-1]), last=shown[-1]), tuple(shown)
 
 
 def _capitalized(label: str, intent: Intent) -> str:
@@ -109,27 +112,41 @@ def _render_group(org: str, topic: str, intents: list[Intent], at: float, max_na
         one = intents[0]
         who = _capitalized(one.label, one)
         title, body = {
-            "waiting": (f"Waiting to join {org}", f"{who} is waiting to be greeted."),
-            "created": (f"New invitation in {org}", f"{who} was invited."),
-            "cancelled": (f"Invitation cancelled in {org}", f"The invitation for {one.label} was cancelled."),
-            "completed": (f"Invitation completed in {org}", f"{who} has joined."),
+            "waiting": (_("Waiting to join {org}"), _("{who} is waiting to be greeted.")),
+            "created": (_("New invitation in {org}"), _("{who} was invited.")),
+            "cancelled": (_("Invitation cancelled in {org}"), _("The invitation for {label} was cancelled.")),
+            "completed": (_("Invitation completed in {org}"), _("{who} has joined.")),
         }[topic]
+        title, body = title.format(org=org), body.format(who=who, label=one.label)
         return Notification(title, body, urgency, topic, org, keys, (one.label,), at)
     names, named = _names([i.label for i in intents], n, max_names)
     title, body = {
-        "waiting": (f"{n} people are waiting to join {org}", f"{names} are waiting to be greeted."),
-        "created": (f"{n} new invitations in {org}", f"{names} were invited."),
-        "cancelled": (f"{n} invitations cancelled in {org}", f"The invitations for {names} were cancelled."),
-        "completed": (f"{n} invitations completed in {org}", f"{names} have joined."),
+        "waiting": (
+            ngettext("{n} person is waiting to join {org}", "{n} people are waiting to join {org}", n),
+            _("{names} are waiting to be greeted."),
+        ),
+        "created": (
+            ngettext("{n} new invitation in {org}", "{n} new invitations in {org}", n),
+            _("{names} were invited."),
+        ),
+        "cancelled": (
+            ngettext("{n} invitation cancelled in {org}", "{n} invitations cancelled in {org}", n),
+            _("The invitations for {names} were cancelled."),
+        ),
+        "completed": (
+            ngettext("{n} invitation completed in {org}", "{n} invitations completed in {org}", n),
+            _("{names} have joined."),
+        ),
     }[topic]
+    title, body = title.format(n=n, org=org), body.format(names=names)
     return Notification(title, body, urgency, topic, org, keys, named, at)
 
 
-_COUNTED = {
-    "waiting": ("person waiting", "people waiting"),
-    "created": ("new invitation", "new invitations"),
-    "completed": ("invitation completed", "invitations completed"),
-    "cancelled": ("invitation cancelled", "invitations cancelled"),
+_COUNTED: dict[str, Callable[[int], str]] = {
+    "waiting": lambda n: ngettext("{n} person waiting", "{n} people waiting", n),
+    "created": lambda n: ngettext("{n} new invitation", "{n} new invitations", n),
+    "completed": lambda n: ngettext("{n} invitation completed", "{n} invitations completed", n),
+    "cancelled": lambda n: ngettext("{n} invitation cancelled", "{n} invitations cancelled", n),
 }
 
 
@@ -137,15 +154,13 @@ def _render_rest(groups: list[tuple[str, str, list[Intent]]], at: float, max_nam
     keys = tuple(i.key for _, _, intents in groups for i in intents)
     orgs = list(dict.fromkeys(org for org, _, _ in groups))
     per_topic: dict[str, int] = {}
-    for _, topic, intents in groups:
+    for _org, topic, intents in groups:
         per_topic[topic] = per_topic.get(topic, 0) + len(intents)
-    counts = ", ".join(
-        f"{c} {_COUNTED[t][0] if c == 1 else _COUNTED[t][1]}" for t in TOPICS if (c := per_topic.get(t))
-    )
-    where, _ = _names(orgs, len(orgs), max_names)
+    counts = ", ".join(_COUNTED[t](c).format(n=c) for t in TOPICS if (c := per_topic.get(t)))
+    where, _named = _names(orgs, len(orgs), max_names)
     n = len(keys)
-    title = f"{n} more invitation update" + ("" if n == 1 else "s")
-    body = f"In {where}: {counts}."
+    title = ngettext("{n} more invitation update", "{n} more invitation updates", n).format(n=n)
+    body = _("In {where}: {counts}.").format(where=where, counts=counts)
     urgency = "critical" if "waiting" in per_topic else "normal"
     return Notification(title, body, urgency, "mixed", None, keys, (), at)
 

@@ -56,6 +56,7 @@ from .actions import ACTIONS
 from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
+from .i18n import _
 from .menu import Action, Entry, build_menu
 from .notices import Notices
 from .options import AppOptions
@@ -247,7 +248,7 @@ class Controller:
         with self.lock:
             holder = self.sessions.get(str(dlg.init.get("_target")))
         if holder is None:
-            raise E.ParsecTrayError("You are not logged in any more.")
+            raise E.ParsecTrayError(_("You are not logged in any more."))
         return holder
 
     def message(self, title: str, text: str) -> None:
@@ -264,7 +265,7 @@ class Controller:
         try:
             addr = parse_link(link)
         except E.InvalidLinkError as exc:
-            self.message("Open link", f"This link cannot be used: {exc}")
+            self.message(_("Open link"), _("This link cannot be used: {error}").format(error=exc))
             return
         if isinstance(addr, ParsecOrganizationBootstrapAddr):
             self.open_join(link)
@@ -272,9 +273,11 @@ class Controller:
             in_thread(claiming.begin, "claim", self, link)  # asks the server who invited
         else:
             self.message(
-                "Open link",
-                "Organization links are not supported by this version of Parsec Tray yet; "
-                "use the official Parsec client for them.",
+                _("Open link"),
+                _(
+                    "Organization links are not supported by this version of Parsec Tray yet; "
+                    "use the official Parsec client for them."
+                ),
             )
 
     def start_flow(self, flow: threading.Thread) -> None:

@@ -28,6 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
+from .i18n import _
+
 __all__ = ["DEMO_ADMIN_TOKEN", "DemoServer", "demo_server", "have_parsec_server", "run_demo"]
 
 DEMO_ADMIN_TOKEN = "s3cr3t"  # what `parsec run --dev` sets
@@ -106,9 +108,11 @@ def run_demo(*, backend: str | None = None, keep: bool = False, out: TextIO | No
     out = out or sys.stderr
     if not have_parsec_server():
         print(
-            "The demo needs the Parsec server from the 'parsec-cloud' package (Python 3.12):\n"
-            "    pip install 'parsec-cloud==3.9.3'\n"
-            "or point Parsec Tray at an existing server with 'Create organization…'.",
+            _(
+                "The demo needs the Parsec server from the 'parsec-cloud' package (Python 3.12):\n"
+                "    pip install 'parsec-cloud==3.9.3'\n"
+                "or point Parsec Tray at an existing server with 'Create organization…'."
+            ),
             file=out,
         )
         return 1
@@ -118,14 +122,14 @@ def run_demo(*, backend: str | None = None, keep: bool = False, out: TextIO | No
 
     choice = choose(backend)
     if choice.name == "none":
-        print(NO_DISPLAY.format(reason=choice.reason), file=out)
+        print(_(NO_DISPLAY).format(reason=choice.reason), file=out)
         return EXIT_NO_DISPLAY
     try:
         instance.request({"cmd": "status"}, timeout=5)
     except instance.NotRunning:
         pass
     else:
-        print("Parsec Tray is already running: quit it (menu > Quit) to try the demo.", file=out)
+        print(_("Parsec Tray is already running: quit it (menu > Quit) to try the demo."), file=out)
         return 1
     workdir = Path(tempfile.mkdtemp(prefix="parsec-tray-demo-"))
 
@@ -135,14 +139,22 @@ def run_demo(*, backend: str | None = None, keep: bool = False, out: TextIO | No
     os.environ["PARSEC_BASE_DATA_DIR"] = str(workdir / "data")
     os.environ["PARSEC_TRAY_CONFIG_DIR"] = str(workdir / "tray")
     try:
-        print("Starting a local Parsec server…", file=out, flush=True)
+        print(_("Starting a local Parsec server…"), file=out, flush=True)
         with demo_server(workdir) as server:
             print(
-                f"Demo server: {server.url} (administration token {DEMO_ADMIN_TOKEN}).\n"
-                "Right-click the Parsec Tray icon, then 'Create organization…': the server and its token are\n"
-                "already filled in. Quit from the menu (or Ctrl+C) to stop the demo; it leaves nothing behind.\n"
-                "For the command line to see the demo's devices, paste in another terminal:\n"
-                f"    {_PASTE.format(config=shlex.quote(str(workdir / 'config')), data=shlex.quote(str(workdir / 'data')))}",
+                _(
+                    "Demo server: {server} (administration token {token}).\n"
+                    "Right-click the Parsec Tray icon, then 'Create organization…': the server and its token are\n"
+                    "already filled in. Quit from the menu (or Ctrl+C) to stop the demo; it leaves nothing behind.\n"
+                    "For the command line to see the demo's devices, paste in another terminal:\n"
+                    "    {paste}"
+                ).format(
+                    server=server.url,
+                    token=DEMO_ADMIN_TOKEN,
+                    paste=_PASTE.format(
+                        config=shlex.quote(str(workdir / "config")), data=shlex.quote(str(workdir / "data"))
+                    ),
+                ),
                 file=out,
                 flush=True,
             )
@@ -160,11 +172,11 @@ def run_demo(*, backend: str | None = None, keep: bool = False, out: TextIO | No
                 out=out,
             )
     except RuntimeError as exc:
-        print(f"Error: {exc}", file=out)
+        print(_("Error: {message}").format(message=exc), file=out)
         return 1
     finally:
         if keep:
-            print(f"Demo files kept in {workdir}", file=out)
+            print(_("Demo files kept in {path}").format(path=workdir), file=out)
         else:
             from ..core import forget_keyring_user
 

@@ -25,6 +25,7 @@ from . import claiming, greeting
 from . import dialog_protocol as P
 from .dialog_protocol import FromDialog, Kind
 from .dialogs import DialogProcess
+from .i18n import N_, _
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -141,7 +142,7 @@ def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
     session = login(info, password=password, progress=dlg.progress, allow_offline=True, allow_pending_tos=True)
     keyring_error: str | None = None
     if v.get("keyring") and info.protection != "keyring":
-        dlg.progress("Storing the key in the OS keyring…")
+        dlg.progress(_("Storing the key in the OS keyring…"))
         try:
             protect_with_keyring(session)
         except E.ParsecTrayError as exc:  # logged in all the same
@@ -151,22 +152,24 @@ def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
         host.refresh_devices()
     if keyring_error:
         host.message(
-            "Log in",
-            f"You are logged in, but this computer's keyring could not keep the device: {keyring_error} "
-            "You will type your password next time.",
+            _("Log in"),
+            _(
+                "You are logged in, but this computer's keyring could not keep the device: {error} "
+                "You will type your password next time."
+            ).format(error=keyring_error),
         )
 
 
-_EMAIL_NOTES = {
-    "SERVER_UNAVAILABLE": "The server could not send the email: give the link yourself.",
-    "RECIPIENT_REFUSED": "The email was refused by the recipient's server: give the link yourself.",
+_EMAIL_NOTES = {  # translated where used
+    "SERVER_UNAVAILABLE": N_("The server could not send the email: give the link yourself."),
+    "RECIPIENT_REFUSED": N_("The email was refused by the recipient's server: give the link yourself."),
 }
 
 
 def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any] | None:
     holder = host.holder_for(dlg)
     send_email = bool(v.get("send_email"))
-    dlg.progress("Creating the invitation…")
+    dlg.progress(_("Creating the invitation…"))
     email = str(v.get("email", "")).strip() if dlg.kind == Kind.INVITE_USER else None
     new = holder.invite(email, send_email=send_email)
     if email is None:
@@ -174,11 +177,13 @@ def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict
         # shows the link (this one closes).
         greeting.begin(host, holder, str(new.token), link=new.url)
         return None
-    note = "The email was sent." if new.email_sent == "SUCCESS" and send_email else ""
-    return {"link": new.url, "email_sent": new.email_sent, "note": _EMAIL_NOTES.get(new.email_sent, note)}
+    note = _("The email was sent.") if new.email_sent == "SUCCESS" and send_email else ""
+    if new.email_sent in _EMAIL_NOTES:
+        note = _(_EMAIL_NOTES[new.email_sent])
+    return {"link": new.url, "email_sent": new.email_sent, "note": note}
 
 
-_UNREGISTERED = (
+_UNREGISTERED = N_(  # translated where used
     "The server's answer was lost: this file may not work. Keep it, and create another one "
     "once the connection is back."
 )
@@ -192,11 +197,11 @@ def _run_recovery_export(host: Controller, dlg: DialogProcess, v: dict[str, Any]
     from ..core import export_recovery_device
 
     holder = host.holder_for(dlg)
-    dlg.progress("Creating the recovery file…")
+    dlg.progress(_("Creating the recovery file…"))
     path = Path(str(v.get("path", "")).strip()).expanduser()
     made = export_recovery_device(holder.session, path, progress=dlg.progress)
     host.recheck_risk(holder.key)  # a recovery device: no longer the only way in
-    note = "" if made.registered else _UNREGISTERED
+    note = "" if made.registered else _(_UNREGISTERED)
     out = {
         "organization": made.organization_id,
         "path": str(made.recovery_file),
@@ -233,7 +238,7 @@ def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) ->
 
     holder = host.holder_for(dlg)
     keyring = dlg.init.get("mode") == "keyring"
-    dlg.progress("Protecting the device again…")
+    dlg.progress(_("Protecting the device again…"))
     change_authentication(
         Path(str(getattr(holder.session, "device_file", None) or holder.key)),
         current_password=v.get("current_password") or None,
@@ -245,7 +250,7 @@ def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) ->
 
 def _run_accept_terms(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
     """``tos_accept`` with the terms the dialog showed; the session reconnects at once."""
-    dlg.progress("Accepting the terms…")
+    dlg.progress(_("Accepting the terms…"))
     host.accept_terms_now(host.holder_for(dlg))
 
 
@@ -273,7 +278,9 @@ def run_flow(host: Controller, flow: Flow, dlg: DialogProcess, values: dict[str,
         _failed(
             dlg,
             exc,
-            f"Something unexpected went wrong ({type(exc).__name__}); nothing was changed. Please report it.",
+            _("Something unexpected went wrong ({error}); nothing was changed. Please report it.").format(
+                error=type(exc).__name__
+            ),
         )
     else:
         dlg.succeeded(result)  # a dict: the dialog stays open and shows it
@@ -295,7 +302,7 @@ def _fetch(dlg: DialogProcess, what: str, fetch: Callable[[], Any]) -> tuple[boo
         dlg.error_shown(str(exc))
     except Exception as exc:
         log.exception("listing the %s failed", what)
-        dlg.error_shown(f"Something unexpected went wrong ({type(exc).__name__}).")
+        dlg.error_shown(_("Something unexpected went wrong ({error}).").format(error=type(exc).__name__))
     return False, None
 
 
@@ -340,7 +347,7 @@ def _revoke(host: Controller, dlg: DialogProcess, user_id: str) -> None:
         session = host.holder_for(dlg).session
         who = next((m for m in list_members(session) if m.user_id.hex == user_id), None)
         if who is None:
-            raise E.ParsecTrayError("This person is not a member of the organization any more.")
+            raise E.ParsecTrayError(_("This person is not a member of the organization any more."))
         revoke_user(session, who.user_id, name=who.describe())
     except E.ParsecTrayError as exc:
         dlg.error_shown(str(exc))
@@ -359,7 +366,8 @@ def ask_server(dlg: DialogProcess, server: str) -> None:
         return
     except Exception as exc:
         log.exception("asking the server how it creates organizations failed")
-        _failed(dlg, exc, f"Something unexpected went wrong ({type(exc).__name__}); nothing was changed.")
+        unexpected = _("Something unexpected went wrong ({error}); nothing was changed.")
+        _failed(dlg, exc, unexpected.format(error=type(exc).__name__))
         return
     dlg.busy = False
     dlg.send({"type": P.ToDialog.SERVER, "creates_on_request": config.creates_organizations_on_request})

@@ -16,7 +16,8 @@ The renderer never decides anything itself, so both toolkits behave alike.
 Invariants: a submit leaves only when every field of every step passes its
 check; a busy dialog sends nothing but ignores presses (Cancel says why);
 ``state()`` is the protocol's ``state`` message; sentences use named
-placeholders (``.format``) so they can be translated later.
+placeholders (``.format``), translated (gettext) in the dialog's own process,
+which has the tray's environment and so its language.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from typing import Any, Literal
 
 from . import dialog_protocol as P
 from . import validation
+from .i18n import N_, _
 
 __all__ = [
     "BUTTON_ORDER",
@@ -45,7 +47,7 @@ __all__ = [
 ]
 
 APP = "Parsec Tray"
-WAITING_TEXT = "Waiting for your guest…"  # a driven dialog's first wait (Greet's)
+WAITING_TEXT = N_("Waiting for your guest…")  # a driven dialog's first wait (Greet's), translated where shown
 
 Values = Mapping[str, Any]
 Check = Callable[[Values], "str | None"]
@@ -129,7 +131,7 @@ class DialogSpec:
     title: str
     steps: tuple[Step, ...]
     submit: str = ""  # the primary button's label on the last step ("" = no submit)
-    busy_text: str = "Working…"
+    busy_text: str = field(default_factory=lambda: _("Working…"))
     close_on_result: bool = False
     extra: tuple[Button, ...] = ()  # buttons beside the primary one (Refresh)
     rows: bool = False  # shows a list (Pending invitations, Members)
@@ -143,12 +145,12 @@ class DialogSpec:
     driven: bool = False
     shared_link: str = ""  # shown with its Copy button while waiting (Add a device greets at once)
     # What a result shows with its Copy button: its key, accessible name, Copy's label.
-    result_value: tuple[str, str, str] = ("link", "Invitation link", "Copy link")
+    result_value: tuple[str, str, str] = field(default_factory=lambda: ("link", _("Invitation link"), _("Copy link")))
     # A button saving that value to a file the person picks: its label, the file's
     # suggested name ({organization}).
     save_value: tuple[str, str] | None = None
     confirm: str = ""  # the last page's check: Close closes only once it is ticked
-    copied: str = "Copied. Paste it in a message to the person you invite."
+    copied: str = field(default_factory=lambda: _("Copied. Paste it in a message to the person you invite."))
     # A driven dialog's steps: which one each of the tray's messages shows
     # (() is Greet's: waiting 1, code 2, choices 3, claim the last), and how
     # many last steps the person fills in (Next and Back between them).
@@ -206,23 +208,23 @@ def button_order(buttons: list[Button], platform: str) -> list[Button]:
 
 # -- the texts -------------------------------------------------------------------------
 
-PASSWORD_NOTE = (
+PASSWORD_NOTE = N_(
     "This password encrypts your keys on this computer; you will type it to log in. "
     "Nobody can recover it, not even Parsec."
 )
-LOSS_WARNING = (
+LOSS_WARNING = N_(
     "If you lose this password or this computer, nobody can give you back access to "
     "your data: there is no way back. Once in, add a second device or create a recovery file."
 )
-KEYRING_NOTE = (
+KEYRING_NOTE = N_(
     "Your desktop's keyring then keeps the key of this device: anyone who can open your "
     "session on this computer can open Parsec too."
 )
 
 
 def _t(text: str, **values: object) -> str:
-    """A sentence with its named placeholders filled (the hook for gettext)."""
-    return text.format(**values)
+    """A sentence translated (gettext), its named placeholders filled."""
+    return _(text).format(**values)
 
 
 def _one(check: Callable[[str], str | None], name: str) -> Check:
@@ -232,8 +234,8 @@ def _one(check: Callable[[str], str | None], name: str) -> Check:
 def _device_field(init: Mapping[str, Any]) -> Field:
     return Field(
         "device_label",
-        "Device name",
-        hint="The name of this computer in the organization.",
+        _("Device name"),
+        hint=_("The name of this computer in the organization."),
         value=str(init.get("device_label") or socket.gethostname()),
         check=_one(validation.check_device_label, "device_label"),
     )
@@ -242,9 +244,9 @@ def _device_field(init: Mapping[str, Any]) -> Field:
 def _password_fields(*, unless_keyring: bool = False) -> tuple[Field, Field]:
     """Password and its confirmation; with ``unless_keyring``, not asked
     for while the ``keyring`` check is ticked."""
-    hint = "At least {n} characters; a long sentence is best."
+    hint = N_("At least {n} characters; a long sentence is best.")
     if unless_keyring:
-        hint += " Not needed with the keyring."
+        hint = N_("At least {n} characters; a long sentence is best. Not needed with the keyring.")
 
     def check(c: Check) -> Check:
         return (lambda v: None if v.get("keyring") else c(v)) if unless_keyring else c
@@ -252,7 +254,7 @@ def _password_fields(*, unless_keyring: bool = False) -> tuple[Field, Field]:
     return (
         Field(
             "password",
-            "Password",
+            _("Password"),
             "secret",
             hint=_t(hint, n=validation.MIN_PASSWORD_LENGTH),
             check=check(_one(validation.check_password, "password")),
@@ -261,7 +263,7 @@ def _password_fields(*, unless_keyring: bool = False) -> tuple[Field, Field]:
         ),
         Field(
             "confirm",
-            "Confirm password",
+            _("Confirm password"),
             "secret",
             check=check(
                 lambda v: validation.check_confirmation(str(v.get("password", "")), str(v.get("confirm", "")))
@@ -274,24 +276,24 @@ def _password_fields(*, unless_keyring: bool = False) -> tuple[Field, Field]:
 
 def _account_step(init: Mapping[str, Any]) -> Step:
     return Step(
-        "Your account",
-        "You, on this computer.",
+        _("Your account"),
+        _("You, on this computer."),
         (
             Field(
                 "user_name",
-                "Your name",
-                hint="As the others will see it.",
+                _("Your name"),
+                hint=_("As the others will see it."),
                 check=_one(validation.check_user_name, "user_name"),
             ),
             _device_field(init),
             *_password_fields(),
         ),
-        (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True)),
+        (Note(_(PASSWORD_NOTE)), Note(_(LOSS_WARNING), warning=True)),
     )
 
 
 NEEDS_TOKEN = "needs_token"  # the server does not create organizations on request
-ADMIN_PART = (
+ADMIN_PART = N_(
     "This server does not create organizations on request. If you administer it, enter its "
     "administration token. Otherwise, ask its administrator for a bootstrap link, and open it "
     "with Join organization."
@@ -301,58 +303,58 @@ ADMIN_PART = (
 def _admin_token(v: Values) -> str | None:
     if str(v.get("admin_token", "")).strip():
         return None
-    return "Enter the server's administration token, or ask its administrator for a bootstrap link."
+    return _("Enter the server's administration token, or ask its administrator for a bootstrap link.")
 
 
 def _create(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(
         P.Kind.CREATE,
-        "Create organization",
+        _("Create organization"),
         (
             Step(
-                "Your organization",
-                "Create a Parsec organization on a server; you will be its first administrator.",
+                _("Your organization"),
+                _("Create a Parsec organization on a server; you will be its first administrator."),
                 (
-                    Field("email", "Email address", check=_one(validation.check_email, "email")),
+                    Field("email", _("Email address"), check=_one(validation.check_email, "email")),
                     Field(
                         "organization",
-                        "Organization name",
-                        hint="Letters, digits, '-' and '_'; no spaces.",
+                        _("Organization name"),
+                        hint=_("Letters, digits, '-' and '_'; no spaces."),
                         check=_one(validation.check_organization, "organization"),
                     ),
                     Field(
                         "server",
-                        "Server",
+                        _("Server"),
                         value=str(init.get("server") or ""),
-                        hint="parsec3://host[:port], as given by the server's administrator.",
+                        hint=_("parsec3://host[:port], as given by the server's administrator."),
                         check=_one(validation.check_server, "server"),
                     ),
                     Field(
                         "admin_token",
-                        "Administration token",
+                        _("Administration token"),
                         "secret",
                         value=str(init.get("admin_token") or ""),
                         check=_admin_token,
                         when=NEEDS_TOKEN,
                     ),
                 ),
-                (Note(ADMIN_PART, heading="I administer this server", when=NEEDS_TOKEN),),
+                (Note(_(ADMIN_PART), heading=_("I administer this server"), when=NEEDS_TOKEN),),
             ),
             _account_step(init),
         ),
-        submit="Create organization",
-        busy_text="Creating the organization…",
+        submit=_("Create organization"),
+        busy_text=_("Creating the organization…"),
         ask_server=True,
-        done=(
-            "{organization} is ready",
-            "The organization {organization} is ready, and you are its first administrator. "
+        done=(  # translated where shown (_t)
+            N_("{organization} is ready"),
+            N_("The organization {organization} is ready, and you are its first administrator. "
             "What next? Add a second device or create a recovery file, so that losing this "
-            "computer does not lose your data; then invite the others.",
+            "computer does not lose your data; then invite the others."),
         ),
         next_steps=(
-            Button("invite_device", "Add a device", Role.EXTRA),
-            Button("create_recovery", "Create a recovery file", Role.EXTRA),
-            Button("invite_user", "Invite someone", Role.EXTRA),
+            Button("invite_device", _("Add a device"), Role.EXTRA),
+            Button("create_recovery", _("Create a recovery file"), Role.EXTRA),
+            Button("invite_user", _("Invite someone"), Role.EXTRA),
         ),
     )
 
@@ -367,31 +369,33 @@ def _bootstrap_email(v: Values) -> str | None:
 def _join(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(
         P.Kind.JOIN,
-        "Join organization",
+        _("Join organization"),
         (
             Step(
-                "The link",
-                "Paste the link you received: an invitation to join an organization, or the bootstrap "
-                "link its server's administrator gave you to set one up.",
+                _("The link"),
+                _(
+                    "Paste the link you received: an invitation to join an organization, or the bootstrap "
+                    "link its server's administrator gave you to set one up."
+                ),
                 (
                     Field(
                         "link",
-                        "Link",
+                        _("Link"),
                         value=str(init.get("link") or ""),
                         check=_one(validation.check_join_link, "link"),
                     ),
                     Field(
                         "email",
-                        "Email address",
-                        hint="For a bootstrap link: yours, as the first administrator.",
+                        _("Email address"),
+                        hint=_("For a bootstrap link: yours, as the first administrator."),
                         check=_bootstrap_email,
                     ),
                 ),
             ),
             _account_step(init),
         ),
-        submit="Join organization",
-        busy_text="Joining the organization…",
+        submit=_("Join organization"),
+        busy_text=_("Joining the organization…"),
         describe=lambda v: validation.link_facts(str(v.get("link", ""))),
         hand_over=lambda v: validation.is_invitation_link(str(v.get("link", ""))),
     )
@@ -404,20 +408,20 @@ def _claim(init: Mapping[str, Any]) -> DialogSpec:
     org = str(init.get("organization_id", ""))
     by = str(init.get("invited_by") or "")
     facts: tuple[tuple[str, str], ...] = (
-        ("Link", validation.LINK_KINDS["USER" if user else "DEVICE"]),
-        ("Organization", org),
-        ("Server", str(init.get("server", ""))),
-        ("Connection", "Encrypted" if init.get("encrypted") else "Not encrypted (test server)"),
-        ("Invited by", by),
+        (_("Link"), _(validation.LINK_KINDS["USER" if user else "DEVICE"])),
+        (_("Organization"), org),
+        (_("Server"), str(init.get("server", ""))),
+        (_("Connection"), _("Encrypted") if init.get("encrypted") else _("Not encrypted (test server)")),
+        (_("Invited by"), by),
     )
     email = str(init.get("email") or "")
     if user:
-        facts += (("Your email", email),)
+        facts += ((_("Your email"), email),)
         details: tuple[Field, ...] = (
             Field(
                 "user_name",
-                "Your name",
-                hint="As the others will see it.",
+                _("Your name"),
+                hint=_("As the others will see it."),
                 check=_one(validation.check_user_name, "user_name"),
             ),
             _device_field(init),
@@ -426,62 +430,66 @@ def _claim(init: Mapping[str, Any]) -> DialogSpec:
         details = (_device_field(init),)
     return DialogSpec(
         P.Kind.CLAIM,
-        "Join organization",
+        _("Join organization"),
         (
             Step(
-                "The invitation",
+                _("The invitation"),
                 _t("You are invited to join {org} as a new user.", org=org)
                 if user
                 else _t("This link adds this computer to your account in {org}, as a new device.", org=org),
                 notes=(
                     Note(
-                        "Nothing is sent to the server until you continue. Then an administrator greets "
-                        "you: you will compare short codes, ideally on the phone or face to face."
+                        _(
+                            "Nothing is sent to the server until you continue. Then an administrator greets "
+                            "you: you will compare short codes, ideally on the phone or face to face."
+                        )
                         if user
-                        else "Nothing is sent to the server until you continue. Then greet this computer "
-                        "from your other device (Pending invitations…, Greet): you will compare short "
-                        "codes between the two screens."
+                        else _(
+                            "Nothing is sent to the server until you continue. Then greet this computer "
+                            "from your other device (Pending invitations…, Greet): you will compare short "
+                            "codes between the two screens."
+                        )
                     ),
                 ),
                 facts=facts,
             ),
             Step(
-                "Waiting",
+                _("Waiting"),
                 _t("Waiting for an administrator of {org} to greet you. Keep this window open.", org=org)
                 if user
-                else "Waiting for your other device to greet this one. Keep this window open.",
+                else _("Waiting for your other device to greet this one. Keep this window open."),
             ),
             Step(
-                "Their code",
-                "Which code does the administrator read to you? If none of these is theirs, say so."
+                _("Their code"),
+                _("Which code does the administrator read to you? If none of these is theirs, say so.")
                 if user
-                else "Which code does your other device show? If none of these, say so.",
+                else _("Which code does your other device show? If none of these, say so."),
             ),
             Step(
-                "Your code",
-                "Read this code to the administrator: they choose it among others."
+                _("Your code"),
+                _("Read this code to the administrator: they choose it among others.")
                 if user
-                else "Choose this code on your other device.",
+                else _("Choose this code on your other device."),
             ),
             Step(
-                "Your details",
-                "You, on this computer." if user else "This computer, in the organization.",
+                _("Your details"),
+                _("You, on this computer.") if user else _("This computer, in the organization."),
                 details,
-                facts=(("Email", email),) if user else (),
+                facts=((_("Email"), email),) if user else (),
             ),
             Step(
-                "Password",
-                "How this device is protected on this computer.",
+                _("Password"),
+                _("How this device is protected on this computer."),
                 (
-                    Field("keyring", "Use the OS keyring instead of a password", "check", value=False),
+                    Field("keyring", _("Use the OS keyring instead of a password"), "check", value=False),
                     *_password_fields(unless_keyring=True),
                 ),
                 # The loss warning is the last page's (with its Create a recovery file).
                 (Note(PASSWORD_NOTE), Note(KEYRING_NOTE)),
             ),
         ),
-        submit="Join",
-        busy_text="Joining the organization…",
+        submit=_("Join"),
+        busy_text=_("Joining the organization…"),
         driven=True,
         moves=(
             (P.ToDialog.WAITING, 2),
@@ -490,14 +498,16 @@ def _claim(init: Mapping[str, Any]) -> DialogSpec:
             (P.ToDialog.DETAILS, 5),
         ),
         form_steps=2,
-        start="Continue",
-        waiting_text="Waiting for an administrator…" if user else "Waiting for your other device…",
-        done=(
-            "You joined {organization}",
-            "You are logged in to {organization}. If you lose this computer or your password, nobody "
-            "can give you back your data: create a recovery file now, or add a second device.",
+        start=_("Continue"),
+        waiting_text=_("Waiting for an administrator…") if user else _("Waiting for your other device…"),
+        done=(  # translated where shown (_t)
+            N_("You joined {organization}"),
+            N_(
+                "You are logged in to {organization}. If you lose this computer or your password, nobody "
+                "can give you back your data: create a recovery file now, or add a second device."
+            ),
         ),
-        next_steps=(Button("create_recovery", "Create a recovery file", Role.EXTRA),),
+        next_steps=(Button("create_recovery", _("Create a recovery file"), Role.EXTRA),),
     )
 
 
@@ -510,33 +520,33 @@ def _login(init: Mapping[str, Any]) -> DialogSpec:
     if d.get("email"):
         who = _t("{name} <{email}>", name=who, email=d["email"]) if who else str(d["email"])
     facts = (
-        ("Organization", str(d.get("organization_id", ""))),
-        ("User", who),
-        ("Device", str(d.get("device_label", ""))),
-        ("Server", str(d.get("server", ""))),
+        (_("Organization"), str(d.get("organization_id", ""))),
+        (_("User"), who),
+        (_("Device"), str(d.get("device_label", ""))),
+        (_("Server"), str(d.get("server", ""))),
     )
     fields: tuple[Field, ...] = ()
     notes: tuple[Note, ...] = ()
     extra: tuple[Button, ...] = ()
     if d.get("protection", "password") == "password":
-        extra = (Button(FORGOT, "Forgot your password?", Role.EXTRA),)
+        extra = (Button(FORGOT, _("Forgot your password?"), Role.EXTRA),)
         fields = (
             Field(
                 "password",
-                "Password",
+                _("Password"),
                 "secret",
                 clear_on_error=True,
-                check=lambda v: None if v.get("password") else "Enter the password of this device.",
+                check=lambda v: None if v.get("password") else _("Enter the password of this device."),
             ),
-            Field("keyring", "Log in without a password on this computer (keyring)", "check", value=False),
+            Field("keyring", _("Log in without a password on this computer (keyring)"), "check", value=False),
         )
-        notes = (Note(KEYRING_NOTE),)
+        notes = (Note(_(KEYRING_NOTE)),)
     return DialogSpec(
         P.Kind.LOGIN,
-        "Log in",
+        _("Log in"),
         (Step("", "", fields, notes, facts),),
-        submit="Log in",
-        busy_text="Unlocking the device…",
+        submit=_("Log in"),
+        busy_text=_("Unlocking the device…"),
         extra=extra,
         initial_banner=str(init["error"]) if init.get("error") else None,
     )
@@ -547,7 +557,7 @@ def _invite(init: Mapping[str, Any]) -> DialogSpec:
     if init.get("mode") == "device":
         return DialogSpec(
             P.Kind.INVITE_DEVICE,
-            "Add a device",
+            _("Add a device"),
             (
                 Step(
                     "",
@@ -557,15 +567,15 @@ def _invite(init: Mapping[str, Any]) -> DialogSpec:
                         "your data safe if this one is lost.",
                         org=org,
                     ),
-                    (Field("send_email", "Also send me the link by email", "check", value=False),),
+                    (Field("send_email", _("Also send me the link by email"), "check", value=False),),
                 ),
             ),
-            submit="Create link",
-            busy_text="Creating the invitation…",
+            submit=_("Create link"),
+            busy_text=_("Creating the invitation…"),
         )
     return DialogSpec(
         P.Kind.INVITE_USER,
-        "Invite user",
+        _("Invite user"),
         (
             Step(
                 "",
@@ -575,21 +585,21 @@ def _invite(init: Mapping[str, Any]) -> DialogSpec:
                     org=org,
                 ),
                 (
-                    Field("email", "Email address", check=_one(validation.check_email, "email")),
-                    Field("send_email", "Send the invitation by email", "check", value=True),
+                    Field("email", _("Email address"), check=_one(validation.check_email, "email")),
+                    Field("send_email", _("Send the invitation by email"), "check", value=True),
                 ),
                 _config_notes(init, org),
             ),
         ),
-        submit="Invite",
-        busy_text="Creating the invitation…",
+        submit=_("Invite"),
+        busy_text=_("Creating the invitation…"),
     )
 
 
 # What the organization's configuration (ORGANIZATION_CONFIG, kept per
 # session) changes in Invite user… and in the greeting's review.
-NO_OUTSIDERS = "{org} does not allow External users: the people who join it are Members or Administrators."
-USERS_LIMIT_REACHED = (
+NO_OUTSIDERS = N_("{org} does not allow External users: the people who join it are Members or Administrators.")
+USERS_LIMIT_REACHED = N_(
     "{org} has reached its limit of {limit} active users: the person you invite cannot join "
     "until the server's administrator raises it or a member is revoked."
 )
@@ -613,17 +623,17 @@ def _config_notes(init: Mapping[str, Any], org: str) -> tuple[Note, ...]:
 def _invitations(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(
         P.Kind.INVITATIONS,
-        "Pending invitations",
-        (Step("", "Loading…"),),
-        extra=(Button("refresh", "Refresh", Role.EXTRA),),
+        _("Pending invitations"),
+        (Step("", _("Loading…")),),
+        extra=(Button("refresh", _("Refresh"), Role.EXTRA),),
         rows=True,
     )
 
 
 PROFILES = (
-    ("STANDARD", "Member: sees what is shared with them"),
-    ("ADMIN", "Administrator: also invites and manages members"),
-    ("OUTSIDER", "External: sees only what is shared with them, cannot share"),
+    ("STANDARD", N_("Member: sees what is shared with them")),
+    ("ADMIN", N_("Administrator: also invites and manages members")),
+    ("OUTSIDER", N_("External: sees only what is shared with them, cannot share")),
 )
 NONE_OF_THESE = "none"
 CODE_PREFIX = "code:"  # a choice's button id: CODE_PREFIX + the code
@@ -633,20 +643,20 @@ def _profile_check(profiles: tuple[tuple[str, str], ...]) -> Check:
     def check(v: Values) -> str | None:
         if v.get("profile") in {p for p, _label in profiles}:
             return None
-        return "Choose what this person may do in the organization."
+        return _("Choose what this person may do in the organization.")
 
     return check
 
 
 def _greet(init: Mapping[str, Any]) -> DialogSpec:
-    who = str(init.get("who") or "your guest")
+    who = str(init.get("who") or _("your guest"))
     org = str(init.get("organization_id", ""))
     user = init.get("type") != "DEVICE"
     review: tuple[Field, ...] = (
         Field(
             "device_label",
-            "Device name",
-            hint="The name of their computer in the organization.",
+            _("Device name"),
+            hint=_("The name of their computer in the organization."),
             check=_one(validation.check_device_label, "device_label"),
         ),
     )
@@ -658,35 +668,43 @@ def _greet(init: Mapping[str, Any]) -> DialogSpec:
         review = (
             Field(
                 "user_name",
-                "Name",
-                hint="As the others will see it; you may correct it.",
+                _("Name"),
+                hint=_("As the others will see it; you may correct it."),
                 check=_one(validation.check_user_name, "user_name"),
             ),
             *review,
-            Field("profile", "Profile", "choice", check=_profile_check(profiles), options=profiles),
+            Field(
+                "profile",
+                _("Profile"),
+                "choice",
+                check=_profile_check(profiles),
+                options=tuple((p, _(label)) for p, label in profiles),
+            ),
         )
     return DialogSpec(
         P.Kind.GREET,
-        "Greet a new user" if user else "Greet a new device",
+        _("Greet a new user") if user else _("Greet a new device"),
         (
             Step(
-                "Waiting",
+                _("Waiting"),
                 _t(
                     "Waiting for {who} to open the invitation link with Parsec. Keep this window "
                     "open; you will compare short codes, ideally on the phone or face to face.",
                     who=who,
                 )
                 if user
-                else "Open this link with Parsec on your other computer. Keep this window open: "
-                "you will compare short codes between the two screens.",
+                else _(
+                    "Open this link with Parsec on your other computer. Keep this window open: "
+                    "you will compare short codes between the two screens."
+                ),
             ),
-            Step("Your code", _t("Read this code to {who}. They choose it among others.", who=who)),
+            Step(_("Your code"), _t("Read this code to {who}. They choose it among others.", who=who)),
             Step(
-                "Their code",
+                _("Their code"),
                 _t("Which code does {who} read to you? If none of these is theirs, say so.", who=who),
             ),
             Step(
-                "Review",
+                _("Review"),
                 _t("Check what {who} asks for before they join {org}.", who=who, org=org)
                 if user
                 else _t("Check the name of the new device before it joins {org}.", org=org),
@@ -694,13 +712,13 @@ def _greet(init: Mapping[str, Any]) -> DialogSpec:
                 notes,
             ),
         ),
-        submit="Accept",
-        busy_text="Creating the certificates…",
+        submit=_("Accept"),
+        busy_text=_("Creating the certificates…"),
         driven=True,
         shared_link=str(init.get("link") or ""),
-        done=(
-            "{who} joined {organization}",
-            "{who} is now in {organization}. They can log in from their computer.",
+        done=(  # translated where shown (_t)
+            N_("{who} joined {organization}"),
+            N_("{who} is now in {organization}. They can log in from their computer."),
         ),
     )
 
@@ -709,24 +727,24 @@ def _message(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(P.Kind.MESSAGE, str(init.get("title") or APP), (Step("", str(init.get("text", ""))),))
 
 
-RECOVERY_INFO = (
+RECOVERY_INFO = N_(
     "You need to save this recovery file and its passphrase in a secure place, if possible "
     "in separate places, as both are needed to recover access to {org} from a new device."
 )
-RECOVERY_CONFIRM = "I have saved the recovery file and its passphrase, in separate places."
+RECOVERY_CONFIRM = N_("I have saved the recovery file and its passphrase, in separate places.")
 
 
 def recovery_file_name(organization: str) -> str:
     """The official client's name for a recovery file (fact sheet l.3)."""
-    return _t("Parsec_Recovery_File_{organization}.psrk", organization=organization)
+    return f"Parsec_Recovery_File_{organization}.psrk"  # the same in every language
 
 
 def _check_save_path(v: Values) -> str | None:
     path = str(v.get("path", "")).strip()
     if not path:
-        return "Choose where to save the recovery file."
+        return _("Choose where to save the recovery file.")
     if path.endswith(("/", "\\")):
-        return "Add a file name, such as {name}.".format(name=recovery_file_name("MyOrg"))
+        return _t("Add a file name, such as {name}.", name=recovery_file_name("MyOrg"))
     return None
 
 
@@ -734,7 +752,7 @@ def _recovery_export(init: Mapping[str, Any]) -> DialogSpec:
     org = str(init.get("organization_id", ""))
     return DialogSpec(
         P.Kind.RECOVERY_EXPORT,
-        "Create a recovery file",
+        _("Create a recovery file"),
         (
             Step(
                 "",
@@ -746,94 +764,96 @@ def _recovery_export(init: Mapping[str, Any]) -> DialogSpec:
                 (
                     Field(
                         "path",
-                        "Save the recovery file as",
+                        _("Save the recovery file as"),
                         "save",
                         value=str(init.get("path") or recovery_file_name(org)),
-                        hint="A file that does not exist yet; choose a place other than this computer if you can.",
+                        hint=_("A file that does not exist yet; choose a place other than this computer if you can."),
                         check=_check_save_path,
                     ),
                 ),
                 (Note(_t(RECOVERY_INFO, org=org), warning=True),),
             ),
         ),
-        submit="Create recovery file",
-        busy_text="Creating the recovery file…",
-        done=(
-            "Keep the file and its passphrase",
-            "The recovery file is saved as {path}. Here is its passphrase: save it or copy it "
+        submit=_("Create recovery file"),
+        busy_text=_("Creating the recovery file…"),
+        done=(  # translated where shown (_t)
+            N_("Keep the file and its passphrase"),
+            N_("The recovery file is saved as {path}. Here is its passphrase: save it or copy it "
             "somewhere else than the file (a password manager, a sheet of paper in a safe place). "
-            "It is shown only now.",
+            "It is shown only now."),
         ),
-        result_value=("passphrase", "Passphrase", "Copy passphrase"),
-        save_value=("Save passphrase…", _t("Parsec_Recovery_Code_{organization}.txt", organization=org)),
-        confirm=RECOVERY_CONFIRM,
-        copied="Passphrase copied. Paste it somewhere else than the recovery file.",
+        result_value=("passphrase", _("Passphrase"), _("Copy passphrase")),
+        save_value=(_("Save passphrase…"), f"Parsec_Recovery_Code_{org}.txt"),
+        confirm=_(RECOVERY_CONFIRM),
+        copied=_("Passphrase copied. Paste it somewhere else than the recovery file."),
     )
 
 
 def _recovery_import(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(
         P.Kind.RECOVERY_IMPORT,
-        "Import a recovery file",
+        _("Import a recovery file"),
         (
             Step(
-                "The recovery file",
-                "Forgot your password, or lost your computer? The recovery file and its passphrase "
-                "make a new device of yours on this computer.",
+                _("The recovery file"),
+                _(
+                    "Forgot your password, or lost your computer? The recovery file and its passphrase "
+                    "make a new device of yours on this computer."
+                ),
                 (
                     Field(
                         "path",
-                        "Recovery file",
+                        _("Recovery file"),
                         "open",
                         value=str(init.get("path") or ""),
-                        hint="The .psrk file you saved.",
+                        hint=_("The .psrk file you saved."),
                         check=_one(validation.check_recovery_path, "path"),
                     ),
                     Field(
                         "passphrase",
-                        "Passphrase",
-                        hint="Saved with the file: 13 groups of 4 letters and digits.",
+                        _("Passphrase"),
+                        hint=_("Saved with the file: 13 groups of 4 letters and digits."),
                         check=_one(validation.check_passphrase, "passphrase"),
                     ),
                 ),
             ),
             Step(
-                "This device",
-                "How this computer appears in the organization, and how you open it.",
+                _("This device"),
+                _("How this computer appears in the organization, and how you open it."),
                 (
                     _device_field(init),
                     Field(
                         "keyring",
-                        "Log in without a password on this computer (keyring)",
+                        _("Log in without a password on this computer (keyring)"),
                         "check",
                         value=False,
                     ),
                     *_password_fields(unless_keyring=True),
                 ),
-                (Note(PASSWORD_NOTE), Note(KEYRING_NOTE)),
+                (Note(_(PASSWORD_NOTE)), Note(_(KEYRING_NOTE))),
             ),
         ),
-        submit="Import and log in",
-        busy_text="Adding this device…",
+        submit=_("Import and log in"),
+        busy_text=_("Adding this device…"),
     )
 
 
 CHANGE_AUTH_TEXTS = {
-    # (mode, protection now): title, intro, submit
+    # (mode, protection now): title, intro, submit (translated where used)
     ("password", "password"): (
-        "Change password",
-        "The new password of {device} in {org}: you will type it to log in. Nobody can recover it.",
-        "Change password",
+        N_("Change password"),
+        N_("The new password of {device} in {org}: you will type it to log in. Nobody can recover it."),
+        N_("Change password"),
     ),
     ("password", "keyring"): (
-        "Use a password",
-        "{device} in {org} will be opened with this password, not with the keyring any more.",
-        "Use this password",
+        N_("Use a password"),
+        N_("{device} in {org} will be opened with this password, not with the keyring any more."),
+        N_("Use this password"),
     ),
     ("keyring", "password"): (
-        "Use the keyring for quick login",
-        "{device} in {org} will open without a password on this computer.",
-        "Use the keyring",
+        N_("Use the keyring for quick login"),
+        N_("{device} in {org} will open without a password on this computer."),
+        N_("Use the keyring"),
     ),
 }
 
@@ -847,32 +867,32 @@ def _change_auth(init: Mapping[str, Any]) -> DialogSpec:
         fields = (
             Field(
                 "current_password",
-                "Current password",
+                _("Current password"),
                 "secret",
                 clear_on_error=True,
                 check=lambda v: (
-                    None if v.get("current_password") else "Enter the current password of this device."
+                    None if v.get("current_password") else _("Enter the current password of this device.")
                 ),
             ),
         )
-    notes: tuple[Note, ...] = (Note(KEYRING_NOTE),)
+    notes: tuple[Note, ...] = (Note(_(KEYRING_NOTE)),)
     if (mode, protection) != ("keyring", "password"):  # a new password
         fields += _password_fields()
-        notes = (Note(PASSWORD_NOTE), Note(LOSS_WARNING, warning=True))
+        notes = (Note(_(PASSWORD_NOTE)), Note(_(LOSS_WARNING), warning=True))
     intro = _t(texts[1], device=init.get("device_label", ""), org=init.get("organization_id", ""))
     return DialogSpec(
         P.Kind.CHANGE_AUTH,
-        texts[0],
+        _(texts[0]),
         (Step("", intro, fields, notes),),
-        submit=texts[2],
-        busy_text="Protecting the device again…",
+        submit=_(texts[2]),
+        busy_text=_("Protecting the device again…"),
     )
 
 
 OPEN_URL = "open_url"  # a link's action: the tray opens ``arg`` in the browser
 OPEN_LINK = "open_link"  # Join's Next with an invitation link: the tray opens its claim dialog
 REFUSE_TERMS = "refuse_terms"
-TERMS_ACCEPT = "I have read and accept the terms of service."
+TERMS_ACCEPT = N_("I have read and accept the terms of service.")
 LANGUAGES = {"en": "English", "fr": "Français", "de": "Deutsch", "es": "Español", "it": "Italiano"}
 
 
@@ -889,7 +909,7 @@ def _terms(init: Mapping[str, Any]) -> DialogSpec:
     )
     return DialogSpec(
         P.Kind.TERMS,
-        "Terms of service",
+        _("Terms of service"),
         (
             Step(
                 "",
@@ -902,20 +922,20 @@ def _terms(init: Mapping[str, Any]) -> DialogSpec:
                 (
                     Field(
                         "accept",
-                        TERMS_ACCEPT,
+                        _(TERMS_ACCEPT),
                         "check",
                         value=False,
                         check=lambda v: (
-                            None if v.get("accept") else "Tick the box once you have read the terms."
+                            None if v.get("accept") else _("Tick the box once you have read the terms.")
                         ),
                     ),
                 ),
                 links=links,
             ),
         ),
-        submit="Accept",
-        busy_text="Accepting the terms…",
-        extra=(Button(REFUSE_TERMS, "Refuse and log out", Role.EXTRA),),
+        submit=_("Accept"),
+        busy_text=_("Accepting the terms…"),
+        extra=(Button(REFUSE_TERMS, _("Refuse and log out"), Role.EXTRA),),
     )
 
 
@@ -1061,7 +1081,7 @@ class DialogModel:
         if f.strength:
             score, label = validation.password_strength(str(self.values.get(name, "")))
             if score:
-                return _t("Strength: {label}", label=label), _t("strength{n}", n=score)
+                return _t("Strength: {label}", label=label), f"strength{score}"
         return f.hint, "hint"
 
     def buttons(self) -> list[Button]:
@@ -1069,38 +1089,38 @@ class DialogModel:
         out: list[Button] = list(self.spec.extra)
         if self.result is not None:
             out += self.spec.next_steps if self.spec.done is not None else ()
-            out.append(Button("close", "Close", Role.PRIMARY))
+            out.append(Button("close", _("Close"), Role.PRIMARY))
             return button_order(out, self.platform)
         if self.spec.driven:
             return button_order(self._driven_buttons(), self.platform)
         if self.spec.rows or not self.spec.submit:
-            out.append(Button("close", "Close" if self.spec.rows else "OK", Role.PRIMARY))
+            out.append(Button("close", _("Close") if self.spec.rows else _("OK"), Role.PRIMARY))
             return button_order(out, self.platform)
-        out.append(Button("cancel", "Cancel", Role.CANCEL))
+        out.append(Button("cancel", _("Cancel"), Role.CANCEL))
         if self.wizard and self.step > 1:
-            out.append(Button("back", "Back", Role.BACK))
+            out.append(Button("back", _("Back"), Role.BACK))
         last = self.step == len(self.spec.steps)
-        out.append(Button("submit" if last else "next", self.spec.submit if last else "Next", Role.PRIMARY))
+        out.append(Button("submit" if last else "next", self.spec.submit if last else _("Next"), Role.PRIMARY))
         return button_order(out, self.platform)
 
     def _driven_buttons(self) -> list[Button]:
         if self.result is not None or (self.banner and not self.busy):
-            return [Button("close", "Close", Role.PRIMARY)]  # done, or failed for good
+            return [Button("close", _("Close"), Role.PRIMARY)]  # done, or failed for good
         if self.spec.start and self.step == 1:
-            return [Button("cancel", "Cancel", Role.CANCEL), Button(START, self.spec.start, Role.PRIMARY)]
+            return [Button("cancel", _("Cancel"), Role.CANCEL), Button(START, self.spec.start, Role.PRIMARY)]
         if self._form:
-            out = [Button("cancel", "Cancel", Role.CANCEL)]
+            out = [Button("cancel", _("Cancel"), Role.CANCEL)]
             if self.step > self.spec.first_form_step:
-                out.append(Button("back", "Back", Role.BACK))
+                out.append(Button("back", _("Back"), Role.BACK))
             if self.step == len(self.spec.steps):
                 return [*out, Button("submit", self.spec.submit, Role.PRIMARY)]
-            return [*out, Button("next", "Next", Role.PRIMARY)]
+            return [*out, Button("next", _("Next"), Role.PRIMARY)]
         choosing = self.step == self.spec.moved_to(P.ToDialog.CHOICES)
         out = [Button(CODE_PREFIX + c, c, Role.EXTRA) for c in self.choices if choosing]
         if choosing:
-            out.append(Button(NONE_OF_THESE, "None of these", Role.EXTRA))
+            out.append(Button(NONE_OF_THESE, _("None of these"), Role.EXTRA))
         # Until the review, Cancel is all there is to do (Return runs it).
-        return [*out, Button("cancel", "Cancel", Role.PRIMARY)]
+        return [*out, Button("cancel", _("Cancel"), Role.PRIMARY)]
 
     @property
     def _form(self) -> bool:
@@ -1194,7 +1214,7 @@ class DialogModel:
             return [_send({"type": P.FromDialog.CANCEL}), Effect(CLOSE)]
         if self.busy:
             if button in ("cancel", "escape"):
-                self.progress = "Please wait: this cannot be interrupted safely."
+                self.progress = _("Please wait: this cannot be interrupted safely.")
             return []
         if button == "escape":
             button = "close" if self.result is not None or not self.spec.submit else "cancel"
@@ -1220,7 +1240,7 @@ class DialogModel:
             if self._check(self.step):
                 server = str(self.values.get("server", "")).strip()
                 if self.spec.ask_server and self.step == 1 and self.asked != server:
-                    self.busy, self.progress, self.banner = True, "Asking the server…", None
+                    self.busy, self.progress, self.banner = True, _("Asking the server…"), None
                     return [_send({"type": P.FromDialog.ASK_SERVER, "server": server})]
                 self._show(self.step + 1)
         elif button in {b.id for b in self.spec.next_steps} and self.result is not None:
@@ -1232,7 +1252,7 @@ class DialogModel:
             code = button[len(CODE_PREFIX) :] if button.startswith(CODE_PREFIX) else None
             if code is not None and code not in self.choices:
                 return []
-            self.busy, self.progress, self.banner = True, "Checking the codes…", None
+            self.busy, self.progress, self.banner = True, _("Checking the codes…"), None
             return [_send({"type": P.FromDialog.CHOOSE, "code": code})]
         elif button == "refresh":
             self.note = ""
@@ -1289,9 +1309,9 @@ class DialogModel:
 
     def copy(self, link: str) -> list[Effect]:
         if self.spec.rows:
-            self.note = "Link copied."
+            self.note = _("Link copied.")
         elif self.spec.kind == P.Kind.INVITE_DEVICE or self.spec.shared_link:
-            self.note = "Copied. Open it with Parsec on your other computer."
+            self.note = _("Copied. Open it with Parsec on your other computer.")
         else:
             self.note = self.spec.copied
         return [Effect(COPY, arg=link)]
@@ -1312,7 +1332,7 @@ class DialogModel:
         if token is None:
             return []
         rows = self.listing
-        self.busy, self.progress = True, rows.deleting
+        self.busy, self.progress = True, _(rows.deleting)
         self._deleted = token
         return [_send({"type": rows.send, rows.key: token})]
 
@@ -1349,7 +1369,7 @@ class DialogModel:
             self.busy, self.banner = False, None
             self.rows = [dict(r) for r in msg.get("items") or [] if isinstance(r, Mapping)]
             if was_deleting:
-                self.note, self._deleted = self.listing.deleted, None
+                self.note, self._deleted = _(self.listing.deleted), None
             return [_send({"type": P.FromDialog.RENDERED, "count": len(self.rows)})]
         return []
 
@@ -1359,12 +1379,12 @@ class DialogModel:
         step = self.spec.moved_to(kind)
         if kind == P.ToDialog.WAITING:
             self.step, self.code, self.choices, self.details = step, None, [], ()
-            self.busy, self.progress = True, self.spec.waiting_text
+            self.busy, self.progress = True, _(self.spec.waiting_text)
             self.banner = str(msg["banner"]) if msg.get("banner") else None
             self.focus = DEFAULT
         elif kind == P.ToDialog.CODE:
             self.step, self.code, self.banner = step, str(msg.get("code", "")), None
-            self.busy, self.progress = True, "Waiting for them to choose your code…"
+            self.busy, self.progress = True, _("Waiting for them to choose your code…")
             self.focus = DEFAULT
         elif kind == P.ToDialog.CHOICES:
             self.step, self.busy, self.progress, self.banner = step, False, "", None
@@ -1376,7 +1396,7 @@ class DialogModel:
                 if name in self.spec.fields:
                     self.values[name] = str(msg.get(name) or "")
             if msg.get("email"):
-                self.details = (("Email", str(msg["email"])),)
+                self.details = ((_("Email"), str(msg["email"])),)
             self.focus = self._first_focus()
 
     def _error(self, message: str, name: Any, step: Any) -> None:
@@ -1399,7 +1419,7 @@ class DialogModel:
 
 def row_texts(row: Mapping[str, Any]) -> tuple[str, str]:
     """A pending invitation as two lines: who or what, then type, date and by whom."""
-    kind = "Device invitation" if row.get("type") == "DEVICE" else "User invitation"
+    kind = _("Device invitation") if row.get("type") == "DEVICE" else _("User invitation")
     when = str(row.get("created_on", ""))[:16].replace("T", " ")
     detail = _t("{kind}, created {when} by {by}", kind=kind, when=when, by=row.get("created_by", ""))
     if row.get("waiting"):
@@ -1409,37 +1429,38 @@ def row_texts(row: Mapping[str, Any]) -> tuple[str, str]:
 
 def _invitation_actions(row: Mapping[str, Any]) -> tuple[RowAction, ...]:
     return (
-        RowAction("copy", "Copy link", "Copy link of {title}"),
-        RowAction("delete", "Delete invitation…", "Delete invitation for {title}…"),
+        RowAction("copy", _("Copy link"), _("Copy link of {title}")),
+        RowAction("delete", _("Delete invitation…"), _("Delete invitation for {title}…")),
         # Last: Tab from Copy link reaches Delete invitation… first, as before.
-        RowAction("greet", "Greet", "Greet {title}"),
+        RowAction("greet", _("Greet"), _("Greet {title}")),
     )
 
 
+# The texts of a Rows are translated where shown.
 INVITATION_ROWS = Rows(
     key="token",
-    empty="No pending invitation.",
+    empty=N_("No pending invitation."),
     texts=row_texts,
     actions=_invitation_actions,
     ask=(
-        "Delete invitation",
-        "Delete the invitation for {title}?",
-        "Its link stops working: nobody can join with it any more.",
-        "_Delete invitation",
+        N_("Delete invitation"),
+        N_("Delete the invitation for {title}?"),
+        N_("Its link stops working: nobody can join with it any more."),
+        N_("_Delete invitation"),
     ),
     send=P.FromDialog.CANCEL_INVITATION,
-    deleting="Deleting the invitation…",
-    deleted="The invitation was deleted.",
+    deleting=N_("Deleting the invitation…"),
+    deleted=N_("The invitation was deleted."),
 )
 
-PROFILE_NAMES = {"ADMIN": "Administrator", "STANDARD": "Member", "OUTSIDER": "External"}
+PROFILE_NAMES = {"ADMIN": N_("Administrator"), "STANDARD": N_("Member"), "OUTSIDER": N_("External")}
 
 
 def member_texts(row: Mapping[str, Any]) -> tuple[str, str]:
     """A member as two lines: name and email, then profile, joined on, revoked or frozen."""
     name, email = row.get("name"), row.get("email")
     title = _t("{name} <{email}>", name=name, email=email) if name and email else str(name or email or "")
-    profile = PROFILE_NAMES.get(str(row.get("profile")), str(row.get("profile", "")))
+    profile = _(PROFILE_NAMES[str(row.get("profile"))]) if str(row.get("profile")) in PROFILE_NAMES else str(row.get("profile", ""))
     detail = _t("{profile}, joined on {when}", profile=profile, when=str(row.get("created_on", ""))[:10])
     if row.get("revoked_on"):
         detail = _t("{detail} · revoked on {when}", detail=detail, when=str(row["revoked_on"])[:10])
@@ -1451,23 +1472,23 @@ def member_texts(row: Mapping[str, Any]) -> tuple[str, str]:
 
 
 def _member_actions(row: Mapping[str, Any]) -> tuple[RowAction, ...]:
-    return (RowAction("delete", "Revoke…", "Revoke {title}…"),) if row.get("can_revoke") else ()
+    return (RowAction("delete", _("Revoke…"), _("Revoke {title}…")),) if row.get("can_revoke") else ()
 
 
 MEMBER_ROWS = Rows(
     key="user_id",
-    empty="Nobody yet.",
+    empty=N_("Nobody yet."),
     texts=member_texts,
     actions=_member_actions,
     ask=(
-        "Revoke",
-        "Revoke {title}?",
-        "They lose access to the organization at once, on all their devices. This cannot be undone.",
-        "_Revoke",
+        N_("Revoke"),
+        N_("Revoke {title}?"),
+        N_("They lose access to the organization at once, on all their devices. This cannot be undone."),
+        N_("_Revoke"),
     ),
     send=P.FromDialog.REVOKE_USER,
-    deleting="Revoking…",
-    deleted="Revoked.",
+    deleting=N_("Revoking…"),
+    deleted=N_("Revoked."),
 )
 
 
@@ -1475,8 +1496,8 @@ def _members(init: Mapping[str, Any]) -> DialogSpec:
     return DialogSpec(
         P.Kind.MEMBERS,
         _t("Members of {org}", org=init.get("organization_id", "")),
-        (Step("", "Loading…"),),
-        extra=(Button("refresh", "Refresh", Role.EXTRA),),
+        (Step("", _("Loading…")),),
+        extra=(Button("refresh", _("Refresh"), Role.EXTRA),),
         rows=True,
         listing=MEMBER_ROWS,
     )

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import errors as E
 from . import dialog_protocol as P
 from .dialogs import DialogProcess
+from .i18n import N_, _
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -31,16 +32,17 @@ __all__ = ["GreetingRun", "begin", "run_for"]
 
 log = logging.getLogger(__name__)
 
-WRONG_CODE = (
+# Translated where used.
+WRONG_CODE = N_(
     "The codes did not match, so nothing was created. Make sure you are talking to {who}, "
     "then compare the codes again: a new attempt is waiting for them."
 )
-PEER_WRONG_CODE = (
+PEER_WRONG_CODE = N_(
     "{who} said your code was not among theirs, so nothing was created. Make sure you are "
     "talking to {who}, then compare the codes again: a new attempt is waiting for them."
 )
 
-CANNOT_GREET = "This person cannot be greeted: {reason}"
+CANNOT_GREET = N_("This person cannot be greeted: {reason}")
 
 _runs: dict[int, GreetingRun] = {}
 _runs_lock = threading.Lock()
@@ -57,7 +59,7 @@ class GreetingRun:
         self.host, self.dlg, self.holder, self.invitation = host, dlg, holder, invitation
         self.stop = threading.Event()
         self.answers: queue.Queue[dict[str, Any]] = queue.Queue()
-        self.who = str(dlg.init.get("who") or "your guest")
+        self.who = str(dlg.init.get("who") or _("your guest"))
 
     # -- what the dialog writes (its reader thread) ---------------------------------------
 
@@ -127,7 +129,7 @@ class GreetingRun:
                 self.dlg.failed(str(exc), error_type=type(exc).__name__, step=4, field=field)
                 continue
             self.dlg.working()
-            self.dlg.progress("Creating the certificates…")
+            self.dlg.progress(_("Creating the certificates…"))
             return approval
 
     # -- the worker ---------------------------------------------------------------------------
@@ -145,7 +147,7 @@ class GreetingRun:
                     if exc.reason != "INVALID_SAS_CODE" or self.stop.is_set():
                         raise
                     text = PEER_WRONG_CODE if exc.by_peer else WRONG_CODE
-                    self.dlg.send({"type": P.ToDialog.WAITING, "banner": text.format(who=self.who)})
+                    self.dlg.send({"type": P.ToDialog.WAITING, "banner": _(text).format(who=self.who)})
                     continue
                 who = greeted.human_handle.label if invitation.type == "USER" else str(greeted.device_label)
                 self.dlg.succeeded({"who": who, "organization": holder.identity.organization_id})
@@ -157,8 +159,9 @@ class GreetingRun:
             if not self.stop.is_set():  # stopped: the driver's way out, not a failure
                 log.exception("greeting failed")
                 self.dlg.failed(
-                    f"Something unexpected went wrong ({type(exc).__name__}); nothing was created. "
-                    "Please report it.",
+                    _(
+                        "Something unexpected went wrong ({error}); nothing was created. Please report it."
+                    ).format(error=type(exc).__name__),
                     error_type=type(exc).__name__,
                     step=None,
                     field=None,
@@ -178,12 +181,12 @@ def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
     try:
         invitation = find_invitation(holder.session, token)
     except E.ParsecTrayError as exc:
-        host.message("Greet", CANNOT_GREET.format(reason=exc))
+        host.message(_("Greet"), _(CANNOT_GREET).format(reason=exc))
         return
     init = {
         "token": str(invitation.token),
         "type": invitation.type,
-        "who": str(invitation.claimer_email) if isinstance(invitation, UserInvitation) else "your new device",
+        "who": str(invitation.claimer_email) if isinstance(invitation, UserInvitation) else _("your new device"),
         "organization_id": holder.identity.organization_id,
         "link": link,
         # The organization's configuration (kept per session): External offered or not.

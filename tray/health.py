@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ..core import errors as E
 from . import logins, terms
+from .i18n import _
 from .sessions import refusal_of
 from .state import AT_RISK_BODY, AT_RISK_TITLE, REFUSALS, Event, Refusal, Retry, State
 from .threads import in_thread
@@ -136,7 +137,7 @@ def check_risk(host: Controller, holder: SessionHolder) -> None:
             settings.update(at_risk_notified=[k for k in told if k != holder.key])
     if notify:
         org = holder.identity.organization_id
-        host.notices.say(AT_RISK_TITLE.format(org=org), AT_RISK_BODY.format(org=org))
+        host.notices.say(_(AT_RISK_TITLE).format(org=org), _(AT_RISK_BODY).format(org=org))
 
 
 def recheck_risk(host: Controller, key: str) -> None:

@@ -73,29 +73,36 @@ def _private_dir(path: Path) -> Path:
     link (in a shared /tmp another user could have made it first)."""
     from ..core import make_private_dirs
     from ..core.errors import LocalError
+    from .i18n import _
 
-    hint = "Remove it, or set PARSEC_TRAY_RUNTIME_DIR to a folder of yours."
+    hint = _("Remove it, or set PARSEC_TRAY_RUNTIME_DIR to a folder of yours.")
     try:
         make_private_dirs(path)
         st = os.lstat(path)
     except OSError as exc:
-        raise LocalError(f"The runtime folder {path} cannot be created ({exc.strerror}).", hint=hint) from None
+        raise LocalError(
+            _("The runtime folder {path} cannot be created ({reason}).").format(path=path, reason=exc.strerror), hint=hint
+        ) from None
     if IS_WINDOWS:
         return path
     import stat
 
     if stat.S_ISLNK(st.st_mode):
-        raise LocalError(f"The runtime folder {path} is a symbolic link; it was not used.", hint=hint)
+        raise LocalError(_("The runtime folder {path} is a symbolic link; it was not used.").format(path=path), hint=hint)
     if not stat.S_ISDIR(st.st_mode):
-        raise LocalError(f"The runtime folder {path} is not a folder; it was not used.", hint=hint)
+        raise LocalError(_("The runtime folder {path} is not a folder; it was not used.").format(path=path), hint=hint)
     if st.st_uid != os.getuid():
-        raise LocalError(f"The runtime folder {path} belongs to another user; it was not used.", hint=hint)
+        raise LocalError(
+            _("The runtime folder {path} belongs to another user; it was not used.").format(path=path), hint=hint
+        )
     if st.st_mode & 0o077:
         try:
             os.chmod(path, 0o700, follow_symlinks=False)
         except (OSError, NotImplementedError):
-            raise LocalError(f"The runtime folder {path} is open to other users and cannot be made private.",
-                             hint=hint) from None
+            raise LocalError(
+                _("The runtime folder {path} is open to other users and cannot be made private.").format(path=path),
+                hint=hint,
+            ) from None
     return path
 
 

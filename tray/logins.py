@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
 from . import health
+from .i18n import _
 from .sessions import SessionHolder, session_key
 from .state import Event, Identity, Refusal
 from .threads import in_thread
@@ -161,7 +162,7 @@ def archive(host: Controller, path: str) -> None:
     try:
         archive_device_file(Path(path))
     except E.ParsecTrayError as exc:
-        host.message("Remove this device", str(exc))
+        host.message(_("Remove this device"), str(exc))
     host.lister.refresh(force=True)
 
 

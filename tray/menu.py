@@ -9,6 +9,9 @@ window), be printed as JSON (``status``/tests) and be compared in tests.
 Logged in, the menu has one section per logged-in device (who, status,
 its actions carrying the device file as ``arg``), then the entries to
 create, join or log in to another device.
+
+Every text is translated (gettext) when the menu is built, in the tray's
+process: the fallback window shows them as they come.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..core import DeviceInfo, Protection
+from .i18n import N_, _, ngettext
 from .state import AT_RISK_STATUS, Identity, Refusal, SessionView, Snapshot, State
 
 __all__ = ["SEPARATOR", "Action", "Entry", "build_menu", "flatten", "selectable", "title", "to_json"]
@@ -82,52 +86,67 @@ class Entry:
 
 SEPARATOR = Entry("", separator=True)
 
+# Translated where shown.
 STATUS_TEXT = {
-    State.CONNECTING: "Connecting…",
-    State.ONLINE: "Online",
-    State.OFFLINE: "Offline: the server cannot be reached",
-    State.NEEDS_ATTENTION: "Needs attention",
+    State.CONNECTING: N_("Connecting…"),
+    State.ONLINE: N_("Online"),
+    State.OFFLINE: N_("Offline: the server cannot be reached"),
+    State.NEEDS_ATTENTION: N_("Needs attention"),
+}
+# The same, as the tooltip says it after who ("MyOrg: Alice, offline").
+STATE_WORD = {
+    State.CONNECTING: N_("connecting…"),
+    State.ONLINE: N_("online"),
+    State.OFFLINE: N_("offline"),
+    State.NEEDS_ATTENTION: N_("needs attention"),
 }
 
 
 def _login_label(d: DeviceInfo, all_devices: tuple[DeviceInfo, ...]) -> str:
-    text = f"Log in to {d.organization_id} as {d.user_name or d.email}"
+    org, who = d.organization_id, d.user_name or d.email
     twins = [o for o in all_devices if (o.organization_id, o.user_name) == (d.organization_id, d.user_name)]
     if len(twins) > 1:
-        text += f" ({d.device_label or d.device_id[:8]})"
-    return text + "…"
+        return _("Log in to {org} as {who} ({device})…").format(org=org, who=who, device=d.device_label or d.device_id[:8])
+    return _("Log in to {org} as {who}…").format(org=org, who=who)
 
 
 def _login_entries(shown: tuple[DeviceInfo, ...], all_devices: tuple[DeviceInfo, ...]) -> list[Entry]:
     if not shown:
-        return [Entry("Log in… (no device on this computer yet)", enabled=False)]
+        return [Entry(_("Log in… (no device on this computer yet)"), enabled=False)]
     entries = [Entry(_login_label(d, all_devices), Action.LOGIN, d.key) for d in shown]
     if len(entries) > MAX_INLINE_DEVICES:
-        return [Entry("Log in", submenu=tuple(entries))]
+        return [Entry(_("Log in"), submenu=tuple(entries))]
     return entries
 
 
 def _who(ident: Identity) -> str:
     who = ident.user_name or ident.email or ident.user_id[:8]
-    return f"{ident.organization_id}: {who}"
+    return _("{org}: {who}").format(org=ident.organization_id, who=who)
 
 
 def header(s: Snapshot) -> str:
     """Who the most recently used session is (the tooltip's subject)."""
-    return "Not logged in" if s.identity is None else _who(s.identity)
+    return _("Not logged in") if s.identity is None else _who(s.identity)
 
 
 def title(s: Snapshot) -> str:
     """The icon's tooltip: the most recently used session, and how many
     others there are; the state is the icon's (the most urgent of all)."""
-    base = "Parsec Tray (demo)" if s.demo_server else "Parsec Tray"
+    base = _("Parsec Tray (demo)") if s.demo_server else "Parsec Tray"
     if not s.state.logged_in:
-        return f"{base}: not logged in"
+        return _("{app}: not logged in").format(app=base)
     views = s.views()
-    others = f" and {len(views) - 1} more" if len(views) > 1 else ""
+    who = header(s)
+    if len(views) > 1:
+        n = len(views) - 1
+        who = ngettext("{who} and {n} more", "{who} and {n} more", n).format(who=who, n=n)
+    state = _(STATE_WORD[s.state])
     waiting = sum(len(v.waiting) for v in views)
-    people = f", {waiting} waiting to be greeted" if waiting else ""
-    return f"{base}: {header(s)}{others}, {STATUS_TEXT[s.state].split(':')[0].lower()}{people}"
+    if waiting:
+        return ngettext(
+            "{app}: {who}, {state}, {n} waiting to be greeted", "{app}: {who}, {state}, {n} waiting to be greeted", waiting
+        ).format(app=base, who=who, state=state, n=waiting)
+    return _("{app}: {who}, {state}").format(app=base, who=who, state=state)
 
 
 def greet_arg(token: str, key: str) -> str:
@@ -143,9 +162,9 @@ def parse_greet_arg(arg: str) -> tuple[str, str | None]:
 def _waiting_entries(v: SessionView, online: bool) -> list[Entry]:
     """Who is waiting: each entry greets them (its token known), else it says so."""
     if len(v.waiting_tokens) != len(v.waiting):
-        return [Entry(f"{label} is waiting to be greeted", enabled=False) for label in v.waiting]
+        return [Entry(_("{who} is waiting to be greeted").format(who=label), enabled=False) for label in v.waiting]
     return [
-        Entry(f"Greet {label} (waiting)", Action.GREET, greet_arg(token, v.key), enabled=online)
+        Entry(_("Greet {who} (waiting)").format(who=label), Action.GREET, greet_arg(token, v.key), enabled=online)
         for token, label in zip(v.waiting_tokens, v.waiting, strict=True)
     ]
 
@@ -157,23 +176,23 @@ def _live_entries(v: SessionView) -> list[Entry]:
         return []
     online = v.state is State.ONLINE
     arg = v.key or None
-    add_device = Entry("Add a device…", Action.INVITE_DEVICE, arg, enabled=online)
+    add_device = Entry(_("Add a device…"), Action.INVITE_DEVICE, arg, enabled=online)
     items: list[Entry] = []
     if v.at_risk:  # the risk, and what ends it, right there
         items += [
-            Entry(AT_RISK_STATUS.format(org=v.identity.organization_id), enabled=False),
-            Entry("Create a recovery file…", Action.CREATE_RECOVERY, arg, enabled=online),
+            Entry(_(AT_RISK_STATUS).format(org=v.identity.organization_id), enabled=False),
+            Entry(_("Create a recovery file…"), Action.CREATE_RECOVERY, arg, enabled=online),
             add_device,
             SEPARATOR,
         ]
     items += _waiting_entries(v, online)
     if v.identity.is_admin:
-        items.append(Entry("Invite user…", Action.INVITE_USER, arg, enabled=online))
+        items.append(Entry(_("Invite user…"), Action.INVITE_USER, arg, enabled=online))
     if not v.at_risk:
         items.append(add_device)
     items += [
-        Entry("Pending invitations…", Action.INVITATIONS, arg, enabled=online),
-        Entry("Members…", Action.MEMBERS, arg, enabled=online),
+        Entry(_("Pending invitations…"), Action.INVITATIONS, arg, enabled=online),
+        Entry(_("Members…"), Action.MEMBERS, arg, enabled=online),
         SEPARATOR,
     ]
     return items
@@ -183,24 +202,24 @@ def _refusal_entries(v: SessionView) -> list[Entry]:
     """What a person can do about the server's refusal of the device."""
     arg = v.key or None
     if v.refusal is Refusal.REVOKED:
-        return [Entry("Remove this device…", Action.REMOVE_DEVICE, arg)]
+        return [Entry(_("Remove this device…"), Action.REMOVE_DEVICE, arg)]
     if v.refusal is Refusal.TOS:
         return [
-            Entry("Review the terms of service…", Action.REVIEW_TOS, arg),
-            Entry("Accept the terms", Action.ACCEPT_TOS, arg),
+            Entry(_("Review the terms of service…"), Action.REVIEW_TOS, arg),
+            Entry(_("Accept the terms"), Action.ACCEPT_TOS, arg),
         ]
-    return [Entry("Check again", Action.CHECK, arg)]
+    return [Entry(_("Check again"), Action.CHECK, arg)]
 
 
 def _protection_entries(v: SessionView, protection: Protection | None) -> list[Entry]:
     """How this device is opened: its password changed, or the keyring instead (or back)."""
     arg = v.key or None
     if protection == Protection.KEYRING:
-        return [Entry("Use a password…", Action.USE_PASSWORD, arg)]
+        return [Entry(_("Use a password…"), Action.USE_PASSWORD, arg)]
     if protection == Protection.PASSWORD:
         return [
-            Entry("Change password…", Action.CHANGE_PASSWORD, arg),
-            Entry("Use the keyring for quick login…", Action.USE_KEYRING, arg),
+            Entry(_("Change password…"), Action.CHANGE_PASSWORD, arg),
+            Entry(_("Use the keyring for quick login…"), Action.USE_KEYRING, arg),
         ]
     return []
 
@@ -208,42 +227,42 @@ def _protection_entries(v: SessionView, protection: Protection | None) -> list[E
 def _session_entries(v: SessionView, protection: Protection | None = None) -> list[Entry]:
     """One logged-in device's section: who, its status, its actions."""
     arg = v.key or None
-    status = STATUS_TEXT[v.state]
+    status = _(STATUS_TEXT[v.state])
     refused = v.state is State.NEEDS_ATTENTION and v.refusal is not None
     if refused:
         status = v.refusal_text()
     elif v.state is State.NEEDS_ATTENTION and v.reason:
-        status = f"Needs attention: {v.reason}"
+        status = _("Needs attention: {reason}").format(reason=v.reason)
     items = [Entry(_who(v.identity), enabled=False), Entry(status, enabled=False)]
     if refused:
         items += _refusal_entries(v)
     elif v.state in (State.OFFLINE, State.NEEDS_ATTENTION):
-        items.append(Entry("Check connection", Action.CHECK, arg))
+        items.append(Entry(_("Check connection"), Action.CHECK, arg))
     mine = _protection_entries(v, protection)
-    return [*items, SEPARATOR, *_live_entries(v), *mine, Entry("Log out", Action.LOGOUT, arg), SEPARATOR]
+    return [*items, SEPARATOR, *_live_entries(v), *mine, Entry(_("Log out"), Action.LOGOUT, arg), SEPARATOR]
 
 
 def _settings_entries(s: Snapshot) -> list[Entry]:
     items: list[Entry] = []
     if s.autostart is not None:
-        items.append(Entry("Start at login", Action.TOGGLE_AUTOSTART, checked=s.autostart))
+        items.append(Entry(_("Start at login"), Action.TOGGLE_AUTOSTART, checked=s.autostart))
     if s.autostart:
         items.append(
             Entry(
-                "At login, ask for the password at once",
+                _("At login, ask for the password at once"),
                 Action.TOGGLE_LOGIN_DIALOG,
                 checked=s.login_dialog_at_start,
             )
         )
     if s.logout_on_lock is not None:
-        items.append(Entry("Log out when the screen locks", Action.TOGGLE_LOGOUT_ON_LOCK, checked=s.logout_on_lock))
+        items.append(Entry(_("Log out when the screen locks"), Action.TOGGLE_LOGOUT_ON_LOCK, checked=s.logout_on_lock))
     return [SEPARATOR, *items] if items else []
 
 
 def build_menu(s: Snapshot) -> tuple[Entry, ...]:
     common = [
-        Entry("Create organization…", Action.CREATE_ORG),
-        Entry("Join organization…", Action.JOIN_ORG),
+        Entry(_("Create organization…"), Action.CREATE_ORG),
+        Entry(_("Join organization…"), Action.JOIN_ORG),
     ]
     views = s.views()
     items: list[Entry] = []
@@ -258,12 +277,12 @@ def build_menu(s: Snapshot) -> tuple[Entry, ...]:
         if others:
             items += [SEPARATOR, *_login_entries(others, s.devices)]
     else:
-        recover = Entry("Import a recovery file…", Action.IMPORT_RECOVERY)
+        recover = Entry(_("Import a recovery file…"), Action.IMPORT_RECOVERY)
         items += [*common, recover, SEPARATOR, *_login_entries(s.devices, s.devices)]
     if s.demo_server:
-        items += [SEPARATOR, Entry(f"Demo server: {s.demo_server}", enabled=False)]
+        items += [SEPARATOR, Entry(_("Demo server: {server}").format(server=s.demo_server), enabled=False)]
     items += _settings_entries(s)
-    items += [SEPARATOR, Entry("Quit", Action.QUIT)]
+    items += [SEPARATOR, Entry(_("Quit"), Action.QUIT)]
     return tuple(items)
 
 

@@ -20,6 +20,8 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from .i18n import _
+
 if TYPE_CHECKING:
     from .coalesce import Intent, Notification
     from .live import NotificationPump
@@ -122,7 +124,7 @@ class Notices:
             with self._lock:
                 self._waiting_shown.add(token)
             # Normal urgency: a critical one would stay on screen after they stop waiting.
-            self.say(n.title, n.body, on_click=greet, buttons=[("Greet", greet)], key=_waiting_key(token))
+            self.say(n.title, n.body, on_click=greet, buttons=[(_("Greet"), greet)], key=_waiting_key(token))
             return
         self.say(n.title, n.body, urgency=n.urgency, on_click=on_click)
 

@@ -14,6 +14,7 @@ from ..core import Protection
 from ..core import errors as E
 from . import dialog_flows, startup
 from .dialog_protocol import Kind
+from .i18n import _
 from .menu import parse_greet_arg
 from .threads import in_thread
 
@@ -65,7 +66,7 @@ def open_create(host: Controller) -> None:
 def open_login(host: Controller, key: str | None, *, error: str | None = None) -> None:
     info = host.device(key)
     if info is None:
-        host.message("Log in", "This device is no longer on this computer.")
+        host.message(_("Log in"), _("This device is no longer on this computer."))
         return
     device = {
         "organization_id": info.organization_id,

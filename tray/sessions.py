@@ -37,6 +37,7 @@ from ..core.errors import (
     UserFrozenError,
     UserRevokedError,
 )
+from .i18n import N_, _
 from .state import (
     Event,
     Identity,
@@ -68,20 +69,20 @@ _REFUSAL_OF: tuple[tuple[type[ParsecTrayError], Refusal], ...] = (
 )
 
 
-# The sentences' parts, with named placeholders (to be marked for translation).
-_OFFSET_UNKNOWN = "by more than five minutes"
-_OFFSET_ABOUT = "by about {duration}"
-_API_VERSIONS = "this app speaks API {mine}, the server {theirs}"
-_API_OTHER = "another version"
+# The sentences' parts, with named placeholders (translated where used).
+_OFFSET_UNKNOWN = N_("by more than five minutes")
+_OFFSET_ABOUT = N_("by about {duration}")
+_API_VERSIONS = N_("this app speaks API {mine}, the server {theirs}")
+_API_OTHER = N_("another version")
 
 
 def about_offset(seconds: float | None) -> str:
     """How far off the clock is, as the refusal texts say it ("by about 7 minutes")."""
     if seconds is None:
-        return _OFFSET_UNKNOWN
+        return _(_OFFSET_UNKNOWN)
     from ..core import offset_duration  # the units core's own clock sentence uses
 
-    return _OFFSET_ABOUT.format(duration=offset_duration(seconds))
+    return _(_OFFSET_ABOUT).format(duration=offset_duration(seconds))
 
 
 def refusal_of(exc: BaseException) -> tuple[Refusal, str] | None:
@@ -92,8 +93,8 @@ def refusal_of(exc: BaseException) -> tuple[Refusal, str] | None:
     if isinstance(exc, ClockOutOfSyncError):
         return refusal, about_offset(exc.offset_seconds)
     if isinstance(exc, IncompatibleServerError):
-        theirs = exc.server_versions or _API_OTHER
-        return refusal, _API_VERSIONS.format(mine=exc.client_versions, theirs=theirs)
+        theirs = exc.server_versions or _(_API_OTHER)
+        return refusal, _(_API_VERSIONS).format(mine=exc.client_versions, theirs=theirs)
     return refusal, ""
 
 
@@ -184,7 +185,7 @@ class SessionHolder:
             return Event.REFUSED, str(exc), exc
         except Exception as exc:
             log.exception("ping failed")
-            return Event.UNREACHABLE, f"unexpected {type(exc).__name__}", None
+            return Event.UNREACHABLE, _("unexpected {error}").format(error=type(exc).__name__), None
         return Event.REACHED, None, None
 
     def _guarded(self, fn: Callable[[], Any]) -> Any:
@@ -239,7 +240,7 @@ class SessionHolder:
 
     def _require_session(self) -> Any:
         if self.closed or getattr(self.session, "device", None) is None:
-            raise ParsecTrayError("You are not logged in any more.")
+            raise ParsecTrayError(_("You are not logged in any more."))
         return self.session
 
     def invite_list(self) -> list[Any]:
@@ -278,7 +279,7 @@ class SessionHolder:
                     "type": it.type,
                     "label": str(email)
                     if email
-                    else ("A new device" if it.type == "DEVICE" else it.type.title()),
+                    else (_("A new device") if it.type == "DEVICE" else it.type.title()),
                     "created_by": it.created_by.describe(),
                     "created_on": str(it.created_on),
                     "link": it.link(d.server, d.organization_id).to_url(),

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Protection
 from ..core import errors as E
+from .i18n import N_, _
 
 if TYPE_CHECKING:
     from ..core import DeviceInfo
@@ -78,10 +79,10 @@ def _keyring_session(info: DeviceInfo) -> Any:
     return login(find_device(info.key), password=None, allow_offline=True, allow_pending_tos=True)
 
 
-# A keyring device the menu could not open (named placeholders: to be marked).
-KEYRING_FAILED_TITLE = "Log in to {org}"
-KEYRING_FAILED = "The OS keyring did not open your device of {org}: {why}"
-KEYRING_FAILED_TWIN = (
+# A keyring device the menu could not open (translated where used).
+KEYRING_FAILED_TITLE = N_("Log in to {org}")
+KEYRING_FAILED = N_("The OS keyring did not open your device of {org}: {why}")
+KEYRING_FAILED_TWIN = N_(
     "The OS keyring did not open your device of {org}: {why} Click to log in with the password of "
     "your device {label} instead."
 )
@@ -106,11 +107,11 @@ def menu_login(host: Controller, info: DeviceInfo) -> None:
         )
         org = info.organization_id
         if twin is None:
-            host.say(KEYRING_FAILED_TITLE.format(org=org), KEYRING_FAILED.format(org=org, why=exc))
+            host.say(_(KEYRING_FAILED_TITLE).format(org=org), _(KEYRING_FAILED).format(org=org, why=exc))
         else:
             host.say(
-                KEYRING_FAILED_TITLE.format(org=org),
-                KEYRING_FAILED_TWIN.format(org=org, why=exc, label=twin.device_label or twin.device_id[:8]),
+                _(KEYRING_FAILED_TITLE).format(org=org),
+                _(KEYRING_FAILED_TWIN).format(org=org, why=exc, label=twin.device_label or twin.device_id[:8]),
                 on_click=lambda: host.open_login(twin.key),
             )
         return
@@ -130,7 +131,7 @@ def _quick_login(host: Controller, info: DeviceInfo) -> None:
         host.open_login(
             info.key,
             # The keyring error says what to do (unlock it, or use a password device).
-            error=f"Parsec Tray could not open this device without a prompt: {exc}",
+            error=_("Parsec Tray could not open this device without a prompt: {error}").format(error=exc),
         )
         return
     except E.ParsecTrayError as exc:
@@ -152,7 +153,7 @@ def _offer_login(host: Controller, info: DeviceInfo, *, dialog: bool) -> None:
     from .notifications import get_notifier
 
     notifier = get_notifier()
-    body = f"Click to log in to {info.organization_id} as {info.user_name or info.email}."
+    body = _("Click to log in to {org} as {who}.").format(org=info.organization_id, who=info.user_name or info.email)
     delivered = notifier.HAS_ACTIONS and notifier.notify(
         "Parsec Tray", body, on_click=lambda: host.open_login(info.key)
     )
@@ -256,7 +257,7 @@ def toggle_autostart(host: Controller) -> None:
         else:
             backend.enable(default_command())
     except E.AutostartError as exc:
-        host.message("Start at login", str(exc))
+        host.message(_("Start at login"), str(exc))
     read_autostart(host)
     host.changed()
 

@@ -29,6 +29,8 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from ..core import DeviceInfo
 
+from .i18n import N_, _
+
 __all__ = [
     "REFUSALS",
     "TRANSITIONS",
@@ -116,7 +118,7 @@ class Retry(StrEnum):
 class RefusalRule:
     """What the tray says and does about one :class:`Refusal`.  The texts
     have named placeholders: ``{org}``, and ``{detail}`` (the clock's
-    offset, the API versions)."""
+    offset, the API versions), and are translated where shown."""
 
     status: str  # the session's status line in the menu
     title: str  # the one notification's title
@@ -126,59 +128,70 @@ class RefusalRule:
 
 REFUSALS: dict[Refusal, RefusalRule] = {
     Refusal.REVOKED: RefusalRule(
-        "Revoked from {org}",
-        "Revoked from {org}",
-        "You have been revoked from {org}: this device cannot open it any more. "
-        "If you think this is a mistake, contact an administrator.",
+        N_("Revoked from {org}"),
+        N_("Revoked from {org}"),
+        N_(
+            "You have been revoked from {org}: this device cannot open it any more. "
+            "If you think this is a mistake, contact an administrator."
+        ),
         Retry.NEVER,
     ),
     Refusal.FROZEN: RefusalRule(
-        "Frozen in {org}: contact an administrator",
-        "Frozen in {org}",
-        "Your account in {org} has been frozen. Contact an administrator; "
-        "Parsec Tray will come back online by itself once it is unfrozen.",
+        N_("Frozen in {org}: contact an administrator"),
+        N_("Frozen in {org}"),
+        N_(
+            "Your account in {org} has been frozen. Contact an administrator; "
+            "Parsec Tray will come back online by itself once it is unfrozen."
+        ),
         Retry.SLOW,
     ),
     Refusal.EXPIRED: RefusalRule(
-        "{org} has expired: contact an administrator",
-        "{org} has expired",
-        "The organization {org} has expired. Contact an administrator; "
-        "Parsec Tray will come back online by itself if it is renewed.",
+        N_("{org} has expired: contact an administrator"),
+        N_("{org} has expired"),
+        N_(
+            "The organization {org} has expired. Contact an administrator; "
+            "Parsec Tray will come back online by itself if it is renewed."
+        ),
         Retry.SLOW,
     ),
     Refusal.NOT_FOUND: RefusalRule(
-        "{org} is not on the server any more",
-        "{org} not found",
-        "The server does not know the organization {org} any more. Contact the server's administrator.",
+        N_("{org} is not on the server any more"),
+        N_("{org} not found"),
+        N_("The server does not know the organization {org} any more. Contact the server's administrator."),
         Retry.SLOW,
     ),
     Refusal.TOS: RefusalRule(
-        "New terms of service to accept for {org}",
-        "New terms of service in {org}",
-        "{org} has new terms of service. Review and accept them from the Parsec Tray menu to go on.",
+        N_("New terms of service to accept for {org}"),
+        N_("New terms of service in {org}"),
+        N_("{org} has new terms of service. Review and accept them from the Parsec Tray menu to go on."),
         Retry.ON_ACCEPT,
     ),
     Refusal.CLOCK: RefusalRule(
-        "The computer's clock is off {detail}",
-        "Clock out of sync for {org}",
-        "The server of {org} refused this device because the computer's clock is off {detail}. "
-        "Set the clock right (or turn on automatic time), then choose Check again.",
+        N_("The computer's clock is off {detail}"),
+        N_("Clock out of sync for {org}"),
+        N_(
+            "The server of {org} refused this device because the computer's clock is off {detail}. "
+            "Set the clock right (or turn on automatic time), then choose Check again."
+        ),
         Retry.NEVER,
     ),
     Refusal.INCOMPATIBLE: RefusalRule(
-        "The server of {org} is not compatible",
-        "Server not compatible for {org}",
-        "The server of {org} and this version of Parsec Tray have no protocol in common ({detail}). "
-        "Update Parsec Tray, or contact the server's administrator.",
+        N_("The server of {org} is not compatible"),
+        N_("Server not compatible for {org}"),
+        N_(
+            "The server of {org} and this version of Parsec Tray have no protocol in common ({detail}). "
+            "Update Parsec Tray, or contact the server's administrator."
+        ),
         Retry.NEVER,
     ),
 }
 
 
-# While only this device can open the organization (see ``SessionView.at_risk``).
-AT_RISK_STATUS = "Only this computer can open {org}: create a recovery file or add a device"
-AT_RISK_TITLE = "Only this computer can open {org}"
-AT_RISK_BODY = (
+# While only this device can open the organization (see ``SessionView.at_risk``);
+# translated where shown.
+AT_RISK_STATUS = N_("Only this computer can open {org}: create a recovery file or add a device")
+AT_RISK_TITLE = N_("Only this computer can open {org}")
+AT_RISK_BODY = N_(
     "If the keys on this computer are lost, {org} cannot be opened any more. "
     "Create a recovery file or add a device from the Parsec Tray menu."
 )
@@ -265,7 +278,7 @@ class SessionView:
         if self.refusal is None:
             return ""
         text: str = getattr(REFUSALS[self.refusal], which)
-        return text.format(org=self.identity.organization_id, detail=self.refusal_detail)
+        return _(text).format(org=self.identity.organization_id, detail=self.refusal_detail)
 
     def status_json(self) -> dict[str, Any]:
         ident = self.identity

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import errors as E
 from . import health
 from .dialog_protocol import Kind
+from .i18n import N_, _
 from .threads import in_thread
 
 if TYPE_CHECKING:
@@ -27,8 +28,8 @@ __all__ = [
     "review_terms",
 ]
 
-_NO_TERMS = "{org} has no terms of service any more."
-_OPEN_TERMS = "Open {url} in a browser to read the terms of service."
+_NO_TERMS = N_("{org} has no terms of service any more.")  # translated where used
+_OPEN_TERMS = N_("Open {url} in a browser to read the terms of service.")
 
 
 def fetch_terms(host: Controller, holder: SessionHolder) -> Any:
@@ -56,10 +57,10 @@ def open_terms(host: Controller, holder: SessionHolder) -> None:
     try:
         terms = fetch_terms(host, holder)  # kept: Accept sends exactly these
     except E.ParsecTrayError as exc:
-        host.message("Terms of service", str(exc))
+        host.message(_("Terms of service"), str(exc))
         return
     if terms is None:
-        host.message("Terms of service", _NO_TERMS.format(org=org))
+        host.message(_("Terms of service"), _(_NO_TERMS).format(org=org))
         health.retry(host, holder, shown=True)
         return
     init = {
@@ -75,7 +76,7 @@ def open_url(host: Controller, url: str) -> None:
     import webbrowser
 
     if not url.startswith(("https://", "http://")) or not webbrowser.open(url):
-        host.message("Terms of service", _OPEN_TERMS.format(url=url))
+        host.message(_("Terms of service"), _(_OPEN_TERMS).format(url=url))
 
 
 def accept_terms(host: Controller, key: str | None) -> None:
@@ -88,7 +89,7 @@ def accept_terms_in_worker(host: Controller, holder: SessionHolder) -> None:
     try:
         accept_terms_now(host, holder)
     except E.ParsecTrayError as exc:
-        host.message("Terms of service", str(exc))
+        host.message(_("Terms of service"), str(exc))
 
 
 def accept_terms_now(host: Controller, holder: SessionHolder) -> None:

@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from ..core.errors import InvalidLinkError, InvalidValueError
+from .i18n import N_, _
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 8
-NOT_A_LINK = (
+NOT_A_LINK = N_(  # translated where used
     "This is not a Parsec link: it should start with parsec3://; copy it again from the message you received."
 )
 _COMMON = {
@@ -59,7 +60,7 @@ def check_email(value: str) -> str | None:
     from ..core import EmailAddress
 
     if not value.strip():
-        return "Enter your email address."
+        return _("Enter your email address.")
     try:
         EmailAddress(value)
     except InvalidValueError as exc:
@@ -71,7 +72,7 @@ def check_organization(value: str) -> str | None:
     from ..core import OrganizationID
 
     if not value:
-        return "Enter a name for the organization."
+        return _("Enter a name for the organization.")
     try:
         OrganizationID(value)
     except InvalidValueError as exc:
@@ -83,7 +84,7 @@ def check_server(value: str) -> str | None:
     from ..core import parse_server
 
     if not value.strip():
-        return "Enter the server's address (parsec3://host or https://host)."
+        return _("Enter the server's address (parsec3://host or https://host).")
     try:
         parse_server(value.strip())
     except (InvalidLinkError, InvalidValueError) as exc:
@@ -95,9 +96,9 @@ def check_link(value: str) -> str | None:
     from ..core import ParsecOrganizationBootstrapAddr
 
     if not value.strip():
-        return "Paste the bootstrap link you were given (parsec3://…)."
+        return _("Paste the bootstrap link you were given (parsec3://…).")
     if not value.strip().lower().startswith("parsec3://"):
-        return NOT_A_LINK
+        return _(NOT_A_LINK)
     try:
         ParsecOrganizationBootstrapAddr.parse(value.strip())
     except (InvalidLinkError, InvalidValueError) as exc:
@@ -115,16 +116,22 @@ def describe_link(value: str) -> str | None:
         return None
     server = addr.server
     where = server.hostname if server.port is None else f"{server.hostname}:{server.port}"
-    security = "" if server.use_ssl else ", not encrypted (test server)"
-    return f"Organization {addr.organization_id} on {where}{security}"
+    if server.use_ssl:
+        return _("Organization {org} on {where}").format(org=addr.organization_id, where=where)
+    test = _("Organization {org} on {where}, not encrypted (test server)")
+    return test.format(org=addr.organization_id, where=where)
 
 
 # What Join organization… does with each kind of link it takes.
-LINK_KINDS = {"BOOTSTRAP": "Create an organization", "USER": "Join as a user", "DEVICE": "Add a device"}
-ORGANIZATION_LINK = (
+LINK_KINDS = {  # translated where shown
+    "BOOTSTRAP": N_("Create an organization"),
+    "USER": N_("Join as a user"),
+    "DEVICE": N_("Add a device"),
+}
+ORGANIZATION_LINK = N_(
     "This link only names an organization: to join it, ask one of its administrators for an invitation."
 )
-OTHER_INVITATION = (
+OTHER_INVITATION = N_(
     "Parsec Tray cannot join with this kind of invitation; use the official Parsec client for it."
 )
 
@@ -136,9 +143,9 @@ def _join_link(value: str) -> Any:
     addr = parse_link(value.strip())
     if isinstance(addr, ParsecInvitationAddr):
         if addr.invitation_type not in LINK_KINDS:
-            raise InvalidLinkError(OTHER_INVITATION)
+            raise InvalidLinkError(_(OTHER_INVITATION))
     elif not isinstance(addr, ParsecOrganizationBootstrapAddr):
-        raise InvalidLinkError(ORGANIZATION_LINK)
+        raise InvalidLinkError(_(ORGANIZATION_LINK))
     return addr
 
 
@@ -147,12 +154,12 @@ def check_join_link(value: str) -> str | None:
     invitation (``parsec3://…`` or its ``https://…/redirect/…`` form)."""
     text = value.strip()
     if not text:
-        return "Paste the link you received (parsec3://…)."
+        return _("Paste the link you received (parsec3://…).")
     lowered = text.lower()
     if not lowered.startswith("parsec3://") and not (
         lowered.startswith(("https://", "http://")) and "/redirect/" in lowered
     ):
-        return NOT_A_LINK
+        return _(NOT_A_LINK)
     try:
         _join_link(text)
     except (InvalidLinkError, InvalidValueError) as exc:
@@ -180,10 +187,10 @@ def link_facts(value: str) -> tuple[tuple[str, str], ...]:
     server = addr.server
     kind = getattr(addr, "invitation_type", "BOOTSTRAP")
     return (
-        ("Link", LINK_KINDS[kind]),
-        ("Organization", str(addr.organization_id)),
-        ("Server", server.hostname if server.port is None else f"{server.hostname}:{server.port}"),
-        ("Connection", "Encrypted" if server.use_ssl else "Not encrypted (test server)"),
+        (_("Link"), _(LINK_KINDS[kind])),
+        (_("Organization"), str(addr.organization_id)),
+        (_("Server"), server.hostname if server.port is None else f"{server.hostname}:{server.port}"),
+        (_("Connection"), _("Encrypted") if server.use_ssl else _("Not encrypted (test server)")),
     )
 
 
@@ -191,7 +198,7 @@ def check_user_name(value: str, email: str = "user@example.com") -> str | None:
     from ..core import HumanHandle
 
     if not value.strip():
-        return "Enter your name, as the others will see it."
+        return _("Enter your name, as the others will see it.")
     try:
         HumanHandle("user@example.com", value)
     except InvalidValueError as exc:
@@ -203,7 +210,7 @@ def check_device_label(value: str) -> str | None:
     from ..core import DeviceLabel
 
     if not value.strip():
-        return "Name this device, for example after this computer."
+        return _("Name this device, for example after this computer.")
     try:
         DeviceLabel(value)
     except InvalidValueError as exc:
@@ -216,9 +223,9 @@ def password_strength(password: str) -> tuple[int, str]:
     if not password:
         return 0, ""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return 0, f"Too short: use at least {MIN_PASSWORD_LENGTH} characters"
+        return 0, _("Too short: use at least {n} characters").format(n=MIN_PASSWORD_LENGTH)
     if password.lower() in _COMMON or len(set(password)) <= 2:
-        return 1, "Weak: too easy to guess"
+        return 1, _("Weak: too easy to guess")
     kinds = sum(
         (
             any(c.islower() for c in password),
@@ -229,23 +236,23 @@ def password_strength(password: str) -> tuple[int, str]:
     )
     score = 1 + (len(password) >= 12) + (len(password) >= 16) + (kinds >= 3)
     score = min(score, 4)
-    return score, ("", "Weak", "Fair", "Good", "Strong")[score]
+    return score, ("", _("Weak"), _("Fair"), _("Good"), _("Strong"))[score]
 
 
 def check_password(password: str) -> str | None:
     score, label = password_strength(password)
     if not password:
-        return "Choose a password."
+        return _("Choose a password.")
     if score == 0:
-        return label + "."
+        return _("{strength}.").format(strength=label)
     return None
 
 
 def check_confirmation(password: str, confirmation: str) -> str | None:
     if password and not confirmation:
-        return "Type the password again."
+        return _("Type the password again.")
     if password and confirmation != password:
-        return "The two passwords differ."
+        return _("The two passwords differ.")
     return None
 
 
@@ -257,15 +264,15 @@ def check_passphrase(value: str) -> str | None:
     """The recovery file's passphrase, as saved: 13 groups of 4, dashes,
     spaces and case not mattering."""
     if not value.strip():
-        return "Enter the passphrase saved with the recovery file."
+        return _("Enter the passphrase saved with the recovery file.")
     if not _PASSPHRASE.fullmatch(re.sub(r"[\s-]+", "-", value.strip().upper())):
-        return "The passphrase is 13 groups of 4 letters and digits, such as FH3H-N3DW-ABED-…"
+        return _("The passphrase is 13 groups of 4 letters and digits, such as FH3H-N3DW-ABED-…")
     return None
 
 
 def check_recovery_path(value: str) -> str | None:
     if not value.strip():
-        return "Choose the recovery file (a .psrk file)."
+        return _("Choose the recovery file (a .psrk file).")
     return None
 
 
@@ -303,5 +310,5 @@ def validate(kind: str, step: int, values: dict[str, Any]) -> dict[str, str]:
             "confirm": check_confirmation(v.get("password", ""), v.get("confirm", "")),
         }
     elif kind == "login":
-        checks = {"password": None if v.get("password") else "Enter the password of this device."}
+        checks = {"password": None if v.get("password") else _("Enter the password of this device.")}
     return {k: msg for k, msg in checks.items() if msg}

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ...core.errors import AutostartError
+from ..i18n import _
 
 __all__ = [
     "AUTOSTART_FLAG",
@@ -37,7 +38,7 @@ AUTOSTART_FLAG = "--autostart"
 def autostart_argv(command: Sequence[str]) -> list[str]:
     argv = [str(a) for a in command]
     if not argv or not argv[0]:
-        raise AutostartError("Start at login needs the command that starts Parsec Tray.")
+        raise AutostartError(_("Start at login needs the command that starts Parsec Tray."))
     if AUTOSTART_FLAG not in argv[1:]:
         argv.append(AUTOSTART_FLAG)
     return argv
@@ -62,8 +63,8 @@ def atomic_write(path: Path, data: bytes, mode: int = 0o644) -> None:
         tmp = None
     except OSError as exc:
         raise AutostartError(
-            f"Could not write {path}: {exc.strerror or exc}.",
-            hint="Check that this folder exists and that you may write to it.",
+            _("Could not write {path}: {reason}.").format(path=path, reason=exc.strerror or exc),
+            hint=_("Check that this folder exists and that you may write to it."),
         ) from exc
     finally:
         if tmp is not None:
@@ -77,7 +78,8 @@ def remove_file(path: Path) -> None:
     try:
         path.unlink(missing_ok=True)
     except OSError as exc:
-        raise AutostartError(f"Could not remove {path}: {exc.strerror or exc}.") from exc
+        text = _("Could not remove {path}: {reason}.")
+        raise AutostartError(text.format(path=path, reason=exc.strerror or exc)) from exc
 
 
 class Autostart:
@@ -102,14 +104,14 @@ class NoAutostart(Autostart):
 
     name = "none"
 
-    def __init__(self, reason: str = "this system has no start-at-login mechanism Parsec Tray knows") -> None:
-        self.reason = reason
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason or _("this system has no start-at-login mechanism Parsec Tray knows")
 
     def is_enabled(self) -> bool:
         return False
 
     def enable(self, command: Sequence[str]) -> None:
-        raise AutostartError(f"Start at login is not available: {self.reason}.")
+        raise AutostartError(_("Start at login is not available: {reason}.").format(reason=self.reason))
 
     def disable(self) -> None:
         pass

@@ -21,6 +21,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from ..i18n import _
 from ._base import Autostart, AutostartError, autostart_argv
 
 winreg: Any
@@ -49,7 +50,7 @@ class Registry(Protocol):
 class WinregRegistry:
     def __init__(self) -> None:
         if winreg is None:
-            raise AutostartError("The Windows registry is only available on Windows.")
+            raise AutostartError(_("The Windows registry is only available on Windows."))
         self._w: Any = winreg
 
     def get(self, key: str, name: str) -> Any | None:
@@ -91,9 +92,14 @@ class WindowsAutostart(Autostart):
         return self._registry
 
     def _translate(self, action: str, exc: OSError) -> AutostartError:
+        text = (
+            _("Could not turn on start at login in the Windows registry: {reason}.")
+            if action == "turn on"
+            else _("Could not turn off start at login in the Windows registry: {reason}.")
+        )
         return AutostartError(
-            f"Could not {action} start at login in the Windows registry: {exc.strerror or exc}.",
-            hint="Check that your account may change HKEY_CURRENT_USER\\" + RUN_KEY + ".",
+            text.format(reason=exc.strerror or exc),
+            hint=_("Check that your account may change {key}.").format(key="HKEY_CURRENT_USER\\" + RUN_KEY),
         )
 
     def is_enabled(self) -> bool:
@@ -119,7 +125,7 @@ class WindowsAutostart(Autostart):
 
     def disable(self) -> None:
         if self._registry is None and winreg is None:
-            raise AutostartError("The Windows registry is only available on Windows.")
+            raise AutostartError(_("The Windows registry is only available on Windows."))
         try:
             self._reg().delete(RUN_KEY, VALUE_NAME)
             self._reg().delete(APPROVED_KEY, VALUE_NAME)

@@ -31,6 +31,7 @@ import shutil
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
+from ..i18n import _
 from ._base import Autostart, AutostartError, atomic_write, autostart_argv, remove_file
 
 __all__ = ["FILENAME", "XdgAutostart", "desktop_entry", "exec_value", "quote_exec_arg"]
@@ -54,8 +55,10 @@ def quote_exec_arg(arg: str) -> str:
     """One argument of an Exec value (before the string escapes)."""
     if _CONTROL.search(arg):
         raise AutostartError(
-            f"The command cannot be written in a desktop entry: {arg!r} contains a control character.",
-            hint="Install Parsec Tray in a folder whose path has no newline or control character.",
+            _("The command cannot be written in a desktop entry: {arg} contains a control character.").format(
+                arg=repr(arg)
+            ),
+            hint=_("Install Parsec Tray in a folder whose path has no newline or control character."),
         )
     if arg and not (set(arg) & _RESERVED):
         return arg.replace("%", "%%")
@@ -70,8 +73,10 @@ def _escape_string(value: str) -> str:
 def exec_value(argv: Sequence[str]) -> str:
     if "%" in argv[0]:
         raise AutostartError(
-            f"The program path {argv[0]!r} contains '%': desktop sessions could not start it at login.",
-            hint="Install Parsec Tray in a folder whose path has no '%'.",
+            _("The program path {path} contains '%': desktop sessions could not start it at login.").format(
+                path=repr(argv[0])
+            ),
+            hint=_("Install Parsec Tray in a folder whose path has no '%'."),
         )
     return _escape_string(" ".join(quote_exec_arg(a) for a in argv))
 

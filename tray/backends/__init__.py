@@ -22,6 +22,7 @@ import sys
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from ..i18n import _
 from ..platform_choice import env_override
 from .base import Shell
 
@@ -64,7 +65,7 @@ def choose(override: str | None = None) -> Choice:
     from .. import hosts
 
     if not hosts.has_display():
-        return Choice("none", "neither DISPLAY nor WAYLAND_DISPLAY is set")
+        return Choice("none", _("neither DISPLAY nor WAYLAND_DISPLAY is set"))  # said to the person
     if hosts.sni_host_present() and _appindicator_available():
         return Choice("appindicator", "a StatusNotifierItem host is registered")
     if hosts.xembed_tray_present():

@@ -36,6 +36,7 @@ from ..dialog_specs import (  # noqa: E402
     Step,
     spec_for,
 )
+from ..i18n import _  # noqa: E402
 
 __all__ = ["GtkDialog", "run"]
 
@@ -118,7 +119,7 @@ class GtkDialog(Renderer):
         self.code_label = _label("", wrap=False)
         self.code_label.get_style_context().add_class("parsec-code")
         self.code_label.set_selectable(True)
-        self.code_label.get_accessible().set_description("Your code")
+        self.code_label.get_accessible().set_description(_("Your code"))
         outer.pack_start(self.code_label, False, False, 0)
         self.details = Gtk.Grid(column_spacing=12, row_spacing=4)
         outer.pack_start(self.details, False, False, 0)
@@ -153,7 +154,7 @@ class GtkDialog(Renderer):
         self.banner_text = _label("")
         self.banner_text.get_style_context().add_class("parsec-banner")
         self.banner.pack_start(self.banner_text, True, True, 0)
-        self.banner.get_accessible().set_name("Error")
+        self.banner.get_accessible().set_name(_("Error"))
         outer.pack_start(self.banner, False, False, 0)
 
         self.busy_box = Gtk.Box(spacing=8)
@@ -198,7 +199,7 @@ class GtkDialog(Renderer):
                 )
                 box.pack_start(text, True, True, 0)
                 bar.get_content_area().add(box)
-                bar.get_accessible().set_name("Warning")
+                bar.get_accessible().set_name(_("Warning"))
                 part: Gtk.Widget = bar
             elif note.heading:
                 # A part of its own, with the fields shown under the same condition.
@@ -252,8 +253,8 @@ class GtkDialog(Renderer):
             place: Gtk.Widget = widget
             if f.kind in ("save", "open"):  # the path, and a native file dialog to pick it
                 place = Gtk.Box(spacing=6)
-                choose = Gtk.Button(label="Choose…")
-                choose.get_accessible().set_name(f"Choose: {f.label}")
+                choose = Gtk.Button(label=_("Choose…"))
+                choose.get_accessible().set_name(_("Choose: {field}").format(field=f.label))
                 choose.connect("clicked", lambda _b, name=f.name: self.choose(name))
                 place.pack_start(widget, True, True, 0)
                 place.pack_start(choose, False, False, 0)
@@ -298,7 +299,7 @@ class GtkDialog(Renderer):
         for child in self.list.get_children():
             self.list.remove(child)
         listing = self.model.listing
-        self.intro.set_text("" if rows else listing.empty)
+        self.intro.set_text("" if rows else _(listing.empty))
         self.intro.set_visible(not rows)
         for r in rows:
             title, detail = listing.texts(r)
@@ -412,13 +413,13 @@ class GtkDialog(Renderer):
             transient_for=self.win,
             modal=True,
             message_type=Gtk.MessageType.QUESTION,
-            text=question.format(title=title),
-            secondary_text=detail,
+            text=_(question).format(title=title),
+            secondary_text=_(detail),
         )
-        dialog.set_title(f"{window} – {APP}")
+        dialog.set_title(f"{_(window)} – {APP}")
         dialog.get_accessible().set_name(dialog.get_title())  # else it is named after its icon
-        dialog.add_button("_Keep", Gtk.ResponseType.CANCEL)
-        delete = dialog.add_button(yes, Gtk.ResponseType.ACCEPT)
+        dialog.add_button(_("_Keep"), Gtk.ResponseType.CANCEL)
+        delete = dialog.add_button(_(yes), Gtk.ResponseType.ACCEPT)
         delete.get_style_context().add_class("destructive-action")
         dialog.set_default_response(Gtk.ResponseType.CANCEL)
 
@@ -443,15 +444,23 @@ class GtkDialog(Renderer):
     def ask_path(self, name: str, answer: Callable[[str | None], None], *, save: bool) -> None:
         if save:
             chooser = Gtk.FileChooserNative.new(
-                f"Save – {APP}", self.win, Gtk.FileChooserAction.SAVE, "_Save", "_Cancel"
+                _("Save – {app}").format(app=APP),
+                self.win,
+                Gtk.FileChooserAction.SAVE,
+                _("_Save"),
+                _("_Cancel"),
             )
             chooser.set_do_overwrite_confirmation(True)
         else:
             chooser = Gtk.FileChooserNative.new(
-                f"Open – {APP}", self.win, Gtk.FileChooserAction.OPEN, "_Open", "_Cancel"
+                _("Open – {app}").format(app=APP),
+                self.win,
+                Gtk.FileChooserAction.OPEN,
+                _("_Open"),
+                _("_Cancel"),
             )
             psrk = Gtk.FileFilter()
-            psrk.set_name("Recovery files (*.psrk)")
+            psrk.set_name(_("Recovery files (*.psrk)"))
             psrk.add_pattern("*.psrk")
             chooser.add_filter(psrk)
         folder, base = os.path.split(os.path.expanduser(name))
@@ -537,7 +546,7 @@ def _focus_window(win: Gtk.Window) -> None:
 
 def run(kind: str, init: dict[str, Any], pipe: Pipe) -> int:
     if not Gtk.init_check(sys.argv[:1])[0]:
-        print("parsec-tray: cannot open the display for a GTK dialog", file=sys.stderr)
+        print(_("parsec-tray: cannot open the display for a GTK dialog"), file=sys.stderr)
         return 1
     provider = Gtk.CssProvider()
     provider.load_from_data(CSS)

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..dialog_render import Renderer
 from ..dialog_specs import APP, COPY_BUTTON, Button, DialogModel, Field, Role, Step
+from ..i18n import _
 from .channel import Channel
 
 __all__ = ["TkDialog"]
@@ -191,7 +192,7 @@ class TkDialog(Renderer):
                 widget = ttk.Entry(parent, textvariable=var, width=38, show="•" if f.kind == "secret" else "")
                 widget.grid(row=row, column=1, sticky="ew", pady=(8, 0))
                 if f.kind in ("save", "open"):  # the path, and the platform's file dialog to pick it
-                    ttk.Button(parent, text="Choose…", command=self._command(self.choose, f.name)).grid(
+                    ttk.Button(parent, text=_("Choose…"), command=self._command(self.choose, f.name)).grid(
                         row=row, column=2, sticky="w", padx=(6, 0), pady=(8, 0)
                     )
                 line = ttk.Label(parent, text="", style="Hint.TLabel", wraplength=WRAP - 60, justify="left")
@@ -218,7 +219,7 @@ class TkDialog(Renderer):
         for child in self.list.winfo_children():
             child.destroy()
         listing = self.model.listing
-        self.intro.configure(text="" if rows else listing.empty)
+        self.intro.configure(text="" if rows else _(listing.empty))
         for r in rows:
             title, detail = listing.texts(r)
             line = ttk.Frame(self.list)
@@ -344,8 +345,8 @@ class TkDialog(Renderer):
         def ask() -> None:
             answer(
                 messagebox.askokcancel(
-                    f"{window} – {APP}",
-                    f"{question.format(title=title)}\n\n{detail}",
+                    f"{_(window)} – {APP}",
+                    f"{_(question).format(title=title)}\n\n{_(detail)}",
                     icon="warning",
                     default="cancel",
                     parent=self.root,
@@ -358,14 +359,17 @@ class TkDialog(Renderer):
         folder, base = os.path.split(os.path.expanduser(name))
         if save:
             path = filedialog.asksaveasfilename(
-                parent=self.root, initialdir=folder or None, initialfile=base, title=f"Save – {APP}"
+                parent=self.root,
+                initialdir=folder or None,
+                initialfile=base,
+                title=_("Save – {app}").format(app=APP),
             )
         else:
             path = filedialog.askopenfilename(
                 parent=self.root,
                 initialdir=folder or None,
-                title=f"Open – {APP}",
-                filetypes=[("Recovery files", "*.psrk"), ("All files", "*")],
+                title=_("Open – {app}").format(app=APP),
+                filetypes=[(_("Recovery files"), "*.psrk"), (_("All files"), "*")],
             )
         answer(path or None)
 

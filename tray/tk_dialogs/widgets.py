@@ -14,6 +14,7 @@ from tkinter import ttk
 from typing import Any
 
 from .. import dialog_protocol as P
+from ..i18n import _
 from .channel import EOF, Channel
 
 __all__ = ["APP", "Dialog", "setup_style"]
@@ -57,7 +58,7 @@ class Dialog:
         self.chan = chan
         self.init = init
         self._reported: dict[str, Any] | None = None
-        root.title(f"{self.heading} – {APP}")
+        root.title(f"{_(self.heading)} – {APP}")
         root.protocol("WM_DELETE_WINDOW", self.cancel)
         self.outer = ttk.Frame(root, padding=(20, 16, 20, 16))
         self.outer.pack(fill="both", expand=True)

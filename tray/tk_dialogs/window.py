@@ -8,6 +8,7 @@ from tkinter import ttk
 from typing import Any
 
 from .. import dialog_protocol as P
+from ..i18n import N_, _
 from .channel import Channel
 from .widgets import APP, Dialog
 
@@ -17,7 +18,7 @@ __all__ = ["MenuWindow"]
 class MenuWindow(Dialog):
     """The fallback when there is no tray host: the menu as buttons."""
 
-    heading = "Menu"
+    heading = N_("Menu")  # translated where shown
     kind = "window"
 
     def __init__(self, root: tk.Tk, chan: Channel, init: dict[str, Any]) -> None:
@@ -36,7 +37,7 @@ class MenuWindow(Dialog):
         ttk.Label(self.body, text=APP, style="Heading.TLabel").pack(anchor="w")
         ttk.Label(
             self.body,
-            text="No system tray was found, so Parsec Tray shows its menu here.",
+            text=_("No system tray was found, so Parsec Tray shows its menu here."),
             style="Hint.TLabel",
             wraplength=300,
             justify="left",
