@@ -20,6 +20,7 @@ from .common import (
     check_keyring,
     emit,
     emit_created,
+    json_option,
     login_options,
     open_session,
     progress,
@@ -158,7 +159,7 @@ def register(sub: Any) -> None:
         help=_("read the passphrase, then the new password, one line each from stdin"),
     )
     p.add_argument("--keyring", action="store_true", help=_("protect the new device with the OS keyring"))
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(func=cmd_import_recovery)
 
     p = subparser(
@@ -172,6 +173,6 @@ def register(sub: Any) -> None:
         "--password-stdin", action="store_true",
         help=_("read the current password, then the new one, one line each from stdin"),
     )
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(func=cmd_change_auth)
 

@@ -104,7 +104,9 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("status", help=_("the running app's state (exit status 3 when it is not running)"))
     p.add_argument("--json", action="store_true", help=_("one JSON object"))
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=_("show tracebacks and debug logs")
+    )
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser(
@@ -112,5 +114,7 @@ def register(sub: Any) -> None:
     )
     tray_options(p)
     p.add_argument("--keep", action="store_true", help=_("keep the demo's temporary files"))
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=_("show tracebacks and debug logs")
+    )
     p.set_defaults(func=cmd_demo)
