@@ -323,7 +323,7 @@ def subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
 
 
 def login_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
+    p.add_argument("--device", help=_("device ID, a unique prefix of one, or the path of its device file"))
     p.add_argument("--password-stdin", action="store_true", help=_("read the password as one line of stdin"))
     p.add_argument(
         "--allow-slow-kdf",

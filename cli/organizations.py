@@ -177,7 +177,8 @@ def register(sub: Any) -> None:
         metavar="FILE",
         help=_(
             "a file only you can read holding the server's administration token "
-            "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either: spontaneous bootstrap)"
+            "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either, the server is asked to create the "
+            "organization on request)"
         ),
     )
     p.add_argument(

@@ -165,7 +165,7 @@ def register(sub: Any) -> None:
     p = subparser(
         sub, "change-auth", help=_("change a device's password, or switch it to or from the OS keyring")
     )
-    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
+    p.add_argument("--device", help=_("device ID, a unique prefix of one, or the path of its device file"))
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--new-password", action="store_true", help=_("protect it with a new password"))
     how.add_argument("--keyring", action="store_true", help=_("protect it with the OS keyring (quick login)"))
