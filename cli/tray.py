@@ -43,8 +43,11 @@ def _status_text(st: dict[str, Any]) -> str:
         "offline": N_("offline"),
         "needs_attention": N_("needs attention"),
     }
+    def in_words(state: str) -> str:
+        return str(_(states[state])) if state in states else state.replace("_", " ")
+
     facts = {
-        "state": _(states[state]) if state in states else state.replace("_", " "),
+        "state": in_words(state),
         "org": st.get("organization_id"),
         "who": st.get("user_name") or st.get("email") or st.get("user_id"),
         "device": st.get("device_label"),
@@ -59,7 +62,8 @@ def _status_text(st: dict[str, Any]) -> str:
         line += f"\n{st['reason']}"
     for other in st.get("sessions") or ():
         if other.get("device_id") != st.get("device_id"):
-            line += f"\nAlso logged in to {other.get('organization_id')}: {str(other.get('state')).replace('_', ' ')}."
+            also = _("Also logged in to {org}: {state}.")
+            line += "\n" + also.format(org=other.get("organization_id"), state=in_words(str(other.get("state"))))
     return line
 
 
