@@ -329,8 +329,9 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     a11y = Accessibility(xs.env)
     win = "^Create organization"
     tray = Tray(xs, "create", {"server": SERVER, "device_label": "pc"}, "gtk")
-    xs.wait_dialog(win)
+    wid = xs.wait_dialog(win)
     assert tray.shown.wait(20)
+    width = centred_width(xs, wid)
     tree = a11y.tree(win)
     names = {(n["role"], n["name"]) for n in controls(tree)}
     assert names == {  # no administration token asked of a person at first
@@ -401,6 +402,7 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     buttons = [n["name"] for n in controls(a11y.tree(win)) if n["role"] == "push button"]
     assert buttons == ["Add a device", "Create a recovery file", "Invite someone", "Close"]
     xs.screenshot("02-ready")
+    assert centred_width(xs, wid) == width  # the four buttons fit the one width
     a11y.press(win, "Invite someone")
     assert tray.next() == {"type": "action", "action": "invite_user", "arg": "/x/MyOrg.keys"}
     assert tray.exit_status() == 0

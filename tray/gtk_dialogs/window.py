@@ -41,7 +41,7 @@ from ..dialog_specs import (  # noqa: E402
 
 __all__ = ["GtkDialog", "run"]
 
-WIDTH = 520  # px: the window's one width (wider only for a control that cannot wrap)
+WIDTH = 580  # px: the window's one width (wider only for a control that cannot wrap)
 WRAP_CHARS = 64  # a check box's label
 
 CSS = b"""
