@@ -103,7 +103,9 @@ def register(sub: Any) -> None:
     login_options(p)
     p.set_defaults(func=cmd_invite)
 
-    p = subparser(sub, "invite-device", help=_("add a device of yours: a link to open on your other computer"))
+    p = subparser(
+        sub, "invite-device", help=_("add a device of yours: a link to open on your other computer")
+    )
     p.add_argument("--send-email", action="store_true", help=_("have the server email the link to you"))
     login_options(p)
     p.set_defaults(func=cmd_invite)

@@ -112,7 +112,9 @@ def cmd_devices(args: argparse.Namespace) -> int:
     print_table((_("DEVICE ID"), _("DEVICE"), _("PROTECTION"), _("SERVER")), rows)
     for d in devices:
         if d.pending:
-            kept = _("not confirmed by the server yet; its device file is kept at {device_file}").format(device_file=d.device_file)
+            kept = _("not confirmed by the server yet; its device file is kept at {device_file}").format(
+                device_file=d.device_file
+            )
             print(f"{d.device_id[:8]}: {kept}", file=sys.stderr)
     return EXIT_OK
 

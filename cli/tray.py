@@ -63,7 +63,9 @@ def _status_text(st: dict[str, Any]) -> str:
     for other in st.get("sessions") or ():
         if other.get("device_id") != st.get("device_id"):
             also = _("Also logged in to {org}: {state}.")
-            line += "\n" + also.format(org=other.get("organization_id"), state=in_words(str(other.get("state"))))
+            line += "\n" + also.format(
+                org=other.get("organization_id"), state=in_words(str(other.get("state")))
+            )
     return line
 
 

@@ -270,7 +270,9 @@ def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
         return SecretKey(kdf.derive(pw))
     except UnsupportedAlgorithm:
         raise CryptoError(
-            _("This device file uses Argon2id with parallelism > 1, which this system's OpenSSL cannot compute.")
+            _(
+                "This device file uses Argon2id with parallelism > 1, which this system's OpenSSL cannot compute."
+            )
         ) from None
     except (ValueError, TypeError, MemoryError):
         raise CryptoError(_("The Argon2id key derivation failed (not enough memory?).")) from None

@@ -367,7 +367,9 @@ class Transport:
                     "The secure connection to {hostname} failed (its certificate was refused, or "
                     "encryption could not start)."
                 ).format(hostname=self.server.hostname),
-                hint=_("Check the server address; a test server that is not encrypted has no_ssl=true in its link."),
+                hint=_(
+                    "Check the server address; a test server that is not encrypted has no_ssl=true in its link."
+                ),
                 request_sent=sent,
             )
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):

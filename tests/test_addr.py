@@ -263,14 +263,14 @@ MALFORMED = [
     # (what we parse with, url, fragment of our message, the bindings' parser)
     ("link", "", "empty", oracle.ParsecActionAddr),
     ("link", "   ", "empty", oracle.ParsecActionAddr),
-    ("link", "ftp://host/Org?a=claim_user&p=" + BIN[16], "should start with parsec3://", oracle.ParsecActionAddr),
+    ("link", "ftp://host/Org?a=claim_user&p=" + BIN[16], "start with parsec3://", oracle.ParsecActionAddr),
     (
         "link",
         "parsec://host/Org?a=claim_user&p=" + BIN[16],
-        "should start with parsec3://",
+        "start with parsec3://",
         oracle.ParsecActionAddr,
     ),
-    ("link", "host/Org?a=claim_user&p=" + BIN[16], "should start with parsec3://", oracle.ParsecActionAddr),
+    ("link", "host/Org?a=claim_user&p=" + BIN[16], "start with parsec3://", oracle.ParsecActionAddr),
     ("link", "parsec3:///Org?a=claim_user&p=" + BIN[16], "no server name", oracle.ParsecActionAddr),
     ("link", "parsec3://host:99999/Org?a=claim_user&p=" + BIN[16], "host or port", oracle.ParsecActionAddr),
     ("link", "parsec3://host:abc/Org?a=claim_user&p=" + BIN[16], "host or port", oracle.ParsecActionAddr),
@@ -379,7 +379,7 @@ MALFORMED = [
     ("invitation", "parsec3://host/Org?p=" + BIN[16], "lacks the parameter 'a'", oracle.ParsecInvitationAddr),
     ("organization", "parsec3://host/Org?p=" + b64(msgpack.packb("a" * 32)), "root key", None),
     ("server", "parsec3://host/a.b", "has no path", oracle.ParsecAddr),
-    ("server", "gopher://host", "should start with parsec3://", oracle.ParsecAddr),
+    ("server", "gopher://host", "start with parsec3://", oracle.ParsecAddr),
     ("server", "parsec3://host?no_ssl=1", "'no_ssl' must be", oracle.ParsecAddr),
 ]
 OUR_PARSERS = {
