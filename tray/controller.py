@@ -386,7 +386,7 @@ class Controller:
         try:
             addr = parse_link(link)
         except E.InvalidLinkError as exc:
-            self.message("Open link", f"This link cannot be used: {exc}")
+            self.message("Open link", str(exc))  # core's sentence says what it is and what to do
             return
         if isinstance(addr, ParsecOrganizationBootstrapAddr):
             self.open_join(link)
