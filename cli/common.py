@@ -14,7 +14,7 @@ import json
 import os
 import stat
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TextIO
 
 from ..core.errors import (
@@ -49,12 +49,14 @@ __all__ = [
     "check_keyring",
     "exit_status_help",
     "profile_name",
+    "json_option",
     "keyring_option",
     "login_options",
     "new_device_password",
     "admin_token",
     "open_session",
     "print_error",
+    "print_table",
     "progress",
     "read_password",
     "read_secret_file",
@@ -270,6 +272,13 @@ def emit(args: argparse.Namespace, obj: Any, text: str) -> None:
     sys.stdout.flush()
 
 
+def print_table(header: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Rows under their column headers, each column as wide as its widest cell."""
+    table = [list(header), *([str(c) for c in r] for r in rows)]
+    widths = [max(len(r[i]) for r in table) for i in range(len(header))]
+    print("\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in table))
+
+
 def created_text(created: Any) -> str:
     text: str = _(
         "Organization {org} is ready and you are logged in.\n"
@@ -314,14 +323,18 @@ def subparser(sub: Any, name: str, **kwargs: Any) -> argparse.ArgumentParser:
 
 
 def login_options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
-    p.add_argument("--password-stdin", action="store_true")
+    p.add_argument("--device", help=_("device ID, a unique prefix of one, or the path of its device file"))
+    p.add_argument("--password-stdin", action="store_true", help=_("read the password as one line of stdin"))
     p.add_argument(
         "--allow-slow-kdf",
         action="store_true",
         help=_("open a device file whose password check costs more than 8 times Parsec's default"),
     )
-    p.add_argument("--json", action="store_true")
+    json_option(p)
+
+
+def json_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--json", action="store_true", help=_("print the result as JSON (for scripts)"))
 
 
 def keyring_option(p: argparse.ArgumentParser) -> None:

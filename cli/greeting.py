@@ -191,7 +191,7 @@ def _invitation_text(as_user: bool, org: Any, greeter: str, server: Any) -> str:
         "org": org,
         "greeter": greeter,
         "host": server.hostname,
-        "security": _("encrypted") if server.use_ssl else _("NOT encrypted"),
+        "security": _("encrypted") if server.use_ssl else _("not encrypted (test server)"),
     }
     if as_user:
         return str(_("You are invited to join {org} by {greeter} (server {host}, {security}).")).format(
@@ -255,7 +255,7 @@ def register(sub: Any) -> None:
     """Add ``greet`` and ``claim``."""
     p = subparser(sub, "greet", help=_("greet someone who opened an invitation link (the code exchange)"))
     p.add_argument("invitation", metavar="TOKEN|LINK", help=_("the invitation's token (32 hex) or its link"))
-    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
+    p.add_argument("--device", help=_("device ID, a unique prefix of one, or the path of its device file"))
     p.add_argument("--profile", choices=PROFILES, default="standard", help=_("the new user's profile"))
     answers_options(p)
     p.set_defaults(func=cmd_greet)

@@ -7,7 +7,7 @@ import argparse
 from typing import Any
 
 from ..core.i18n import N_, _
-from .common import EXIT_OK, emit, login_options, open_session, subparser
+from .common import EXIT_OK, emit, login_options, open_session, print_table, subparser
 
 __all__ = ["register"]
 
@@ -26,6 +26,10 @@ def _invitation_json(item: Any, session: Any) -> dict[str, Any]:
         out["claimer_email"] = str(item.claimer_email)
     return out
 
+
+# An invitation's type and status, in words (``invitations``).
+KINDS = {"USER": N_("user"), "DEVICE": N_("device"), "SHAMIR_RECOVERY": N_("recovery")}
+STATUSES = {"PENDING": N_("pending"), "CANCELLED": N_("cancelled"), "FINISHED": N_("finished")}
 
 EMAIL_SENT = {
     "SUCCESS": N_("sent"),
@@ -67,9 +71,12 @@ def cmd_invitations(args: argparse.Namespace) -> int:
     elif not rows:
         print(_("No pending invitation."))
     else:
-        for r in rows:
-            who = r.get("claimer_email", _("a new device"))
-            print(f"{r['token']}  {r['type']:6s} {r['status']:9s} {who}  {r['link']}")
+        table = [
+            (r.get("claimer_email", _("a new device")), _(KINDS.get(r["type"], r["type"])),
+             _(STATUSES.get(r["status"], r["status"])), r["token"], r["link"])
+            for r in rows
+        ]  # fmt: skip
+        print_table((_("FOR"), _("TYPE"), _("STATUS"), _("TOKEN"), _("LINK")), table)
     return EXIT_OK
 
 
@@ -91,12 +98,14 @@ def cmd_cancel_invitation(args: argparse.Namespace) -> int:
 def register(sub: Any) -> None:
     """Add the invitation subcommands."""
     p = subparser(sub, "invite-user", help=_("invite someone to join the organization (administrators)"))
-    p.add_argument("email")
+    p.add_argument("email", help=_("the email of the person to invite"))
     p.add_argument("--send-email", action="store_true", help=_("have the server email the link"))
     login_options(p)
     p.set_defaults(func=cmd_invite)
 
-    p = subparser(sub, "invite-device", help=_("invite a new device of your own"))
+    p = subparser(
+        sub, "invite-device", help=_("add a device of yours: a link to open on your other computer")
+    )
     p.add_argument("--send-email", action="store_true", help=_("have the server email the link to you"))
     login_options(p)
     p.set_defaults(func=cmd_invite)

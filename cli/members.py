@@ -10,7 +10,7 @@ import os
 from typing import Any
 
 from ..core.i18n import _
-from .common import EXIT_OK, emit, login_options, open_session, profile_name, subparser
+from .common import EXIT_OK, emit, login_options, open_session, print_table, profile_name, subparser
 
 __all__ = ["register", "user_locales"]
 
@@ -86,7 +86,7 @@ def cmd_users(args: argparse.Namespace) -> int:
     if args.json:
         emit(args, [{**m.to_json(), "is_you": m.user_id == me} for m in people], "")
         return EXIT_OK
-    rows = [(_("NAME"), _("EMAIL"), _("PROFILE"), _("JOINED"), _("STATE"))]
+    rows = []
     hidden = _("(hidden)")
     for m in people:
         h = m.human_handle
@@ -97,8 +97,7 @@ def cmd_users(args: argparse.Namespace) -> int:
         rows.append(
             (name, str(h.email) if h else hidden, profile_name(m.profile), str(m.created_on)[:10], state)
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    print("\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)).rstrip() for r in rows))
+    print_table((_("NAME"), _("EMAIL"), _("PROFILE"), _("JOINED"), _("STATE")), rows)
     return EXIT_OK
 
 

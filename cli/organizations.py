@@ -20,10 +20,12 @@ from .common import (
     admin_token,
     emit,
     emit_created,
+    json_option,
     keyring_option,
     login_options,
     new_device_password,
     open_session,
+    print_table,
     progress,
     read_secret_file,
     subparser,
@@ -90,6 +92,10 @@ def cmd_bootstrap(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+# How a device file is protected, in words (``devices``).
+PROTECTIONS = {"password": N_("password"), "keyring": N_("OS keyring")}
+
+
 def cmd_devices(args: argparse.Namespace) -> int:
     from ..core import list_devices, settle_pending_devices
 
@@ -101,10 +107,15 @@ def cmd_devices(args: argparse.Namespace) -> int:
     if not devices:
         print(_("No device on this computer yet. Create an organization or join one."))
         return EXIT_OK
+    rows = [(d.device_id, d.describe(), _(PROTECTIONS.get(d.protection, d.protection)), d.server_url)
+            for d in devices]  # fmt: skip
+    print_table((_("DEVICE ID"), _("DEVICE"), _("PROTECTION"), _("SERVER")), rows)
     for d in devices:
-        print(f"{d.device_id}  {d.describe()}  [{d.protection}]  {d.server_url}")
         if d.pending:
-            print("    " + _("keys kept in {device_file}").format(device_file=d.device_file), file=sys.stderr)
+            kept = _("not confirmed by the server yet; its device file is kept at {device_file}").format(
+                device_file=d.device_file
+            )
+            print(f"{d.device_id[:8]}: {kept}", file=sys.stderr)
     return EXIT_OK
 
 
@@ -148,6 +159,13 @@ def cmd_login(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def new_user_options(p: argparse.ArgumentParser) -> None:
+    """Who the organization's first user is, and this device's name."""
+    p.add_argument("--email", required=True, help=_("your email"))
+    p.add_argument("--user-name", required=True, help=_("your name, as the organization's members see it"))
+    p.add_argument("--device-label", required=True, help=_("the name of this new device"))
+
+
 def register(sub: Any) -> None:
     """Add the core subcommands to an ``addsubparsers()`` object."""
     p = subparser(sub, "create-org", help=_("create an organization and become its first user"))
@@ -155,15 +173,14 @@ def register(sub: Any) -> None:
         "--server", required=True, help=_("parsec3://host[:port][?no_ssl=true] or http(s)://host[:port]")
     )
     p.add_argument("--org", required=True, help=_("organization name"))
-    p.add_argument("--email", required=True)
-    p.add_argument("--user-name", required=True)
-    p.add_argument("--device-label", required=True)
+    new_user_options(p)
     p.add_argument(
         "--admin-token-file",
         metavar="FILE",
         help=_(
             "a file only you can read holding the server's administration token "
-            "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either: spontaneous bootstrap)"
+            "(or set $PARSEC_TRAY_ADMIN_TOKEN; without either, the server is asked to create the "
+            "organization on request)"
         ),
     )
     p.add_argument(
@@ -172,7 +189,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--password-stdin", action="store_true", help=_("read the password as one line of stdin"))
     keyring_option(p)
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(func=cmd_create_org)
 
     p = subparser(sub, "bootstrap", help=_("set up an organization from a bootstrap link"))
@@ -189,16 +206,14 @@ def register(sub: Any) -> None:
             "the command line, which other local users can read)"
         ),
     )
-    p.add_argument("--email", required=True)
-    p.add_argument("--user-name", required=True)
-    p.add_argument("--device-label", required=True)
-    p.add_argument("--password-stdin", action="store_true")
+    new_user_options(p)
+    p.add_argument("--password-stdin", action="store_true", help=_("read the password as one line of stdin"))
     keyring_option(p)
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(func=cmd_bootstrap)
 
     p = subparser(sub, "devices", help=_("list the devices on this computer"))
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(func=cmd_devices)
 
     p = subparser(sub, "login", help=_("unlock a device and connect to its server"))

@@ -20,6 +20,7 @@ from .common import (
     check_keyring,
     emit,
     emit_created,
+    json_option,
     login_options,
     open_session,
     progress,
@@ -158,13 +159,13 @@ def register(sub: Any) -> None:
         help=_("read the passphrase, then the new password, one line each from stdin"),
     )
     p.add_argument("--keyring", action="store_true", help=_("protect the new device with the OS keyring"))
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(func=cmd_import_recovery)
 
     p = subparser(
         sub, "change-auth", help=_("change a device's password, or switch it to or from the OS keyring")
     )
-    p.add_argument("--device", help=_("device id, unique prefix of one, or path to a .keys file"))
+    p.add_argument("--device", help=_("device ID, a unique prefix of one, or the path of its device file"))
     how = p.add_mutually_exclusive_group(required=True)
     how.add_argument("--new-password", action="store_true", help=_("protect it with a new password"))
     how.add_argument("--keyring", action="store_true", help=_("protect it with the OS keyring (quick login)"))
@@ -172,6 +173,6 @@ def register(sub: Any) -> None:
         "--password-stdin", action="store_true",
         help=_("read the current password, then the new one, one line each from stdin"),
     )
-    p.add_argument("--json", action="store_true")
+    json_option(p)
     p.set_defaults(func=cmd_change_auth)
 

@@ -43,8 +43,11 @@ def _status_text(st: dict[str, Any]) -> str:
         "offline": N_("offline"),
         "needs_attention": N_("needs attention"),
     }
+    def in_words(state: str) -> str:
+        return str(_(states[state])) if state in states else state.replace("_", " ")
+
     facts = {
-        "state": _(states[state]) if state in states else state.replace("_", " "),
+        "state": in_words(state),
         "org": st.get("organization_id"),
         "who": st.get("user_name") or st.get("email") or st.get("user_id"),
         "device": st.get("device_label"),
@@ -59,7 +62,10 @@ def _status_text(st: dict[str, Any]) -> str:
         line += f"\n{st['reason']}"
     for other in st.get("sessions") or ():
         if other.get("device_id") != st.get("device_id"):
-            line += f"\nAlso logged in to {other.get('organization_id')}: {str(other.get('state')).replace('_', ' ')}."
+            also = _("Also logged in to {org}: {state}.")
+            line += "\n" + also.format(
+                org=other.get("organization_id"), state=in_words(str(other.get("state")))
+            )
     return line
 
 
@@ -104,7 +110,9 @@ def register(sub: Any) -> None:
 
     p = sub.add_parser("status", help=_("the running app's state (exit status 3 when it is not running)"))
     p.add_argument("--json", action="store_true", help=_("one JSON object"))
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=_("show tracebacks and debug logs")
+    )
     p.set_defaults(func=cmd_status)
 
     p = sub.add_parser(
@@ -112,5 +120,7 @@ def register(sub: Any) -> None:
     )
     tray_options(p)
     p.add_argument("--keep", action="store_true", help=_("keep the demo's temporary files"))
-    p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS)
+    p.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=_("show tracebacks and debug logs")
+    )
     p.set_defaults(func=cmd_demo)

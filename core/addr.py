@@ -145,7 +145,8 @@ class _Parsed:
             raise InvalidLinkError(_("The link does not name a valid organization.")) from None
 
 
-def _split(url: str) -> _Parsed:
+def _split(url: str, *, server: bool = False) -> _Parsed:
+    """``url`` in parts; ``server``: it was given as a server's address (the wording of errors)."""
     if not isinstance(url, str) or not url.strip():
         raise InvalidLinkError(_("The link is empty."))
     url = url.strip()
@@ -173,10 +174,15 @@ def _split(url: str) -> _Parsed:
         segments = path.split("/")
         if len(segments) >= 2 and segments[1] == "redirect":
             path = "/" + "/".join(segments[2:])
+    elif server:
+        raise InvalidLinkError(
+            _("This is not a Parsec server address: it should start with parsec3:// or https://.")
+        )
     else:
         raise InvalidLinkError(
-            _("A Parsec link starts with parsec3://, http:// or https://, not {scheme!r}.").format(
-                scheme=parts.scheme or url[:20]
+            _(
+                "This is not a Parsec link: it should start with parsec3://; copy it again from the "
+                "message you received."
             )
         )
     params = [(k, v) for k, v in params if k != "no_ssl"]
@@ -203,7 +209,7 @@ def _check_host(host: str) -> None:
 
 def parse_server(url: str) -> ParsecAddr:
     """``parsec3://host[:port][?no_ssl=true]`` or ``http(s)://host[:port]``."""
-    parsed = _split(url)
+    parsed = _split(url, server=True)
     if parsed.path not in ("", "/"):
         # An organization or action link also names its server.
         try:
@@ -277,7 +283,9 @@ class ParsecOrganizationBootstrapAddr:
         if payload is None:
             return cls(parsed.server, org, None)
         if not isinstance(payload, bytes) or len(payload) != 16:
-            raise InvalidLinkError(_("The bootstrap link's token is not valid."))
+            raise InvalidLinkError(
+                _("This bootstrap link is damaged: copy it again from the message you received.")
+            )
         return cls(parsed.server, org, AccessToken(payload))
 
 
@@ -313,7 +321,9 @@ class ParsecInvitationAddr:
         org = parsed.organization_id()
         payload = _un_b64_msgpack(parsed.param("p") or "")
         if not isinstance(payload, bytes) or len(payload) != 16:
-            raise InvalidLinkError(_("The invitation link's token is not valid."))
+            raise InvalidLinkError(
+                _("This invitation link is damaged: copy it again from the message you received.")
+            )
         return cls(parsed.server, org, _INVITATION_ACTIONS[action], AccessToken(payload))
 
 

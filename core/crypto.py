@@ -223,16 +223,16 @@ class Argon2idParams:
 
     def check(self) -> None:
         if not (8 <= self.memlimit_kb <= ARGON2ID_MAX_MEMLIMIT_KB):
-            raise CryptoError(_("The key file asks for an unsupported Argon2id memory size."))
+            raise CryptoError(_("The device file asks for an unsupported Argon2id memory size."))
         if not (1 <= self.opslimit <= ARGON2ID_MAX_OPSLIMIT):
-            raise CryptoError(_("The key file asks for an unsupported Argon2id pass count."))
+            raise CryptoError(_("The device file asks for an unsupported Argon2id pass count."))
         if not (1 <= self.parallelism <= ARGON2ID_MAX_PARALLELISM):
-            raise CryptoError(_("The key file asks for an unsupported Argon2id parallelism."))
+            raise CryptoError(_("The device file asks for an unsupported Argon2id parallelism."))
         if self.memlimit_kb < 8 * self.parallelism:
             # Argon2 needs 8 KiB per lane (RFC 9106); libparsec refuses less too.
-            raise CryptoError(_("The key file asks for less Argon2id memory than its parallelism needs."))
+            raise CryptoError(_("The device file asks for less Argon2id memory than its parallelism needs."))
         if not isinstance(self.salt, bytes) or len(self.salt) != 16:
-            raise CryptoError(_("The key file's Argon2id salt is not 16 bytes."))
+            raise CryptoError(_("The device file's Argon2id salt is not 16 bytes."))
 
 
 def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
@@ -257,7 +257,7 @@ def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
     except ImportError:  # pragma: no cover - cryptography < 44
         raise CryptoError(
-            _("This key file uses Argon2id with parallelism > 1, which needs cryptography >= 44.")
+            _("This device file uses Argon2id with parallelism > 1, which needs cryptography >= 44.")
         ) from None
     try:
         kdf = Argon2id(
@@ -270,7 +270,9 @@ def derive_password_key(password: str, params: Argon2idParams) -> SecretKey:
         return SecretKey(kdf.derive(pw))
     except UnsupportedAlgorithm:
         raise CryptoError(
-            _("This key file uses Argon2id with parallelism > 1, which this system's OpenSSL cannot compute.")
+            _(
+                "This device file uses Argon2id with parallelism > 1, which this system's OpenSSL cannot compute."
+            )
         ) from None
     except (ValueError, TypeError, MemoryError):
         raise CryptoError(_("The Argon2id key derivation failed (not enough memory?).")) from None

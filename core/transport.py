@@ -367,10 +367,13 @@ class Transport:
     def _translate(self, exc: requests.exceptions.RequestException, sent: bool) -> ServerUnreachableError:
         if isinstance(exc, requests.exceptions.SSLError):
             return TLSError(
-                _("The secure connection to {hostname} failed (TLS certificate or handshake).").format(
-                    hostname=self.server.hostname
+                _(
+                    "The secure connection to {hostname} failed (its certificate was refused, or "
+                    "encryption could not start)."
+                ).format(hostname=self.server.hostname),
+                hint=_(
+                    "Check the server address; a test server that is not encrypted has no_ssl=true in its link."
                 ),
-                hint=_("Check the server address; if the server has no TLS, its link says no_ssl=true."),
                 request_sent=sent,
             )
         if isinstance(exc, (requests.exceptions.ConnectionError, requests.exceptions.Timeout)):

@@ -95,6 +95,9 @@ def main(command: str, args: dict[str, Any]) -> Any:
         return node.get_component_iface().grab_focus()
     if command == "text":
         return Atspi.Text.get_text(node, 0, Atspi.Text.get_character_count(node))
+    if command == "extents":
+        box = node.get_component_iface().get_extents(Atspi.CoordType.SCREEN)
+        return [box.x, box.y, box.width, box.height]
     if command == "press":
         action = node.get_action_iface()
         names = [action.get_action_name(i) for i in range(action.get_n_actions())]
@@ -136,6 +139,11 @@ class Accessibility:
     def text(self, window: str, name: str, role: str = "text") -> str:
         """What the widget named ``name`` shows (an entry's text)."""
         return str(self._run("text", window=window, name=name, role=role))
+
+    def extents(self, window: str, name: str, role: str) -> tuple[int, int, int, int]:
+        """Where the widget named ``name`` is on the screen: x, y, width, height."""
+        x, y, w, h = self._run("extents", window=window, name=name, role=role)
+        return int(x), int(y), int(w), int(h)
 
 
 if __name__ == "__main__":

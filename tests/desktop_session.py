@@ -428,7 +428,12 @@ class DesktopSession:
         """A window with that title, once it has the keyboard focus (typing
         earlier would send keys elsewhere)."""
         wid = self.wait_window(title_regex, timeout)
-        wait_until(lambda: self.focused_window() == wid, timeout, f"the focus on {title_regex!r}")
+        try:
+            wait_until(lambda: self.focused_window() == wid, timeout, f"the focus on {title_regex!r}")
+        except TimeoutError as exc:  # say who has it: the next flaky run tells why
+            focused = self.focused_window()
+            name = self.xdotool("getwindowname", str(focused), check=False).strip() if focused else ""
+            raise TimeoutError(f"{exc}; the focus is on window {focused} {name!r}, not {wid}") from None
         return wid
 
     def wait_window_gone(self, title_regex: str, timeout: float = 60) -> None:

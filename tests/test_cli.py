@@ -406,11 +406,12 @@ def test_devices_json_shape(created: Created, two_devices: TwoDevices, parsec_se
     )
     assert other["device_file"] == str(two_devices.other_file)
     assert by_id[two_devices.keyring_id]["protection"] == "keyring"
-    # Text form: one line per device, naming it.
+    # Text form: the column headers, then one line per device, naming it.
     r = cli("devices", home=two_devices.home)
-    assert r.returncode == 0 and len(r.stdout.strip().splitlines()) == 3
-    for device_id in by_id:
-        assert device_id in r.stdout
+    header, *lines = r.stdout.strip().splitlines()
+    assert r.returncode == 0 and header.split() == ["DEVICE", "ID", "DEVICE", "PROTECTION", "SERVER"]
+    assert sorted(line.split()[0] for line in lines) == sorted(by_id)
+    assert "OS keyring" in r.stdout and "password" in r.stdout
 
 
 def test_devices_when_there_are_none(tmp_path: Path) -> None:

@@ -38,6 +38,13 @@ def test_invite_list_and_cancel(tmp_path: Path, parsec_server: Any, org_name: st
         ("DEVICE", device["token"], "PENDING"),
     }
     assert [i["claimer_email"] for i in pending if i["type"] == "USER"] == ["bob@example.com"]
+    # Text form: the column headers, then one line per invitation.
+    header, *lines = cli(tmp_path, "invitations", "--password-stdin").stdout.strip().splitlines()
+    assert header.split() == ["FOR", "TYPE", "STATUS", "TOKEN", "LINK"]
+    assert sorted(line.split()[:4] for line in lines) == [
+        ["a", "new", "device", "device"],
+        ["bob@example.com", "user", "pending", user["token"]],
+    ]
 
     # Cancel by link, then again: the second time is a refusal in words.
     assert ok_json(cli(tmp_path, "cancel-invitation", user["link"], "--password-stdin", "--json"))["status"] == "CANCELLED"

@@ -474,7 +474,7 @@ def test_cli_text_mode_is_sentences_and_prompts(
     )
     claimer.answer("new password")
     intro = claimer.line()
-    assert intro.startswith(f"This adds a device to your account in {org_name}") and "NOT encrypted" in intro
+    assert intro.startswith(f"This adds a device to your account in {org_name}") and "(test server)" in intro
     shown = greeter.line()
     assert shown.startswith("The guest is there. Read them your code: ")
     code = shown.rsplit(" ", 1)[1]

@@ -315,3 +315,20 @@ def test_a_check_on_menu_open_waits_for_the_check_interval(
         c.check_connection(force=False)  # what opening the menu does
         wait_state(c, State.ONLINE)
         assert s.pings == pings
+
+
+def test_a_link_that_is_not_a_parsec_link_says_so_plainly(
+    ctl: tuple[Controller, FakeShell], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    c, _ = ctl
+    said: list[tuple[str, str]] = []
+    monkeypatch.setattr(c, "message", lambda title, text: said.append((title, text)))
+    c.open_link("ftp://example.com/Org")
+    c.open_link("parsec3://example.com/Org?a=claim_user&p=wA")
+    assert said == [
+        (
+            "Open link",
+            "This is not a Parsec link: it should start with parsec3://; copy it again from the message you received.",
+        ),
+        ("Open link", "This invitation link is damaged: copy it again from the message you received."),
+    ]

@@ -108,9 +108,18 @@ def type_fields(s: DesktopSession, *values: str) -> None:
         s.type(v)
 
 
+def centred_width(s: DesktopSession, wid: int) -> int:
+    """The window's width, once checked that it is centred on the screen."""
+    screen_width = int(s.xdotool("getdisplaygeometry").split()[0])
+    g = s.geometry(wid)
+    assert abs(2 * g.x + g.width - screen_width) <= 2, (g, screen_width)
+    return g.width
+
+
 def test_create_dialog(xs: DesktopSession, renderer: str) -> None:
     tray = Tray(xs, "create", {"server": "", "admin_token": "", "device_label": "suggested-name"}, renderer)
-    xs.wait_dialog("^Create organization")
+    wid = xs.wait_dialog("^Create organization")
+    width = centred_width(xs, wid)
     assert tray.shown.wait(20)  # its own word: mapped, the first field focused
 
     # Step 1 with two bad fields: Return stays on step 1 and says why.
@@ -120,6 +129,7 @@ def test_create_dialog(xs: DesktopSession, renderer: str) -> None:
     assert st["step"] == 1 and set(st["errors"]) == {"email", "organization"} and not st["busy"]
     xs.screenshot("01-step1-inline-errors")
     tray.nothing_for(0.3)
+    assert centred_width(xs, wid) == width  # long errors wrap, the window keeps its width
     # The first wrong field has the focus, its text selected: retype it.
     xs.type("alice@example.com")
     xs.key("Tab")
@@ -135,6 +145,7 @@ def test_create_dialog(xs: DesktopSession, renderer: str) -> None:
     assert set(tray.wait_state(lambda st: bool(st["errors"]))["errors"]) == {"confirm"}
     xs.screenshot("02-step2-confirmation-differs")
     tray.nothing_for(0.3)
+    assert centred_width(xs, wid) == width  # the other step too
     xs.type(PASSWORD)
     xs.key("Return")
     first = tray.next()
@@ -318,8 +329,9 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     a11y = Accessibility(xs.env)
     win = "^Create organization"
     tray = Tray(xs, "create", {"server": SERVER, "device_label": "pc"}, "gtk")
-    xs.wait_dialog(win)
+    wid = xs.wait_dialog(win)
     assert tray.shown.wait(20)
+    width = centred_width(xs, wid)
     tree = a11y.tree(win)
     names = {(n["role"], n["name"]) for n in controls(tree)}
     assert names == {  # no administration token asked of a person at first
@@ -340,6 +352,10 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     assert list(st["errors"]) == ["email"]
     email = next(n for n in a11y.tree(win) if n["name"] == "Email address" and n["role"] == "text")
     assert email["focused"] and email["description"] == st["errors"]["email"]
+    # The error is under its field and wraps within the field's column.
+    fx, fy, fw, fh = a11y.extents(win, "Email address", "text")
+    ex, ey, ew, _eh = a11y.extents(win, st["errors"]["email"], "label")
+    assert ex == fx and ex + ew <= fx + fw and ey >= fy + fh, ((fx, fy, fw, fh), (ex, ey, ew))
     xs.type("alice@example.com")
     a11y.press(win, "Next")
     # This server does not create organizations on request: the administrator's part.
@@ -386,6 +402,7 @@ def test_gtk_create_dialog_read_and_driven_by_accessibility(xs: DesktopSession) 
     buttons = [n["name"] for n in controls(a11y.tree(win)) if n["role"] == "push button"]
     assert buttons == ["Add a device", "Create a recovery file", "Invite someone", "Close"]
     xs.screenshot("02-ready")
+    assert centred_width(xs, wid) == width  # the four buttons fit the one width
     a11y.press(win, "Invite someone")
     assert tray.next() == {"type": "action", "action": "invite_user", "arg": "/x/MyOrg.keys"}
     assert tray.exit_status() == 0

@@ -27,6 +27,12 @@ def bare_desktop(tmp_path: Path) -> Iterator[DesktopSession]:
 def test_window_with_the_menu_actions(bare_desktop: DesktopSession, tmp_path: Path) -> None:
     s = bare_desktop
     assert not s.tray_host_present()
+    # The pointer out of the way, in a corner no window covers.  Without a
+    # window manager Tk takes the focus "implicitly" while the pointer is in
+    # its window and gives it back to PointerRoot when the pointer leaves;
+    # the Create dialog, centred over the fallback window, would come under
+    # the pointer and lose the focus it just took, now and then.
+    s.xdotool("mousemove", "0", "0")
     app = TrayApp(s, tmp_path / "app").start()
     try:
         s.wait_dialog("^Parsec Tray$")

@@ -265,7 +265,7 @@ class Controller:
         try:
             addr = parse_link(link)
         except E.InvalidLinkError as exc:
-            self.message(_("Open link"), _("This link cannot be used: {error}").format(error=exc))
+            self.message(_("Open link"), str(exc))  # core's sentence says what it is and what to do
             return
         if isinstance(addr, ParsecOrganizationBootstrapAddr):
             self.open_join(link)

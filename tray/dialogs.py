@@ -17,10 +17,13 @@ dies, the dialog reads EOF and closes itself.
 
 What ``parsec-tray status`` says about a dialog (:meth:`DialogProcess.status`)
 is computed from the process and what it was last told (busy, the error
-shown, the result shown, the rows rendered): the methods that send a
-flow's outcome are the only ones that change it.  :class:`DialogManager`
-keeps at most one dialog per kind, and the last one of each kind for its
-status once it has closed.
+shown, whether a result is shown, the rows rendered): the methods that send
+a flow's outcome are the only ones that change it.  :class:`DialogManager`
+keeps at most one dialog per kind.  ``status`` describes only the dialogs
+whose process is running now (a closed one leaves nothing behind), and of a
+result only the facts of :data:`PUBLIC_RESULTS`: never a link, a token, a
+passphrase or the path of a file that holds a secret (a person reads
+``status``, scripts log it).
 """
 
 from __future__ import annotations
@@ -41,8 +44,10 @@ __all__ = ["RENDERERS", "DialogManager", "DialogProcess", "renderer"]
 
 log = logging.getLogger(__name__)
 
-# What a result shows the person but ``status`` never repeats (it is logged and read by tests).
-SECRET_RESULTS = frozenset({"passphrase"})
+# What ``status`` may repeat of a result the dialog shows; the rest (the
+# invitation link, the recovery passphrase, the device or recovery file's
+# path) stays on the screen.  ``result_shown`` says that there is one.
+PUBLIC_RESULTS = frozenset({"organization", "who", "email_sent", "confirmed"})
 
 # Renderer -> (its module, the kinds it draws).  The fallback window (the
 # menu as buttons when there is no tray host) is Tk's on every platform.
@@ -131,7 +136,9 @@ class DialogProcess:
             out["field"] = self.field
         if self.done:
             out["done"] = True
-        out.update({k: v for k, v in self.result.items() if k not in SECRET_RESULTS})
+        if self.result:
+            out["result_shown"] = True
+            out.update({k: v for k, v in self.result.items() if k in PUBLIC_RESULTS})
         if self.count is not None:
             out["count"] = self.count
         if self.rendered is not None:
@@ -261,7 +268,6 @@ class DialogManager:
         self._process = process
         self._lock = threading.Lock()
         self._open: dict[str, DialogProcess] = {}
-        self._last: dict[str, DialogProcess] = {}
         self._closed = False
 
     def open(self, kind: str, init: dict[str, Any], *, target: str | None = None) -> DialogProcess | None:
@@ -278,7 +284,7 @@ class DialogManager:
                     return current
                 current.close()
             dlg = self._process(kind, {**init, "_target": target}, self._on_message, self._exited)
-            self._open[kind] = self._last[kind] = dlg
+            self._open[kind] = dlg
         try:
             dlg.start()
         except OSError as exc:
@@ -286,7 +292,6 @@ class DialogManager:
             with self._lock:
                 if self._open.get(kind) is dlg:
                     del self._open[kind]
-                    del self._last[kind]
             return None
         return dlg
 
@@ -298,9 +303,10 @@ class DialogManager:
             log.warning("the %s dialog exited with status %s", dlg.kind, rc)
 
     def status(self) -> dict[str, dict[str, Any]]:
+        """The running dialogs' status, by kind (see the module header)."""
         with self._lock:
-            last = dict(self._last)
-        return {kind: dlg.status() for kind, dlg in last.items()}
+            running = dict(self._open)
+        return {kind: dlg.status() for kind, dlg in running.items() if dlg.alive}
 
     def close_all(self, timeout: float = 1.0) -> None:
         """Close every dialog; none opens any more."""

@@ -6,8 +6,10 @@ button, Return in a text field runs the default (primary) button, Escape
 cancels, Tab follows the controls left to right, top to bottom; the
 buttons are in the order of :func:`~..dialog_specs.button_order`.  Every
 control carries its accessible name (a field's is its label), so AT-SPI
-finds it.  The steps of a wizard are pages of one ``Gtk.Stack`` (the
-window keeps one size and stays centred).
+finds it.  The steps of a wizard are pages of one ``Gtk.Stack``, as wide as
+each other: the window keeps one width and stays centred, and is as tall as
+the step on screen (no empty rows).  Wrapped text never widens the window:
+it wraps to the column it is in (a field's line to the field's column).
 """
 
 from __future__ import annotations
@@ -40,8 +42,8 @@ from ..i18n import _  # noqa: E402
 
 __all__ = ["GtkDialog", "run"]
 
-WIDTH = 520  # px: the window's one width
-WRAP_CHARS = 64
+WIDTH = 580  # px: the window's one width (wider only for a control that cannot wrap)
+WRAP_CHARS = 64  # a check box's label
 
 CSS = b"""
 .parsec-heading { font-size: 135%; font-weight: bold; }
@@ -58,7 +60,11 @@ LINE_CLASSES = ["parsec-error", "dim-label"] + [f"parsec-strength{n}" for n in r
 def _label(text: str, *, dim: bool = False, wrap: bool = True) -> Gtk.Label:
     label = Gtk.Label(label=text, xalign=0)
     label.set_line_wrap(wrap)
-    label.set_max_width_chars(WRAP_CHARS)
+    if wrap:
+        # Asks for no more than its longest word: it takes the width of its
+        # column and wraps there, instead of widening the window to its text.
+        label.set_max_width_chars(1)
+        label.set_hexpand(True)
     if dim:
         label.get_style_context().add_class("dim-label")
     return label
@@ -101,7 +107,7 @@ class GtkDialog(Renderer):
         top.pack_start(self.step_label, False, False, 0)
         outer.pack_start(top, False, False, 0)
 
-        self.stack = Gtk.Stack(homogeneous=True)
+        self.stack = Gtk.Stack(hhomogeneous=True, vhomogeneous=False)
         for i, step in enumerate(self.spec.steps, start=1):
             self.stack.add_named(self._page(step), str(i))
         if self.spec.done is not None:  # the last page, once the flow succeeded
@@ -221,7 +227,7 @@ class GtkDialog(Renderer):
                 self.conditional.append((part, note.when))
         if self.spec.rows:
             # A plain box, not a Gtk.ListBox: Tab goes from button to button.
-            self.list = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=6)
+            self.list = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=12)
             self.list.get_accessible().set_name(self.spec.title)
             page.pack_start(self.list, False, False, 0)
         return page
@@ -303,16 +309,17 @@ class GtkDialog(Renderer):
         self.intro.set_visible(not rows)
         for r in rows:
             title, detail = listing.texts(r)
-            box = Gtk.Box(spacing=8)
-            texts = Gtk.Box(orientation=Gtk.Orientation.VERTICAL)
-            texts.pack_start(_label(title, wrap=False), False, False, 0)
-            texts.pack_start(_label(detail, dim=True), False, False, 0)
-            box.pack_start(texts, True, True, 0)
+            # The texts over the row's buttons: a row is as wide as the window.
+            box = Gtk.Box(orientation=Gtk.Orientation.VERTICAL, spacing=4)
+            box.pack_start(_label(title), False, False, 0)
+            box.pack_start(_label(detail, dim=True), False, False, 0)
+            actions = Gtk.Box(spacing=8, halign=Gtk.Align.END)
             for action in listing.actions(r):
                 button = Gtk.Button(label=action.label)
                 button.get_accessible().set_name(action.name.format(title=title))
                 button.connect("clicked", lambda _b, a=action.id, row=r: self.row_action(a, row))
-                box.pack_start(button, False, False, 0)
+                actions.pack_start(button, False, False, 0)
+            box.pack_start(actions, False, False, 0)
             self.list.pack_start(box, False, False, 0)
         self.list.show_all()
 
