@@ -41,6 +41,7 @@ __all__ = [
     "InvitationCompleted",
     "InvitationCreated",
     "InvitationTracker",
+    "NOT_A_LINK",
     "OrganizationConfig",
     "OrganizationID",
     "ParsecInvitationAddr",
@@ -100,7 +101,7 @@ __all__ = [
 _HOMES = {
     "devices": "archive_device_file",
     "device_info": "DeviceInfo Protection",
-    "addr": "ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
+    "addr": "NOT_A_LINK ParsecInvitationAddr ParsecOrganizationBootstrapAddr parse_link parse_server",
     "event_stream": "EventStream",
     "events": "CommonCertificate GreetingAttemptCancelled GreetingAttemptReady Invitation OrganizationConfig",
     "flows": "CreatedDevice Progress bootstrap_organization create_organization find_device list_devices login protect_with_keyring settle_pending_devices validate_person",
@@ -137,7 +138,13 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:
-    from .addr import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link, parse_server
+    from .addr import (
+        NOT_A_LINK,
+        ParsecInvitationAddr,
+        ParsecOrganizationBootstrapAddr,
+        parse_link,
+        parse_server,
+    )
     from .device_info import DeviceInfo, Protection
     from .devices import archive_device_file
     from .event_stream import EventStream

@@ -25,6 +25,7 @@ from .serialization import packb, unpackb
 from .values import AccessToken, OrganizationID
 
 __all__ = [
+    "NOT_A_LINK",
     "ParsecAddr",
     "ParsecInvitationAddr",
     "ParsecOrganizationAddr",
@@ -34,6 +35,10 @@ __all__ = [
 ]
 
 SCHEME = "parsec3"
+# What a text that is no link at all gets; the tray's fields say it too.
+NOT_A_LINK = N_(  # translated where used
+    "This is not a Parsec link: it should start with parsec3://; copy it again from the message you received."
+)
 SAAS_LEGACY = "saas-v3.parsec.cloud"
 SAAS_CURRENT = "app.parsec.cloud"
 
@@ -179,12 +184,7 @@ def _split(url: str, *, server: bool = False) -> _Parsed:
             _("This is not a Parsec server address: it should start with parsec3:// or https://.")
         )
     else:
-        raise InvalidLinkError(
-            _(
-                "This is not a Parsec link: it should start with parsec3://; copy it again from the "
-                "message you received."
-            )
-        )
+        raise InvalidLinkError(_(NOT_A_LINK))
     params = [(k, v) for k, v in params if k != "no_ssl"]
     host = parts.hostname
     if not host:

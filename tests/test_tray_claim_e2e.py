@@ -26,7 +26,7 @@ from desktop_session import DesktopSession, TrayApp, stop_process, wait_until
 from parsec_org import new_admin_session
 from parsec_server import ParsecServer
 from parsec_tray.core import Approval, UserProfile, find_invitation, greet, invitations
-from parsec_tray.tray.validation import NOT_A_LINK
+from parsec_tray.core.addr import NOT_A_LINK
 from test_tray_greet_e2e import shown_code
 from test_tray_live_e2e import desktop, fast_status, save_log  # noqa: F401 - the desktop fixture
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from parsec_tray.core.addr import NOT_A_LINK
 from parsec_tray.tray import validation as V
 
 LINK = "parsec3://127.0.0.1:6770/MyOrg?no_ssl=true&a=bootstrap_organization&p=xBCy2YVGB31DPzcxGZbGVUt7"
@@ -53,8 +54,9 @@ def test_join_step1_link() -> None:
     assert "invitation link" in (V.check_link(invitation) or "")
     assert V.describe_link("nonsense") is None
     # Not a link at all: what it should look like, and what to do.
-    assert V.check_link("https://example.com/MyOrg") == V.NOT_A_LINK
-    assert V.NOT_A_LINK.startswith("This is not a Parsec link: it should start with parsec3://")
+    assert V.check_link("https://example.com/MyOrg") == NOT_A_LINK  # core's sentence, the one source
+    assert V.check_join_link("example.com/MyOrg") == NOT_A_LINK
+    assert NOT_A_LINK.startswith("This is not a Parsec link: it should start with parsec3://")
     assert V.validate("join", 1, {"link": LINK, "email": "bob@example.com"}) == {}
 
 

@@ -16,7 +16,6 @@ from .i18n import N_, _
 
 __all__ = [
     "MIN_PASSWORD_LENGTH",
-    "NOT_A_LINK",
     "check_device_label",
     "check_email",
     "check_join_link",
@@ -35,9 +34,6 @@ __all__ = [
 ]
 
 MIN_PASSWORD_LENGTH = 8
-NOT_A_LINK = N_(  # translated where used
-    "This is not a Parsec link: it should start with parsec3://; copy it again from the message you received."
-)
 _COMMON = {
     "password",
     "motdepasse",
@@ -93,12 +89,12 @@ def check_server(value: str) -> str | None:
 
 
 def check_link(value: str) -> str | None:
-    from ..core import ParsecOrganizationBootstrapAddr
+    from ..core import NOT_A_LINK, ParsecOrganizationBootstrapAddr
 
     if not value.strip():
         return _("Paste the bootstrap link you were given (parsec3://…).")
     if not value.strip().lower().startswith("parsec3://"):
-        return _(NOT_A_LINK)
+        return _(str(NOT_A_LINK))  # core's sentence: one source
     try:
         ParsecOrganizationBootstrapAddr.parse(value.strip())
     except (InvalidLinkError, InvalidValueError) as exc:
@@ -152,6 +148,8 @@ def _join_link(value: str) -> Any:
 def check_join_link(value: str) -> str | None:
     """Join organization…'s link: a bootstrap link, or a user or device
     invitation (``parsec3://…`` or its ``https://…/redirect/…`` form)."""
+    from ..core import NOT_A_LINK
+
     text = value.strip()
     if not text:
         return _("Paste the link you received (parsec3://…).")
@@ -159,7 +157,7 @@ def check_join_link(value: str) -> str | None:
     if not lowered.startswith("parsec3://") and not (
         lowered.startswith(("https://", "http://")) and "/redirect/" in lowered
     ):
-        return _(NOT_A_LINK)
+        return _(str(NOT_A_LINK))
     try:
         _join_link(text)
     except (InvalidLinkError, InvalidValueError) as exc:
