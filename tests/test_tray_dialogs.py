@@ -46,6 +46,12 @@ def xs(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[DesktopSessio
     with DesktopSession(
         tmp_path, tray_host=False, notifications=False, artifacts=ARTIFACTS / request.node.name
     ) as s:
+        # The pointer out of the way, in a corner no dialog covers.  Without a
+        # window manager Tk takes the focus "implicitly" while the pointer is in
+        # its window and gives it back when the pointer leaves: a Tk dialog
+        # centred again on a new step would move from under it and lose
+        # keystrokes, now and then (a window manager gives the focus itself).
+        s.xdotool("mousemove", "0", "0")
         yield s
 
 
@@ -195,6 +201,146 @@ def test_create_dialog(xs: DesktopSession, renderer: str) -> None:
     tray.dlg.send({"type": "done"})
     assert tray.exit_status() == 0
     xs.wait_window_gone("^Create organization", timeout=10)
+
+
+# -- the layout, read off the screen (Tk has no accessibility tree) -----------------------
+
+
+def is_red(pixel: tuple[int, int, int]) -> bool:
+    """An error's text, in both renderers."""
+    return pixel[0] > 150 and pixel[1] < 100 and pixel[2] < 100
+
+
+def blank_band(s: DesktopSession, wid: int) -> int:
+    """The tallest band of pixel rows in which the window shows nothing (each
+    row of one colour): what an empty row or a step sized to another leaves."""
+    img = s.grab(wid)
+    tallest = run = 0
+    for y in range(img.height):
+        run = run + 1 if img.crop((0, y, img.width, y + 1)).getcolors(1) is not None else 0
+        tallest = max(tallest, run)
+    return tallest
+
+
+def no_empty_band(s: DesktopSession, wid: int, also: Callable[[], bool] = lambda: True) -> None:
+    """Wait until the window, as drawn (a redraw may be under way), leaves no
+    band of 40 px empty (the paddings and gaps between rows are less) and
+    ``also`` holds."""
+    bands: list[int] = []
+
+    def probe() -> bool:
+        if not also():
+            return False
+        bands.append(blank_band(s, wid))
+        return bands[-1] < 40
+
+    try:
+        wait_until(probe, 10, "")
+    except TimeoutError:
+        pytest.fail(f"the window keeps an empty band: {bands[-1:] or 'never drawn'} px tall")
+
+
+def centred_again(s: DesktopSession, wid: int) -> None:
+    """Tk's window, after a step change: centred, a third of the free height
+    above it (once it has its new size)."""
+    sw, sh = (int(v) for v in s.xdotool("getdisplaygeometry").split())
+    seen: list[Any] = []
+
+    def probe() -> bool:
+        g = s.geometry(wid)
+        seen.append(g)
+        return abs(2 * g.x + g.width - sw) <= 2 and abs(g.y - max(0, (sh - g.height) // 3)) <= 2
+
+    try:
+        wait_until(probe, 10, "")
+    except TimeoutError:
+        pytest.fail(f"the window is not centred again on {sw}x{sh}: {seen[-1]}")
+
+
+def error_and_field(
+    s: DesktopSession, wid: int
+) -> tuple[tuple[int, int, int, int], tuple[int, int, int]] | None:
+    """Where the one error on screen is (left, top, right, bottom: its red
+    text), and the field over it: the left and right ends of its white inside
+    and the lowest row of it, in the window; None without both."""
+    img = s.grab(wid)
+    px = img.load()
+    red = [(x, y) for y in range(img.height) for x in range(img.width) if is_red(px[x, y])]
+    if not red:
+        return None
+    xs_, ys = [x for x, _ in red], [y for _, y in red]
+    box = (min(xs_), min(ys), max(xs_), max(ys))
+    for y in range(box[1] - 1, 0, -1):  # up from the error, to the first row crossing a field
+        runs, start = [], None
+        for x in range(img.width + 1):
+            white = x < img.width and px[x, y] == (255, 255, 255)
+            if white and start is None:
+                start = x
+            elif not white and start is not None:
+                runs.append((start, x - 1))
+                start = None
+        wide = [r for r in runs if r[1] - r[0] >= 100]
+        if wide:
+            left, right = max(wide, key=lambda r: r[1] - r[0])
+            return box, (left, right, y)
+    return None
+
+
+def test_create_dialog_layout(xs: DesktopSession, renderer: str) -> None:
+    """One width, centred, for every step and the last page; each as tall as
+    what it shows (no empty band); an error wraps within its field's column."""
+    tray = Tray(xs, "create", {"server": SERVER, "device_label": "pc"}, renderer)
+    wid = xs.wait_dialog("^Create organization")
+    assert tray.shown.wait(20)
+    width = centred_width(xs, wid)
+    assert width >= 580
+    no_empty_band(xs, wid)
+    start = xs.geometry(wid).height
+
+    type_fields(xs, "alice@example.com", "my org")
+    xs.key("Return")
+    assert list(tray.wait_state(lambda st: bool(st["errors"]))["errors"]) == ["organization"]
+    step1 = wait_until(lambda: (h := xs.geometry(wid).height) > start and h, 10, "the error's lines")
+    xs.screenshot(f"01-error-{renderer}")
+    # Under its field, within the field's column (give or take the field's
+    # border and padding), on more than one line: it wrapped there.
+    seen: list[Any] = []
+
+    def error_in_column() -> bool:
+        seen.append(error_and_field(xs, wid))
+        if seen[-1] is None:
+            return False
+        (left, top, right, bottom), (field_left, field_right, field_bottom) = seen[-1]
+        return (
+            field_left - 8 <= left and right <= field_right + 8 and top > field_bottom and bottom - top > 20
+        )
+
+    try:
+        wait_until(error_in_column, 10, "")
+    except TimeoutError:
+        pytest.fail(f"the error is not within its field's column (error, field): {seen[-1]}")
+    assert centred_width(xs, wid) == width
+
+    xs.type("MyOrg")  # the field has the focus, its text selected
+    xs.key("Return")
+    tray.answer_server(SERVER, creates=True)
+    tray.wait_state(lambda st: st["step"] == 2)
+    step2 = wait_until(lambda: (h := xs.geometry(wid).height) > step1 and h, 10, "step 2, taller")
+    no_empty_band(xs, wid)
+    xs.screenshot(f"02-step2-{renderer}")
+    assert centred_width(xs, wid) == width
+
+    type_fields(xs, "Alice", "pc", PASSWORD, PASSWORD)
+    xs.key("Return")
+    assert tray.next()["type"] == "submit"
+    tray.dlg.send({"type": "result", "organization": "MyOrg", "device": "/x/MyOrg.keys"})
+    tray.wait_state(lambda st: not st["busy"])
+    no_empty_band(xs, wid, lambda: xs.geometry(wid).height < step2)  # the last page: shorter
+    xs.screenshot(f"03-done-{renderer}")
+    assert centred_width(xs, wid) == width  # its four buttons fit the one width
+    xs.key("Escape")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
 
 
 def test_login_dialog_wrong_then_right_password(xs: DesktopSession, renderer: str) -> None:
@@ -613,13 +759,19 @@ def test_tk_greet_dialog_by_keyboard(xs: DesktopSession) -> None:
     """The same steps drawn by Tk: the first code has the focus, Return picks
     it; the review's profile is a radio button; Return accepts."""
     tray = Tray(xs, "greet", GREET_INIT, "tk")
-    xs.wait_dialog(GREET)
+    wid = xs.wait_dialog(GREET)
     assert tray.shown.wait(20)
+    width = centred_width(xs, wid)
     tray.dlg.send({"type": "code", "code": "K3LM"})
     tray.wait_state(lambda st: st["step"] == 2)
+    no_empty_band(xs, wid)  # the code step is as tall as the code, not as the review
+    centred_again(xs, wid)
     xs.screenshot("01-tk-greet-your-code")
     tray.dlg.send({"type": "choices", "choices": ["AB2C", "Q7XY", "MN4P", "ZZ9K"]})
     tray.wait_state(lambda st: st["step"] == 3 and not st["busy"])
+    no_empty_band(xs, wid)
+    centred_again(xs, wid)
+    assert centred_width(xs, wid) == width
     xs.key("Return")
     assert tray.next() == {"type": "choose", "code": "AB2C"}
     tray.dlg.send({"type": "claim", "email": "bob@example.com", "user_name": "Bob", "device_label": "bob-pc"})
@@ -628,6 +780,9 @@ def test_tk_greet_dialog_by_keyboard(xs: DesktopSession) -> None:
     tray.wait_state(lambda st: "profile" in st["errors"])
     xs.key("space")  # the focus went to the field in error: the first profile
     tray.wait_state(lambda st: "profile" not in st["errors"])
+    no_empty_band(xs, wid)
+    centred_again(xs, wid)
+    assert centred_width(xs, wid) == width
     xs.screenshot("02-tk-greet-review")
     xs.key("Return")
     assert tray.next() == {
@@ -645,8 +800,10 @@ def test_the_claim_dialog_walks_its_steps_in_each_renderer(xs: DesktopSession, r
     the own code shown, the name, the password; the last page offers the
     recovery file."""
     tray = Tray(xs, "claim", CLAIM_INIT, renderer)
-    xs.wait_dialog("^Join organization")
+    wid = xs.wait_dialog("^Join organization")
     assert tray.shown.wait(20)
+    width = centred_width(xs, wid)
+    no_empty_band(xs, wid)
     xs.screenshot(f"01-claim-link-{renderer}")
     xs.key("Return")  # Continue
     assert tray.next() == {"type": "start"}
@@ -657,6 +814,8 @@ def test_the_claim_dialog_walks_its_steps_in_each_renderer(xs: DesktopSession, r
     assert tray.next() == {"type": "choose", "code": "AB2C"}
     tray.dlg.send({"type": "code", "code": "K3LM"})
     tray.wait_state(lambda st: st["step"] == 4)
+    no_empty_band(xs, wid)  # the code's step is as tall as the code
+    assert centred_width(xs, wid) == width
     xs.screenshot(f"02-claim-code-{renderer}")
     tray.dlg.send({"type": "details", "user_name": "", "device_label": "bob-pc"})
     tray.wait_state(lambda st: st["step"] == 5 and not st["busy"])
@@ -666,6 +825,8 @@ def test_the_claim_dialog_walks_its_steps_in_each_renderer(xs: DesktopSession, r
     xs.type("correct horse battery")
     xs.key("Tab")
     xs.type("correct horse battery")
+    no_empty_band(xs, wid)
+    assert centred_width(xs, wid) == width
     xs.screenshot(f"03-claim-password-{renderer}")
     xs.key("Return")  # Join
     assert tray.next() == {
@@ -679,6 +840,8 @@ def test_the_claim_dialog_walks_its_steps_in_each_renderer(xs: DesktopSession, r
     }
     tray.dlg.send({"type": "result", "organization": "ACME", "device": "/x/ACME.keys"})
     tray.wait_state(lambda st: not st["busy"])
+    no_empty_band(xs, wid)
+    assert centred_width(xs, wid) == width
     xs.screenshot(f"04-claim-done-{renderer}")
     xs.key("Escape")
     assert tray.next() == {"type": "cancel"}

@@ -12,7 +12,7 @@ from ..dialog_protocol import FromDialog, Kind
 from ..dialog_specs import SPECS, DialogModel, spec_for
 from .channel import Channel
 from .spec_window import TkDialog
-from .widgets import setup_style
+from .widgets import centre, setup_style
 from .window import MenuWindow
 
 __all__ = ["KINDS", "main"]
@@ -42,15 +42,14 @@ def main(argv: list[str] | None = None) -> int:
             window.first_focus()
             chan.send({"type": FromDialog.SHOWN})
             window.report()
+
+        root.resizable(False, False)
+        centre(root)
     else:
         dialog = TkDialog(root, chan, DialogModel(spec_for(argv[0], init), sys.platform))
         shown = dialog.shown
-    root.resizable(False, False)
-    root.update_idletasks()
-    w, h = root.winfo_reqwidth(), root.winfo_reqheight()
-    x = max(0, (root.winfo_screenwidth() - w) // 2)
-    y = max(0, (root.winfo_screenheight() - h) // 3)
-    root.geometry(f"+{x}+{y}")
+        root.resizable(False, False)
+        dialog.place()
     root.deiconify()
     root.after(50, shown)
     root.mainloop()

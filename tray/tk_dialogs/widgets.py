@@ -17,7 +17,7 @@ from .. import dialog_protocol as P
 from ..i18n import _
 from .channel import EOF, Channel
 
-__all__ = ["APP", "Dialog", "setup_style"]
+__all__ = ["APP", "Dialog", "centre", "setup_style"]
 
 APP = "Parsec Tray"
 
@@ -47,6 +47,16 @@ def setup_style(root: tk.Tk) -> None:
     style.configure("Strength2.TLabel", foreground="#b26a00", font=small)
     style.configure("Strength3.TLabel", foreground="#1e7e34", font=small)
     style.configure("Strength4.TLabel", foreground="#1e7e34", font=small)
+
+
+def centre(root: tk.Tk) -> None:
+    """Place ``root`` (withdrawn, built) centred on the screen, a third of the
+    free height above it."""
+    root.update_idletasks()
+    w, h = root.winfo_reqwidth(), root.winfo_reqheight()
+    x = max(0, (root.winfo_screenwidth() - w) // 2)
+    y = max(0, (root.winfo_screenheight() - h) // 3)
+    root.geometry(f"+{x}+{y}")
 
 
 class Dialog:
