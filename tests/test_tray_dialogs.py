@@ -633,27 +633,45 @@ def test_gtk_every_control_has_an_accessible_name(
     assert tray.exit_status() == 0
 
 
+INVITATION_ROWS = [
+    {
+        "token": "aa" * 16,
+        "type": "USER",
+        "label": "bob@example.com",
+        "created_by": "Alice",
+        "created_on": "2026-12-01T10:20:30Z",
+        "link": "parsec3://127.0.0.1:6770/ACME?no_ssl=true&a=claim_user&p=xx",
+    },
+    {
+        "token": "bb" * 16,
+        "type": "DEVICE",
+        "label": "A new device",
+        "created_by": "Alice",
+        "created_on": "2026-12-01T11:00:00Z",
+        "link": "parsec3://127.0.0.1:6770/ACME?no_ssl=true&a=claim_device&p=yy",
+    },
+]
+
+
+def test_pending_invitations_rows_layout(xs: DesktopSession, renderer: str) -> None:
+    """Each row's texts over its buttons, in the one width, with no empty band."""
+    tray = Tray(xs, "invitations", {"organization_id": "ACME"}, renderer)
+    tray.dlg.send({"type": "list", "items": INVITATION_ROWS})
+    wid = xs.wait_dialog("^Pending invitations")
+    assert tray.shown.wait(20)
+    assert tray.next() == {"type": "rendered", "count": 2}
+    assert centred_width(xs, wid) >= 580
+    no_empty_band(xs, wid)
+    xs.screenshot(f"01-rows-{renderer}")
+    xs.key("Escape")
+    assert tray.next() == {"type": "cancel"}
+    assert tray.exit_status() == 0
+
+
 def test_gtk_pending_invitations_delete_asks_first(xs: DesktopSession) -> None:
     a11y = Accessibility(xs.env)
     win = "^Pending invitations"
-    rows = [
-        {
-            "token": "aa" * 16,
-            "type": "USER",
-            "label": "bob@example.com",
-            "created_by": "Alice",
-            "created_on": "2026-12-01T10:20:30Z",
-            "link": "parsec3://127.0.0.1:6770/ACME?no_ssl=true&a=claim_user&p=xx",
-        },
-        {
-            "token": "bb" * 16,
-            "type": "DEVICE",
-            "label": "A new device",
-            "created_by": "Alice",
-            "created_on": "2026-12-01T11:00:00Z",
-            "link": "parsec3://127.0.0.1:6770/ACME?no_ssl=true&a=claim_device&p=yy",
-        },
-    ]
+    rows = INVITATION_ROWS
     tray = Tray(xs, "invitations", {"organization_id": "ACME"}, "gtk")
     tray.dlg.send({"type": "list", "items": rows})
     xs.wait_dialog(win)
