@@ -23,8 +23,8 @@ logged-out image before the controller exists, and nothing else runs until
 it is up.  On ``gtk`` the status icon shows without a menu (the menu is built
 when it opens), so the controller is made (``connect``) only once the tray
 host has embedded the icon at its size (``size-changed``; after
-:data:`EMBED_WAIT` seconds at most), off the GTK thread; a menu opened
-before that waits for it.  The other backends need their menu to show the
+:data:`EMBED_WAIT` seconds at most) and :data:`SETTLE` seconds more, off
+the GTK thread; a menu opened before that makes it at once and waits for it.  The other backends need their menu to show the
 icon: the controller is made first, then the icon shown.
 """
 
@@ -46,7 +46,7 @@ if TYPE_CHECKING:
     from ..menu import Entry
     from ..state import Snapshot
 
-__all__ = ["APP_ID", "EMBED_WAIT", "PystrayShell"]
+__all__ = ["APP_ID", "EMBED_WAIT", "SETTLE", "PystrayShell"]
 
 APP_ID = "parsec-tray"
 # The icon's first tooltip, until the controller gives its own.
@@ -54,6 +54,10 @@ FIRST_TITLE = "Parsec Tray"
 # gtk: the longest wait for the tray host to embed the icon before the
 # controller is made anyway (a host that never embeds it).
 EMBED_WAIT = 2.0
+# gtk: and then a moment more, unless the menu opens first: GTK learns the
+# icon's size before the tray host has finished showing it, and making the
+# controller takes a core for ~40 ms (imports) on a 2-core machine.
+SETTLE = 0.3
 # A menu opened before the controller exists waits this long for it.
 CONNECT_WAIT = 10.0
 
@@ -115,6 +119,7 @@ class PystrayShell(Shell):
         self._monitors: list[Any] = []  # alive as long as the shell
         self._lock = threading.Lock()
         self._embedded = threading.Event()  # gtk: the tray host gave the icon its size
+        self._wanted = threading.Event()  # gtk: the menu opened (or the app stops): connect now
         self._connected = threading.Event()  # the controller exists, its menu is set
         self._stopping = threading.Event()
         self._failure: BaseException | None = None
@@ -174,7 +179,8 @@ class PystrayShell(Shell):
         return self._pystray.Menu(*(self._item(e) for e in entries))
 
     def _menu_opening(self) -> None:
-        self._embedded.set()  # clicked: it is shown, whatever the host said
+        self._wanted.set()  # clicked: it is shown, whatever the host said
+        self._embedded.set()
         if not self._connected.wait(CONNECT_WAIT):
             log.warning("the menu opened before the app was ready")
             return
@@ -220,6 +226,7 @@ class PystrayShell(Shell):
                 if self.HAS_MENU_OPEN_HOOK:
                     icon.visible = True  # (a GTK status icon is visible from the start)
                     self._embedded.wait(EMBED_WAIT)
+                    self._wanted.wait(SETTLE)
                     if self._stopping.is_set():
                         return
                     controller = self._connect(connect)
@@ -261,5 +268,6 @@ class PystrayShell(Shell):
 
     def stop(self) -> None:
         self._stopping.set()
-        self._embedded.set()  # a setup thread waiting for the host gives up
+        self._wanted.set()  # a setup thread waiting for the host gives up
+        self._embedded.set()
         self.icon.stop()
