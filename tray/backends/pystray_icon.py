@@ -233,16 +233,17 @@ class PystrayShell(Shell):
                 else:  # the icon needs its menu to show
                     controller = self._connect(connect)
                     icon.visible = True
-                if self._stopping.is_set():
-                    return
-                from ..notifications import set_tray_icon
-
-                set_tray_icon(icon)  # the notifications' last resort
-                controller.started()
-            except BaseException as exc:  # a bug: end the loop, run() raises it
+            except BaseException as exc:  # no controller, a useless icon: end the loop, run() raises it
                 self._failure = exc
                 self._connected.set()
                 icon.stop()
+                return
+            if self._stopping.is_set():
+                return
+            from ..notifications import set_tray_icon
+
+            set_tray_icon(icon)  # the notifications' last resort
+            controller.started()
 
         if self._glib is not None:
             for sig in (signal.SIGTERM, signal.SIGINT):
