@@ -1,11 +1,15 @@
 """The tray app's own commands: start it (no subcommand), ``status`` and
-``demo``.  Nothing here imports a GUI toolkit until a command runs."""
+``demo``.  Nothing here imports a GUI toolkit until a command runs, nor
+argparse: starting the tray (``cli.main``'s fast path) imports this module
+for its constants only."""
 
 from __future__ import annotations
 
-import argparse
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import argparse
 
 __all__ = ["BACKEND_CHOICES", "EXIT_NOT_RUNNING", "register", "tray_options"]
 
@@ -106,6 +110,8 @@ def tray_options(p: argparse.ArgumentParser) -> None:
 
 def register(sub: Any) -> None:
     """Add ``status`` and ``demo``."""
+    import argparse
+
     from ..core.i18n import _
 
     p = sub.add_parser("status", help=_("the running app's state (exit status 3 when it is not running)"))

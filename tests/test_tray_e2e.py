@@ -444,6 +444,39 @@ def test_a_device_made_with_the_cli_is_in_the_next_menu(
     s.wait_window_gone("^Log in", timeout=10)
 
 
+def test_the_first_menu_opened_at_once_lists_the_devices(
+    desktop: DesktopSession, app: TrayApp, parsec_server: ParsecServer, org_name: str
+) -> None:
+    """The icon shows before the app has listed its devices (or even made
+    its controller); a menu opened the moment the icon is embedded still
+    lists the device that was on disk: picking its entry opens its Log in
+    dialog (with the device missing, the same position would be another
+    entry)."""
+    s = desktop
+    app.create_org(
+        parsec_server.url,
+        parsec_server.admin_token,
+        org_name,
+        email=EMAIL,
+        user=USER,
+        device=DEVICE,
+        password=PASSWORD,
+    )
+    app.start()
+    wid = s.wait_tray_icon(TrayApp.CLASSNAME)
+    s.right_click(wid)  # once: the menu shows when the app is ready for it
+    wait_until(lambda: (s.popup_menus() or [None])[0], 30, "the first menu")
+    s.screenshot("01-first-menu")
+    # The menu is up, so the app now answers; where its device entry is:
+    index = app.menu_index(f"Log in to {org_name} as {USER}")
+    s.pick_menu_item(index)
+    s.wait_dialog("^Log in")
+    st = app.wait_status(lambda x: (x["dialogs"].get("login") or {}).get("shown"), 20, "the dialog shown")
+    assert st["dialogs"]["login"]["open"] is True
+    s.key("Escape")
+    s.wait_window_gone("^Log in", timeout=10)
+
+
 def test_create_organization_on_a_server_that_creates_them_on_request(
     desktop: DesktopSession, app: TrayApp, spontaneous_server: ParsecServer, org_name: str
 ) -> None:

@@ -6,7 +6,12 @@ Order matters:
    exit: this works without a display (for example from a terminal);
 2. then we need a display; without one, a message says so (exit 2);
 3. the backend is chosen before GTK or pystray is imported;
-4. the instance socket serves requests only once the controller exists.
+4. the icon is shown before the controller is even imported (most of the
+   app's modules): the shell makes it through ``connect`` once the icon is
+   up (:meth:`~.backends.base.Shell.run`); start-up costs little more than a
+   bare pystray icon (``benchmarks/tray_startup.py``);
+5. the instance socket serves requests only once the controller exists
+   (a request sent before waits in the socket's backlog).
 """
 
 from __future__ import annotations
@@ -14,11 +19,13 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from . import instance
-from .controller import AppOptions, Controller
 from .i18n import N_, _
+
+if TYPE_CHECKING:
+    from .controller import AppOptions, Controller
 
 __all__ = ["EXIT_NO_DISPLAY", "run"]
 
@@ -81,28 +88,42 @@ def run(
                 print(_(NO_DISPLAY).format(reason=reason.format(backend=choice.name)), file=out)
                 return EXIT_NO_DISPLAY
         log.info("backend %s: %s", choice.name, choice.reason)
-        if options is None:
-            options = AppOptions.from_environment(os.environ)
-        if autostart:
-            import dataclasses
-
-            options = dataclasses.replace(options, autostart=True)
-        controller = Controller(options)
-        if link:
-            controller.queue_link(link)
         try:
-            shell = make_shell(choice, controller)
+            shell = make_shell(choice)
         except Exception as exc:  # the toolkit could not start (display went away...)
             log.debug("starting the %s shell failed", choice.name, exc_info=True)
             icon = _("Parsec Tray could not show its icon ({backend}): {error}")
             print(icon.format(backend=choice.name, error=exc), file=out)
             return EXIT_NO_DISPLAY
-        controller.attach(shell)
-        server.serve(controller.handle_request)
+        made: list[Controller] = []
+
+        def connect() -> Controller:
+            controller = _make_controller(options, autostart=autostart, link=link)
+            controller.attach(shell)
+            made.append(controller)
+            server.serve(controller.handle_request)
+            return controller
+
         try:
-            shell.run()
+            shell.run(connect)
         finally:
-            controller.shutdown()
+            for controller in made:
+                controller.shutdown()
         return 0
     finally:
         server.close()
+
+
+def _make_controller(options: AppOptions | None, *, autostart: bool, link: str | None) -> Controller:
+    from .controller import AppOptions, Controller
+
+    if options is None:
+        options = AppOptions.from_environment(os.environ)
+    if autostart:
+        import dataclasses
+
+        options = dataclasses.replace(options, autostart=True)
+    controller = Controller(options)
+    if link:
+        controller.queue_link(link)
+    return controller

@@ -74,7 +74,8 @@ __all__ = ["ACTIONS", "AppOptions", "Controller"]
 
 log = logging.getLogger(__name__)
 
-STARTUP_LISTING_DELAY = 1.0
+# The first menu waits at most this long for the first device listing.
+FIRST_LISTING_WAIT = 5.0
 
 
 class Controller:
@@ -171,11 +172,12 @@ class Controller:
     # -- start-up ---------------------------------------------------------------
 
     def started(self) -> None:
-        """Called by the shell once its loop runs (icon shown).
+        """Called by the shell once its icon is up (embedded, where the
+        shell can tell).
 
         The device list (a child process importing core, ~0.3 s of CPU) is
-        read a moment later, so that it does not compete with the tray host
-        embedding the icon; a link given on the command line opens at once.
+        read at once, so that it is ready for the first menu (which waits
+        for it, if it is not); a link given on the command line opens at once.
         """
         link, self._pending_link = self._pending_link, None
         if link:
@@ -188,9 +190,7 @@ class Controller:
         if self.options.autostart and not link:
             in_thread(startup.quick_login_all, "quick-login", self)
             return
-        timer = threading.Timer(STARTUP_LISTING_DELAY, self.lister.refresh, kwargs={"force": True})
-        timer.daemon = True
-        timer.start()
+        self.lister.refresh(force=True)
 
     def queue_link(self, link: str) -> None:
         """A link given on the command line of the first launch."""
@@ -215,8 +215,10 @@ class Controller:
         ACTIONS[action](self, arg)
 
     def menu_opened(self) -> None:
-        """Just before the menu shows: refresh what is cheap to refresh."""
+        """Just before the menu shows: refresh what is cheap to refresh (the
+        first menu, opened right after start-up, waits for the device list)."""
         self.lister.refresh()
+        self.lister.wait_listed(FIRST_LISTING_WAIT)
         before = self.autostart_enabled
         startup.read_autostart(self)
         with self.lock:

@@ -10,11 +10,16 @@ creation), the listing runs as ``python -m parsec_tray devices --json`` in a
 child process: importing core (requests, PyNaCl, zstandard...) costs about
 14 MB of resident memory, which an idle tray that nobody used yet should not
 pay.  Listings run in a background thread; ``on_change`` receives the new
-list when it differs.
+list when it differs.  The first listing starts as soon as the icon is up;
+the first menu waits for it (:meth:`DeviceLister.wait_listed`), so that it
+never shows an empty list on a computer that has devices.  A listing child
+still running when the app exits is ended with it.
 """
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import json
 import logging
 import os
@@ -63,19 +68,44 @@ def _list_in_process() -> tuple[DeviceInfo, ...]:
     return tuple(list_devices())
 
 
+_children: set[subprocess.Popen[str]] = set()
+_children_lock = threading.Lock()
+
+
 def _list_in_child() -> tuple[DeviceInfo, ...]:
-    out = subprocess.run(
+    proc = subprocess.Popen(
         [sys.executable, "-m", "parsec_tray", "devices", "--json"],
-        capture_output=True,
-        text=True,
-        timeout=60,
         stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
-    if out.returncode != 0:
-        raise RuntimeError(out.stderr.strip() or f"exit status {out.returncode}")
+    with _children_lock:
+        _children.add(proc)
+    try:
+        stdout, stderr = proc.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.communicate()
+        raise RuntimeError("listing the devices took more than 60 s") from None
+    finally:
+        with _children_lock:
+            _children.discard(proc)
+    if proc.returncode != 0:
+        raise RuntimeError(stderr.strip() or f"exit status {proc.returncode}")
     from ..core import DeviceInfo  # its module imports nothing heavy
 
-    return tuple(DeviceInfo.from_json(d) for d in json.loads(out.stdout or "[]"))
+    return tuple(DeviceInfo.from_json(d) for d in json.loads(stdout or "[]"))
+
+
+@atexit.register
+def _end_children() -> None:
+    """A listing that outlives the app is of no use to anyone."""
+    with _children_lock:
+        children = list(_children)
+    for proc in children:
+        with contextlib.suppress(OSError):
+            proc.kill()
 
 
 def list_devices() -> tuple[DeviceInfo, ...]:
@@ -93,6 +123,12 @@ class DeviceLister:
         self._lock = threading.Lock()
         self._running = False
         self._again = False
+        self._listed = threading.Event()  # a first listing is over (done or failed)
+
+    def wait_listed(self, timeout: float) -> bool:
+        """Wait (at most ``timeout`` seconds) until a first listing is over;
+        at once after that.  False: still listing."""
+        return self._listed.wait(timeout)
 
     def find(self, key: str | None) -> DeviceInfo | None:
         """Device ``key`` (a device file's path); without a key, the only
@@ -135,6 +171,7 @@ class DeviceLister:
         with self._lock:
             self._scan = before
         self._publish(devices)
+        self._listed.set()
         return devices
 
     def _work(self) -> None:
@@ -149,6 +186,7 @@ class DeviceLister:
                 with self._lock:
                     self._scan = before
                 self._publish(devices)
+            self._listed.set()
             with self._lock:
                 if not self._again:
                     self._running = False

@@ -20,6 +20,10 @@ Where (the only platform-specific part):
 
 ``PARSEC_TRAY_RUNTIME_DIR`` lets tests run two instances side by side.
 
+json is imported where requests are read and written, not at import: the
+first launch takes the lock and listens before its icon shows, and reads
+its first request only after (``benchmarks/tray_startup.py``).
+
 The server answers each client in its own short-lived thread with a
 :data:`CLIENT_TIMEOUT`: one slow or silent local client blocks nobody.
 """
@@ -27,7 +31,6 @@ The server answers each client in its own short-lived thread with a
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import socket
 import sys
@@ -149,6 +152,7 @@ def _listen(directory: Path) -> tuple[socket.socket, str | None]:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.bind(("127.0.0.1", 0))
         sock.listen(8)
+        import json
         import secrets
 
         token = secrets.token_hex(16)
@@ -172,6 +176,8 @@ def _listen(directory: Path) -> tuple[socket.socket, str | None]:
 
 def _connect(directory: Path, timeout: float) -> tuple[socket.socket, str | None]:
     if IS_WINDOWS:
+        import json
+
         try:
             info = json.loads((directory / "instance.json").read_text())
         except (OSError, ValueError):
@@ -244,6 +250,8 @@ class InstanceServer:
                 pass
 
     def _answer(self, conn: socket.socket, handler: Handler) -> None:
+        import json
+
         try:
             req = json.loads(_read_line(conn) or b"null")
         except ValueError:
@@ -298,6 +306,8 @@ def request(
     """Send one request to the running instance; :class:`NotRunning` when
     none answers.  ``wait``: keep trying that long (an instance that holds the
     lock but is not listening yet)."""
+    import json
+
     directory = directory or runtime_dir()
     deadline = time.monotonic() + wait
     while True:

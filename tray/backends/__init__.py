@@ -20,14 +20,10 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from ..i18n import _
 from ..platform_choice import env_override
 from .base import Shell
-
-if TYPE_CHECKING:
-    from ..controller import Controller
 
 __all__ = ["BACKENDS", "Choice", "Shell", "choose", "make_shell"]
 
@@ -73,11 +69,12 @@ def choose(override: str | None = None) -> Choice:
     return Choice("window", "a display but no system tray host")
 
 
-def make_shell(choice: Choice, controller: Controller) -> Shell:
+def make_shell(choice: Choice) -> Shell:
+    """The shell of ``choice``, before the controller (see :meth:`Shell.run`)."""
     if choice.name == "window":
         from .window import WindowShell
 
-        return WindowShell(controller)
+        return WindowShell()
     from .pystray_icon import PystrayShell
 
-    return PystrayShell(controller, choice.name)
+    return PystrayShell(choice.name)

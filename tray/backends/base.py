@@ -3,6 +3,10 @@
 A shell owns the main thread (``run`` blocks until ``stop``) and renders the
 menu entries it is given.  ``refresh`` and ``stop`` may be called from any
 thread.  Feature flags, not platform checks, tell callers what a shell can do.
+
+A shell exists before the controller: the icon is shown first, and the
+controller (most of the app's modules) is made by the ``connect`` callback
+``run`` is given, once the icon needs it (:meth:`Shell.run`).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from ..controller import Controller
     from ..menu import Entry
     from ..state import Snapshot
 
@@ -30,7 +35,16 @@ class Shell:
 
     name = "base"
 
-    def run(self) -> None:
+    def run(self, connect: Callable[[], Controller]) -> None:
+        """Show the icon (or window) and run the main loop until :meth:`stop`.
+
+        ``connect()`` makes the controller, attached to this shell; the shell
+        calls it once, from the thread of its choice: as soon as the icon is
+        embedded where the icon shows without a menu (the GTK status icon,
+        whose menu is built when it opens), before showing it otherwise.
+        The shell then renders the controller's menu and calls
+        ``controller.started()``.  An exception from ``connect`` stops the
+        loop and is raised again by ``run``."""
         raise NotImplementedError
 
     def refresh(self, snapshot: Snapshot, entries: tuple[Entry, ...]) -> None:

@@ -17,10 +17,20 @@ On GTK backends:
   timer, the kernel (inotify) wakes the loop;
 - SIGTERM and SIGINT stop the main loop cleanly (socket removed, dialogs
   closed).
+
+The icon comes first (issue 14, "cold start"): it is made with the
+logged-out image before the controller exists, and nothing else runs until
+it is up.  On ``gtk`` the status icon shows without a menu (the menu is built
+when it opens), so the controller is made (``connect``) only once the tray
+host has embedded the icon at its size (``size-changed``; after
+:data:`EMBED_WAIT` seconds at most) and :data:`SETTLE` seconds more, off
+the GTK thread; a menu opened before that makes it at once and waits for it.  The other backends need their menu to show the
+icon: the controller is made first, then the icon shown.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import threading
@@ -29,16 +39,29 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..icons import tray_image
-from ..menu import Entry, title
 from .base import Shell
 
 if TYPE_CHECKING:
     from ..controller import Controller
+    from ..menu import Entry
     from ..state import Snapshot
 
-__all__ = ["APP_ID", "PystrayShell"]
+__all__ = ["APP_ID", "EMBED_WAIT", "SETTLE", "PystrayShell"]
 
 APP_ID = "parsec-tray"
+# The icon's first tooltip, until the controller gives its own.
+FIRST_TITLE = "Parsec Tray"
+# gtk: the longest wait for the tray host to embed the icon before the
+# controller is made anyway (a host that never embeds it).
+EMBED_WAIT = 2.0
+# gtk: and then a moment more, unless the menu opens first: GTK learns the
+# icon's size before the tray host has finished showing it, and making the
+# controller takes a core for ~40 ms (imports) on a 2-core machine.
+SETTLE = 0.3
+# A menu opened before the controller exists waits this long for it.
+CONNECT_WAIT = 10.0
+
+log = logging.getLogger(__name__)
 
 
 class _NoNotifier:
@@ -86,26 +109,44 @@ def _icon_class(base: type, shell: PystrayShell, gtk: bool) -> type:
 
 
 class PystrayShell(Shell):
-    def __init__(self, controller: Controller, backend: str) -> None:
-        self.controller = controller
+    def __init__(self, backend: str) -> None:
+        self.controller: Controller | None = None
         self.name = backend
         self._glib: Any = None
         gtk = backend in ("gtk", "appindicator")
         self.HAS_MENU_OPEN_HOOK = backend == "gtk"
         self.HAS_FILE_WATCH = gtk
         self._monitors: list[Any] = []  # alive as long as the shell
+        self._lock = threading.Lock()
+        self._embedded = threading.Event()  # gtk: the tray host gave the icon its size
+        self._wanted = threading.Event()  # gtk: the menu opened (or the app stops): connect now
+        self._connected = threading.Event()  # the controller exists, its menu is set
+        self._stopping = threading.Event()
+        self._failure: BaseException | None = None
         os.environ["PYSTRAY_BACKEND"] = backend
         if gtk:
             self._glib = _prepare_gtk()
         import pystray
 
         self._pystray = pystray
-        snapshot = controller.snapshot()
-        entries = controller.menu()
         cls = _icon_class(pystray.Icon, self, gtk)
-        self._image = self._image_of(snapshot)
-        self.icon = cls(APP_ID, self._image, title(snapshot), self._menu(entries))
-        self._lock = threading.Lock()
+        self._image = tray_image("logged_out")  # what a new controller shows
+        self.icon = cls(APP_ID, self._image, FIRST_TITLE, None)
+        if self.HAS_MENU_OPEN_HOOK:
+            self._watch_embedding()
+
+    def _watch_embedding(self) -> None:
+        status_icon = getattr(self.icon, "_status_icon", None)
+        if status_icon is None:  # not pystray's GtkStatusIcon: nothing to wait for
+            self._embedded.set()
+            return
+
+        def on_size(_status_icon: Any, size: int) -> bool:
+            if size > 1:  # embedded 1 px wide first, then given its size
+                self._embedded.set()
+            return False  # GTK scales the image
+
+        status_icon.connect("size-changed", on_size)
 
     # -- rendering ---------------------------------------------------------
 
@@ -135,7 +176,7 @@ class PystrayShell(Shell):
         action, arg = e.action, e.arg
 
         def run(icon: Any, item: Any) -> None:
-            assert action is not None
+            assert action is not None and self.controller is not None  # (entries come from it)
             self.controller.perform(action, arg)
 
         return run
@@ -144,16 +185,24 @@ class PystrayShell(Shell):
         return self._pystray.Menu(*(self._item(e) for e in entries))
 
     def _menu_opening(self) -> None:
+        self._wanted.set()  # clicked: it is shown, whatever the host said
+        self._embedded.set()
+        if not self._connected.wait(CONNECT_WAIT):
+            log.warning("the menu opened before the app was ready")
+            return
+        controller = self.controller
+        if controller is None:  # it failed to start (run() says why)
+            return
         try:
-            self.controller.menu_opened()
+            controller.menu_opened()
         except Exception:  # never lose the menu to a refresh error
-            import logging
-
-            logging.getLogger(__name__).exception("refreshing the menu failed")
+            log.exception("refreshing the menu failed")
 
     # -- Shell ---------------------------------------------------------------
 
     def refresh(self, snapshot: Snapshot, entries: tuple[Entry, ...]) -> None:
+        from ..menu import title
+
         with self._lock:
             image = self._image_of(snapshot)
             if image is not self._image:  # cached: the same object for the same picture
@@ -178,22 +227,55 @@ class PystrayShell(Shell):
 
         self._glib.idle_add(start)
 
-    def run(self) -> None:
-        def setup(icon: Any) -> None:
-            icon.visible = True
+    def run(self, connect: Callable[[], Controller]) -> None:
+        def setup(icon: Any) -> None:  # pystray's setup thread
+            try:
+                if self.HAS_MENU_OPEN_HOOK:
+                    icon.visible = True  # (a GTK status icon is visible from the start)
+                    self._embedded.wait(EMBED_WAIT)
+                    self._wanted.wait(SETTLE)
+                    if self._stopping.is_set():
+                        return
+                    controller = self._connect(connect)
+                else:  # the icon needs its menu to show
+                    controller = self._connect(connect)
+                    icon.visible = True
+            except BaseException as exc:  # no controller, a useless icon: end the loop, run() raises it
+                self._failure = exc
+                self._connected.set()
+                icon.stop()
+                return
+            if self._stopping.is_set():
+                return
             from ..notifications import set_tray_icon
 
             set_tray_icon(icon)  # the notifications' last resort
-            self.controller.started()
+            controller.started()
 
         if self._glib is not None:
             for sig in (signal.SIGTERM, signal.SIGINT):
                 self._glib.unix_signal_add(self._glib.PRIORITY_DEFAULT, sig, self._on_signal)
         self.icon.run(setup)
+        if self._failure is not None:
+            raise self._failure
+
+    def _connect(self, connect: Callable[[], Controller]) -> Controller:
+        controller = connect()
+        self.controller = controller
+        self.refresh(controller.snapshot(), controller.menu())
+        self._connected.set()
+        return controller
 
     def _on_signal(self) -> bool:
-        self.controller.quit()
+        controller = self.controller
+        if controller is not None:
+            controller.quit()
+        else:  # still starting: nothing to close yet
+            self.stop()
         return False
 
     def stop(self) -> None:
+        self._stopping.set()
+        self._wanted.set()  # a setup thread waiting for the host gives up
+        self._embedded.set()
         self.icon.stop()
