@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from parsec_tray.core import errors as E
+from parsec_tray.tray import openers
 from parsec_tray.tray.controller import Controller
 from parsec_tray.tray.dialog_flows import error_target
 from parsec_tray.tray.instance import AFTER_REPLY
@@ -323,8 +324,8 @@ def test_a_link_that_is_not_a_parsec_link_says_so_plainly(
     c, _ = ctl
     said: list[tuple[str, str]] = []
     monkeypatch.setattr(c, "message", lambda title, text: said.append((title, text)))
-    c.open_link("ftp://example.com/Org")
-    c.open_link("parsec3://example.com/Org?a=claim_user&p=wA")
+    openers.open_link(c, "ftp://example.com/Org")
+    openers.open_link(c, "parsec3://example.com/Org?a=claim_user&p=wA")
     assert said == [
         (
             "Open link",

@@ -43,27 +43,23 @@ device) they change nothing.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..core import errors as E
-from . import claiming, dialog_flows, greeting, health, logins, openers, requests, startup, terms
+from . import dialog_flows, health, logins, openers, requests, startup, terms
 from .actions import ACTIONS
 from .devices import DeviceLister
 from .dialog_protocol import Kind
 from .dialogs import DialogManager, DialogProcess
-from .i18n import _
 from .menu import Action, Entry, build_menu
 from .notices import Notices
 from .options import AppOptions
 from .sessions import SessionHolder, Sessions
 from .state import Event, Snapshot, State
 from .threads import in_thread
-from .validation import recovery_file_of
 
 if TYPE_CHECKING:
     from ..core import DeviceInfo
@@ -179,7 +175,7 @@ class Controller:
         """
         link, self._pending_link = self._pending_link, None
         if link:
-            in_thread(self.open_link, "open-link", link)
+            in_thread(openers.open_link, "open-link", self, link)
         startup.read_autostart(self)
         if self.autostart_enabled is not None:
             self.changed()  # the "Start at login" entry
@@ -227,9 +223,6 @@ class Controller:
 
     # -- dialogs --------------------------------------------------------------------
 
-    def open_join(self, link: str | None = None) -> None:
-        self.dialogs.open(Kind.JOIN, {"link": link or "", "device_label": socket.gethostname()}, target=link)
-
     def say(self, title: str, body: str, *, on_click: Callable[[], None] | None = None) -> bool:
         """One notification now (``status`` lists it)."""
         return self.notices.say(title, body, on_click=on_click)
@@ -243,42 +236,8 @@ class Controller:
                 self.sessions.touch(holder.key)
             return holder
 
-    def holder_for(self, dlg: DialogProcess) -> SessionHolder:
-        """The session a dialog was opened for (its ``_target``)."""
-        with self.lock:
-            holder = self.sessions.get(str(dlg.init.get("_target")))
-        if holder is None:
-            raise E.ParsecTrayError(_("You are not logged in any more."))
-        return holder
-
     def message(self, title: str, text: str) -> None:
         self.dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
-
-    def open_link(self, link: str) -> None:
-        from ..core import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link
-
-        link = link.strip()
-        recovery = recovery_file_of(link)
-        if recovery is not None:
-            openers.open_import_recovery(self, recovery)
-            return
-        try:
-            addr = parse_link(link)
-        except E.InvalidLinkError as exc:
-            self.message(_("Open link"), str(exc))  # core's sentence says what it is and what to do
-            return
-        if isinstance(addr, ParsecOrganizationBootstrapAddr):
-            self.open_join(link)
-        elif isinstance(addr, ParsecInvitationAddr):
-            in_thread(claiming.begin, "claim", self, link)  # asks the server who invited
-        else:
-            self.message(
-                _("Open link"),
-                _(
-                    "Organization links are not supported by this version of Parsec Tray yet; "
-                    "use the official Parsec client for them."
-                ),
-            )
 
     def start_flow(self, flow: threading.Thread) -> None:
         """A flow's worker thread: waited for at the end (see :meth:`shutdown`)."""
@@ -315,23 +274,8 @@ class Controller:
     def open_login(self, key: str | None, *, error: str | None = None) -> None:
         openers.open_login(self, key, error=error)
 
-    def greet(self, key: str | None, token: str) -> None:
-        """Greet the person waiting on invitation ``token`` (hex) of session
-        ``key``: the one entry point of the menu's Greet entries and of the
-        notification's Greet button.  Where the greeting dialog must plug
-        in: :func:`.greeting.begin` opens it, in a worker thread."""
-        log.info("greet %s in %s", token[:8], key)
-        holder = self.holder(key)
-        if holder is not None:
-            in_thread(greeting.begin, "greet", self, holder, token)
-
     def open_dialog(self, kind: str, init: dict[str, Any], *, target: str | None) -> DialogProcess | None:
         return self.dialogs.open(kind, init, target=target)
-
-    def stop_screen_lock(self) -> None:
-        monitor, self.screenlock = self.screenlock, None
-        if monitor is not None:
-            monitor.stop()
 
     # -- requests from other launches, and the end ----------------------------------------------------
 
@@ -363,6 +307,6 @@ class Controller:
             holders = self.sessions.pop_all()  # the settings still name them: --autostart
         self.dialogs.close_all(timeout=1.0)
         self.notices.stop()
-        self.stop_screen_lock()
+        startup.stop_screen_lock(self)
         for holder in holders:
             holder.close(timeout=2.0)

@@ -27,6 +27,7 @@ __all__ = [
     "quick_login_all",
     "read_autostart",
     "screen_lock_changed",
+    "stop_screen_lock",
     "toggle_autostart",
     "toggle_login_dialog",
     "toggle_logout_on_lock",
@@ -191,6 +192,12 @@ def _start_screen_lock(host: Controller) -> None:
         old.stop()
 
 
+def stop_screen_lock(host: Controller) -> None:
+    monitor, host.screenlock = host.screenlock, None
+    if monitor is not None:
+        monitor.stop()
+
+
 def toggle_logout_on_lock(host: Controller) -> None:
     from . import settings
 
@@ -200,7 +207,7 @@ def toggle_logout_on_lock(host: Controller) -> None:
     if on:
         _start_screen_lock(host)
     else:
-        host.stop_screen_lock()
+        stop_screen_lock(host)
     host.changed()
 
 
