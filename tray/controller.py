@@ -45,15 +45,14 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from . import dialog_flows, health, logins, openers, requests, startup, terms
+from . import dialog_flows, health, openers, requests, startup
 from .actions import ACTIONS
 from .devices import DeviceLister
 from .dialog_protocol import Kind
-from .dialogs import DialogManager, DialogProcess
+from .dialogs import DialogManager
 from .menu import Action, Entry, build_menu
 from .notices import Notices
 from .options import AppOptions
@@ -62,7 +61,6 @@ from .state import Event, Snapshot, State
 from .threads import in_thread
 
 if TYPE_CHECKING:
-    from ..core import DeviceInfo
     from .backends.base import Shell
     from .screenlock import ScreenLockMonitor
 
@@ -130,7 +128,7 @@ class Controller:
             return Snapshot(
                 state=self.sessions.icon_state(),
                 identity=view.identity if view else None,
-                devices=self.devices,
+                devices=self.lister.devices,
                 reason=view.reason if view else None,
                 demo_server=self.options.demo_server,
                 live=view.live if view else False,
@@ -151,10 +149,6 @@ class Controller:
             snap = self.snapshot()
             shell.refresh(snap, build_menu(snap))
             self.notices.still_waiting(t for v in snap.sessions for t in v.waiting_tokens)
-
-    def notified(self, title: str, body: str, *, delivered: bool) -> None:
-        """A notification was handed to the notifier (``status`` lists them)."""
-        self.notices.notified(title, body, delivered=delivered)
 
     def fire(self, holder: SessionHolder, event: Event) -> bool:
         """Apply ``event`` to ``holder``'s state (nothing once it is gone)."""
@@ -192,17 +186,6 @@ class Controller:
         """A link given on the command line of the first launch."""
         self._pending_link = link
 
-    @property
-    def devices(self) -> tuple[DeviceInfo, ...]:
-        return self.lister.devices
-
-    def refresh_devices(self) -> tuple[DeviceInfo, ...]:
-        """List the devices now (a worker thread), and show them."""
-        return self.lister.refresh_now()
-
-    def device(self, key: str | None) -> DeviceInfo | None:
-        return self.lister.find(key)
-
     # -- what the person does ------------------------------------------------------
 
     def perform(self, action: Action | str, arg: str | None = None) -> None:
@@ -219,13 +202,9 @@ class Controller:
             waiting = any(h.live is not None and h.live.tracker.waiting for h in self.sessions)
         if waiting or before != self.autostart_enabled:
             self.changed()  # "is waiting" entries age out; autostart changed outside
-        self.check_connection(force=False)
+        health.check_connection(self, force=False)
 
     # -- dialogs --------------------------------------------------------------------
-
-    def say(self, title: str, body: str, *, on_click: Callable[[], None] | None = None) -> bool:
-        """One notification now (``status`` lists it)."""
-        return self.notices.say(title, body, on_click=on_click)
 
     def holder(self, key: str | None) -> SessionHolder | None:
         """The session of device ``key`` (the current one without a key),
@@ -246,36 +225,6 @@ class Controller:
         flow.start()
 
     # -- sessions (their rooms: logins, health, terms) ------------------------------------------------
-
-    def adopt(self, session: Any, info: Any) -> None:
-        logins.adopt(self, session, info)
-
-    def logout(self, key: str | None = None) -> None:
-        logins.logout(self, key)
-
-    def lock_out(self) -> None:
-        logins.lock_out(self)
-
-    def take_locked_out(self) -> list[str]:
-        return logins.take_locked_out(self)
-
-    def check_connection(self, *, force: bool, key: str | None = None) -> None:
-        health.check_connection(self, force=force, key=key)
-
-    def recheck_risk(self, key: str) -> None:
-        health.recheck_risk(self, key)
-
-    def accept_terms_now(self, holder: SessionHolder) -> None:
-        terms.accept_terms_now(self, holder)
-
-    def open_url(self, url: str) -> None:
-        terms.open_url(self, url)
-
-    def open_login(self, key: str | None, *, error: str | None = None) -> None:
-        openers.open_login(self, key, error=error)
-
-    def open_dialog(self, kind: str, init: dict[str, Any], *, target: str | None) -> DialogProcess | None:
-        return self.dialogs.open(kind, init, target=target)
 
     # -- requests from other launches, and the end ----------------------------------------------------
 

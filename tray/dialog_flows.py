@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
-from . import claiming, greeting, openers
+from . import claiming, greeting, health, logins, openers, terms
 from . import dialog_protocol as P
 from .dialog_protocol import FromDialog, Kind
 from .dialogs import DialogProcess
@@ -139,8 +139,8 @@ def _adopt_created(host: Controller, created: Any, password: str, dlg: DialogPro
     session = created.session
     if session is None:
         session = login(info, password=password, progress=dlg.progress)
-    host.adopt(session, info)
-    host.refresh_devices()
+    logins.adopt(host, session, info)
+    host.lister.refresh_now()
     return info
 
 
@@ -157,9 +157,9 @@ def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
             protect_with_keyring(session)
         except E.ParsecTrayError as exc:  # logged in all the same
             keyring_error = str(exc)
-    host.adopt(session, info)
+    logins.adopt(host, session, info)
     if v.get("keyring"):
-        host.refresh_devices()
+        host.lister.refresh_now()
     if keyring_error:
         host.message(
             _("Log in"),
@@ -210,7 +210,7 @@ def _run_recovery_export(host: Controller, dlg: DialogProcess, v: dict[str, Any]
     dlg.progress(_("Creating the recovery file…"))
     path = Path(str(v.get("path", "")).strip()).expanduser()
     made = export_recovery_device(holder.session, path, progress=dlg.progress)
-    host.recheck_risk(holder.key)  # a recovery device: no longer the only way in
+    health.recheck_risk(host, holder.key)  # a recovery device: no longer the only way in
     note = "" if made.registered else _(_UNREGISTERED)
     out = {
         "organization": made.organization_id,
@@ -255,13 +255,13 @@ def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) ->
         new_password=None if keyring else str(v.get("password", "")),
         use_keyring=keyring,
     )
-    host.refresh_devices()  # the menu offers what fits the new protection
+    host.lister.refresh_now()  # the menu offers what fits the new protection
 
 
 def _run_accept_terms(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
     """``tos_accept`` with the terms the dialog showed; the session reconnects at once."""
     dlg.progress(_("Accepting the terms…"))
-    host.accept_terms_now(holder_for(host, dlg))
+    terms.accept_terms_now(host, holder_for(host, dlg))
 
 
 FLOWS: dict[str, Flow] = {
@@ -504,9 +504,9 @@ def _terms_action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> 
     from .dialog_specs import OPEN_URL, REFUSE_TERMS
 
     if msg.get("action") == OPEN_URL:
-        host.open_url(str(msg.get("arg") or ""))
+        terms.open_url(host, str(msg.get("arg") or ""))
     elif msg.get("action") == REFUSE_TERMS:
-        host.logout(str(dlg.init.get("_target")))
+        logins.logout(host, str(dlg.init.get("_target")))
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

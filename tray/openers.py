@@ -58,7 +58,7 @@ def default_server(host: Controller) -> str:
     if host.options.default_server:
         return host.options.default_server
     with host.lock:
-        servers = [d.server_url for d in host.devices]
+        servers = [d.server_url for d in host.lister.devices]
     return servers[-1] if servers else ""
 
 
@@ -99,7 +99,7 @@ def open_link(host: Controller, link: str) -> None:
 
 
 def open_login(host: Controller, key: str | None, *, error: str | None = None) -> None:
-    info = host.device(key)
+    info = host.lister.find(key)
     if info is None:
         host.message(_("Log in"), _("This device is no longer on this computer."))
         return
@@ -117,7 +117,7 @@ def open_login(host: Controller, key: str | None, *, error: str | None = None) -
 
 def login(host: Controller, key: str | None) -> None:
     """The menu's "Log in to …": a keyring device with no dialog, the others in theirs."""
-    info = host.device(key)
+    info = host.lister.find(key)
     if info is not None and info.protection == Protection.KEYRING:
         in_thread(startup.menu_login, "quick-login", host, info)
         return
@@ -198,7 +198,7 @@ def open_change_auth(host: Controller, key: str | None, mode: str) -> None:
     holder = host.holder(key)
     if holder is None:
         return
-    info = host.device(holder.key)
+    info = host.lister.find(holder.key)
     init = {
         "mode": mode,
         "protection": info.protection if info is not None else "password",
