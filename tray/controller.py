@@ -1,39 +1,40 @@
 """The tray app's coordinator, between the shell (icon or window), the
 dialogs and core.  No GUI import here.
 
-It holds small rooms, each named after what it holds, and wires them:
+What it owns, each in a room named after what it holds:
 
-- :class:`~.sessions.Sessions`: one :class:`~.sessions.SessionHolder` per
-  logged-in device (its session, state machine, event stream, invitation
-  tracker); the icon shows the most urgent state of all;
-- :class:`~.dialogs.DialogManager`: the dialog processes, whose status is
-  computed from them; :mod:`.dialog_flows` holds one handler per (dialog
-  kind, message) and the flows ``submit`` starts;
-- :class:`~.notices.Notices`: the notifications (one pump for every
-  session's invitation intents; a click opens that organization's
-  invitations);
-- :mod:`.logins` (adopt a session, log out, the screen lock's log out),
-  :mod:`.health` (stream states, pings, refusals and their slow retries,
-  the at-risk check) and :mod:`.terms` (the terms of service): what happens
-  to the sessions;
-- :mod:`.openers`: the dialogs the menu opens, with what they start from;
-  :data:`.actions.ACTIONS`: what each menu action does;
-- :mod:`.startup`: the quick login of ``--autostart`` and the start-at-login
-  settings; :mod:`.requests`: what other launches ask on the instance socket;
-- :class:`~.devices.DeviceLister`: the devices on this computer;
-  :class:`~.options.AppOptions`: what the command line and environment set.
+- ``sessions`` (:class:`~.sessions.Sessions`): one
+  :class:`~.sessions.SessionHolder` per logged-in device (its session, state
+  machine, event stream, invitation tracker: the only caller of that
+  device's ``invite_list``); the icon shows the most urgent state of all;
+- ``dialogs`` (:class:`~.dialogs.DialogManager`): the dialog processes,
+  whose status is computed from them; their messages go to
+  :mod:`.dialog_flows` (one handler per dialog kind and message);
+- ``notices`` (:class:`~.notices.Notices`): the notifications (one pump for
+  every session's invitation intents; a click opens that organization's
+  invitations or greets);
+- ``lister`` (:class:`~.devices.DeviceLister`): the devices on this
+  computer; ``options`` (:class:`~.options.AppOptions`): what the command
+  line and environment set; the start-at-login and screen-lock settings.
 
-The rooms are functions of the controller (``host``) that use its shared
-handles (``lock``, ``sessions``, ``dialogs``, ``notices``, ``lister``,
-``fire``, ``changed``); the controller keeps the entry points the shells,
-the dialog flows and the start-up call.
+The rooms that act are modules of functions of the controller (``host``):
+:mod:`.logins` (adopt, log out, the screen lock's log out), :mod:`.health`
+(stream states, pings, refusals, the at-risk check), :mod:`.terms`,
+:mod:`.openers` (the dialogs the menu, the notifications and the links
+open), :mod:`.greeting` / :mod:`.claiming` (the two sides of an
+invitation), :mod:`.startup` (quick login, the settings),
+:mod:`.requests` (the instance socket's commands).  They call one another
+directly and share only what is here: the ``lock``, :meth:`Controller.fire`
+and :meth:`Controller.changed`, :meth:`Controller.holder`,
+:meth:`Controller.message` and :meth:`Controller.start_flow`.
 
 Threads: the shell's main loop calls :meth:`Controller.perform` (through
-:data:`~.actions.ACTIONS`) and :meth:`Controller.menu_opened`; the instance server
-calls :meth:`Controller.handle_request`; dialog reader threads deliver
-messages; flows (Argon2id, network) run in short-lived worker threads, so
-the menu never waits for them.  One lock guards the state; the shell is told
-about every change through ``shell.refresh(snapshot, entries)``.
+the ``Action → handler`` table :data:`~.actions.ACTIONS`) and
+:meth:`Controller.menu_opened`; the instance server calls
+:meth:`Controller.handle_request`; dialog reader threads deliver messages;
+flows (Argon2id, network) run in short-lived worker threads, so the menu
+never waits for them.  One lock guards the state; the shell is told about
+every change through ``shell.refresh(snapshot, entries)``.
 
 Results of work started for a holder (a ping, a stream state) are about that
 holder: once it is logged out (or replaced by a new login to the same
@@ -94,7 +95,7 @@ class Controller:
         self.screenlock: ScreenLockMonitor | None = None
         self.locked_out: list[str] = []
 
-    # -- state ----------------------------------------------------------------
+    # -- what the shells show ---------------------------------------------------------
 
     def attach(self, shell: Shell) -> None:
         self._shell = shell
@@ -150,6 +151,8 @@ class Controller:
             shell.refresh(snap, build_menu(snap))
             self.notices.still_waiting(t for v in snap.sessions for t in v.waiting_tokens)
 
+    # -- what the rooms share ----------------------------------------------------------
+
     def fire(self, holder: SessionHolder, event: Event) -> bool:
         """Apply ``event`` to ``holder``'s state (nothing once it is gone)."""
         with self.lock:
@@ -157,6 +160,25 @@ class Controller:
         if fired:
             self.changed()
         return fired
+
+    def holder(self, key: str | None) -> SessionHolder | None:
+        """The session of device ``key`` (the current one without a key),
+        which becomes the current one."""
+        with self.lock:
+            holder = self.sessions.get(key)
+            if holder is not None:
+                self.sessions.touch(holder.key)
+            return holder
+
+    def message(self, title: str, text: str) -> None:
+        """One sentence for the person, in a message dialog."""
+        self.dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
+
+    def start_flow(self, flow: threading.Thread) -> None:
+        """A flow's worker thread: waited for at the end (see :meth:`shutdown`)."""
+        with self.lock:
+            self._flows = [t for t in self._flows if t.is_alive()] + [flow]
+        flow.start()
 
     # -- start-up ---------------------------------------------------------------
 
@@ -203,28 +225,6 @@ class Controller:
         if waiting or before != self.autostart_enabled:
             self.changed()  # "is waiting" entries age out; autostart changed outside
         health.check_connection(self, force=False)
-
-    # -- dialogs --------------------------------------------------------------------
-
-    def holder(self, key: str | None) -> SessionHolder | None:
-        """The session of device ``key`` (the current one without a key),
-        which becomes the current one."""
-        with self.lock:
-            holder = self.sessions.get(key)
-            if holder is not None:
-                self.sessions.touch(holder.key)
-            return holder
-
-    def message(self, title: str, text: str) -> None:
-        self.dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
-
-    def start_flow(self, flow: threading.Thread) -> None:
-        """A flow's worker thread: waited for at the end (see :meth:`shutdown`)."""
-        with self.lock:
-            self._flows = [t for t in self._flows if t.is_alive()] + [flow]
-        flow.start()
-
-    # -- sessions (their rooms: logins, health, terms) ------------------------------------------------
 
     # -- requests from other launches, and the end ----------------------------------------------------
 
