@@ -72,6 +72,8 @@ def open_join(host: Controller, link: str | None = None) -> None:
 
 
 def open_link(host: Controller, link: str) -> None:
+    """A link or recovery file handed to the tray (its command line, another
+    launch, Join's Next): the dialog it is for, or one sentence saying why none."""
     from ..core import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link
 
     link = link.strip()
