@@ -310,16 +310,18 @@ def test_the_worker_waits_for_continue_and_stops_when_closed() -> None:
 
 
 class Host:
-    """What claiming.begin needs of the controller, recorded."""
+    """What claiming.begin needs of the controller (its messages, its
+    dialogs' ``open``), recorded."""
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, str]] = []
         self.opened: list[tuple[str, dict[str, Any]]] = []
+        self.dialogs = self
 
     def message(self, title: str, text: str) -> None:
         self.messages.append((title, text))
 
-    def open_dialog(self, kind: str, init: dict[str, Any], *, target: str | None) -> None:
+    def open(self, kind: str, init: dict[str, Any], *, target: str | None) -> None:
         self.opened.append((kind, init))
         return None
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from parsec_tray.core import errors as E
+from parsec_tray.tray import health, logins, openers
 from parsec_tray.tray.controller import Controller
 from parsec_tray.tray.dialog_flows import error_target
 from parsec_tray.tray.instance import AFTER_REPLY
@@ -88,7 +89,7 @@ def wait_state(c: Controller, state: State) -> None:
 def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> None:
     c, shell = ctl
     s1 = FakeSession()
-    c.adopt(s1, Info())
+    logins.adopt(c, s1, Info())
     assert c.state is State.ONLINE and shell.refreshes[-2:] == [State.CONNECTING, State.ONLINE]
     st = c.handle_request({"cmd": "status"})
     assert (st["state"], st["organization_id"], st["user_name"]) == ("online", "MyOrg", "Alice")
@@ -96,8 +97,8 @@ def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> No
     # A check is in flight when the person logs out: its answer is dropped.
     s1.gate.clear()
     s1.error = E.ServerUnreachableError("The server cannot be reached.")
-    c.check_connection(force=True)
-    c.logout()
+    health.check_connection(c, force=True)
+    logins.logout(c)
     assert c.state is State.LOGGED_OUT and s1.closed.wait(5)
     s1.gate.set()
     wait_state(c, State.LOGGED_OUT)
@@ -107,24 +108,24 @@ def test_adopt_logout_and_stale_results(ctl: tuple[Controller, FakeShell]) -> No
 def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
     c, _ = ctl
     s = FakeSession()
-    c.adopt(s, Info())
-    c.check_connection(force=False)  # checked at login: too soon
+    logins.adopt(c, s, Info())
+    health.check_connection(c, force=False)  # checked at login: too soon
     assert s.pings == 0
     s.error = E.ServerUnreachableError("The server cannot be reached.")
-    c.check_connection(force=True)
+    health.check_connection(c, force=True)
     wait_state(c, State.OFFLINE)
     assert c.snapshot().reason == "The server cannot be reached."
 
     s.error = None
     s.gate.clear()
-    c.check_connection(force=True)  # asked for: "connecting" while it runs
+    health.check_connection(c, force=True)  # asked for: "connecting" while it runs
     assert c.state is State.CONNECTING
     s.gate.set()
     wait_state(c, State.ONLINE)
     assert c.snapshot().reason is None
 
     s.error = E.AuthenticationError("This device was revoked.")
-    c.check_connection(force=True)
+    health.check_connection(c, force=True)
     wait_state(c, State.NEEDS_ATTENTION)
     assert [e.text for e in c.menu()][:2] == ["MyOrg: Alice", "Needs attention: This device was revoked."]
 
@@ -132,8 +133,8 @@ def test_checks(ctl: tuple[Controller, FakeShell]) -> None:
 def test_a_second_device_keeps_the_first_online(ctl: tuple[Controller, FakeShell]) -> None:
     c, _ = ctl
     s1, s2 = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32)
-    c.adopt(s1, Info(key="/d/one.keys"))
-    c.adopt(s2, Info(user_name="Bob", key="/d/two.keys"))
+    logins.adopt(c, s1, Info(key="/d/one.keys"))
+    logins.adopt(c, s2, Info(user_name="Bob", key="/d/two.keys"))
     assert not s1.closed.is_set() and not s2.closed.is_set()
     st = c.handle_request({"cmd": "status"})
     # The top-level fields are the most recently used session's.
@@ -149,7 +150,7 @@ def test_a_second_device_keeps_the_first_online(ctl: tuple[Controller, FakeShell
 
     # The icon shows the most urgent state; a check of one leaves the other.
     s1.error = E.ServerUnreachableError("The server cannot be reached.")
-    c.check_connection(force=True, key="/d/one.keys")
+    health.check_connection(c, force=True, key="/d/one.keys")
     wait_state(c, State.OFFLINE)
     st = c.handle_request({"cmd": "status"})
     assert [x["state"] for x in st["sessions"]] == ["offline", "online"] and s2.pings == 0
@@ -163,11 +164,11 @@ def test_a_second_device_keeps_the_first_online(ctl: tuple[Controller, FakeShell
 
     # A new login to a device already logged in replaces its session.
     s3 = FakeSession("Two", "2" * 32)
-    c.adopt(s3, Info(user_name="Bob", key="/d/two.keys"))
+    logins.adopt(c, s3, Info(user_name="Bob", key="/d/two.keys"))
     assert s2.closed.wait(5) and not s3.closed.is_set()
     assert len(c.handle_request({"cmd": "status"})["sessions"]) == 1
 
-    c.logout()  # without a device: the current one
+    logins.logout(c)  # without a device: the current one
     assert s3.closed.wait(5) and c.state is State.LOGGED_OUT
     assert c.handle_request({"cmd": "status"})["sessions"] == []
 
@@ -177,12 +178,12 @@ def test_the_settings_name_the_logged_in_devices(ctl: tuple[Controller, FakeShel
 
     c, _ = ctl
     one, two, again = FakeSession("One", "1" * 32), FakeSession("Two", "2" * 32), FakeSession("Two", "2" * 32)
-    c.adopt(one, Info(key="/d/one.keys"))
-    c.adopt(two, Info(key="/d/two.keys"))
+    logins.adopt(c, one, Info(key="/d/one.keys"))
+    logins.adopt(c, two, Info(key="/d/two.keys"))
     assert settings.load() == {"logged_in": ["/d/one.keys", "/d/two.keys"], "last_device": "/d/two.keys"}
-    c.logout("/d/two.keys")
+    logins.logout(c, "/d/two.keys")
     assert settings.load() == {"logged_in": ["/d/one.keys"], "last_device": "/d/two.keys"}
-    c.adopt(again, Info(key="/d/two.keys"))
+    logins.adopt(c, again, Info(key="/d/two.keys"))
     c.shutdown()  # quitting logs out of all, and remembers them for --autostart
     assert c.state is State.LOGGED_OUT and one.closed.is_set() and again.closed.is_set()
     assert settings.load()["logged_in"] == ["/d/one.keys", "/d/two.keys"]
@@ -278,7 +279,7 @@ def test_autostart_logs_in_again_to_every_device_logged_in_at_the_last_quit(
     devices = (dev("a", "keyring"), dev("b", "keyring"), dev("c", "password"), dev("d", "password"))
     c, _ = ctl
     done: list[str] = []
-    monkeypatch.setattr(c, "refresh_devices", lambda: devices)
+    monkeypatch.setattr(c.lister, "refresh_now", lambda: devices)
     monkeypatch.setattr(startup, "_quick_login", lambda host, info: done.append(f"keyring {info.key}"))
     monkeypatch.setattr(
         startup,
@@ -311,8 +312,8 @@ def test_a_check_on_menu_open_waits_for_the_check_interval(
         c = Controller(AppOptions(check_interval=interval))
         c.attach(FakeShell())  # type: ignore[arg-type]
         s = FakeSession()
-        c.adopt(s, Info())
-        c.check_connection(force=False)  # what opening the menu does
+        logins.adopt(c, s, Info())
+        health.check_connection(c, force=False)  # what opening the menu does
         wait_state(c, State.ONLINE)
         assert s.pings == pings
 
@@ -323,8 +324,8 @@ def test_a_link_that_is_not_a_parsec_link_says_so_plainly(
     c, _ = ctl
     said: list[tuple[str, str]] = []
     monkeypatch.setattr(c, "message", lambda title, text: said.append((title, text)))
-    c.open_link("ftp://example.com/Org")
-    c.open_link("parsec3://example.com/Org?a=claim_user&p=wA")
+    openers.open_link(c, "ftp://example.com/Org")
+    openers.open_link(c, "parsec3://example.com/Org?a=claim_user&p=wA")
     assert said == [
         (
             "Open link",

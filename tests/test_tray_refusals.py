@@ -20,8 +20,8 @@ from parsec_tray.core import errors as E
 from parsec_tray.core.addr import parse_server
 from parsec_tray.core.session import Session
 from parsec_tray.core.transport import Transport
+from parsec_tray.tray import health, logins, notifications
 from parsec_tray.tray import menu as M
-from parsec_tray.tray import notifications
 from parsec_tray.tray.controller import AppOptions, Controller
 from parsec_tray.tray.sessions import about_offset, refusal_of
 from parsec_tray.tray.state import REFUSALS, Identity, Refusal, Retry, SessionView, Snapshot, State
@@ -109,7 +109,7 @@ def test_a_clock_off_by_400_seconds_is_said_once_and_not_retried(
         c.attach(shell)  # type: ignore[arg-type]
         info = SimpleNamespace(user_name="Alice", email="alice@example.com", device_label="desk", key="dev-a")
         try:
-            c.adopt(skewed, info)
+            logins.adopt(c, skewed, info)
 
             def refused() -> SessionView | None:
                 [v] = c.snapshot().sessions
@@ -130,7 +130,7 @@ def test_a_clock_off_by_400_seconds_is_said_once_and_not_retried(
             assert titles == [f"Clock out of sync for {org_name}"]
             # Opening the menu does not knock again (the stream said no for good).
             c.menu_opened()
-            c.check_connection(force=False)
+            health.check_connection(c, force=False)
             assert not c.checking and proxy.accepted == connections + 1
         finally:
             c.shutdown(flow_timeout=1)
@@ -159,7 +159,7 @@ def test_an_organization_the_server_does_not_know_is_said_once_and_retried_slowl
         c.attach(Shell())  # type: ignore[arg-type]
         info = SimpleNamespace(user_name="Alice", email="alice@example.com", device_label="desk", key="dev-g")
         try:
-            c.adopt(session, info)
+            logins.adopt(c, session, info)
 
             def retried(n: int) -> SessionView | None:
                 [v] = c.snapshot().sessions

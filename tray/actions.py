@@ -20,7 +20,7 @@ __all__ = ["ACTIONS"]
 
 ACTIONS: dict[Action, Callable[[Controller, str | None], None]] = {
     Action.CREATE_ORG: lambda c, arg: openers.open_create(c),
-    Action.JOIN_ORG: lambda c, arg: c.open_join(),
+    Action.JOIN_ORG: lambda c, arg: openers.open_join(c),
     Action.LOGIN: lambda c, arg: openers.login(c, arg),
     Action.LOGOUT: lambda c, arg: logins.logout(c, arg),
     Action.CHECK: lambda c, arg: health.check_connection(c, force=True, key=arg),

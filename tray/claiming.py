@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
 from . import dialog_protocol as P
+from . import logins
 from .dialogs import DialogProcess
 from .greeting import GreetingRun
 from .i18n import N_, _
@@ -127,8 +128,8 @@ class ClaimRun(GreetingRun):
                     continue
                 info = find_device(created.device_file)
                 if created.session is not None:
-                    self.host.adopt(created.session, info)
-                self.host.refresh_devices()
+                    logins.adopt(self.host, created.session, info)
+                self.host.lister.refresh_now()
                 self.dlg.succeeded({"organization": created.organization_id, "device": str(info.device_file)})
                 return
         except E.ParsecTrayError as exc:
@@ -178,7 +179,7 @@ def begin(host: Controller, link: str) -> None:
         "email": str(info.claimer_email) if isinstance(info, UserInviteInfo) else "",
         "device_label": socket.gethostname(),
     }
-    dlg = host.open_dialog(P.Kind.CLAIM, init, target=addr.to_url())
+    dlg = host.dialogs.open(P.Kind.CLAIM, init, target=addr.to_url())
     if dlg is None:
         return
     with _runs_lock:

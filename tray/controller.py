@@ -1,39 +1,40 @@
 """The tray app's coordinator, between the shell (icon or window), the
 dialogs and core.  No GUI import here.
 
-It holds small rooms, each named after what it holds, and wires them:
+What it owns, each in a room named after what it holds:
 
-- :class:`~.sessions.Sessions`: one :class:`~.sessions.SessionHolder` per
-  logged-in device (its session, state machine, event stream, invitation
-  tracker); the icon shows the most urgent state of all;
-- :class:`~.dialogs.DialogManager`: the dialog processes, whose status is
-  computed from them; :mod:`.dialog_flows` holds one handler per (dialog
-  kind, message) and the flows ``submit`` starts;
-- :class:`~.notices.Notices`: the notifications (one pump for every
-  session's invitation intents; a click opens that organization's
-  invitations);
-- :mod:`.logins` (adopt a session, log out, the screen lock's log out),
-  :mod:`.health` (stream states, pings, refusals and their slow retries,
-  the at-risk check) and :mod:`.terms` (the terms of service): what happens
-  to the sessions;
-- :mod:`.openers`: the dialogs the menu opens, with what they start from;
-  :data:`.actions.ACTIONS`: what each menu action does;
-- :mod:`.startup`: the quick login of ``--autostart`` and the start-at-login
-  settings; :mod:`.requests`: what other launches ask on the instance socket;
-- :class:`~.devices.DeviceLister`: the devices on this computer;
-  :class:`~.options.AppOptions`: what the command line and environment set.
+- ``sessions`` (:class:`~.sessions.Sessions`): one
+  :class:`~.sessions.SessionHolder` per logged-in device (its session, state
+  machine, event stream, invitation tracker: the only caller of that
+  device's ``invite_list``); the icon shows the most urgent state of all;
+- ``dialogs`` (:class:`~.dialogs.DialogManager`): the dialog processes,
+  whose status is computed from them; their messages go to
+  :mod:`.dialog_flows` (one handler per dialog kind and message);
+- ``notices`` (:class:`~.notices.Notices`): the notifications (one pump for
+  every session's invitation intents; a click opens that organization's
+  invitations or greets);
+- ``lister`` (:class:`~.devices.DeviceLister`): the devices on this
+  computer; ``options`` (:class:`~.options.AppOptions`): what the command
+  line and environment set; the start-at-login and screen-lock settings.
 
-The rooms are functions of the controller (``host``) that use its shared
-handles (``lock``, ``sessions``, ``dialogs``, ``notices``, ``lister``,
-``fire``, ``changed``); the controller keeps the entry points the shells,
-the dialog flows and the start-up call.
+The rooms that act are modules of functions of the controller (``host``):
+:mod:`.logins` (adopt, log out, the screen lock's log out), :mod:`.health`
+(stream states, pings, refusals, the at-risk check), :mod:`.terms`,
+:mod:`.openers` (the dialogs the menu, the notifications and the links
+open), :mod:`.greeting` / :mod:`.claiming` (the two sides of an
+invitation), :mod:`.startup` (quick login, the settings),
+:mod:`.requests` (the instance socket's commands).  They call one another
+directly and share only what is here: the ``lock``, :meth:`Controller.fire`
+and :meth:`Controller.changed`, :meth:`Controller.holder`,
+:meth:`Controller.message` and :meth:`Controller.start_flow`.
 
 Threads: the shell's main loop calls :meth:`Controller.perform` (through
-:data:`~.actions.ACTIONS`) and :meth:`Controller.menu_opened`; the instance server
-calls :meth:`Controller.handle_request`; dialog reader threads deliver
-messages; flows (Argon2id, network) run in short-lived worker threads, so
-the menu never waits for them.  One lock guards the state; the shell is told
-about every change through ``shell.refresh(snapshot, entries)``.
+the ``Action → handler`` table :data:`~.actions.ACTIONS`) and
+:meth:`Controller.menu_opened`; the instance server calls
+:meth:`Controller.handle_request`; dialog reader threads deliver messages;
+flows (Argon2id, network) run in short-lived worker threads, so the menu
+never waits for them.  One lock guards the state; the shell is told about
+every change through ``shell.refresh(snapshot, entries)``.
 
 Results of work started for a holder (a ping, a stream state) are about that
 holder: once it is logged out (or replaced by a new login to the same
@@ -43,30 +44,24 @@ device) they change nothing.
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 import time
-from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from ..core import errors as E
-from . import claiming, dialog_flows, greeting, health, logins, openers, requests, startup, terms
+from . import dialog_flows, health, openers, requests, startup
 from .actions import ACTIONS
 from .devices import DeviceLister
 from .dialog_protocol import Kind
-from .dialogs import DialogManager, DialogProcess
-from .i18n import _
+from .dialogs import DialogManager
 from .menu import Action, Entry, build_menu
 from .notices import Notices
 from .options import AppOptions
 from .sessions import SessionHolder, Sessions
 from .state import Event, Snapshot, State
 from .threads import in_thread
-from .validation import recovery_file_of
 
 if TYPE_CHECKING:
-    from ..core import DeviceInfo
     from .backends.base import Shell
     from .screenlock import ScreenLockMonitor
 
@@ -101,7 +96,7 @@ class Controller:
         self.screenlock: ScreenLockMonitor | None = None
         self.locked_out: list[str] = []
 
-    # -- state ----------------------------------------------------------------
+    # -- what the shells show ---------------------------------------------------------
 
     def attach(self, shell: Shell) -> None:
         self._shell = shell
@@ -135,7 +130,7 @@ class Controller:
             return Snapshot(
                 state=self.sessions.icon_state(),
                 identity=view.identity if view else None,
-                devices=self.devices,
+                devices=self.lister.devices,
                 reason=view.reason if view else None,
                 demo_server=self.options.demo_server,
                 live=view.live if view else False,
@@ -157,9 +152,7 @@ class Controller:
             shell.refresh(snap, build_menu(snap))
             self.notices.still_waiting(t for v in snap.sessions for t in v.waiting_tokens)
 
-    def notified(self, title: str, body: str, *, delivered: bool) -> None:
-        """A notification was handed to the notifier (``status`` lists them)."""
-        self.notices.notified(title, body, delivered=delivered)
+    # -- what the rooms share ----------------------------------------------------------
 
     def fire(self, holder: SessionHolder, event: Event) -> bool:
         """Apply ``event`` to ``holder``'s state (nothing once it is gone)."""
@@ -168,6 +161,25 @@ class Controller:
         if fired:
             self.changed()
         return fired
+
+    def holder(self, key: str | None) -> SessionHolder | None:
+        """The session of device ``key`` (the current one without a key),
+        which becomes the current one."""
+        with self.lock:
+            holder = self.sessions.get(key)
+            if holder is not None:
+                self.sessions.touch(holder.key)
+            return holder
+
+    def message(self, title: str, text: str) -> None:
+        """One sentence for the person, in a message dialog."""
+        self.dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
+
+    def start_flow(self, flow: threading.Thread) -> None:
+        """A flow's worker thread: waited for at the end (see :meth:`shutdown`)."""
+        with self.lock:
+            self._flows = [t for t in self._flows if t.is_alive()] + [flow]
+        flow.start()
 
     # -- start-up ---------------------------------------------------------------
 
@@ -181,7 +193,7 @@ class Controller:
         """
         link, self._pending_link = self._pending_link, None
         if link:
-            in_thread(self.open_link, "open-link", link)
+            in_thread(openers.open_link, "open-link", self, link)
         startup.read_autostart(self)
         if self.autostart_enabled is not None:
             self.changed()  # the "Start at login" entry
@@ -195,17 +207,6 @@ class Controller:
     def queue_link(self, link: str) -> None:
         """A link given on the command line of the first launch."""
         self._pending_link = link
-
-    @property
-    def devices(self) -> tuple[DeviceInfo, ...]:
-        return self.lister.devices
-
-    def refresh_devices(self) -> tuple[DeviceInfo, ...]:
-        """List the devices now (a worker thread), and show them."""
-        return self.lister.refresh_now()
-
-    def device(self, key: str | None) -> DeviceInfo | None:
-        return self.lister.find(key)
 
     # -- what the person does ------------------------------------------------------
 
@@ -225,115 +226,7 @@ class Controller:
             waiting = any(h.live is not None and h.live.tracker.waiting for h in self.sessions)
         if waiting or before != self.autostart_enabled:
             self.changed()  # "is waiting" entries age out; autostart changed outside
-        self.check_connection(force=False)
-
-    # -- dialogs --------------------------------------------------------------------
-
-    def open_join(self, link: str | None = None) -> None:
-        self.dialogs.open(Kind.JOIN, {"link": link or "", "device_label": socket.gethostname()}, target=link)
-
-    def say(self, title: str, body: str, *, on_click: Callable[[], None] | None = None) -> bool:
-        """One notification now (``status`` lists it)."""
-        return self.notices.say(title, body, on_click=on_click)
-
-    def holder(self, key: str | None) -> SessionHolder | None:
-        """The session of device ``key`` (the current one without a key),
-        which becomes the current one."""
-        with self.lock:
-            holder = self.sessions.get(key)
-            if holder is not None:
-                self.sessions.touch(holder.key)
-            return holder
-
-    def holder_for(self, dlg: DialogProcess) -> SessionHolder:
-        """The session a dialog was opened for (its ``_target``)."""
-        with self.lock:
-            holder = self.sessions.get(str(dlg.init.get("_target")))
-        if holder is None:
-            raise E.ParsecTrayError(_("You are not logged in any more."))
-        return holder
-
-    def message(self, title: str, text: str) -> None:
-        self.dialogs.open(Kind.MESSAGE, {"title": title, "text": text}, target=text)
-
-    def open_link(self, link: str) -> None:
-        from ..core import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link
-
-        link = link.strip()
-        recovery = recovery_file_of(link)
-        if recovery is not None:
-            openers.open_import_recovery(self, recovery)
-            return
-        try:
-            addr = parse_link(link)
-        except E.InvalidLinkError as exc:
-            self.message(_("Open link"), str(exc))  # core's sentence says what it is and what to do
-            return
-        if isinstance(addr, ParsecOrganizationBootstrapAddr):
-            self.open_join(link)
-        elif isinstance(addr, ParsecInvitationAddr):
-            in_thread(claiming.begin, "claim", self, link)  # asks the server who invited
-        else:
-            self.message(
-                _("Open link"),
-                _(
-                    "Organization links are not supported by this version of Parsec Tray yet; "
-                    "use the official Parsec client for them."
-                ),
-            )
-
-    def start_flow(self, flow: threading.Thread) -> None:
-        """A flow's worker thread: waited for at the end (see :meth:`shutdown`)."""
-        with self.lock:
-            self._flows = [t for t in self._flows if t.is_alive()] + [flow]
-        flow.start()
-
-    # -- sessions (their rooms: logins, health, terms) ------------------------------------------------
-
-    def adopt(self, session: Any, info: Any) -> None:
-        logins.adopt(self, session, info)
-
-    def logout(self, key: str | None = None) -> None:
-        logins.logout(self, key)
-
-    def lock_out(self) -> None:
-        logins.lock_out(self)
-
-    def take_locked_out(self) -> list[str]:
-        return logins.take_locked_out(self)
-
-    def check_connection(self, *, force: bool, key: str | None = None) -> None:
-        health.check_connection(self, force=force, key=key)
-
-    def recheck_risk(self, key: str) -> None:
-        health.recheck_risk(self, key)
-
-    def accept_terms_now(self, holder: SessionHolder) -> None:
-        terms.accept_terms_now(self, holder)
-
-    def open_url(self, url: str) -> None:
-        terms.open_url(self, url)
-
-    def open_login(self, key: str | None, *, error: str | None = None) -> None:
-        openers.open_login(self, key, error=error)
-
-    def greet(self, key: str | None, token: str) -> None:
-        """Greet the person waiting on invitation ``token`` (hex) of session
-        ``key``: the one entry point of the menu's Greet entries and of the
-        notification's Greet button.  Where the greeting dialog must plug
-        in: :func:`.greeting.begin` opens it, in a worker thread."""
-        log.info("greet %s in %s", token[:8], key)
-        holder = self.holder(key)
-        if holder is not None:
-            in_thread(greeting.begin, "greet", self, holder, token)
-
-    def open_dialog(self, kind: str, init: dict[str, Any], *, target: str | None) -> DialogProcess | None:
-        return self.dialogs.open(kind, init, target=target)
-
-    def stop_screen_lock(self) -> None:
-        monitor, self.screenlock = self.screenlock, None
-        if monitor is not None:
-            monitor.stop()
+        health.check_connection(self, force=False)
 
     # -- requests from other launches, and the end ----------------------------------------------------
 
@@ -365,6 +258,6 @@ class Controller:
             holders = self.sessions.pop_all()  # the settings still name them: --autostart
         self.dialogs.close_all(timeout=1.0)
         self.notices.stop()
-        self.stop_screen_lock()
+        startup.stop_screen_lock(self)
         for holder in holders:
             holder.close(timeout=2.0)

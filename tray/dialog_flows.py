@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
-from . import claiming, greeting
+from . import claiming, greeting, health, logins, openers, terms
 from . import dialog_protocol as P
 from .dialog_protocol import FromDialog, Kind
 from .dialogs import DialogProcess
@@ -29,8 +29,9 @@ from .i18n import N_, _
 
 if TYPE_CHECKING:
     from .controller import Controller
+    from .sessions import SessionHolder
 
-__all__ = ["FLOWS", "HANDLERS", "error_target"]
+__all__ = ["FLOWS", "HANDLERS", "error_target", "holder_for"]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,15 @@ Handler = Callable[["Controller", DialogProcess, dict[str, Any]], None]
 # The fields of the wizards' two steps (the dialog puts the field on its step).
 _STEP = {"organization": 1, "email": 1, "server": 1, "link": 1, "admin_token": 1}
 _STEP.update({"user_name": 2, "device_label": 2, "password": 2})
+
+
+def holder_for(host: Controller, dlg: DialogProcess) -> SessionHolder:
+    """The session a dialog was opened for (its ``_target``)."""
+    with host.lock:
+        holder = host.sessions.get(str(dlg.init.get("_target")))
+    if holder is None:
+        raise E.ParsecTrayError(_("You are not logged in any more."))
+    return holder
 
 
 def error_target(kind: str, exc: BaseException) -> tuple[int | None, str | None]:
@@ -129,8 +139,8 @@ def _adopt_created(host: Controller, created: Any, password: str, dlg: DialogPro
     session = created.session
     if session is None:
         session = login(info, password=password, progress=dlg.progress)
-    host.adopt(session, info)
-    host.refresh_devices()
+    logins.adopt(host, session, info)
+    host.lister.refresh_now()
     return info
 
 
@@ -147,9 +157,9 @@ def _run_login(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
             protect_with_keyring(session)
         except E.ParsecTrayError as exc:  # logged in all the same
             keyring_error = str(exc)
-    host.adopt(session, info)
+    logins.adopt(host, session, info)
     if v.get("keyring"):
-        host.refresh_devices()
+        host.lister.refresh_now()
     if keyring_error:
         host.message(
             _("Log in"),
@@ -167,7 +177,7 @@ _EMAIL_NOTES = {  # translated where used
 
 
 def _run_invite(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> dict[str, Any] | None:
-    holder = host.holder_for(dlg)
+    holder = holder_for(host, dlg)
     send_email = bool(v.get("send_email"))
     dlg.progress(_("Creating the invitation…"))
     email = str(v.get("email", "")).strip() if dlg.kind == Kind.INVITE_USER else None
@@ -196,11 +206,11 @@ def _run_recovery_export(host: Controller, dlg: DialogProcess, v: dict[str, Any]
 
     from ..core import export_recovery_device
 
-    holder = host.holder_for(dlg)
+    holder = holder_for(host, dlg)
     dlg.progress(_("Creating the recovery file…"))
     path = Path(str(v.get("path", "")).strip()).expanduser()
     made = export_recovery_device(holder.session, path, progress=dlg.progress)
-    host.recheck_risk(holder.key)  # a recovery device: no longer the only way in
+    health.recheck_risk(host, holder.key)  # a recovery device: no longer the only way in
     note = "" if made.registered else _(_UNREGISTERED)
     out = {
         "organization": made.organization_id,
@@ -236,7 +246,7 @@ def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) ->
 
     from ..core import change_authentication
 
-    holder = host.holder_for(dlg)
+    holder = holder_for(host, dlg)
     keyring = dlg.init.get("mode") == "keyring"
     dlg.progress(_("Protecting the device again…"))
     change_authentication(
@@ -245,13 +255,13 @@ def _run_change_auth(host: Controller, dlg: DialogProcess, v: dict[str, Any]) ->
         new_password=None if keyring else str(v.get("password", "")),
         use_keyring=keyring,
     )
-    host.refresh_devices()  # the menu offers what fits the new protection
+    host.lister.refresh_now()  # the menu offers what fits the new protection
 
 
 def _run_accept_terms(host: Controller, dlg: DialogProcess, v: dict[str, Any]) -> None:
     """``tos_accept`` with the terms the dialog showed; the session reconnects at once."""
     dlg.progress(_("Accepting the terms…"))
-    host.accept_terms_now(host.holder_for(dlg))
+    terms.accept_terms_now(host, holder_for(host, dlg))
 
 
 FLOWS: dict[str, Flow] = {
@@ -308,7 +318,7 @@ def _fetch(dlg: DialogProcess, what: str, fetch: Callable[[], Any]) -> tuple[boo
 
 def send_invitations(host: Controller, dlg: DialogProcess) -> None:
     """In a worker thread: the pending invitations, to ``dlg``."""
-    ok, holder = _fetch(dlg, "invitations", lambda: host.holder_for(dlg))
+    ok, holder = _fetch(dlg, "invitations", lambda: holder_for(host, dlg))
     ok, rows = _fetch(dlg, "invitations", holder.pending_invitations) if ok else (False, [])
     if not ok:
         return
@@ -325,7 +335,7 @@ def send_members(host: Controller, dlg: DialogProcess) -> None:
     revoked: by an administrator, anyone not revoked but themselves)."""
     from ..core import list_members
 
-    ok, session = _fetch(dlg, "members", lambda: host.holder_for(dlg).session)
+    ok, session = _fetch(dlg, "members", lambda: holder_for(host, dlg).session)
     ok, members = _fetch(dlg, "members", lambda: list_members(session)) if ok else (False, [])
     if not ok:
         return
@@ -344,7 +354,7 @@ def _revoke(host: Controller, dlg: DialogProcess, user_id: str) -> None:
     from ..core import list_members, revoke_user
 
     try:
-        session = host.holder_for(dlg).session
+        session = holder_for(host, dlg).session
         who = next((m for m in list_members(session) if m.user_id.hex == user_id), None)
         if who is None:
             raise E.ParsecTrayError(_("This person is not a member of the organization any more."))
@@ -375,7 +385,7 @@ def ask_server(dlg: DialogProcess, server: str) -> None:
 
 def _cancel_invitation(host: Controller, dlg: DialogProcess, token: str) -> None:
     try:
-        host.holder_for(dlg).cancel_invitation(token)
+        holder_for(host, dlg).cancel_invitation(token)
     except E.ParsecTrayError as exc:
         dlg.error_shown(str(exc))
         return
@@ -455,7 +465,7 @@ def _greet_answer(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> 
 
 def _greet_row(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
     """Pending invitations' Greet: the greeting dialog for that invitation."""
-    host.greet(str(dlg.init.get("_target")), str(msg.get("token", "")))
+    openers.greet(host, str(dlg.init.get("_target")), str(msg.get("token", "")))
 
 
 def _greet_cancel(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
@@ -482,7 +492,7 @@ def _join_action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> N
     from .dialog_specs import OPEN_LINK
 
     if msg.get("action") == OPEN_LINK:
-        host.open_link(str(msg.get("arg") or ""))
+        openers.open_link(host, str(msg.get("arg") or ""))
 
 
 def _confirmed(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> None:
@@ -494,9 +504,9 @@ def _terms_action(host: Controller, dlg: DialogProcess, msg: dict[str, Any]) -> 
     from .dialog_specs import OPEN_URL, REFUSE_TERMS
 
     if msg.get("action") == OPEN_URL:
-        host.open_url(str(msg.get("arg") or ""))
+        terms.open_url(host, str(msg.get("arg") or ""))
     elif msg.get("action") == REFUSE_TERMS:
-        host.logout(str(dlg.init.get("_target")))
+        logins.logout(host, str(dlg.init.get("_target")))
 
 
 HANDLERS: dict[tuple[str, str], Handler] = {

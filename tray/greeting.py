@@ -192,7 +192,7 @@ def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
         # The organization's configuration (kept per session): External offered or not.
         "outsider_allowed": bool(getattr(holder, "outsider_allowed", True)),
     }
-    dlg = host.open_dialog(P.Kind.GREET, init, target=holder.key)
+    dlg = host.dialogs.open(P.Kind.GREET, init, target=holder.key)
     if dlg is None:
         return
     with _runs_lock:

@@ -1,6 +1,6 @@
-"""The dialogs the menu and the notifications open, with what each starts
-from (the device, the session, a suggested server or file); what their
-messages do is :mod:`.dialog_flows`'.
+"""The dialogs the menu, the notifications and the links handed to the tray
+open, with what each starts from (the device, the session, a suggested
+server or file); what their messages do is :mod:`.dialog_flows`'.
 """
 
 from __future__ import annotations
@@ -12,11 +12,12 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Protection
 from ..core import errors as E
-from . import dialog_flows, startup
+from . import claiming, dialog_flows, greeting, startup
 from .dialog_protocol import Kind
 from .i18n import _
 from .menu import parse_greet_arg
 from .threads import in_thread
+from .validation import recovery_file_of
 
 if TYPE_CHECKING:
     from .controller import Controller
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 
 __all__ = [
     "default_server",
+    "greet",
     "greet_from_menu",
     "greet_of",
     "login",
@@ -36,6 +38,8 @@ __all__ = [
     "open_invitations",
     "open_invitations_of",
     "open_invite",
+    "open_join",
+    "open_link",
     "open_list",
     "open_login",
     "open_members",
@@ -54,7 +58,7 @@ def default_server(host: Controller) -> str:
     if host.options.default_server:
         return host.options.default_server
     with host.lock:
-        servers = [d.server_url for d in host.devices]
+        servers = [d.server_url for d in host.lister.devices]
     return servers[-1] if servers else ""
 
 
@@ -63,8 +67,41 @@ def open_create(host: Controller) -> None:
     host.dialogs.open(Kind.CREATE, {**init, "device_label": socket.gethostname()})
 
 
+def open_join(host: Controller, link: str | None = None) -> None:
+    host.dialogs.open(Kind.JOIN, {"link": link or "", "device_label": socket.gethostname()}, target=link)
+
+
+def open_link(host: Controller, link: str) -> None:
+    """A link or recovery file handed to the tray (its command line, another
+    launch, Join's Next): the dialog it is for, or one sentence saying why none."""
+    from ..core import ParsecInvitationAddr, ParsecOrganizationBootstrapAddr, parse_link
+
+    link = link.strip()
+    recovery = recovery_file_of(link)
+    if recovery is not None:
+        open_import_recovery(host, recovery)
+        return
+    try:
+        addr = parse_link(link)
+    except E.InvalidLinkError as exc:
+        host.message(_("Open link"), str(exc))  # core's sentence says what it is and what to do
+        return
+    if isinstance(addr, ParsecOrganizationBootstrapAddr):
+        open_join(host, link)
+    elif isinstance(addr, ParsecInvitationAddr):
+        in_thread(claiming.begin, "claim", host, link)  # asks the server who invited
+    else:
+        host.message(
+            _("Open link"),
+            _(
+                "Organization links are not supported by this version of Parsec Tray yet; "
+                "use the official Parsec client for them."
+            ),
+        )
+
+
 def open_login(host: Controller, key: str | None, *, error: str | None = None) -> None:
-    info = host.device(key)
+    info = host.lister.find(key)
     if info is None:
         host.message(_("Log in"), _("This device is no longer on this computer."))
         return
@@ -82,7 +119,7 @@ def open_login(host: Controller, key: str | None, *, error: str | None = None) -
 
 def login(host: Controller, key: str | None) -> None:
     """The menu's "Log in to …": a keyring device with no dialog, the others in theirs."""
-    info = host.device(key)
+    info = host.lister.find(key)
     if info is not None and info.protection == Protection.KEYRING:
         in_thread(startup.menu_login, "quick-login", host, info)
         return
@@ -163,7 +200,7 @@ def open_change_auth(host: Controller, key: str | None, mode: str) -> None:
     holder = host.holder(key)
     if holder is None:
         return
-    info = host.device(holder.key)
+    info = host.lister.find(holder.key)
     init = {
         "mode": mode,
         "protection": info.protection if info is not None else "password",
@@ -180,9 +217,20 @@ def open_invitations_of(host: Controller, organization_id: str | None) -> None:
     open_invitations(host, holder.key if holder is not None else None)
 
 
+def greet(host: Controller, key: str | None, token: str) -> None:
+    """Greet the person waiting on invitation ``token`` (hex) of session
+    ``key``: the one entry point of the menu's Greet entries and of the
+    notification's Greet button.  Where the greeting dialog must plug
+    in: :func:`.greeting.begin` opens it, in a worker thread."""
+    log.info("greet %s in %s", token[:8], key)
+    holder = host.holder(key)
+    if holder is not None:
+        in_thread(greeting.begin, "greet", host, holder, token)
+
+
 def greet_from_menu(host: Controller, arg: str) -> None:
     token, key = parse_greet_arg(arg)
-    host.greet(key, token)
+    greet(host, key, token)
 
 
 def greet_of(host: Controller, organization_id: str | None, token: str) -> None:
@@ -190,4 +238,4 @@ def greet_of(host: Controller, organization_id: str | None, token: str) -> None:
     with host.lock:
         holder = host.sessions.for_org(organization_id)
     if holder is not None:
-        host.greet(holder.key, token)
+        greet(host, holder.key, token)

@@ -9,6 +9,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from . import openers
 from .instance import AFTER_REPLY
 from .menu import to_json
 from .validation import recovery_file_of
@@ -31,7 +32,7 @@ def _open(c: Controller, req: dict[str, Any]) -> dict[str, Any]:
     args = [a for a in req.get("args") or [] if isinstance(a, str)]
     links = [a for a in args if "://" in a or recovery_file_of(a) is not None]
     for link in links:
-        c.open_link(link)
+        openers.open_link(c, link)
     return {"ok": True, "opened": links}
 
 

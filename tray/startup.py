@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Protection
 from ..core import errors as E
+from . import logins, openers
 from .i18n import N_, _
 
 if TYPE_CHECKING:
@@ -27,6 +28,7 @@ __all__ = [
     "quick_login_all",
     "read_autostart",
     "screen_lock_changed",
+    "stop_screen_lock",
     "toggle_autostart",
     "toggle_login_dialog",
     "toggle_logout_on_lock",
@@ -44,7 +46,7 @@ def quick_login_all(host: Controller) -> None:
     from . import settings
 
     try:
-        devices = host.refresh_devices()
+        devices = host.lister.refresh_now()
     except Exception as exc:
         log.warning("listing the devices failed: %s", exc)
         return
@@ -107,18 +109,19 @@ def menu_login(host: Controller, info: DeviceInfo) -> None:
         )
         org = info.organization_id
         if twin is None:
-            host.say(_(KEYRING_FAILED_TITLE).format(org=org), _(KEYRING_FAILED).format(org=org, why=exc))
+            title = _(KEYRING_FAILED_TITLE).format(org=org)
+            host.notices.say(title, _(KEYRING_FAILED).format(org=org, why=exc))
         else:
-            host.say(
+            host.notices.say(
                 _(KEYRING_FAILED_TITLE).format(org=org),
                 _(KEYRING_FAILED_TWIN).format(org=org, why=exc, label=twin.device_label or twin.device_id[:8]),
-                on_click=lambda: host.open_login(twin.key),
+                on_click=lambda: openers.open_login(host, twin.key),
             )
         return
     except E.ParsecTrayError as exc:
-        host.open_login(info.key, error=str(exc))
+        openers.open_login(host, info.key, error=str(exc))
         return
-    host.adopt(session, info)
+    logins.adopt(host, session, info)
 
 
 def _quick_login(host: Controller, info: DeviceInfo) -> None:
@@ -128,7 +131,8 @@ def _quick_login(host: Controller, info: DeviceInfo) -> None:
         session = _keyring_session(info)
     except E.KeyringError as exc:
         log.warning("quick login: the OS keyring did not open %s: %s", info.key, exc)
-        host.open_login(
+        openers.open_login(
+            host,
             info.key,
             # The keyring error says what to do (unlock it, or use a password device).
             error=_("Parsec Tray could not open this device without a prompt: {error}").format(error=exc),
@@ -136,9 +140,9 @@ def _quick_login(host: Controller, info: DeviceInfo) -> None:
         return
     except E.ParsecTrayError as exc:
         log.warning("quick login to %s failed: %s", info.key, exc)
-        host.open_login(info.key, error=str(exc))
+        openers.open_login(host, info.key, error=str(exc))
         return
-    host.adopt(session, info)
+    logins.adopt(host, session, info)
 
 
 def _offer_login(host: Controller, info: DeviceInfo, *, dialog: bool) -> None:
@@ -148,19 +152,19 @@ def _offer_login(host: Controller, info: DeviceInfo, *, dialog: bool) -> None:
     from . import settings
 
     if settings.load().get("login_dialog_at_start") and dialog:
-        host.open_login(info.key)
+        openers.open_login(host, info.key)
         return
     from .notifications import get_notifier
 
     notifier = get_notifier()
     body = _("Click to log in to {org} as {who}.").format(org=info.organization_id, who=info.user_name or info.email)
     delivered = notifier.HAS_ACTIONS and notifier.notify(
-        "Parsec Tray", body, on_click=lambda: host.open_login(info.key)
+        "Parsec Tray", body, on_click=lambda: openers.open_login(host, info.key)
     )
     if delivered:
-        host.notified("Parsec Tray", body, delivered=True)
+        host.notices.notified("Parsec Tray", body, delivered=True)
     elif dialog:  # nothing to click on: the dialog itself
-        host.open_login(info.key)
+        openers.open_login(host, info.key)
 
 
 # -- log out when the screen locks ------------------------------------------------------------------
@@ -191,6 +195,12 @@ def _start_screen_lock(host: Controller) -> None:
         old.stop()
 
 
+def stop_screen_lock(host: Controller) -> None:
+    monitor, host.screenlock = host.screenlock, None
+    if monitor is not None:
+        monitor.stop()
+
+
 def toggle_logout_on_lock(host: Controller) -> None:
     from . import settings
 
@@ -200,7 +210,7 @@ def toggle_logout_on_lock(host: Controller) -> None:
     if on:
         _start_screen_lock(host)
     else:
-        host.stop_screen_lock()
+        stop_screen_lock(host)
     host.changed()
 
 
@@ -211,13 +221,13 @@ def screen_lock_changed(host: Controller, change: str) -> None:
     from .screenlock import LOCKED
 
     if change == LOCKED:
-        host.lock_out()
+        logins.lock_out(host)
         return
-    keys = host.take_locked_out()
+    keys = logins.take_locked_out(host)
     if not keys:
         return
     try:
-        devices = host.refresh_devices()
+        devices = host.lister.refresh_now()
     except Exception as exc:
         log.warning("listing the devices failed: %s", exc)
         return
