@@ -28,7 +28,7 @@ from ..core import errors as E
 from . import dialog_protocol as P
 from . import logins
 from .dialogs import DialogProcess
-from .greeting import GreetingRun
+from .greeting import RUNS, GreetingRun
 from .i18n import N_, _
 
 if TYPE_CHECKING:
@@ -48,9 +48,6 @@ PEER_WRONG_CODE = N_(
     "to {who}, then compare the codes again: a new attempt is waiting for them."
 )
 NO_KEYRING = N_("This computer has no usable keyring: choose a password instead.")
-
-_runs: dict[int, ClaimRun] = {}
-_runs_lock = threading.Lock()
 
 
 class ClaimRun(GreetingRun):
@@ -103,7 +100,9 @@ class ClaimRun(GreetingRun):
                 self.dlg.failed(_(NO_KEYRING), error_type="KeyringUnavailableError", step=6, field="password")
                 continue
             if not keyring and not password:
-                self.dlg.failed(_("Enter a password."), error_type="InvalidValueError", step=6, field="password")
+                self.dlg.failed(
+                    _("Enter a password."), error_type="InvalidValueError", step=6, field="password"
+                )
                 continue
             self.dlg.working()
             self.dlg.progress(_("Protecting the device…"))
@@ -139,16 +138,15 @@ class ClaimRun(GreetingRun):
             if not self.stop.is_set():  # stopped: the driver's way out, not a failure
                 log.exception("claiming failed")
                 self.dlg.failed(
-                    _("Something unexpected went wrong ({error}); nothing was saved. Please report it.").format(
-                        error=type(exc).__name__
-                    ),
+                    _(
+                        "Something unexpected went wrong ({error}); nothing was saved. Please report it."
+                    ).format(error=type(exc).__name__),
                     error_type=type(exc).__name__,
                     step=None,
                     field=None,
                 )
         finally:
-            with _runs_lock:
-                _runs.pop(id(self.dlg), None)
+            RUNS.end(self.dlg)
 
 
 def _server_display(server: Any) -> str:
@@ -182,13 +180,9 @@ def begin(host: Controller, link: str) -> None:
     dlg = host.dialogs.open(P.Kind.CLAIM, init, target=addr.to_url())
     if dlg is None:
         return
-    with _runs_lock:
-        if id(dlg) in _runs:
-            return  # raised: it claims already
-        run = _runs[id(dlg)] = ClaimRun(host, dlg, addr, info)
-    host.start_flow(threading.Thread(target=run.run, name="flow-claim", daemon=True))
+    RUNS.start(host, dlg, lambda: ClaimRun(host, dlg, addr, info), "flow-claim")
 
 
 def run_for(dlg: DialogProcess) -> ClaimRun | None:
-    with _runs_lock:
-        return _runs.get(id(dlg))
+    run = RUNS.of(dlg)
+    return run if isinstance(run, ClaimRun) else None

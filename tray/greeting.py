@@ -18,6 +18,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..core import errors as E
@@ -28,7 +29,7 @@ from .i18n import N_, _
 if TYPE_CHECKING:
     from .controller import Controller
 
-__all__ = ["GreetingRun", "begin", "run_for"]
+__all__ = ["RUNS", "GreetingRun", "Runs", "begin", "run_for"]
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +45,32 @@ PEER_WRONG_CODE = N_(
 
 CANNOT_GREET = N_("This person cannot be greeted: {reason}")
 
-_runs: dict[int, GreetingRun] = {}
-_runs_lock = threading.Lock()
+
+class Runs:
+    """The ceremony of each open Greet or Claim dialog: one per dialog,
+    started once however often the dialog is raised, gone when it ends."""
+
+    def __init__(self) -> None:
+        self._runs: dict[int, GreetingRun] = {}
+        self._lock = threading.Lock()
+
+    def start(self, host: Controller, dlg: DialogProcess, make: Callable[[], GreetingRun], name: str) -> None:
+        with self._lock:
+            if id(dlg) in self._runs:
+                return  # raised: it runs already
+            run = self._runs[id(dlg)] = make()
+        host.start_flow(threading.Thread(target=run.run, name=name, daemon=True))
+
+    def end(self, dlg: DialogProcess) -> None:
+        with self._lock:
+            self._runs.pop(id(dlg), None)
+
+    def of(self, dlg: DialogProcess) -> GreetingRun | None:
+        with self._lock:
+            return self._runs.get(id(dlg))
+
+
+RUNS = Runs()
 
 
 class _Closed(Exception):
@@ -167,8 +192,7 @@ class GreetingRun:
                     field=None,
                 )
         finally:
-            with _runs_lock:
-                _runs.pop(id(self.dlg), None)
+            RUNS.end(self.dlg)
 
 
 def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
@@ -186,7 +210,9 @@ def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
     init = {
         "token": str(invitation.token),
         "type": invitation.type,
-        "who": str(invitation.claimer_email) if isinstance(invitation, UserInvitation) else _("your new device"),
+        "who": str(invitation.claimer_email)
+        if isinstance(invitation, UserInvitation)
+        else _("your new device"),
         "organization_id": holder.identity.organization_id,
         "link": link,
         # The organization's configuration (kept per session): External offered or not.
@@ -195,13 +221,8 @@ def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
     dlg = host.dialogs.open(P.Kind.GREET, init, target=holder.key)
     if dlg is None:
         return
-    with _runs_lock:
-        if id(dlg) in _runs:
-            return  # raised: it greets already
-        run = _runs[id(dlg)] = GreetingRun(host, dlg, holder, invitation)
-    host.start_flow(threading.Thread(target=run.run, name="flow-greet", daemon=True))
+    RUNS.start(host, dlg, lambda: GreetingRun(host, dlg, holder, invitation), "flow-greet")
 
 
 def run_for(dlg: DialogProcess) -> GreetingRun | None:
-    with _runs_lock:
-        return _runs.get(id(dlg))
+    return RUNS.of(dlg)

@@ -119,10 +119,10 @@ def _plus(d: Any, cx: float, cy: float, k: float) -> None:
 def compose_badge(base: Any, text: str) -> Any:
     """``base`` (an RGBA image) with the count badge saying ``text`` in its
     top-right corner, behind a transparent ring; a new image."""
-    from PIL import Image, ImageDraw
-
     if not text:
         return base.copy()
+    from PIL import Image, ImageDraw  # ImageDraw loads FreeType: not before the icon shows
+
     size = base.width
     s = size * _SCALE
     r = 0.25 * s
