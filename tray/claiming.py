@@ -19,7 +19,6 @@ the log); the new device's session is adopted like a created one.
 
 from __future__ import annotations
 
-import logging
 import socket
 import threading
 from typing import TYPE_CHECKING, Any
@@ -36,8 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = ["ClaimRun", "begin", "run_for"]
 
-log = logging.getLogger(__name__)
-
 TITLE = N_("Join organization")  # translated where used
 WRONG_CODE = N_(
     "The codes did not match, so nothing was saved. Make sure you are talking to {who}, then "
@@ -53,6 +50,8 @@ NO_KEYRING = N_("This computer has no usable keyring: choose a password instead.
 class ClaimRun(GreetingRun):
     """One Claim dialog's claim (see the module header); the waiting for
     the dialog's answers is the greeting's."""
+
+    UNEXPECTED = N_("Something unexpected went wrong ({error}); nothing was saved. Please report it.")
 
     def __init__(self, host: Controller, dlg: DialogProcess, addr: Any, info: Any) -> None:
         super().__init__(host, dlg, None, None)
@@ -131,20 +130,8 @@ class ClaimRun(GreetingRun):
                 self.host.lister.refresh_now()
                 self.dlg.succeeded({"organization": created.organization_id, "device": str(info.device_file)})
                 return
-        except E.ParsecTrayError as exc:
-            if not self.stop.is_set():
-                self.dlg.failed(str(exc), error_type=type(exc).__name__, step=None, field=None)
         except Exception as exc:
-            if not self.stop.is_set():  # stopped: the driver's way out, not a failure
-                log.exception("claiming failed")
-                self.dlg.failed(
-                    _(
-                        "Something unexpected went wrong ({error}); nothing was saved. Please report it."
-                    ).format(error=type(exc).__name__),
-                    error_type=type(exc).__name__,
-                    step=None,
-                    field=None,
-                )
+            self.ended_on(exc)
         finally:
             RUNS.end(self.dlg)
 

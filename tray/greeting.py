@@ -177,22 +177,25 @@ class GreetingRun:
                 who = greeted.human_handle.label if invitation.type == "USER" else str(greeted.device_label)
                 self.dlg.succeeded({"who": who, "organization": holder.identity.organization_id})
                 return
-        except E.ParsecTrayError as exc:
-            if not self.stop.is_set():
-                self.dlg.failed(str(exc), error_type=type(exc).__name__, step=None, field=None)
         except Exception as exc:
-            if not self.stop.is_set():  # stopped: the driver's way out, not a failure
-                log.exception("greeting failed")
-                self.dlg.failed(
-                    _(
-                        "Something unexpected went wrong ({error}); nothing was created. Please report it."
-                    ).format(error=type(exc).__name__),
-                    error_type=type(exc).__name__,
-                    step=None,
-                    field=None,
-                )
+            self.ended_on(exc)
         finally:
             RUNS.end(self.dlg)
+
+    # What a bug says (core's errors say what they are about).
+    UNEXPECTED = N_("Something unexpected went wrong ({error}); nothing was created. Please report it.")
+
+    def ended_on(self, exc: Exception) -> None:
+        """In ``run``'s ``except``: the attempt ended on ``exc``, told in the
+        dialog (unless the dialog was closed: stopping is the driver's way out,
+        not a failure)."""
+        if self.stop.is_set():
+            return
+        text = str(exc)
+        if not isinstance(exc, E.ParsecTrayError):
+            log.exception("%s failed", type(self).__name__)
+            text = _(self.UNEXPECTED).format(error=type(exc).__name__)
+        self.dlg.failed(text, error_type=type(exc).__name__, step=None, field=None)
 
 
 def begin(host: Controller, holder: Any, token: str, *, link: str = "") -> None:
