@@ -99,19 +99,21 @@ class ParsecAddr:
     def effective_port(self) -> int:
         return self.port if self.port is not None else (443 if self.use_ssl else 80)
 
-    def _netloc(self) -> str:
+    @property
+    def netloc(self) -> str:
+        """``host[:port]`` as a link writes it (what to show a person)."""
         host = self.hostname
         if ":" in host:  # IPv6
             host = f"[{host}]"
         return host if self.port is None else f"{host}:{self.port}"
 
     def to_url(self) -> str:
-        url = f"{SCHEME}://{self._netloc()}"
+        url = f"{SCHEME}://{self.netloc}"
         return url if self.use_ssl else url + "?no_ssl=true"
 
     def to_http_url(self, path: str = "/") -> str:
         scheme = "https" if self.use_ssl else "http"
-        return f"{scheme}://{self._netloc()}{path}"
+        return f"{scheme}://{self.netloc}{path}"
 
     def __str__(self) -> str:
         return self.to_url()
@@ -119,7 +121,7 @@ class ParsecAddr:
     def _org_url(self, org: str, params: list[tuple[str, str]]) -> str:
         query = ([("no_ssl", "true")] if not self.use_ssl else []) + params
         qs = "&".join(f"{k}={v}" for k, v in query)
-        return f"{SCHEME}://{self._netloc()}/{quote(org, safe='')}" + (f"?{qs}" if qs else "")
+        return f"{SCHEME}://{self.netloc}/{quote(org, safe='')}" + (f"?{qs}" if qs else "")
 
     def _redirect_url(self, org: str, params: list[tuple[str, str]]) -> str:
         qs = "&".join(f"{k}={v}" for k, v in params)

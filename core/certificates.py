@@ -25,6 +25,7 @@ from .serialization import as_fields, format_v0_dump, format_v0_load
 from .values import DateTime, DeviceID, DeviceLabel, HumanHandle, UserID, UserProfile
 
 __all__ = [
+    "STAMP_AHEAD_US",
     "DeviceCertificate",
     "NewDeviceCertificates",
     "NewUserCertificates",
@@ -32,7 +33,18 @@ __all__ = [
     "new_device_certificates",
     "new_user_certificates",
     "peek_certificate",
+    "stamp_after",
 ]
+
+# libparsec's USER_CERTIFICATE_STAMP_AHEAD_US: how far past the server's
+# last certificate a certificate signed again is stamped.
+STAMP_AHEAD_US = 500_000
+
+
+def stamp_after(now: DateTime, after: DateTime) -> DateTime:
+    """The timestamp to sign certificates again with when the server asked
+    for one strictly after ``after`` (``require_greater_timestamp``)."""
+    return max(now, after.add_us(STAMP_AHEAD_US), key=lambda t: t.us)
 
 _USER_FIELDS = ("type", "author", "timestamp", "user_id", "human_handle", "public_key", "algorithm", "profile")
 _DEVICE_FIELDS = (

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .certificates import new_device_certificates
+from .certificates import new_device_certificates, stamp_after
 from .crypto import SecretKey, SigningKey, key_to_passphrase, passphrase_to_key
 from .device_file import DeviceFile, decrypt_device
 from .devices import DeviceSave, build_key_file, confirm_pending, read_key_file_bytes
@@ -65,9 +65,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# libparsec's USER_CERTIFICATE_STAMP_AHEAD_US: how far past the server's
-# last certificate a retried certificate is stamped.
-STAMP_AHEAD_US = 500_000
 MAX_DEVICE_CREATE_ATTEMPTS = 5
 
 def recovery_file_name(organization_id: OrganizationID | str) -> str:
@@ -165,7 +162,7 @@ def device_create_retry(reply: Mapping[str, Any], now: DateTime) -> DateTime | N
         after = reply.get("strictly_greater_than")
         if not isinstance(after, DateTime):
             raise ProtocolError(_("The server asked for a later timestamp without saying which."))
-        return max(now, after.add_us(STAMP_AHEAD_US))
+        return stamp_after(now, after)
     if status == "timestamp_out_of_ballpark":
         raise clock_error(reply)
     raise ServerRefusedError(

@@ -136,10 +136,6 @@ class ClaimRun(GreetingRun):
             RUNS.end(self.dlg)
 
 
-def _server_display(server: Any) -> str:
-    return server.hostname if server.port is None else f"{server.hostname}:{server.port}"
-
-
 def begin(host: Controller, link: str) -> None:
     """In a worker thread: what invitation ``link`` is (``invite_info``),
     then its Claim dialog, and the claim in another worker thread, waiting
@@ -158,7 +154,7 @@ def begin(host: Controller, link: str) -> None:
     init = {
         "type": "USER" if user else "DEVICE",
         "organization_id": str(addr.organization_id),
-        "server": _server_display(addr.server),
+        "server": addr.server.netloc,
         "encrypted": addr.server.use_ssl,
         "invited_by": info.created_by.describe(),
         "email": str(info.claimer_email) if isinstance(info, UserInviteInfo) else "",

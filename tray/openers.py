@@ -50,8 +50,8 @@ __all__ = [
 
 def server_display(url: str) -> str:
     rest = url.split("://", 1)[-1]
-    host, _, query = rest.partition("?")
-    return host + (", not encrypted (test server)" if "no_ssl=true" in query else "")
+    host, _sep, query = rest.partition("?")
+    return _("{host}, not encrypted (test server)").format(host=host) if "no_ssl=true" in query else host
 
 
 def default_server(host: Controller) -> str:

@@ -110,8 +110,7 @@ def describe_link(value: str) -> str | None:
         addr = ParsecOrganizationBootstrapAddr.parse(value.strip())
     except (InvalidLinkError, InvalidValueError):
         return None
-    server = addr.server
-    where = server.hostname if server.port is None else f"{server.hostname}:{server.port}"
+    server, where = addr.server, addr.server.netloc
     if server.use_ssl:
         return _("Organization {org} on {where}").format(org=addr.organization_id, where=where)
     test = _("Organization {org} on {where}, not encrypted (test server)")
@@ -187,7 +186,7 @@ def link_facts(value: str) -> tuple[tuple[str, str], ...]:
     return (
         (_("Link"), _(LINK_KINDS[kind])),
         (_("Organization"), str(addr.organization_id)),
-        (_("Server"), server.hostname if server.port is None else f"{server.hostname}:{server.port}"),
+        (_("Server"), server.netloc),
         (_("Connection"), _("Encrypted") if server.use_ssl else _("Not encrypted (test server)")),
     )
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from ..addr import ParsecInvitationAddr, ParsecOrganizationAddr
-from ..certificates import new_device_certificates, new_user_certificates
+from ..certificates import new_device_certificates, new_user_certificates, stamp_after
 from ..crypto import Argon2idParams, SecretKey, derive_password_key
 from ..device_file import DeviceFile
 from ..devices import AtomicWrite, build_key_file
@@ -80,7 +80,6 @@ log = logging.getLogger(__name__)
 
 WAIT_PEER_MAX_ATTEMPTS = 8
 THROTTLE_ENV = "_PARSEC_INVITE_POLLING_THROTTLE_MS"
-_STAMP_AHEAD_US = 500_000  # libparsec's USER_CERTIFICATE_STAMP_AHEAD_US
 
 
 # --- links and UIs ---------------------------------------------------------------------
@@ -371,7 +370,7 @@ def greet_with(
             after = link.create(cmd, fields)
             if after is None:
                 break
-            now = max(DateTime.now(), after.add_us(_STAMP_AHEAD_US), key=lambda t: t.us)
+            now = stamp_after(DateTime.now(), after)
         else:
             raise ServerRefusedError(
                 _("The server kept refusing the new certificates' time."), status="require_greater_timestamp"
@@ -698,7 +697,7 @@ def claim(
         return asked.device_label, user
 
     with contextlib.ExitStack() as links:
-        device, path, org_addr = claim_with(
+        device, path, _org_addr = claim_with(
             lambda: links.enter_context(Claimer(addr)),
             addr,
             greeters,
@@ -721,12 +720,4 @@ def claim(
                 org=addr.organization_id, path=path, reason=exc.message
             )
         ) from exc
-    return CreatedDevice(
-        device_file=path,
-        organization_id=str(addr.organization_id),
-        user_id=device.user_id.hex,
-        device_id=device.device_id.hex,
-        server_url=addr.server.to_url(),
-        organization_url=org_addr.to_url(),
-        session=session,
-    )
+    return CreatedDevice.of(device, path, session)
