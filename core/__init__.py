@@ -112,7 +112,8 @@ _HOMES = {
     "keyring_store": "forget_keyring_user keyring_available",
     "members": "find_member list_members revoke_user",
     "own_devices": "session_security_warnings",
-    "paths": "app_config_dir devices_dir make_private_dirs",
+    "paths": "app_config_dir devices_dir",
+    "private_dirs": "make_private_dirs",
     "protocol": "offset_duration",
     "protection": "change_authentication check_authentication_change",
     "recovery": "check_recovery_target default_recovery_path export_recovery_device import_recovery_device read_recovery_file",
@@ -189,7 +190,8 @@ if TYPE_CHECKING:
     from .keyring_store import forget_keyring_user, keyring_available
     from .members import find_member, list_members, revoke_user
     from .own_devices import session_security_warnings
-    from .paths import app_config_dir, devices_dir, make_private_dirs
+    from .paths import app_config_dir, devices_dir
+    from .private_dirs import make_private_dirs
     from .protection import change_authentication, check_authentication_change
     from .protocol import offset_duration
     from .recovery import (

@@ -46,8 +46,10 @@ where they happen; nothing above ``core`` should ever see them.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Self
+from typing import TYPE_CHECKING, Self
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 __all__ = [
     "AutostartError",

@@ -15,14 +15,15 @@ translated later, where it is shown.
 from __future__ import annotations
 
 import gettext
+import os
 from functools import cache
-from pathlib import Path
 
 __all__ = ["DOMAIN", "LOCALE_DIR", "N_", "_", "ngettext", "translations"]
 
 DOMAIN = "parsec-tray"
-# parsec_tray/locale, next to parsec_tray/core (in the wheel and the frozen app).
-LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
+# parsec_tray/locale, next to parsec_tray/core (in the wheel and the frozen app);
+# a string: the tray imports this module before its icon shows, without pathlib.
+LOCALE_DIR = os.path.join(os.path.dirname(os.path.dirname(os.path.realpath(__file__))), "locale")
 
 
 @cache

@@ -7,10 +7,11 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from pathlib import Path
+
+from .private_dirs import make_private_dirs
 
 __all__ = ["config_dir", "data_dir", "devices_dir", "default_device_file", "app_config_dir", "make_private_dirs"]
 
@@ -57,21 +58,3 @@ def app_config_dir() -> Path:
     if override:
         return Path(override)
     return _os_config_base() / "parsec-tray"
-
-
-def make_private_dirs(path: Path) -> Path:
-    """Create ``path`` and its missing parents mode 0700 whatever the umask
-    (``mkdir(parents=True)`` gives the parents 0777 minus the umask)."""
-    missing: list[Path] = []
-    p = path
-    while not p.exists() and p != p.parent:
-        missing.append(p)
-        p = p.parent
-    for d in reversed(missing):
-        try:
-            d.mkdir(mode=0o700)
-        except FileExistsError:
-            continue
-        with contextlib.suppress(OSError):
-            os.chmod(d, 0o700)  # mkdir's mode is masked by the umask
-    return path

@@ -577,11 +577,15 @@ class TrayApp:
     def command(self, *args: str) -> list[str]:
         return [sys.executable, "-m", "parsec_tray", *args]
 
-    def start(self, *args: str) -> TrayApp:
+    def start(self, *args: str, prelude: str | None = None) -> TrayApp:
+        """``prelude``: Python code run by ``python -c`` before the app's
+        command line (``-m parsec_tray --debug ...``, its ``sys.argv[1:]``);
+        it runs the app itself."""
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop)
-        self.proc = subprocess.Popen(
-            self.command("--debug", *args), env=self.env, stdout=self._log, stderr=self._log
-        )
+        command = self.command("--debug", *args)
+        if prelude is not None:
+            command = [command[0], "-c", prelude, *command[1:]]
+        self.proc = subprocess.Popen(command, env=self.env, stdout=self._log, stderr=self._log)
         return self
 
     def cli(

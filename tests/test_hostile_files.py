@@ -215,7 +215,7 @@ def fallback_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 def test_fallback_runtime_folder_is_private_whatever_the_umask(fallback_runtime: Path) -> None:
     old = os.umask(0)
     try:
-        assert instance.runtime_dir() == fallback_runtime
+        assert Path(instance.runtime_dir()) == fallback_runtime
     finally:
         os.umask(old)
     assert fallback_runtime.stat().st_mode & 0o777 == 0o700

@@ -132,7 +132,7 @@ def test_the_compiled_catalogue_is_in_the_installed_package() -> None:
 
     mo = Path(parsec_tray.__path__[0]) / "locale" / "fr" / "LC_MESSAGES" / "parsec-tray.mo"
     assert mo.is_file(), "the wheel lacks the compiled French catalogue"
-    assert i18n.LOCALE_DIR == mo.parents[2]
+    assert Path(i18n.LOCALE_DIR) == mo.parents[2]
     with mo.open("rb") as f:
         fr = gettext.GNUTranslations(f)
     for msgid, entry in catalogue().items():

@@ -9,6 +9,9 @@ Under ``CI=true`` nothing here is skipped: a missing component fails.
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -475,6 +478,85 @@ def test_the_first_menu_opened_at_once_lists_the_devices(
     assert st["dialogs"]["login"]["open"] is True
     s.key("Escape")
     s.wait_window_gone("^Log in", timeout=10)
+
+
+# Runs a program (``-m module`` or a script, then its arguments) and, the
+# moment its GLib main loop starts (its icon made), writes the names of the
+# modules imported by then to $MODULES_OUT, one per line (nothing imported
+# for that: the list is the program's own).
+RECORD_MODULES_AT_LOOP = textwrap.dedent(
+    """
+    import os, runpy, sys
+    import gi
+    gi.require_version("GLib", "2.0")
+    from gi.repository import GLib
+    _run = GLib.MainLoop.run
+    def run(self, *args):
+        GLib.MainLoop.run = _run
+        with open(os.environ["MODULES_OUT"], "w") as f:
+            f.write("\\n".join(sorted(sys.modules)))
+        return _run(self, *args)
+    GLib.MainLoop.run = run
+    if sys.argv[1] == "-m":
+        sys.argv = [sys.argv[2], *sys.argv[3:]]
+        runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
+    else:
+        sys.argv = sys.argv[1:]
+        runpy.run_path(sys.argv[0], run_name="__main__")
+    """
+)
+BARE_ICON = textwrap.dedent(
+    """
+    import pystray
+    from PIL import Image
+    pystray.Icon("bare", Image.new("RGBA", (64, 64), (0, 112, 220, 255)), "Bare").run()
+    """
+)
+# What the icon needs neither for itself nor for the one-instance socket and
+# the backend choice: the app imports them once its icon is up.
+NOT_BEFORE_THE_ICON = (
+    "argparse",
+    "dataclasses",
+    "json",
+    "pathlib",
+    "parsec_tray.core.errors",
+    "parsec_tray.core.paths",
+    "parsec_tray.tray.controller",
+    "parsec_tray.tray.menu",
+    "parsec_tray.tray.state",
+    "PIL.ImageDraw",
+    "requests",
+)
+
+
+def test_the_icon_shows_before_the_rest_is_imported(desktop: DesktopSession, app: TrayApp, tmp_path: Path) -> None:
+    """Before its main loop starts (its icon made), the app imports nothing
+    of :data:`NOT_BEFORE_THE_ICON` that a bare pystray icon does not import
+    itself (``benchmarks/tray_startup.py`` measures what that is worth), and
+    then starts as usual."""
+    bare_out, app_out = tmp_path / "bare-modules", tmp_path / "app-modules"
+    script = tmp_path / "bare_icon.py"
+    script.write_text(BARE_ICON)
+    bare = subprocess.Popen(
+        [sys.executable, "-c", RECORD_MODULES_AT_LOOP, str(script)],
+        env=dict(desktop.env, PYSTRAY_BACKEND="gtk", MODULES_OUT=str(bare_out)),
+    )
+    try:
+        wait_until(lambda: bare_out.exists() and bare_out.stat().st_size > 0, 60, "the bare icon's main loop")
+    finally:
+        bare.terminate()
+        bare.wait(10)
+    app.env["MODULES_OUT"] = str(app_out)
+    app.start(prelude=RECORD_MODULES_AT_LOOP)
+    wait_until(lambda: app_out.exists() and app_out.stat().st_size > 0, 60, "the app's main loop")
+    desktop.wait_tray_icon(TrayApp.CLASSNAME)
+    assert app.wait_state("logged_out", timeout=30)["state"] == "logged_out"
+    bare_modules = set(bare_out.read_text().split())
+    app_modules = set(app_out.read_text().split())
+    # Recorded at the right moment: the icon's backend was there, not yet the rest.
+    assert {"pystray", "parsec_tray.tray.backends.pystray_icon"} <= app_modules
+    assert "pystray" in bare_modules
+    assert sorted(set(NOT_BEFORE_THE_ICON) & (app_modules - bare_modules)) == []
 
 
 def test_create_organization_on_a_server_that_creates_them_on_request(

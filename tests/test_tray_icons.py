@@ -122,19 +122,19 @@ def test_the_badge_is_composed_on_the_state_icon() -> None:
 
 
 def test_installer_formats() -> None:
-    with Image.open(ICONS_DIR / "parsec-tray.ico") as ico:
+    with Image.open(Path(ICONS_DIR) / "parsec-tray.ico") as ico:
         assert {(16, 16), (32, 32), (48, 48), (256, 256)} <= set(ico.info["sizes"])
-    with Image.open(ICONS_DIR / "parsec-tray.icns") as icns:
+    with Image.open(Path(ICONS_DIR) / "parsec-tray.icns") as icns:
         assert icns.format == "ICNS"
         assert {(16, 16), (32, 32), (128, 128), (256, 256), (512, 512)} <= {s[:2] for s in icns.info["sizes"]}
 
 
 def test_script_redraws_the_committed_icons(tmp_path: Path) -> None:
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path)], check=True, capture_output=True)
-    committed = sorted(p.name for p in ICONS_DIR.glob("*.png"))
+    committed = sorted(p.name for p in Path(ICONS_DIR).glob("*.png"))
     assert sorted(p.name for p in tmp_path.glob("*.png")) == committed
     for name in committed:
-        with Image.open(ICONS_DIR / name) as a, Image.open(tmp_path / name) as b:
+        with Image.open(Path(ICONS_DIR) / name) as a, Image.open(tmp_path / name) as b:
             diff = ImageChops.difference(a.convert("RGBA"), b.convert("RGBA"))
             # Same drawing; allow last-bit differences between Pillow builds.
             assert max(hi for _, hi in diff.getextrema()) <= 8, name

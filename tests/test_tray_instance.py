@@ -63,22 +63,23 @@ def served(rundir: Path) -> Iterator[tuple[instance.InstanceServer, Recorder]]:
 
 def test_runtime_dir_is_private(rundir: Path) -> None:
     d = instance.runtime_dir()
-    assert d == rundir and stat.S_IMODE(d.stat().st_mode) == 0o700
-    d.chmod(0o755)
-    assert stat.S_IMODE(instance.runtime_dir().stat().st_mode) == 0o700
+    assert isinstance(d, str)  # paths are strings before the icon (no pathlib there)
+    assert Path(d) == rundir and stat.S_IMODE(os.stat(d).st_mode) == 0o700
+    os.chmod(d, 0o755)
+    assert stat.S_IMODE(os.stat(instance.runtime_dir()).st_mode) == 0o700
 
 
 def test_runtime_dir_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PARSEC_TRAY_RUNTIME_DIR", raising=False)
     monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "xdg"))
-    assert instance.runtime_dir() == tmp_path / "xdg" / "parsec-tray"
+    assert Path(instance.runtime_dir()) == tmp_path / "xdg" / "parsec-tray"
     monkeypatch.delenv("XDG_RUNTIME_DIR")
     monkeypatch.setenv("TMPDIR", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", None)
-    assert instance.runtime_dir() == tmp_path / "tmp" / f"parsec-tray-{os.getuid()}"
+    assert Path(instance.runtime_dir()) == tmp_path / "tmp" / f"parsec-tray-{os.getuid()}"
 
 
 def test_runtime_dir_of_someone_else_is_refused(rundir: Path) -> None:

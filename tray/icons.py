@@ -16,7 +16,7 @@ composed once and cached.
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import os
 from typing import Any
 
 __all__ = [
@@ -32,7 +32,8 @@ __all__ = [
     "tray_image",
 ]
 
-ICONS_DIR = Path(__file__).parent.parent / "icons"
+# A string, as the paths below: the icon shows before anything imports pathlib.
+ICONS_DIR = os.path.join(os.path.dirname(os.path.dirname(__file__)), "icons")
 # Hosts scale the image to their slot (16-32 px on most panels, more with
 # HiDPI): scaling down 64 px stays sharp.
 TRAY_SIZE = 64
@@ -43,19 +44,19 @@ _DIGIT_COLOR = (40, 40, 40, 255)
 _SCALE = 4  # drawn at 4x and scaled down, like make_icons.py's 8x
 
 
-def app_icon_path(size: int = 256) -> Path:
-    return ICONS_DIR / f"parsec-tray-{size}.png"
+def app_icon_path(size: int = 256) -> str:
+    return os.path.join(ICONS_DIR, f"parsec-tray-{size}.png")
 
 
-def state_icon_path(state: str, size: int = TRAY_SIZE) -> Path:
-    return ICONS_DIR / f"state-{state}-{size}.png"
+def state_icon_path(state: str, size: int = TRAY_SIZE) -> str:
+    return os.path.join(ICONS_DIR, f"state-{state}-{size}.png")
 
 
-def refusal_icon_path(refusal: str, size: int = TRAY_SIZE) -> Path:
-    return ICONS_DIR / f"refusal-{refusal}-{size}.png"
+def refusal_icon_path(refusal: str, size: int = TRAY_SIZE) -> str:
+    return os.path.join(ICONS_DIR, f"refusal-{refusal}-{size}.png")
 
 
-def _load(path: Path) -> Any:
+def _load(path: str) -> Any:
     from PIL import Image
 
     with Image.open(path) as img:

@@ -20,9 +20,10 @@ Where (the only platform-specific part):
 
 ``PARSEC_TRAY_RUNTIME_DIR`` lets tests run two instances side by side.
 
-json is imported where requests are read and written, not at import: the
-first launch takes the lock and listens before its icon shows, and reads
-its first request only after (``benchmarks/tray_startup.py``).
+json is imported where requests are read and written, not at import, and
+paths are plain strings (no :mod:`pathlib`): the first launch takes the lock
+and listens before its icon shows, and reads its first request only after
+(``benchmarks/tray_startup.py``).
 
 The server answers each client in its own short-lived thread with a
 :data:`CLIENT_TIMEOUT`: one slow or silent local client blocks nobody.
@@ -37,8 +38,9 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import IO, Any
+
+from .i18n import N_
 
 __all__ = ["AFTER_REPLY", "InstanceLock", "InstanceServer", "NotRunning", "acquire", "request", "runtime_dir"]
 
@@ -49,64 +51,69 @@ AFTER_REPLY = "__after_reply__"
 IS_WINDOWS = sys.platform == "win32"
 MAX_LINE = 1 << 20
 CLIENT_TIMEOUT = 2.0  # seconds a client has to send its request and read the reply
+StrPath = str | os.PathLike[str]
 
 
 class NotRunning(Exception):
     """No instance answers."""
 
 
-def runtime_dir() -> Path:
+def runtime_dir() -> str:
     import tempfile  # noqa: F401 (only for the fallbacks below)
 
     explicit = os.environ.get("PARSEC_TRAY_RUNTIME_DIR")
     if explicit:
-        path = Path(explicit)
+        path = explicit
     elif IS_WINDOWS:
         base = os.environ.get("LOCALAPPDATA") or tempfile.gettempdir()
-        path = Path(base) / "parsec-tray" / "run"
+        path = os.path.join(base, "parsec-tray", "run")
     elif os.environ.get("XDG_RUNTIME_DIR"):
-        path = Path(os.environ["XDG_RUNTIME_DIR"]) / "parsec-tray"
+        path = os.path.join(os.environ["XDG_RUNTIME_DIR"], "parsec-tray")
     else:
-        path = Path(tempfile.gettempdir()) / f"parsec-tray-{os.getuid()}"
+        path = os.path.join(tempfile.gettempdir(), f"parsec-tray-{os.getuid()}")
     return _private_dir(path)
 
 
-def _private_dir(path: Path) -> Path:
+def _private_dir(path: str) -> str:
     """``path`` as a folder of ours, mode 0700, never through a symbolic
     link (in a shared /tmp another user could have made it first)."""
     from ..core import make_private_dirs
-    from ..core.errors import LocalError
-    from .i18n import _
 
-    hint = _("Remove it, or set PARSEC_TRAY_RUNTIME_DIR to a folder of yours.")
     try:
         make_private_dirs(path)
         st = os.lstat(path)
     except OSError as exc:
-        raise LocalError(
-            _("The runtime folder {path} cannot be created ({reason}).").format(path=path, reason=exc.strerror), hint=hint
+        raise _refused(
+            path, N_("The runtime folder {path} cannot be created ({reason})."), reason=exc.strerror
         ) from None
     if IS_WINDOWS:
         return path
     import stat
 
     if stat.S_ISLNK(st.st_mode):
-        raise LocalError(_("The runtime folder {path} is a symbolic link; it was not used.").format(path=path), hint=hint)
+        raise _refused(path, N_("The runtime folder {path} is a symbolic link; it was not used."))
     if not stat.S_ISDIR(st.st_mode):
-        raise LocalError(_("The runtime folder {path} is not a folder; it was not used.").format(path=path), hint=hint)
+        raise _refused(path, N_("The runtime folder {path} is not a folder; it was not used."))
     if st.st_uid != os.getuid():
-        raise LocalError(
-            _("The runtime folder {path} belongs to another user; it was not used.").format(path=path), hint=hint
-        )
+        raise _refused(path, N_("The runtime folder {path} belongs to another user; it was not used."))
     if st.st_mode & 0o077:
         try:
             os.chmod(path, 0o700, follow_symlinks=False)
         except (OSError, NotImplementedError):
-            raise LocalError(
-                _("The runtime folder {path} is open to other users and cannot be made private.").format(path=path),
-                hint=hint,
+            raise _refused(
+                path, N_("The runtime folder {path} is open to other users and cannot be made private.")
             ) from None
     return path
+
+
+def _refused(path: str, sentence: str, **facts: Any) -> Exception:
+    """The error for a runtime folder we cannot use (core's errors are
+    imported only then: they are not needed before the icon otherwise)."""
+    from ..core.errors import LocalError
+    from .i18n import _
+
+    hint = _("Remove it, or set PARSEC_TRAY_RUNTIME_DIR to a folder of yours.")
+    return LocalError(_(sentence).format(path=path, **facts), hint=hint)
 
 
 # -- the lock ----------------------------------------------------------------
@@ -115,13 +122,13 @@ def _private_dir(path: Path) -> Path:
 class InstanceLock:
     """An exclusive, process-lifetime lock on ``instance.lock``."""
 
-    def __init__(self, path: Path, fh: IO[bytes]) -> None:
+    def __init__(self, path: str, fh: IO[bytes]) -> None:
         self.path = path
         self._fh = fh
 
     @classmethod
-    def try_acquire(cls, directory: Path) -> InstanceLock | None:
-        path = directory / "instance.lock"
+    def try_acquire(cls, directory: str) -> InstanceLock | None:
+        path = os.path.join(directory, "instance.lock")
         fh = open(path, "a+b")  # noqa: SIM115 (held for the process lifetime)
         try:
             if IS_WINDOWS:
@@ -146,7 +153,7 @@ class InstanceLock:
 # -- the endpoint ------------------------------------------------------------
 
 
-def _listen(directory: Path) -> tuple[socket.socket, str | None]:
+def _listen(directory: str) -> tuple[socket.socket, str | None]:
     """A listening socket; on Windows also the token clients must send."""
     if IS_WINDOWS:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -156,30 +163,32 @@ def _listen(directory: Path) -> tuple[socket.socket, str | None]:
         import secrets
 
         token = secrets.token_hex(16)
-        info = directory / "instance.json"
-        tmp = info.with_suffix(".tmp")
-        tmp.write_text(json.dumps({"port": sock.getsockname()[1], "token": token, "pid": os.getpid()}))
+        info = os.path.join(directory, "instance.json")
+        tmp = os.path.join(directory, "instance.tmp")
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(json.dumps({"port": sock.getsockname()[1], "token": token, "pid": os.getpid()}))
         os.replace(tmp, info)
         return sock, token
-    path = directory / "instance.sock"
+    path = os.path.join(directory, "instance.sock")
     with contextlib.suppress(FileNotFoundError):
-        path.unlink()  # stale: we hold the lock, so nobody else listens here
+        os.unlink(path)  # stale: we hold the lock, so nobody else listens here
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
-        sock.bind(str(path))
+        sock.bind(path)
     finally:
         os.umask(old)
     sock.listen(8)
     return sock, None
 
 
-def _connect(directory: Path, timeout: float) -> tuple[socket.socket, str | None]:
+def _connect(directory: str, timeout: float) -> tuple[socket.socket, str | None]:
     if IS_WINDOWS:
         import json
 
         try:
-            info = json.loads((directory / "instance.json").read_text())
+            with open(os.path.join(directory, "instance.json"), encoding="utf-8") as f:
+                info = json.loads(f.read())
         except (OSError, ValueError):
             raise NotRunning() from None
         sock = socket.create_connection(("127.0.0.1", int(info["port"])), timeout=timeout)
@@ -187,7 +196,7 @@ def _connect(directory: Path, timeout: float) -> tuple[socket.socket, str | None
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     sock.settimeout(timeout)
     try:
-        sock.connect(str(directory / "instance.sock"))
+        sock.connect(os.path.join(directory, "instance.sock"))
     except OSError:
         sock.close()
         raise
@@ -217,10 +226,10 @@ class InstanceServer:
     ``accept()`` (no CPU while idle) hands each connection to a thread of
     its own, which gives up after :data:`CLIENT_TIMEOUT`."""
 
-    def __init__(self, lock: InstanceLock, directory: Path) -> None:
+    def __init__(self, lock: InstanceLock, directory: StrPath) -> None:
         self.lock = lock
-        self.directory = directory
-        self._sock, self._token = _listen(directory)
+        self.directory = os.fspath(directory)
+        self._sock, self._token = _listen(self.directory)
         self._thread: threading.Thread | None = None
         self._closed = False
         self._handler_lock = threading.Lock()
@@ -282,37 +291,37 @@ class InstanceServer:
             self._sock.close()
         name = "instance.json" if IS_WINDOWS else "instance.sock"
         with contextlib.suppress(OSError):
-            (self.directory / name).unlink()
+            os.unlink(os.path.join(self.directory, name))
         self.lock.release()
 
 
-def acquire(directory: Path | None = None) -> InstanceServer | None:
+def acquire(directory: StrPath | None = None) -> InstanceServer | None:
     """Become the instance (listening, not yet serving), or ``None`` when
     another process holds the lock."""
-    directory = directory or runtime_dir()
-    lock = InstanceLock.try_acquire(directory)
+    where = os.fspath(directory) if directory is not None else runtime_dir()
+    lock = InstanceLock.try_acquire(where)
     if lock is None:
         return None
     try:
-        return InstanceServer(lock, directory)
+        return InstanceServer(lock, where)
     except BaseException:
         lock.release()
         raise
 
 
 def request(
-    msg: dict[str, Any], *, directory: Path | None = None, timeout: float = 10.0, wait: float = 0.0
+    msg: dict[str, Any], *, directory: StrPath | None = None, timeout: float = 10.0, wait: float = 0.0
 ) -> dict[str, Any]:
     """Send one request to the running instance; :class:`NotRunning` when
     none answers.  ``wait``: keep trying that long (an instance that holds the
     lock but is not listening yet)."""
     import json
 
-    directory = directory or runtime_dir()
+    where = os.fspath(directory) if directory is not None else runtime_dir()
     deadline = time.monotonic() + wait
     while True:
         try:
-            sock, token = _connect(directory, timeout)
+            sock, token = _connect(where, timeout)
             break
         except (OSError, NotRunning):
             if time.monotonic() >= deadline:

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ..i18n import _
 from ..platform_choice import env_override
@@ -30,8 +30,7 @@ __all__ = ["BACKENDS", "Choice", "Shell", "choose", "make_shell"]
 BACKENDS = ("gtk", "appindicator", "win32", "darwin", "xorg", "window")
 
 
-@dataclass(frozen=True)
-class Choice:
+class Choice(NamedTuple):  # (not a dataclass: dataclasses is not imported before the icon)
     name: str  # one of BACKENDS, or "none"
     reason: str
 

@@ -12,10 +12,11 @@ controller (most of the app's modules) is made by the ``connect`` callback
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..controller import Controller
     from ..menu import Entry
     from ..state import Snapshot

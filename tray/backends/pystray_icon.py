@@ -35,13 +35,14 @@ import os
 import signal
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..icons import tray_image
 from .base import Shell
 
 if TYPE_CHECKING:
+    from pathlib import Path
+
     from ..controller import Controller
     from ..menu import Entry
     from ..state import Snapshot

@@ -137,8 +137,8 @@ def _default_icon() -> str:
         from ..icons import app_icon_path
 
         path = app_icon_path(128)
-        if path.is_file():
-            return str(path.resolve())
+        if os.path.isfile(path):
+            return os.path.realpath(path)
     except Exception:  # icons are a nicety
         pass
     return DESKTOP_ENTRY  # the themed icon name the installer registers

@@ -35,7 +35,6 @@ import shutil
 import sys
 import warnings
 from collections.abc import Callable, Mapping
-from pathlib import Path
 
 from ._base import APP_NAME, Notifier, log_once
 from ._freedesktop import markup_escape, session_bus_address
@@ -92,9 +91,9 @@ def _default_icon(platform: str) -> str:
     try:
         from ..icons import ICONS_DIR, app_icon_path
 
-        path = ICONS_DIR / "parsec-tray.ico" if platform == "win32" else app_icon_path(128)
-        if Path(path).is_file():
-            return str(Path(path).resolve())
+        path = os.path.join(ICONS_DIR, "parsec-tray.ico") if platform == "win32" else app_icon_path(128)
+        if os.path.isfile(path):
+            return os.path.realpath(path)
     except Exception:
         pass
     return ""
