@@ -529,7 +529,9 @@ NOT_BEFORE_THE_ICON = (
 )
 
 
-def test_the_icon_shows_before_the_rest_is_imported(desktop: DesktopSession, app: TrayApp, tmp_path: Path) -> None:
+def test_the_icon_shows_before_the_rest_is_imported(
+    desktop: DesktopSession, app: TrayApp, tmp_path: Path
+) -> None:
     """Before its main loop starts (its icon made), the app imports nothing
     of :data:`NOT_BEFORE_THE_ICON` that a bare pystray icon does not import
     itself (``benchmarks/tray_startup.py`` measures what that is worth), and
