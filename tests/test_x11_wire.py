@@ -64,6 +64,11 @@ def test_display_forms_it_handles(text: str, expected: Display) -> None:
         ":70000",
         ":0.300",
         "[::1:0",
+        "[]:0",
+        "[::1]x:0",
+        ":0.1.2",
+        "host:",
+        ":٣",  # a digit, but not an ASCII one
         " :0",
     ],
 )

@@ -25,8 +25,7 @@ caller turns it into that fallback.
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 __all__ = [
     "FAMILY_INTERNET",
@@ -77,8 +76,7 @@ class Inconclusive(Exception):
 # -- DISPLAY --------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Display:
+class Display(NamedTuple):
     """Where the X server of a DISPLAY string listens.  ``host`` is ``""``
     for the local sockets (``:N``, ``unix:N``), else a name or address
     reached over TCP on port ``6000 + number``."""
@@ -100,27 +98,33 @@ class Display:
         return f"/tmp/.X11-unix/X{self.number}"
 
 
-# host ":" number ["." screen]; "host::N" (DECnet), "proto/host:N" and the
-# launchd paths of macOS ("/private/tmp/...:0") do not match.
-_DISPLAY = re.compile(
-    r"(?P<host>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]*):(?P<number>[0-9]+)(?:\.(?P<screen>[0-9]+))?"
-)
+_HOST_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-_")
+_V6_CHARS = frozenset("0123456789abcdefABCDEF:.")
+
+
+def _number(text: str) -> int | None:
+    return int(text) if text and text.isascii() and text.isdigit() else None
 
 
 def parse_display(display: str) -> Display | None:
     """``:N``, ``:N.S``, ``unix:N``, ``host:N``, ``[v6-address]:N``; ``None``
-    for anything else."""
-    match = _DISPLAY.fullmatch(display)
-    if match is None:
+    for anything else ("host::N" (DECnet), "proto/host:N", the launchd
+    paths of macOS ("/private/tmp/...:0"))."""
+    host, colon, rest = display.rpartition(":")
+    if not colon:
         return None
-    host = match["host"]
+    digits, dot, screen_digits = rest.partition(".")
+    number = _number(digits)
+    screen = _number(screen_digits) if dot else 0
+    if number is None or screen is None or number > 65535 - _TCP_PORT_BASE or screen > 255:
+        return None
     if host == "unix":
         host = ""
-    elif host.startswith("["):
+    elif host.startswith("[") and host.endswith("]") and len(host) > 2:
         host = host[1:-1]
-    number = int(match["number"])
-    screen = int(match["screen"]) if match["screen"] is not None else 0
-    if number > 65535 - _TCP_PORT_BASE or screen > 255:
+        if not set(host) <= _V6_CHARS:
+            return None
+    elif not set(host) <= _HOST_CHARS:
         return None
     return Display(host, number, screen)
 
@@ -128,8 +132,7 @@ def parse_display(display: str) -> Display | None:
 # -- Xauthority -------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class XauthEntry:
+class XauthEntry(NamedTuple):
     family: int
     address: bytes
     number: bytes
