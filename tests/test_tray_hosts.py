@@ -15,6 +15,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, TypeVar
@@ -210,3 +211,52 @@ def test_a_display_form_the_wire_does_not_speak_falls_back(with_cookie: CookieDe
     number = with_cookie.display.lstrip(":")
     got = probe(f"tcp/localhost:{number}", with_cookie.env)
     assert got == {"answer": True, "ctypes": True, "wire": None, "libx11": True}
+
+
+@pytest.fixture
+def fake_x_server() -> Iterator[tuple[str, socket.socket]]:
+    """A listener on the abstract socket of a free display number: the wire
+    path connects to it as to an X server (Linux only)."""
+    require(sys.platform.startswith("linux"), "Linux abstract sockets")
+    number = free_display_number()
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    listener.bind(f"\0/tmp/.X11-unix/X{number}")
+    listener.listen(2)
+    with listener:
+        yield f":{number}", listener
+
+
+def test_a_server_that_never_answers_is_given_up(fake_x_server: tuple[str, socket.socket]) -> None:
+    from parsec_tray.tray import hosts
+
+    display, listener = fake_x_server
+    assert hosts.xembed_tray_present_wire(display, timeout=0.3) is None
+    conn, _ = listener.accept()
+    with conn:
+        conn.settimeout(5)
+        assert conn.recv(12) == b"l\0\x0b\0\0\0\0\0\0\0\0\0"  # it did send the setup
+
+
+@pytest.mark.parametrize(
+    "server_says",
+    [b"\x07" * 8, b"\x00\x05\x0b\x00\x00\x00\x02\x00nope\0\0\0\0", b"\x01\x00"],
+    ids=["garbage", "refused", "hangs-up-midway"],
+)
+def test_a_server_saying_nonsense_is_given_up(
+    fake_x_server: tuple[str, socket.socket], server_says: bytes
+) -> None:
+    from parsec_tray.tray import hosts
+
+    display, listener = fake_x_server
+
+    def serve() -> None:
+        conn, _ = listener.accept()
+        with conn:
+            conn.sendall(server_says)
+
+    server = threading.Thread(target=serve)
+    server.start()
+    try:
+        assert hosts.xembed_tray_present_wire(display, timeout=5) is None
+    finally:
+        server.join(10)

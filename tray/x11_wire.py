@@ -15,12 +15,16 @@ are the caller's (``tray/hosts.py``).  What is here:
 
 Invariants: every request is built little-endian (byte order ``'l'``,
 protocol 11.0) and padded to 4 bytes; an answer is given only when the
-server said it (setup accepted, then an atom reply, then an owner reply, or
-a screen the server does not have); anything else -- setup refused or asking
-to authenticate, an X error, a reply out of sequence, bytes of the wrong
-shape, more than :data:`MAX_REPLY` -- raises :class:`Inconclusive`, after
-which the caller asks libX11.  ``Inconclusive`` never reaches a person: the
-caller turns it into that fallback.
+server said it (setup accepted, then an atom reply -- atom None: nobody
+ever interned the name -- then an owner reply; or setup accepted without
+the DISPLAY's screen, where libX11's XOpenDisplay fails too), and once given
+nothing the server sends after it changes it; anything before it other than
+those -- setup refused or asking to authenticate, an X error, a reply out of
+sequence, bytes of the wrong shape, more than :data:`MAX_REPLY` -- raises
+:class:`Inconclusive`, after which the caller asks libX11.
+``Inconclusive`` never reaches a person: the caller turns it into that
+fallback.  Import cost matters (this runs before the tray icon): no regex,
+no dataclasses.
 """
 
 from __future__ import annotations
