@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 from conftest import require
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from parsec_tray.tray import x11_wire
 from parsec_tray.tray.x11_wire import (
     FAMILY_INTERNET,
@@ -364,3 +366,46 @@ def test_a_reply_too_large_is_refused() -> None:
     assert query.receive(struct.pack("<BxHHH", 1, 11, 0, 0xFFFF)) == b""  # 256 KiB announced: waits
     with pytest.raises(Inconclusive, match="more than"):
         query.receive(b"\0" * x11_wire.MAX_REPLY)
+
+
+# -- properties ---------------------------------------------------------------------
+
+_field = st.binary(max_size=40)
+_entries = st.lists(st.builds(XauthEntry, st.integers(0, 0xFFFF), _field, _field, _field, _field), max_size=5)
+
+
+@given(_entries, st.data())
+@settings(max_examples=200, deadline=None)
+def test_xauthority_round_trip_and_any_cut(entries: list[XauthEntry], data: st.DataObject) -> None:
+    raw = b"".join(xauth_entry(*e) for e in entries)
+    assert x11_wire.parse_xauthority(raw) == entries
+    cut = data.draw(st.integers(0, len(raw)))
+    parsed = x11_wire.parse_xauthority(raw[:cut])
+    assert parsed == entries[: len(parsed)]
+
+
+@pytest.mark.parametrize("before", ["nothing", "setup", "setup+atom"])
+@given(st.binary(max_size=200), st.integers(1, 64), st.integers(0, 3))
+@settings(max_examples=200, deadline=None)
+def test_any_server_bytes_give_an_answer_or_inconclusive(
+    before: str, server: bytes, chunk: int, screen: int
+) -> None:
+    """Whatever a server sends (after well-formed replies or not), the
+    conversation answers, waits, or raises Inconclusive: never another
+    exception."""
+    prefix = {"nothing": b"", "setup": setup_success(4), "setup+atom": setup_success(4) + reply(1, 5)}[before]
+    query = TrayOwnerQuery(screen)
+    try:
+        run(query, prefix + server, chunk)
+    except Inconclusive:
+        assert query.answer is None
+    assert query.answer in (None, True, False)
+
+
+@given(st.integers(0, 1), st.integers(1, 0xFFFFFFFF), st.integers(0, 0xFFFFFFFF), st.integers(1, 64))
+@settings(max_examples=100, deadline=None)
+def test_any_chunking_gives_the_same_answer(screen: int, atom: int, owner: int, chunk: int) -> None:
+    query = TrayOwnerQuery(screen)
+    sent = run(query, setup_success(roots=2) + reply(1, atom) + reply(2, owner), chunk)
+    assert sent[1:] == [x11_wire.get_selection_owner_request(atom)]
+    assert query.answer is (owner != 0)
