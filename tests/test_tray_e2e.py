@@ -516,6 +516,7 @@ BARE_ICON = textwrap.dedent(
 # the backend choice: the app imports them once its icon is up.
 NOT_BEFORE_THE_ICON = (
     "argparse",
+    "ctypes",
     "dataclasses",
     "json",
     "pathlib",
