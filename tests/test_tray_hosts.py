@@ -8,6 +8,7 @@ whether ``ctypes`` got imported (it must not when the wire path answered).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -66,11 +67,56 @@ def free_display_number() -> int:
     raise RuntimeError("no free X display number")
 
 
+class LoopbackRelay:
+    """Listens on ``127.0.0.1:port`` and relays each connection to a Unix
+    socket: the TCP forms of DISPLAY reach Xvfb without an X server
+    listening on every interface."""
+
+    def __init__(self, port: int, unix_path: str) -> None:
+        self.unix_path = unix_path
+        self.listener = socket.create_server(("127.0.0.1", port))
+        self.thread = threading.Thread(target=self._accept, name="x11-relay", daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:  # closed
+                return
+            server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                server.connect(self.unix_path)
+            except OSError:
+                client.close()
+                server.close()
+                continue
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for s in (a, b):
+                with contextlib.suppress(OSError):
+                    s.shutdown(socket.SHUT_RDWR)
+
+    def close(self) -> None:
+        self.listener.close()
+
+
 class CookieDesktop(DesktopSession):
-    """A desktop whose Xvfb requires a cookie (``-auth``) and also listens
-    on TCP; ``XAUTHORITY`` in :attr:`env` names the file trayer uses."""
+    """A desktop whose Xvfb requires a cookie (``-auth``), also reached over
+    TCP on 127.0.0.1 through a :class:`LoopbackRelay`; ``XAUTHORITY`` in
+    :attr:`env` names the file trayer uses."""
 
     cookie = secrets.token_hex(16)
+    relay: LoopbackRelay | None = None
 
     def _start_xvfb(self) -> None:
         self.xauthority = self.workdir / "Xauthority"
@@ -86,7 +132,7 @@ class CookieDesktop(DesktopSession):
             proc = self._spawn(
                 "Xvfb",
                 ["Xvfb", f":{number}", "-displayfd", str(w), "-auth", str(self.xauthority)]
-                + ["-screen", "0", self.screen, "-listen", "tcp", "-noreset"],
+                + ["-screen", "0", self.screen, "-noreset"],
                 pass_fds=(w,),
             )
             os.close(w)
@@ -98,8 +144,14 @@ class CookieDesktop(DesktopSession):
             self.display = f":{number}"
             self.env["DISPLAY"] = self.display
             self.env["XAUTHORITY"] = str(self.xauthority)
+            self.relay = LoopbackRelay(6000 + number, f"/tmp/.X11-unix/X{number}")
             return
         raise RuntimeError("Xvfb with -auth did not start")
+
+    def stop(self) -> None:
+        if self.relay is not None:
+            self.relay.close()
+        super().stop()
 
     def tray_host_present(self) -> bool:
         # python-xlib reads XAUTHORITY from its own process's environment.
