@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import contextlib
 import os
-from typing import TypeVar
 
 __all__ = ["make_private_dirs"]
 
-P = TypeVar("P", str, "os.PathLike[str]")
 
-
-def make_private_dirs(path: P) -> P:
+def make_private_dirs(path: str | os.PathLike[str]) -> None:
     """Create ``path`` and its missing parents mode 0700 whatever the umask
     (``mkdir(parents=True)`` gives the parents 0777 minus the umask)."""
     missing: list[str] = []
@@ -28,4 +25,3 @@ def make_private_dirs(path: P) -> P:
             continue
         with contextlib.suppress(OSError):
             os.chmod(d, 0o700)  # mkdir's mode is masked by the umask
-    return path

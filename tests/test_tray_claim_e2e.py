@@ -201,13 +201,15 @@ def alice_has_new(alice: Any, server: ParsecServer, org: str, user: bool) -> boo
     return any(i.status == "FINISHED" for i in invitations.invite_list(alice))
 
 
-def test_closing_the_claim_dialog_cancels_and_saves_nothing(
-    bob_tray: TrayApp, parsec_server: ParsecServer, org_name: str, tmp_path: Path
-) -> None:
-    app = bob_tray
+def invite_bob_and_continue(
+    app: TrayApp, server: ParsecServer, org_name: str, tmp_path: Path
+) -> tuple[Accessibility, Any, Alice, str]:
+    """Alice invites Bob and starts greeting; the link is handed to Bob's
+    tray and its first page continued: Alice's code, once the server has
+    paired them (with the accessibility client and Alice's session)."""
     s = app.session
     a11y = Accessibility(s.env)
-    alice = new_admin_session(parsec_server, org_name, tmp_path / "alice")
+    alice = new_admin_session(server, org_name, tmp_path / "alice")
     new = invitations.invite_new_user(alice, "bob@example.com")
     greeter = Alice(alice, new.token.hex())
     greeter.thread.start()
@@ -215,7 +217,14 @@ def test_closing_the_claim_dialog_cancels_and_saves_nothing(
     s.wait_dialog(TITLE)
     wait_until(lambda: showing(a11y, "Continue", "push button"), 30, "the first page", interval=0.3)
     a11y.press(TITLE, "Continue")
-    hers = greeter.codes.get(timeout=60)
+    return a11y, alice, greeter, greeter.codes.get(timeout=60)
+
+
+def test_closing_the_claim_dialog_cancels_and_saves_nothing(
+    bob_tray: TrayApp, parsec_server: ParsecServer, org_name: str, tmp_path: Path
+) -> None:
+    app, s = bob_tray, bob_tray.session
+    a11y, alice, greeter, hers = invite_bob_and_continue(bob_tray, parsec_server, org_name, tmp_path)
     wait_until(lambda: showing(a11y, hers, "push button"), 60, "the four codes", interval=0.3)
     a11y.press(TITLE, "Cancel")  # instead of choosing her code
     s.wait_window_gone(TITLE, timeout=10)
@@ -273,18 +282,8 @@ def test_a_wrong_code_says_why_and_a_new_attempt_waits(
     """Bob says none of the codes is Alice's: the attempt is cancelled on
     both sides, the dialog goes back to the wait and says why; Alice starts
     again and the codes are compared anew in the same dialog."""
-    app = bob_tray
-    s = app.session
-    a11y = Accessibility(s.env)
-    alice = new_admin_session(parsec_server, org_name, tmp_path / "alice")
-    new = invitations.invite_new_user(alice, "bob@example.com")
-    greeter = Alice(alice, new.token.hex())
-    greeter.thread.start()
-    assert app.cli(new.url, timeout=30).returncode == 0
-    s.wait_dialog(TITLE)
-    wait_until(lambda: showing(a11y, "Continue", "push button"), 30, "the first page", interval=0.3)
-    a11y.press(TITLE, "Continue")
-    hers = greeter.codes.get(timeout=60)
+    app, s = bob_tray, bob_tray.session
+    a11y, alice, greeter, hers = invite_bob_and_continue(bob_tray, parsec_server, org_name, tmp_path)
     wait_until(lambda: showing(a11y, "None of these", "push button"), 60, "the four codes", interval=0.3)
     a11y.press(TITLE, "None of these")
     banner = wait_until(
@@ -302,7 +301,7 @@ def test_a_wrong_code_says_why_and_a_new_attempt_waits(
     assert getattr(out, "reason", None) == "INVALID_SAS_CODE", out  # Alice was told
     s.screenshot("01-wrong-code")
     # Alice again: the same dialog, a new attempt.
-    again = Alice(alice, new.token.hex())
+    again = Alice(alice, greeter.token)
     again.thread.start()
     second = again.codes.get(timeout=60)
     wait_until(lambda: showing(a11y, second, "push button"), 60, "the new codes", interval=0.3)

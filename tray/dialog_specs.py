@@ -231,6 +231,15 @@ def _one(check: Callable[[str], str | None], name: str) -> Check:
     return lambda v: check(str(v.get(name, "")))
 
 
+def _your_name_field() -> Field:
+    return Field(
+        "user_name",
+        _("Your name"),
+        hint=_("As the others will see it."),
+        check=_one(validation.check_user_name, "user_name"),
+    )
+
+
 def _device_field(init: Mapping[str, Any]) -> Field:
     return Field(
         "device_label",
@@ -279,12 +288,7 @@ def _account_step(init: Mapping[str, Any]) -> Step:
         _("Your account"),
         _("You, on this computer."),
         (
-            Field(
-                "user_name",
-                _("Your name"),
-                hint=_("As the others will see it."),
-                check=_one(validation.check_user_name, "user_name"),
-            ),
+            _your_name_field(),
             _device_field(init),
             *_password_fields(),
         ),
@@ -418,12 +422,7 @@ def _claim(init: Mapping[str, Any]) -> DialogSpec:
     if user:
         facts += ((_("Your email"), email),)
         details: tuple[Field, ...] = (
-            Field(
-                "user_name",
-                _("Your name"),
-                hint=_("As the others will see it."),
-                check=_one(validation.check_user_name, "user_name"),
-            ),
+            _your_name_field(),
             _device_field(init),
         )
     else:
