@@ -143,6 +143,10 @@ def test_create_dialog(xs: DesktopSession, renderer: str) -> None:
     xs.key("Return")
     tray.answer_server(SERVER, creates=True)
     assert tray.wait_state(lambda st: st["step"] == 2)["errors"] == {}
+    # What is typed once it says "step 2" goes to step 2.  Tk gives the focus
+    # to a widget packed a moment ago only once the X server says it is
+    # mapped: the "A" of "Alice" went to the organization's name, now and then.
+    assert next(st for st in tray.states if st["step"] == 2)["focus"] == "user_name"
 
     # Step 2: the device name is suggested (Tab selects it, typing replaces it);
     # a mismatched confirmation stops the submit.

@@ -42,10 +42,12 @@ Dialog -> tray (:class:`FromDialog`)
 ------------------------------------
 ``shown``              the window is mapped and has the focus
 ``state``              what it shows changed: ``step`` (wizards; else null),
-                       ``busy``, ``errors`` (field -> message) and ``banner``
-                       (the message shown without a field, or null); sent
-                       after ``shown`` and after each key press or message
-                       that changed it
+                       ``busy``, ``errors`` (field -> message), ``banner``
+                       (the message shown without a field, or null) and
+                       ``focus`` (the field or button id, or ``@copy``, that
+                       the window's keystrokes go to; null for none of
+                       them); sent after ``shown`` and after each key press
+                       or message that changed it
 ``submit``             ``values``: the fields, validated
 ``cancel``             the person closed the dialog
 ``cancel_invitation``  ``token`` (hex) to cancel (Pending invitations)
@@ -199,6 +201,7 @@ class StateMsg(TypedDict):
     busy: bool
     errors: dict[str, str]
     banner: str | None
+    focus: str | None
 
 
 class SubmitMsg(TypedDict):

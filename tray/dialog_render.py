@@ -63,6 +63,11 @@ class Renderer:
         """``button``: an id of the model's buttons, or COPY_BUTTON."""
         raise NotImplementedError
 
+    def focused(self) -> str | None:
+        """The field name or button id (or COPY_BUTTON) that this window's
+        keystrokes go to, or None."""
+        raise NotImplementedError
+
     def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
         """Ask whether to delete the invitation for ``title``; ``answer`` it, later."""
         raise NotImplementedError
@@ -144,7 +149,7 @@ class Renderer:
     def report(self) -> None:
         if not self._shown:
             return
-        state = self.model.state()
+        state = {**self.model.state(), "focus": self.focused()}
         if state != self._reported:
             self._reported = state
             self._send(state)

@@ -414,6 +414,20 @@ class GtkDialog(Renderer):
     def focus_button(self, button: str) -> None:
         (self.copy_button if button == COPY_BUTTON else self.buttons[button]).grab_focus()
 
+    def focused(self) -> str | None:
+        widget = self.win.get_focus()  # a radio button, or an entry inside a row: up to what we know
+        while widget is not None:
+            if widget is self.copy_button:
+                return COPY_BUTTON
+            for name, row in self.fields.items():
+                if widget is row.widget:
+                    return name
+            for button, w in self.buttons.items():
+                if widget is w:
+                    return button
+            widget = widget.get_parent()
+        return None
+
     def ask_delete(self, title: str, answer: Callable[[bool], None]) -> None:
         window, question, detail, yes = self.model.listing.ask
         dialog = Gtk.MessageDialog(

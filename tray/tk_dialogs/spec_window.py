@@ -457,13 +457,36 @@ class TkDialog(Renderer):
 
     def focus_field(self, name: str) -> None:
         widget = self.widgets[name]
+        self._viewable(widget)
         widget.focus_force()
         if isinstance(widget, ttk.Entry):
             widget.selection_range(0, "end")  # typing replaces it
             widget.icursor("end")
 
     def focus_button(self, button: str) -> None:
-        (self.copy_button if button == COPY_BUTTON else self.buttons[button]).focus_force()
+        widget = self.copy_button if button == COPY_BUTTON else self.buttons[button]
+        self._viewable(widget)
+        widget.focus_force()
+
+    def _viewable(self, widget: tk.Widget) -> None:
+        # Tk gives the focus to a widget that is not mapped yet (a new step's,
+        # packed a moment ago) only once the X server says it is mapped: the
+        # keys typed until then would go to the step before.  Laying out now
+        # maps it, and focus_force then takes effect at once.
+        if not widget.winfo_viewable():
+            self.root.update_idletasks()
+
+    def focused(self) -> str | None:
+        try:
+            widget = self.root.focus_lastfor()
+        except (KeyError, tk.TclError):  # a widget tkinter did not make (a message box's), or gone
+            return None
+        if widget is self.copy_button:
+            return COPY_BUTTON
+        for name, w in self.widgets.items():
+            if widget is w or widget in self.radios.get(name, ()):
+                return name
+        return next((b for b, w in self.buttons.items() if widget is w), None)
 
     def shown(self) -> None:
         """The window is mapped: the focus goes to its place, and the tray is told."""
