@@ -311,8 +311,13 @@ class DesktopSession:
             # call, and this one would quit with "another secret service is
             # running".  NameHasOwner starts nothing.
             wait_until(
-                lambda: self._keyring_owns_its_name(proc), 30, "gnome-keyring-daemon on the bus", 0.05
+                lambda: proc.poll() is not None or self.bus_name_owned("org.freedesktop.secrets"),
+                30,
+                "gnome-keyring-daemon on the bus",
             )
+            if proc.poll() is not None:
+                log = (self.workdir / "gnome-keyring-daemon.log").read_text(errors="replace")[-500:]
+                raise RuntimeError(f"gnome-keyring-daemon exited ({proc.returncode}): {log}")
             wait_until(
                 lambda: self.keyring_state() == expect, 30, f"a {expect} Secret Service collection", 0.2
             )
@@ -320,12 +325,6 @@ class DesktopSession:
             stop_process(proc)
             raise
         return proc
-
-    def _keyring_owns_its_name(self, proc: subprocess.Popen[Any]) -> bool:
-        if proc.poll() is not None:
-            log = (self.workdir / "gnome-keyring-daemon.log").read_text(errors="replace")[-500:]
-            raise RuntimeError(f"gnome-keyring-daemon exited ({proc.returncode}): {log}")
-        return self.bus_name_owned("org.freedesktop.secrets")
 
     def dunstctl(self, *args: str) -> str:
         out = subprocess.run(["dunstctl", *args], env=self.env, capture_output=True, text=True, timeout=10)
